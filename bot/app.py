@@ -1,0 +1,108 @@
+"""The app service: FastAPI application factory and process lifecycle.
+
+One process holds the FAQ index, the database pool and the outbox worker once, and
+serves the custom-action endpoint, the chat API, the WeChat endpoint, the internal
+ticket API and the staff pages. Run with ``uvicorn --factory bot.app:create_app``.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from bot.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def build_services(settings: Settings):
+    """Create the process-wide services from settings (database, FAQ engine, tickets, conversations)."""
+    from bot.conversations.service import ConversationService
+    from bot.db import Database
+    from bot.faq.engine import FaqEngine
+    from bot.services import Services
+    from bot.tickets.service import TicketService
+
+    db = Database(settings.effective_database_url)
+    faq = FaqEngine.from_settings(settings)
+    return Services(
+        settings=settings,
+        db=db,
+        faq=faq,
+        tickets=TicketService(db, settings),
+        conversations=ConversationService(db, settings),
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    from bot.api.actions import make_executor
+    from bot.chat import ChatService
+    from bot.rasa_client import RasaClient
+    from bot.services import set_services
+    from bot.tickets.outbox import OutboxWorker
+
+    settings: Settings = app.state.settings
+    services = app.state.services = build_services(settings)
+    set_services(services)  # rasa-sdk creates action instances itself; they find services here
+    app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_token.get_secret_value(), settings.rasa_timeout_s)
+    app.state.chat = ChatService(services, app.state.rasa)
+    app.state.action_executor = make_executor("actions")
+    if settings.faq_reload_interval_s > 0:
+        services.faq.start_watching(settings.faq_reload_interval_s)
+    worker = None
+    if settings.outbox_worker_enabled:
+        worker = OutboxWorker(services.db, settings)
+        await worker.start()
+    log.info("app service ready: %d FAQ entries, database %s", len(services.faq.entries), services.db.engine.dialect.name)
+    try:
+        yield
+    finally:
+        if worker is not None:
+            await worker.stop()
+        services.faq.stop_watching()
+        await app.state.rasa.aclose()
+        set_services(None)
+        services.db.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    from bot.api import actions, chat, conversations, faq, health, tickets, wechat
+    from bot.api.errors import install_error_handlers
+
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="POS 商户助手 / POS merchant support assistant",
+        version="0.1.0",
+        description=(
+            "Chat API for the web widget, WeChat Official Account endpoint, internal ticket API "
+            "for the ticketing system, staff FAQ search, and the custom-action endpoint Rasa calls."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
+        )
+    install_error_handlers(app)
+    for module in (health, chat, actions, faq, tickets, conversations, wechat):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def chat_page():
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @app.get("/staff", include_in_schema=False)
+    async def staff_page():
+        return FileResponse(STATIC_DIR / "staff.html")
+
+    return app

@@ -1,0 +1,60 @@
+"""Channel-independent chat core: every channel (web widget, WeChat) sends merchant text through here.
+
+It records the conversation, keeps the bot silent while a person has the conversation
+(handoff), and turns Rasa being down or slow into a polite answer instead of an error page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from anyio import to_thread
+
+from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+SENDER_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+
+RASA_DOWN_TEXT = "抱歉，系统暂时有点忙，没能及时回复您。请稍后再发一次；着急的话可以拨打客服热线（见机身背面标签）。"
+HANDOFF_TEXT = "已转人工客服，您的消息已转给客服同事，请稍候，客服会在这里回复您。"
+
+
+@dataclass
+class ChatReply:
+    messages: list[BotMessage] = field(default_factory=list)
+    status: str = "ok"  # ok | handoff | rasa_unavailable
+
+
+def conversation_id(channel: str, sender_id: str) -> str:
+    """Rasa's sender id: the channel prefix lets actions know where a conversation lives."""
+    return f"{channel}:{sender_id}"
+
+
+class ChatService:
+    def __init__(self, services: Services, rasa: RasaClient):
+        self.services = services
+        self.rasa = rasa
+
+    async def handle(self, channel: str, sender_id: str, text: str, display_text: str | None = None) -> ChatReply:
+        conv = conversation_id(channel, sender_id)
+        convs = self.services.conversations
+        # Database calls are synchronous: keep them off the event loop.
+        await to_thread.run_sync(convs.log_message, conv, "in", display_text or text)
+        if await to_thread.run_sync(convs.handoff_active, conv):
+            # A person owns the conversation: the bot stays silent, staff see the message in the transcript.
+            return ChatReply(messages=[], status="handoff")
+        try:
+            messages = await self.rasa.send(conv, text)
+        except RasaUnavailable as e:
+            log.warning("rasa unavailable for %s: %s", conv, e)
+            return ChatReply(messages=[BotMessage(text=RASA_DOWN_TEXT)], status="rasa_unavailable")
+        for m in messages:
+            if m.text:
+                await to_thread.run_sync(convs.log_message, conv, "out", m.text)
+        # An action may have just handed the conversation to a person.
+        handed_off = await to_thread.run_sync(convs.handoff_active, conv)
+        return ChatReply(messages=messages, status="handoff" if handed_off else "ok")

@@ -1,0 +1,42 @@
+"""``posbot`` command line: one group, with a sub-group per concept (db, faq, apikey, ...).
+
+Sub-groups live next to the code they drive (``bot/faq/cli.py``, ``bot/tickets/cli.py``)
+and are attached here, so this file never grows into a module that knows everything.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# (module, attribute) of each sub-command; imported lazily so `posbot --help` stays fast.
+SUBCOMMANDS = {
+    "db": ("bot.cli_core", "db"),
+    "settings": ("bot.cli_core", "show_settings"),
+    "rasa": ("bot.cli_core", "rasa"),
+    "up": ("bot.cli_core", "serve"),
+    "faq": ("bot.faq.cli", "faq"),
+    "apikey": ("bot.tickets.cli", "apikey"),
+    "tickets": ("bot.tickets.cli", "tickets"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in SUBCOMMANDS:
+            return None
+        module, attr = SUBCOMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup)
+def main() -> None:
+    """POS merchant support assistant: database, FAQ index, API keys, Rasa helpers."""
+
+
+if __name__ == "__main__":
+    main()

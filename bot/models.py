@@ -1,0 +1,4 @@
+"""Imports every ORM module so Base.metadata knows all tables (Alembic, tests)."""
+
+from bot.tickets import models as _tickets  # noqa: F401
+from bot.conversations import models as _conversations  # noqa: F401

@@ -1,0 +1,76 @@
+"""HTTP client for the Rasa server: the REST channel for messages, the HTTP API for status."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer in time or answered with an error."""
+
+
+@dataclass
+class BotMessage:
+    text: str = ""
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    image: str | None = None
+    custom: dict[str, Any] | None = None
+
+    @classmethod
+    def from_rasa(cls, raw: dict[str, Any]) -> "BotMessage":
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in raw.get("buttons") or []
+        ]
+        return cls(text=raw.get("text") or "", buttons=buttons, image=raw.get("image"), custom=raw.get("custom"))
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: str = "", timeout_s: float = 8.0):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, conversation_id: str, text: str) -> list[BotMessage]:
+        """Send one user message through Rasa's REST channel and return the bot's replies."""
+        try:
+            r = await self._client.post(
+                "/webhooks/rest/webhook", json={"sender": conversation_id, "message": text}
+            )
+        except httpx.HTTPError as e:
+            raise RasaUnavailable(f"{type(e).__name__}: {e}") from e
+        if r.status_code != 200:
+            raise RasaUnavailable(f"Rasa answered HTTP {r.status_code}")
+        try:
+            payload = r.json()
+        except ValueError as e:
+            raise RasaUnavailable("Rasa answered with invalid JSON") from e
+        return [BotMessage.from_rasa(m) for m in payload or []]
+
+    async def status(self, timeout_s: float = 2.0) -> dict[str, Any]:
+        """Reachability, version and loaded model of the Rasa server (never raises)."""
+        try:
+            v = await self._client.get("/version", timeout=timeout_s)
+            s = await self._client.get("/status", params={"token": self.token}, timeout=timeout_s)
+        except httpx.HTTPError as e:
+            return {"reachable": False, "error": type(e).__name__}
+        out: dict[str, Any] = {"reachable": v.status_code == 200}
+        if v.status_code == 200:
+            out["version"] = v.json().get("version")
+        if s.status_code == 200:
+            st = s.json()
+            out["model_file"] = st.get("model_file")
+            out["model_id"] = st.get("model_id")
+        else:
+            out["status_error"] = f"HTTP {s.status_code}"
+        out["model_loaded"] = bool(out.get("model_id") or out.get("model_file"))
+        return out

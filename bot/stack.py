@@ -1,0 +1,133 @@
+"""Start and stop the two processes (Rasa server, app service) and wait until they are healthy.
+
+Used by `posbot up` (what `make run` calls) and by the end-to-end tests, so the
+suite exercises the same start-up path a person uses.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+
+from bot.rasa_project import PROJECT_ROOT, rasa_bin, rasa_env, render_endpoints
+from bot.settings import Settings
+
+
+def ensure_token(path: Path) -> str:
+    """A random Rasa API token kept in the data dir, so restarts keep working without a configured secret."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    path.write_text(token)
+    path.chmod(0o600)
+    return token
+
+
+@dataclass
+class Stack:
+    model: Path
+    settings: Settings
+    rasa_port: int = 5005
+    log_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def app_url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def _env(self, token: str) -> dict[str, str]:
+        env = rasa_env()
+        env.update(self.extra_env)
+        env.update(
+            POSBOT_DATA_DIR=str(self.settings.data_dir),
+            POSBOT_DATABASE_URL=self.settings.effective_database_url,
+            POSBOT_RASA_URL=self.rasa_url,
+            POSBOT_RASA_TOKEN=token,
+            POSBOT_HOST=self.settings.host,
+            POSBOT_PORT=str(self.settings.port),
+            POSBOT_FAQ_DIR=str(self.settings.faq_dir),
+            POSBOT_REDIS_URL=self.settings.redis_url,
+        )
+        return env
+
+    def start(self, start_rasa: bool = True, start_app: bool = True) -> None:
+        data_dir = self.settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log_dir = self.log_dir or data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        token = self.settings.rasa_token.get_secret_value() or ensure_token(data_dir / "rasa-token")
+        self.settings = self.settings.model_copy(update={"rasa_token": SecretStr(token)})
+        env = self._env(token)
+        if start_rasa:
+            endpoints = data_dir / f"endpoints-{self.rasa_port}.yml"
+            endpoints.write_text(render_endpoints(self.settings))
+            self._spawn(
+                "rasa",
+                [str(rasa_bin()), "run", "--enable-api", "--auth-token", token,
+                 "-i", "127.0.0.1", "-p", str(self.rasa_port), "-m", str(self.model),
+                 "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+                 "--response-timeout", "30"],
+                env, log_dir,
+            )
+        if start_app:
+            self._spawn(
+                "app",
+                [str(Path(sys.executable)), "-m", "uvicorn", "--factory", "bot.app:create_app",
+                 "--host", self.settings.host, "--port", str(self.settings.port), "--no-access-log"],
+                env, log_dir,
+            )
+
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str], log_dir: Path) -> None:
+        log = open(log_dir / f"{name}-{self.settings.port if name == 'app' else self.rasa_port}.log", "ab")
+        # own process group: Ctrl-C in the terminal is handled by us, and stop() can kill children too
+        self.procs[name] = subprocess.Popen(
+            cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_healthy(self, timeout_s: float = 240.0) -> dict:
+        """Wait until the app reports Rasa reachable with a model loaded and the database up."""
+        deadline = time.monotonic() + timeout_s
+        last: dict | str = "no answer yet"
+        while time.monotonic() < deadline:
+            for name, p in self.procs.items():
+                if p.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {p.returncode}; see its log in {self.settings.data_dir / 'logs'}")
+            try:
+                r = httpx.get(f"{self.app_url}/healthz", timeout=3)
+                last = r.json()
+                if r.status_code == 200:
+                    return last
+            except (httpx.HTTPError, ValueError) as e:
+                last = type(e).__name__
+            time.sleep(1.0)
+        raise TimeoutError(f"stack not healthy after {timeout_s:.0f}s: {last}")
+
+    def stop_process(self, name: str, timeout_s: float = 20.0) -> None:
+        p = self.procs.pop(name, None)
+        if p is None or p.poll() is not None:
+            return
+        os.killpg(p.pid, signal.SIGTERM)
+        try:
+            p.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self.stop_process(name)

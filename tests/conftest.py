@@ -1,0 +1,145 @@
+"""Fixtures shared by every test package: real databases, created per test and dropped after."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.settings import Settings
+
+PG_ADMIN_URL = os.environ.get("POSBOT_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_available() -> bool:
+    import sqlalchemy as sa
+
+    try:
+        eng = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with eng.connect():
+            pass
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_available() -> bool:
+    return _pg_available()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'posbot-test.db'}"
+
+
+@pytest.fixture
+def postgres_url(pg_available):
+    """A fresh PostgreSQL database for one test, dropped afterwards.
+
+    PostgreSQL runs on every machine of this kind; CI sets POSBOT_REQUIRE_PG=1 so a
+    missing server fails loudly instead of skipping.
+    """
+    import sqlalchemy as sa
+
+    if not pg_available:
+        if os.environ.get("POSBOT_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL is required but not reachable at {PG_ADMIN_URL}")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"posbot_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request) -> str:
+    """Runs a test once against SQLite and once against PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def database(db_url):
+    """A migrated bot.db.Database on a fresh database."""
+    from bot.db import Database, upgrade
+
+    upgrade(db_url)
+    db = Database(db_url)
+    yield db
+    db.dispose()
+
+
+# --- live stack: real Rasa server + real app service on loopback -------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def rasa_model() -> Path:
+    from bot.rasa_project import train_if_needed
+
+    env_model = os.environ.get("POSBOT_TEST_MODEL")
+    return Path(env_model) if env_model else train_if_needed()
+
+
+def start_stack(tmp: Path, model: Path, database_url: str = "", redis_url: str = "", **extra):
+    from bot.stack import Stack
+
+    settings = Settings(
+        data_dir=tmp,
+        database_url=database_url,
+        redis_url=redis_url,
+        host="127.0.0.1",
+        port=free_port(),
+        **extra,
+    )
+    from bot.db import upgrade
+
+    upgrade(settings.effective_database_url)
+    stack = Stack(model=model, settings=settings, rasa_port=free_port(), log_dir=tmp / "logs")
+    stack.start()
+    try:
+        stack.wait_healthy(300)
+    except Exception:
+        stack.stop()
+        for log in sorted((tmp / "logs").glob("*.log")):
+            print(f"--- {log.name} ---\n" + log.read_text(errors="replace")[-4000:])
+        raise
+    return stack
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory, rasa_model):
+    """Rasa + app service on SQLite, shared by the end-to-end and browser tests."""
+    stack = start_stack(tmp_path_factory.mktemp("live"), rasa_model)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def chat(live_stack):
+    """Send one message as a merchant through the public chat API; returns (status, json)."""
+    client = httpx.Client(base_url=live_stack.app_url, timeout=60)
+
+    def send(sender_id: str, text: str, **extra):
+        r = client.post("/api/chat", json={"sender_id": sender_id, "text": text, **extra})
+        return r.status_code, r.json()
+
+    yield send
+    client.close()
