@@ -39,7 +39,14 @@ class ChatService:
         self.services = services
         self.rasa = rasa
 
-    async def handle(self, channel: str, sender_id: str, text: str, display_text: str | None = None) -> ChatReply:
+    async def handle(
+        self,
+        channel: str,
+        sender_id: str,
+        text: str,
+        display_text: str | None = None,
+        timeout_s: float | None = None,
+    ) -> ChatReply:
         conv = conversation_id(channel, sender_id)
         convs = self.services.conversations
         # Database calls are synchronous: keep them off the event loop.
@@ -48,7 +55,7 @@ class ChatService:
             # A person owns the conversation: the bot stays silent, staff see the message in the transcript.
             return ChatReply(messages=[], status="handoff")
         try:
-            messages = await self.rasa.send(conv, text)
+            messages = await self.rasa.send(conv, text, timeout_s)
         except RasaUnavailable as e:
             log.warning("rasa unavailable for %s: %s", conv, e)
             return ChatReply(messages=[BotMessage(text=RASA_DOWN_TEXT)], status="rasa_unavailable")
@@ -58,3 +65,26 @@ class ChatService:
         # An action may have just handed the conversation to a person.
         handed_off = await to_thread.run_sync(convs.handoff_active, conv)
         return ChatReply(messages=messages, status="handoff" if handed_off else "ok")
+
+
+@dataclass
+class Update:
+    text: str
+    source: str  # "staff" (a person replying during handoff) | "system" (ticket notifications)
+
+
+async def collect_updates(services: Services, channel: str, sender_id: str) -> list[Update]:
+    """Messages waiting for a merchant outside the request/response cycle, marked delivered once read."""
+
+    def _collect() -> list[Update]:
+        conv = conversation_id(channel, sender_id)
+        out: list[Update] = []
+        for m in services.conversations.pending_outgoing(conv):
+            out.append(Update(text=m.text, source="staff"))
+            services.conversations.mark_delivered(m.id)
+        for n in services.tickets.pending_notifications(channel, conv):
+            out.append(Update(text=n.text, source="system"))
+            services.tickets.mark_sent(n.id)
+        return out
+
+    return await to_thread.run_sync(_collect)

@@ -40,11 +40,13 @@ class RasaClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def send(self, conversation_id: str, text: str) -> list[BotMessage]:
+    async def send(self, conversation_id: str, text: str, timeout_s: float | None = None) -> list[BotMessage]:
         """Send one user message through Rasa's REST channel and return the bot's replies."""
         try:
             r = await self._client.post(
-                "/webhooks/rest/webhook", json={"sender": conversation_id, "message": text}
+                "/webhooks/rest/webhook",
+                json={"sender": conversation_id, "message": text},
+                timeout=timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as e:
             raise RasaUnavailable(f"{type(e).__name__}: {e}") from e
@@ -74,3 +76,24 @@ class RasaClient:
             out["status_error"] = f"HTTP {s.status_code}"
         out["model_loaded"] = bool(out.get("model_id") or out.get("model_file"))
         return out
+
+
+async def last_bot_buttons(client: RasaClient, conversation_id: str) -> list[dict[str, str]]:
+    """Buttons of the bot's latest message, read from Rasa's tracker (stateless across app instances)."""
+    try:
+        r = await client._client.get(
+            f"/conversations/{conversation_id}/tracker",
+            params={"token": client.token, "include_events": "AFTER_RESTART"},
+        )
+    except httpx.HTTPError:
+        return []
+    if r.status_code != 200:
+        return []
+    for event in reversed(r.json().get("events") or []):
+        if event.get("event") == "user":
+            return []  # the merchant already answered the last buttons
+        if event.get("event") == "bot":
+            buttons = (event.get("data") or {}).get("buttons") or []
+            if buttons:
+                return [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in buttons]
+    return []

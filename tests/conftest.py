@@ -98,29 +98,33 @@ def rasa_model() -> Path:
     return Path(env_model) if env_model else train_if_needed()
 
 
-def start_stack(tmp: Path, model: Path, database_url: str = "", redis_url: str = "", **extra):
+def launch_stack(tmp: Path, model: Path, database_url: str = "", redis_url: str = "", **extra):
+    """Start Rasa + app on free loopback ports without waiting (several stacks can load in parallel)."""
+    from bot.db import upgrade
     from bot.stack import Stack
 
     settings = Settings(
-        data_dir=tmp,
-        database_url=database_url,
-        redis_url=redis_url,
-        host="127.0.0.1",
-        port=free_port(),
-        **extra,
+        data_dir=tmp, database_url=database_url, redis_url=redis_url, host="127.0.0.1", port=free_port(), **extra
     )
-    from bot.db import upgrade
-
     upgrade(settings.effective_database_url)
     stack = Stack(model=model, settings=settings, rasa_port=free_port(), log_dir=tmp / "logs")
     stack.start()
+    return stack
+
+
+def wait_stack(stack, timeout_s: float = 300) -> None:
     try:
-        stack.wait_healthy(300)
+        stack.wait_healthy(timeout_s)
     except Exception:
         stack.stop()
-        for log in sorted((tmp / "logs").glob("*.log")):
+        for log in sorted(stack.log_dir.glob("*.log")):
             print(f"--- {log.name} ---\n" + log.read_text(errors="replace")[-4000:])
         raise
+
+
+def start_stack(tmp: Path, model: Path, **kwargs):
+    stack = launch_stack(tmp, model, **kwargs)
+    wait_stack(stack)
     return stack
 
 

@@ -81,3 +81,28 @@ async def chat(
     if reply.status == "rasa_unavailable":
         return JSONResponse(status_code=503, content=out.model_dump())
     return out
+
+
+class UpdateOut(BaseModel):
+    text: str
+    from_: str = Field(..., alias="from", description="staff | system")
+
+    model_config = {"populate_by_name": True}
+
+
+class UpdatesOut(BaseModel):
+    messages: list[UpdateOut]
+
+
+@router.get("/updates", response_model=UpdatesOut, response_model_by_alias=True)
+async def updates(request: Request, sender_id: str):
+    """Staff replies (during 转人工) and ticket notifications waiting for this merchant; each is returned once."""
+    from bot.chat import collect_updates
+
+    if not SENDER_RE.match(sender_id):
+        return JSONResponse(
+            status_code=422,
+            content={"detail": [{"loc": ["query", "sender_id"], "msg": "sender_id 格式不正确 / invalid sender_id"}]},
+        )
+    items = await collect_updates(request.app.state.services, "web", sender_id)
+    return UpdatesOut(messages=[UpdateOut(text=u.text, **{"from": u.source}) for u in items])
