@@ -1,0 +1,61 @@
+"""Uniform error responses: ``install_error_handlers(app)`` is called by the app factory.
+
+Every error body has ``detail`` (FastAPI's usual key: a list for 422s, a string
+otherwise), ``message`` (one bilingual Chinese / English sentence naming the field or
+the problem) and ``code``. Handled here:
+
+* RequestValidationError → 422, each item with ``field`` and a bilingual ``msg``; the
+  offending input is never echoed (it may be 1 MB or a secret);
+* ``bot.tickets.TicketError`` → its status (404 unknown ticket, 409 illegal transition, ...).
+
+HTTPException (401/403/413 ...) keeps FastAPI's default handler, and a pydantic
+ValidationError escaping an endpoint stays a 500: it is a server bug, not bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from bot.tickets import TicketError
+from bot.tickets.schemas import translate_errors
+
+log = logging.getLogger(__name__)
+
+
+def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
+    items = translate_errors(errors)
+    return JSONResponse(
+        status_code=422,
+        content=jsonable_encoder(
+            {"detail": items, "message": "；".join(i["msg"] for i in items), "code": "validation_error"}
+        ),
+    )
+
+
+async def _request_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    return validation_response(list(exc.errors()))
+
+
+async def _ticket_error(request: Request, exc: TicketError) -> JSONResponse:
+    if exc.status_code == 422:
+        loc = list(exc.loc) or ["body"]
+        item = {"type": exc.code, "loc": loc, "field": loc[-1], "msg": exc.message}
+        # Same shape and code as any other 422; the specific reason is the item's type.
+        content: dict[str, Any] = {"detail": [item], "message": exc.message, "code": "validation_error"}
+    else:
+        content = {"detail": exc.message, "message": exc.message, "code": exc.code}
+    if exc.status_code >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    return JSONResponse(status_code=exc.status_code, content=content)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers above on ``app`` (idempotent)."""
+    app.add_exception_handler(RequestValidationError, _request_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(TicketError, _ticket_error)  # type: ignore[arg-type]

@@ -1,0 +1,203 @@
+"""ORM tables of the ticket domain (SQLAlchemy 2 typed declarative).
+
+The matching DDL is migration ``0001_tickets``; ``tests/tickets/test_migration.py``
+checks the two stay identical.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from bot.db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite has no timezone type and hands back naive values; storing UTC and
+    re-attaching the zone on load makes both backends behave alike.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class TicketCounter(Base):
+    """Last ticket sequence number handed out per local day (YYYYMMDD)."""
+
+    __tablename__ = "ticket_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    category: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    priority: Mapped[str] = mapped_column(String(10))
+    merchant_id: Mapped[str] = mapped_column(String(15), index=True)
+    terminal_id: Mapped[str | None] = mapped_column(String(8))
+    device_serial: Mapped[str | None] = mapped_column(String(64))
+    contact_phone: Mapped[str] = mapped_column(String(11))
+    description: Mapped[str] = mapped_column(Text)
+    settlement_date: Mapped[date | None] = mapped_column(Date)
+    # Money as integer fen: exact on SQLite too, which has no decimal type.
+    settlement_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(20))
+    sender_id: Mapped[str | None] = mapped_column(String(128))
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", viewonly=True
+    )
+
+    # Optimistic locking: an UPDATE that lost a race matches no row (StaleDataError);
+    # on SQLite, where SELECT ... FOR UPDATE does not exist, this is what keeps two
+    # concurrent status changes from both passing the state machine check.
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_tickets_channel_sender_id", "channel", "sender_id"),)
+
+
+class TicketEvent(Base):
+    """Append-only history of a ticket; UPDATE and DELETE are refused in code and by triggers."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    type: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class AppendOnlyViolation(RuntimeError):
+    pass
+
+
+@event.listens_for(TicketEvent, "before_update")
+@event.listens_for(TicketEvent, "before_delete")
+def _refuse_event_change(_mapper, _connection, target: TicketEvent) -> None:
+    raise AppendOnlyViolation(f"ticket_events is append-only (event {target.id})")
+
+
+class OutboxEvent(Base):
+    """A ticket event waiting for (or done with) delivery to the external webhook.
+
+    Written in the same transaction as the ticket change, so an event exists if and
+    only if the change committed. ``status``: pending → delivered | dead.
+    ``locked_until``/``locked_by`` are the lease of the worker delivering it right now.
+    """
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    ticket_number: Mapped[str] = mapped_column(String(20))
+    ticket_event_id: Mapped[int] = mapped_column(ForeignKey("ticket_events.id"))
+    event_type: Mapped[str] = mapped_column(String(30))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # The worker's "what is due" scan and the per-ticket ordering check.
+        Index("ix_outbox_events_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_events_ticket_id_status", "ticket_id", "status"),
+    )
+
+
+class Notification(Base):
+    """A message for the merchant's chat channel (e.g. "your ticket is resolved")."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    ticket_number: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    sender_id: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_notifications_channel_sender_id", "channel", "sender_id", "sent_at"),)
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is stored; ``prefix`` identifies it in lists and logs."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(20), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+TICKET_TABLES = (
+    "ticket_counters",
+    "tickets",
+    "ticket_events",
+    "outbox_events",
+    "notifications",
+    "api_keys",
+)

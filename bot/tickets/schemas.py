@@ -1,0 +1,469 @@
+"""Pydantic v2 schemas of the ticket service: inputs validated here, outputs returned by it.
+
+Every validation message is bilingual (Chinese / English) and names the field, in
+process (the chat actions show ``exc.errors()[i]["msg"]``) and through the API
+(``bot.api.errors`` uses the same translation for errors FastAPI raises itself).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from bot.tickets.states import Category, Channel, EventType, Priority, Status
+
+DESCRIPTION_MAX = 2000
+NOTE_MAX = 2000
+COMMENT_MAX = 2000
+TRANSCRIPT_MAX_LINES = 100
+TRANSCRIPT_LINE_MAX = 2000
+IDEMPOTENCY_KEY_MAX = 128
+AMOUNT_MAX = Decimal("10000000")  # 10 million yuan: far above any POS transaction
+
+# Chinese labels used in messages; unknown fields fall back to "字段 <name>".
+FIELD_LABELS: dict[str, str] = {
+    "category": "工单类别",
+    "merchant_id": "商户号",
+    "terminal_id": "终端号",
+    "device_serial": "设备序列号",
+    "contact_phone": "联系电话",
+    "description": "问题描述",
+    "priority": "优先级",
+    "status": "状态",
+    "assignee": "处理人",
+    "note": "备注",
+    "channel": "渠道",
+    "sender_id": "会话用户标识",
+    "transcript": "对话记录",
+    "role": "角色",
+    "text": "内容",
+    "at": "时间",
+    "settlement_date": "交易日期",
+    "settlement_amount": "交易金额",
+    "author": "作者",
+    "body": "请求体",
+    "limit": "每页条数",
+    "cursor": "分页游标",
+    "created_from": "起始时间",
+    "created_to": "截止时间",
+    "idempotency-key": "幂等键（Idempotency-Key）",
+    "idempotency_key": "幂等键",
+}
+
+
+def _fmt(f: str, zh: str, en: str) -> str:
+    label = FIELD_LABELS.get(f.rsplit(".", 1)[-1], "字段")
+    return f"{label}（{f}）{zh} / {f} {en}"
+
+
+def _expected(ctx: dict[str, Any]) -> str:
+    return str(ctx.get("expected", "")).replace("'", "")
+
+
+# type -> (zh, en) templates; {ctx keys} are filled from the pydantic error's ctx.
+_TEMPLATES: dict[str, tuple[str, str]] = {
+    "missing": ("为必填项", "is required"),
+    "string_type": ("必须是字符串", "must be a string"),
+    "string_too_short": ("长度至少为 {min_length}", "must have at least {min_length} characters"),
+    "string_too_long": ("最多 {max_length} 个字符", "must have at most {max_length} characters"),
+    "string_pattern_mismatch": ("格式不正确", "has an invalid format"),
+    "enum": ("必须是以下之一：{expected}", "must be one of: {expected}"),
+    "literal_error": ("必须是以下之一：{expected}", "must be one of: {expected}"),
+    "int_type": ("必须是整数", "must be an integer"),
+    "int_parsing": ("必须是整数", "must be an integer"),
+    "int_from_float": ("必须是整数", "must be an integer"),
+    "bool_type": ("必须是布尔值", "must be a boolean"),
+    "bool_parsing": ("必须是布尔值", "must be a boolean"),
+    "float_type": ("必须是数字", "must be a number"),
+    "float_parsing": ("必须是数字", "must be a number"),
+    "decimal_type": ("必须是数字", "must be a number"),
+    "decimal_parsing": ("必须是数字", "must be a number"),
+    "datetime_type": ("必须是 ISO 8601 日期时间", "must be an ISO 8601 datetime"),
+    "datetime_parsing": ("必须是 ISO 8601 日期时间", "must be an ISO 8601 datetime"),
+    "datetime_from_date_parsing": ("必须是 ISO 8601 日期时间", "must be an ISO 8601 datetime"),
+    "date_type": ("必须是日期（YYYY-MM-DD）", "must be a date (YYYY-MM-DD)"),
+    "date_parsing": ("必须是日期（YYYY-MM-DD）", "must be a date (YYYY-MM-DD)"),
+    "date_from_datetime_parsing": ("必须是日期（YYYY-MM-DD）", "must be a date (YYYY-MM-DD)"),
+    "date_from_datetime_inexact": ("必须是日期（YYYY-MM-DD）", "must be a date (YYYY-MM-DD)"),
+    "greater_than": ("必须大于 {gt}", "must be greater than {gt}"),
+    "greater_than_equal": ("必须大于或等于 {ge}", "must be greater than or equal to {ge}"),
+    "less_than": ("必须小于 {lt}", "must be less than {lt}"),
+    "less_than_equal": ("必须小于或等于 {le}", "must be less than or equal to {le}"),
+    "list_type": ("必须是列表", "must be a list"),
+    "too_long": ("最多 {max_length} 项", "must have at most {max_length} items"),
+    "dict_type": ("必须是 JSON 对象", "must be a JSON object"),
+    "model_type": ("必须是 JSON 对象", "must be a JSON object"),
+    "model_attributes_type": ("必须是 JSON 对象", "must be a JSON object"),
+    "extra_forbidden": ("不是可接受的字段", "is not an accepted field"),
+    "uuid_type": ("必须是 UUID", "must be a UUID"),
+    "uuid_parsing": ("必须是 UUID", "must be a UUID"),
+}
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    """Dotted field path of an error location, without FastAPI's body/query/header/path part."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "header", "path", "cookie"):
+        source = parts.pop(0)
+        if not parts or all(isinstance(p, int) for p in parts):
+            return source if source == "body" else "request"
+    return ".".join(str(p) for p in parts) or "body"
+
+
+def bilingual_message(error: dict[str, Any]) -> str:
+    """Chinese-and-English message naming the field of one pydantic error dict."""
+    msg = str(error.get("msg", ""))
+    if _CJK.search(msg):  # ours already (custom validators)
+        return msg
+    etype = str(error.get("type", ""))
+    if etype == "json_invalid":
+        return "请求体不是合法的 JSON / request body is not valid JSON"
+    f = field_name(error.get("loc", ()))
+    ctx = dict(error.get("ctx") or {})
+    if "expected" in ctx:
+        ctx["expected"] = _expected(ctx)
+    tpl = _TEMPLATES.get(etype)
+    if tpl is None:
+        return _fmt(f, f"无效：{msg}", f"is invalid: {msg}")
+    try:
+        return _fmt(f, tpl[0].format(**ctx), tpl[1].format(**ctx))
+    except (KeyError, IndexError):
+        return _fmt(f, "无效", "is invalid")
+
+
+def translate_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic error dicts with bilingual ``msg`` and a ``field`` key; ``input`` dropped.
+
+    The input is dropped on purpose: it may be a megabyte of text or a secret.
+    """
+    out = []
+    for e in errors:
+        out.append(
+            {
+                "type": e.get("type"),
+                "loc": list(e.get("loc", ())),
+                "field": field_name(e.get("loc", ())),
+                "msg": bilingual_message(e),
+            }
+        )
+    return out
+
+
+def _error(field: str, zh: str, en: str) -> PydanticCustomError:
+    return PydanticCustomError(f"{field}_invalid", _fmt(field, zh, en))
+
+
+class BilingualModel(BaseModel):
+    """Base whose every validation error has a bilingual message naming the field."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _bilingual_errors(cls, data: Any, handler):
+        try:
+            model = handler(data)
+        except ValidationError as exc:
+            raise ValidationError.from_exception_data(
+                exc.title,
+                [
+                    {
+                        "type": PydanticCustomError(e["type"], bilingual_message(e)),  # type: ignore[typeddict-item]
+                        "loc": e["loc"],
+                        "input": e["input"],
+                    }
+                    for e in exc.errors()
+                ],
+            ) from None
+        problems = model._cross_field_errors()
+        if problems:
+            # Raised here rather than in an "after" validator so the error's loc names the field.
+            raise ValidationError.from_exception_data(
+                cls.__name__,
+                [{"type": err, "loc": (field,), "input": data} for field, err in problems],  # type: ignore[typeddict-item]
+            )
+        return model
+
+    def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
+        """Override for rules spanning several fields: (field to blame, error) pairs."""
+        return []
+
+
+# --- field validators -----------------------------------------------------------------
+
+
+def _pattern(field: str, regex: str, zh: str, en: str):
+    compiled = re.compile(regex)
+
+    def check(v: str) -> str:
+        if not compiled.fullmatch(v):
+            raise _error(field, zh, en)
+        return v
+
+    return AfterValidator(check)
+
+
+def _bounded(field: str, max_len: int, *, min_len: int = 1):
+    def check(v: str) -> str:
+        if len(v) < min_len:
+            raise _error(field, "不能为空", "must not be empty")
+        if len(v) > max_len:
+            raise _error(field, f"最多 {max_len} 个字符", f"must have at most {max_len} characters")
+        return v
+
+    return AfterValidator(check)
+
+
+MerchantId = Annotated[
+    str, _pattern("merchant_id", r"\d{15}", "必须是15位数字", "must be exactly 15 digits")
+]
+TerminalId = Annotated[
+    str, _pattern("terminal_id", r"\d{8}", "必须是8位数字", "must be exactly 8 digits")
+]
+DeviceSerial = Annotated[
+    str,
+    _pattern(
+        "device_serial",
+        r"[A-Za-z0-9][A-Za-z0-9-]{3,63}",
+        "必须是4到64位字母、数字或连字符",
+        "must be 4 to 64 letters, digits or hyphens",
+    ),
+]
+MobilePhone = Annotated[
+    str,
+    _pattern(
+        "contact_phone",
+        r"1[3-9]\d{9}",
+        "必须是11位中国大陆手机号",
+        "must be an 11-digit mainland China mobile number (^1[3-9]\\d{9}$)",
+    ),
+]
+Description = Annotated[str, _bounded("description", DESCRIPTION_MAX)]
+SenderId = Annotated[str, _bounded("sender_id", 128)]
+Assignee = Annotated[str, _bounded("assignee", 64)]
+Note = Annotated[str, _bounded("note", NOTE_MAX)]
+Author = Annotated[str, _bounded("author", 64)]
+CommentBody = Annotated[str, _bounded("body", COMMENT_MAX)]
+
+
+class TranscriptLine(BaseModel):
+    """One line of the conversation that led to the ticket.
+
+    A plain model: the enclosing TicketCreate translates its errors with the full path
+    (``transcript.3.role``). Unknown keys are ignored so tracker dumps fit.
+    """
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    role: Literal["user", "bot", "agent", "system"]
+    text: str
+    at: datetime | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _clip(cls, v: str) -> str:
+        # Context, not contract: an overlong line is clipped rather than refused.
+        return v[:TRANSCRIPT_LINE_MAX]
+
+
+class TicketCreate(BilingualModel):
+    category: Category
+    merchant_id: MerchantId
+    terminal_id: TerminalId | None = None
+    device_serial: DeviceSerial | None = None
+    contact_phone: MobilePhone
+    description: Description
+    priority: Priority = Priority.NORMAL
+    settlement_date: date | None = None
+    settlement_amount: Decimal | None = Field(
+        None, description="Transaction amount in yuan, at most 2 decimals."
+    )
+    channel: Channel = Channel.API
+    sender_id: SenderId | None = None
+    transcript: list[TranscriptLine] = Field(
+        default_factory=list,
+        description=f"Conversation so far; only the last {TRANSCRIPT_MAX_LINES} lines are kept.",
+    )
+
+    @field_validator("transcript")
+    @classmethod
+    def _last_lines(cls, v: list[TranscriptLine]) -> list[TranscriptLine]:
+        return v[-TRANSCRIPT_MAX_LINES:]
+
+    @field_validator("settlement_amount")
+    @classmethod
+    def _amount(cls, v: Decimal | None) -> Decimal | None:
+        if v is None:
+            return v
+        try:
+            ok = v.is_finite() and v > 0 and v <= AMOUNT_MAX and v == v.quantize(Decimal("0.01"))
+        except InvalidOperation:
+            ok = False
+        if not ok:
+            raise _error(
+                "settlement_amount",
+                "必须是大于0、最多两位小数、不超过1000万的金额（元）",
+                "must be a positive amount in yuan with at most 2 decimals, up to 10,000,000",
+            )
+        return v
+
+    @field_validator("settlement_date")
+    @classmethod
+    def _not_future(cls, v: date | None) -> date | None:
+        # One day of slack: "today" in Shanghai may be tomorrow in UTC.
+        if v is not None and v > date.today() + timedelta(days=1):
+            raise _error("settlement_date", "不能是将来的日期", "must not be in the future")
+        return v
+
+    def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
+        if self.category in (Category.REPAIR, Category.ACTIVATION) and not (
+            self.terminal_id or self.device_serial
+        ):
+            return [
+                (
+                    "terminal_id",
+                    PydanticCustomError(
+                        "terminal_required",
+                        "报修和激活工单需要终端号（terminal_id）或设备序列号（device_serial） / "
+                        "terminal_id or device_serial is required for repair and activation tickets",
+                    ),
+                )
+            ]
+        return []
+
+    @property
+    def settlement_amount_fen(self) -> int | None:
+        return None if self.settlement_amount is None else int(self.settlement_amount * 100)
+
+
+class TicketPatch(BilingualModel):
+    """Staff changes. An explicit ``"assignee": null`` unassigns; absent fields stay as they are."""
+
+    status: Status | None = None
+    assignee: Assignee | None = None
+    priority: Priority | None = None
+    note: Note | None = Field(
+        None, description="Why; for status resolved it is the resolution text sent to the merchant."
+    )
+
+    def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
+        problems = []
+        if not ({"status", "assignee", "priority"} & self.model_fields_set):
+            problems.append(
+                (
+                    "status",
+                    PydanticCustomError(
+                        "empty_patch",
+                        "至少需要修改 status、assignee 或 priority 之一 / "
+                        "at least one of status, assignee, priority is required",
+                    ),
+                )
+            )
+        for name in ("status", "priority"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                problems.append((name, _error(name, "不能为空", "must not be null")))
+        return problems
+
+
+class CommentCreate(BilingualModel):
+    author: Author | None = Field(None, description="Staff name; the API key's name when omitted.")
+    body: CommentBody
+
+
+class TicketFilters(BilingualModel):
+    status: Status | None = None
+    category: Category | None = None
+    merchant_id: MerchantId | None = None
+    assignee: Assignee | None = None
+    channel: Channel | None = None
+    created_from: datetime | None = Field(None, description="Inclusive; naive means settings.timezone.")
+    created_to: datetime | None = Field(None, description="Exclusive; naive means settings.timezone.")
+
+
+# --- outputs ----------------------------------------------------------------------------
+
+
+class TicketOut(BaseModel):
+    number: str
+    category: Category
+    status: Status
+    priority: Priority
+    merchant_id: str
+    terminal_id: str | None
+    device_serial: str | None
+    contact_phone: str
+    description: str
+    settlement_date: date | None
+    settlement_amount: Decimal | None
+    channel: Channel
+    sender_id: str | None
+    transcript: list[dict[str, Any]]
+    assignee: str | None
+    resolution: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last.")
+
+
+class EventOut(BaseModel):
+    id: int
+    ticket_number: str
+    type: EventType
+    actor: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class NotificationOut(BaseModel):
+    id: int
+    ticket_number: str
+    channel: str
+    sender_id: str
+    text: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class OutboxEventOut(BaseModel):
+    event_id: str
+    ticket_number: str
+    event_type: str
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    last_status_code: int | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class OutboxPage(BaseModel):
+    items: list[OutboxEventOut]
+    next_cursor: str | None = None
+
+
+class CreateResult(BaseModel):
+    """What ``TicketService.create_ex`` returns: the ticket and whether it is new."""
+
+    ticket: TicketOut
+    created: bool

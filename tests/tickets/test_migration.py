@@ -1,0 +1,57 @@
+"""Migration 0001_tickets matches the ORM models and can be rolled back."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from bot.db import Base, alembic_config, make_engine, upgrade
+from bot.tickets.models import TICKET_TABLES
+
+
+def _ours(diff) -> bool:
+    """Whether an autogenerate diff entry concerns one of the ticket tables."""
+    if isinstance(diff, list):  # column modifications come grouped
+        return any(_ours(d) for d in diff)
+    for part in diff[1:]:
+        table = getattr(part, "table", None)
+        name = getattr(table, "name", None) or getattr(part, "name", None)
+        if isinstance(part, str) and part in TICKET_TABLES:
+            return True
+        if name in TICKET_TABLES:
+            return True
+    return False
+
+
+def test_migration_matches_models(db_url):
+    import bot.models  # noqa: F401  (all tables on Base.metadata)
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            diffs = [d for d in compare_metadata(ctx, Base.metadata) if _ours(d)]
+    finally:
+        engine.dispose()
+    assert diffs == []
+
+
+def test_downgrade_and_upgrade_again(db_url):
+    upgrade(db_url, "0001_tickets")
+    cfg = alembic_config(db_url)
+    command.downgrade(cfg, "base")
+    engine = make_engine(db_url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+        assert not tables & set(TICKET_TABLES)
+    finally:
+        engine.dispose()
+    upgrade(db_url, "0001_tickets")
+    engine = make_engine(db_url)
+    try:
+        assert set(TICKET_TABLES) <= set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
