@@ -6,6 +6,7 @@ suite exercises the same start-up path a person uses.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -51,18 +52,23 @@ class Stack:
         return f"http://127.0.0.1:{self.rasa_port}"
 
     def _env(self, token: str) -> dict[str, str]:
+        """Environment of both children: every setting as POSBOT_*, so they see exactly our settings."""
         env = rasa_env()
-        env.update(self.extra_env)
+        for name in Settings.model_fields:
+            value = getattr(self.settings, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, (list, dict)):
+                value = json.dumps(value)
+            env[f"POSBOT_{name.upper()}"] = str(value)
         env.update(
-            POSBOT_DATA_DIR=str(self.settings.data_dir),
             POSBOT_DATABASE_URL=self.settings.effective_database_url,
             POSBOT_RASA_URL=self.rasa_url,
             POSBOT_RASA_TOKEN=token,
-            POSBOT_HOST=self.settings.host,
-            POSBOT_PORT=str(self.settings.port),
-            POSBOT_FAQ_DIR=str(self.settings.faq_dir),
-            POSBOT_REDIS_URL=self.settings.redis_url,
         )
+        env.update(self.extra_env)
         return env
 
     def start(self, start_rasa: bool = True, start_app: bool = True) -> None:

@@ -128,10 +128,18 @@ def start_stack(tmp: Path, model: Path, **kwargs):
     return stack
 
 
+# The live stack runs the WeChat channel in safe (encrypted) mode, as production does.
+WECHAT_TEST_SETTINGS = {
+    "wechat_token": "wx-test-token",
+    "wechat_app_id": "wx1234567890abcdef",
+    "wechat_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+}
+
+
 @pytest.fixture(scope="session")
 def live_stack(tmp_path_factory, rasa_model):
     """Rasa + app service on SQLite, shared by the end-to-end and browser tests."""
-    stack = start_stack(tmp_path_factory.mktemp("live"), rasa_model)
+    stack = start_stack(tmp_path_factory.mktemp("live"), rasa_model, **WECHAT_TEST_SETTINGS)
     yield stack
     stack.stop()
 

@@ -51,7 +51,6 @@ def test_chat_apologises_when_rasa_is_unavailable(tmp_path, hanging_rasa, kind):
 
     upgrade(settings.effective_database_url)
     stack = Stack(model=tmp_path / "unused.tar.gz", settings=settings, rasa_port=rasa_port, log_dir=tmp_path / "logs")
-    stack.extra_env["POSBOT_RASA_TIMEOUT_S"] = "2"
     stack.start(start_rasa=False)
     try:
         deadline = time.monotonic() + 120
