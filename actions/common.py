@@ -1,0 +1,260 @@
+"""Helpers every action module uses, the per-turn hook, session start and the core fallback.
+
+Actions run inside the app service (rasa-sdk's ActionExecutor behind /webhook) in a
+worker thread, so they call the in-process services synchronously via ``services()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.services import Services, get_services
+
+log = logging.getLogger(__name__)
+
+# --- slot names --------------------------------------------------------------------------
+
+PENDING = "pending_question"  # what the bot just asked: resolved | ticket_offer | handoff_offer | ...
+HELPED = "helped"  # True once the bot helped (answer, ticket, status): thanks/goodbye then ask a rating
+URGENT = "urgent"  # set by action_turn_hook when the merchant is angry or in a hurry
+FALLBACKS = "fallback_count"  # consecutive turns the bot could not answer
+
+# Facts about the merchant: kept after a ticket and across sessions.
+IDENTITY_SLOTS = ("merchant_id", "terminal_id", "device_serial", "phone")
+# What one ticket form instance collects or uses to steer itself.
+FORM_CASE_SLOTS = ("txn_date", "amount", "description", "ticket_category")
+FORM_CONTROL_SLOTS = (
+    "ticket_confirm",
+    "ticket_continue",
+    "edit_field",
+    "ticket_editing",
+    "form_paused_field",
+    "invalid_attempts",
+)
+FORM_SLOTS = IDENTITY_SLOTS + FORM_CASE_SLOTS + FORM_CONTROL_SLOTS
+
+# Anger and urgency words that hand the merchant to a person at once. The one list.
+URGENT_KEYWORDS = (
+    "投诉",
+    "举报",
+    "12315",
+    "报警",
+    "垃圾",
+    "气死",
+    "骗子",
+    "骗钱",
+    "坑人",
+    "太差劲",
+    "急",
+    "马上",
+    "赶紧",
+    "立刻",
+)
+
+FAQ_INTENTS = frozenset({"ask_question", "report_fault", "settlement_problem", "activation_problem"})
+
+# Which intents answer each pending question; any other intent means the merchant moved on.
+PENDING_ANSWERS: dict[str, frozenset[str]] = {
+    "resolved": frozenset({"affirm", "deny"}),
+    "ticket_offer": frozenset({"affirm", "deny"}),
+    "handoff_offer": frozenset({"affirm", "deny"}),
+    "feedback_reason": frozenset({"give_feedback", "inform", "nlu_fallback", "deny", "chitchat", "out_of_scope"}),
+    "rating": frozenset({"give_feedback", "inform"}),
+    "ticket_lookup": frozenset({"inform", "check_ticket"}),
+}
+
+CATEGORY_LABELS = {
+    "repair": "故障报修",
+    "settlement": "结算到账",
+    "activation": "开通激活",
+    "handoff": "人工咨询",
+    "other": "其他咨询",
+}
+
+
+def services() -> Services:
+    return get_services()
+
+
+def now_utc() -> datetime:
+    """The clock of every action (tests replace it)."""
+    return datetime.now(UTC)
+
+
+# --- tracker helpers ---------------------------------------------------------------------
+
+
+def conversation_id(tracker: Tracker) -> str:
+    return tracker.sender_id
+
+
+def channel_of(sender_id: str) -> str:
+    head, sep, _ = sender_id.partition(":")
+    return head if sep and head else "unknown"
+
+
+def ticket_channel(tracker: Tracker) -> str:
+    """The ticket's channel enum value for this conversation (web / wechat, else api)."""
+    ch = channel_of(tracker.sender_id)
+    return ch if ch in ("web", "wechat") else "api"
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
+def entity(tracker: Tracker, name: str) -> Any:
+    """First value of entity ``name`` in the latest message (button payloads included)."""
+    for e in (tracker.latest_message or {}).get("entities") or []:
+        if e.get("entity") == name and e.get("value") not in (None, ""):
+            return e["value"]
+    return None
+
+
+def payload(intent: str, **entities: Any) -> str:
+    """A button payload Rasa parses without NLU: ``/intent{"entity": "value"}``."""
+    if not entities:
+        return f"/{intent}"
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
+
+
+def button(title: str, intent: str, **entities: Any) -> dict[str, str]:
+    return {"title": title, "payload": payload(intent, **entities)}
+
+
+def latest_user_event(tracker: Tracker) -> dict[str, Any] | None:
+    for e in reversed(tracker.events):
+        if e.get("event") == "user":
+            return e
+    return None
+
+
+def stable_key(*parts: Any) -> str:
+    """Idempotency key from conversation facts: printable ASCII, at most 128 characters."""
+    raw = "|".join(str(p) for p in parts)
+    return "chat-" + hashlib.sha256(raw.encode("utf-8")).hexdigest()[:48]
+
+
+def message_key(tracker: Tracker) -> str:
+    """Identifies the merchant message being handled: a retried action sees the same one."""
+    ev = latest_user_event(tracker) or {}
+    msg_id = (tracker.latest_message or {}).get("message_id") or ev.get("message_id") or ""
+    return stable_key(tracker.sender_id, msg_id, ev.get("timestamp", ""), ev.get("text", ""))
+
+
+def transcript(tracker: Tracker, limit: int = 100) -> list[dict[str, Any]]:
+    """User and bot lines of the conversation, button clicks shown by their titles."""
+    lines: list[dict[str, Any]] = []
+    titles: dict[str, str] = {}
+    for e in tracker.events:
+        kind = e.get("event")
+        if kind not in ("user", "bot"):
+            continue
+        text = e.get("text") or ""
+        at = e.get("timestamp")
+        when = datetime.fromtimestamp(at, UTC).isoformat() if isinstance(at, (int, float)) else None
+        if kind == "bot":
+            titles = {b.get("payload", ""): b.get("title", "") for b in (e.get("data") or {}).get("buttons") or []}
+            if text:
+                lines.append({"role": "bot", "text": text, "at": when})
+        else:
+            if text.startswith("/"):
+                text = f"[点击] {titles.get(text) or text}"
+            if text:
+                lines.append({"role": "user", "text": text, "at": when})
+    return lines[-limit:]
+
+
+def detect_urgency(text: str) -> str | None:
+    """The first anger/urgency keyword in ``text``; payloads (button clicks) never count."""
+    if not text or text.startswith("/"):
+        return None
+    return next((w for w in URGENT_KEYWORDS if w in text), None)
+
+
+def mask_phone(phone: str | None) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) == 11 else (phone or "")
+
+
+def reset_slots(names: tuple[str, ...] | list[str]) -> list[EventType]:
+    return [SlotSet(n, None) for n in names]
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def cjk_count(text: str) -> int:
+    return len(_CJK.findall(text or ""))
+
+
+# --- actions -----------------------------------------------------------------------------
+
+
+class ActionTurnHook(Action):
+    """Runs inside action_extract_slots on every merchant message (custom slot mapping of ``urgent``).
+
+    Flags anger/urgency so a rule hands over to a person, forgets a question the merchant
+    did not answer (so a late "好的" cannot trigger an old offer), and ends a run of
+    fallbacks when the merchant says something else.
+    """
+
+    def name(self) -> str:
+        return "action_turn_hook"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        events: list[EventType] = []
+        intent = latest_intent(tracker)
+        word = detect_urgency(latest_text(tracker))
+        if word and not tracker.get_slot(URGENT):
+            log.info("conversation %s: urgency keyword %r", tracker.sender_id, word)
+            events.append(SlotSet(URGENT, True))
+        pending = tracker.get_slot(PENDING)
+        if pending and intent not in PENDING_ANSWERS.get(pending, frozenset()):
+            events.append(SlotSet(PENDING, None))
+        if tracker.get_slot(FALLBACKS) and intent not in FAQ_INTENTS | {"nlu_fallback", "inform"}:
+            events.append(SlotSet(FALLBACKS, 0.0))
+        return events
+
+
+class ActionSessionStart(Action):
+    """New session: carry over only what we know about the merchant, not half-finished questions."""
+
+    CARRY_OVER = IDENTITY_SLOTS + ("last_ticket_number",)
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        for slot in self.CARRY_OVER:
+            value = tracker.get_slot(slot)
+            if value is not None:
+                events.append(SlotSet(slot, value))
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionDefaultFallback(Action):
+    """Core fallback (no policy is confident): a Chinese re-ask instead of Rasa's English default."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        dispatcher.utter_message(
+            text="抱歉，我没太明白您的意思😅 可以换个说法，直接说说遇到的问题；也可以说“转人工”。"
+        )
+        return [UserUtteranceReverted()]

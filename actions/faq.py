@@ -1,0 +1,243 @@
+"""FAQ answers: search on the merchant's words, answer / suggest / fall back, and the follow-ups.
+
+``action_faq_search`` serves ask_question, report_fault, settlement_problem,
+activation_problem, inform and nlu_fallback: the FAQ engine decides, not the intent.
+Inside the ticket form the answer is given plainly and the form re-asks its question.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (
+    CATEGORY_LABELS,
+    FALLBACKS,
+    HELPED,
+    PENDING,
+    button,
+    cjk_count,
+    entity,
+    latest_intent,
+    latest_text,
+    services,
+)
+
+log = logging.getLogger(__name__)
+
+# Escalations for which a ticket can take over when the answer did not solve the problem.
+TICKET_ESCALATIONS = ("repair", "settlement", "activation")
+INTENT_CATEGORY = {"report_fault": "repair", "settlement_problem": "settlement", "activation_problem": "activation"}
+FACT_ENTITIES = ("merchant_id", "terminal_id", "device_serial", "phone", "ticket_number")
+FACT_LABELS = {"merchant_id": "商户号", "terminal_id": "终端号", "device_serial": "序列号", "phone": "手机号"}
+_LABEL_WORDS = re.compile(r"商户号|商户编号|终端号|终端编号|终端|序列号|机身号|手机号|手机|电话|联系方式|工单号|单号|我的|是|号码|打这个号")
+
+FEEDBACK_BUTTONS = [
+    button("👍 有帮助", "give_feedback", feedback="up"),
+    button("👎 没帮助", "give_feedback", feedback="down"),
+]
+RESOLVED_BUTTONS = [button("解决了", "affirm"), button("没解决", "deny")]
+NONE_TEXT = "抱歉，这个问题我暂时没找到答案😥 您可以换个说法再问一次，或者："
+IN_FORM_SUFFIX = "（我们接着登记工单～）"
+
+
+def in_form(tracker: Tracker) -> bool:
+    return bool((tracker.active_loop or {}).get("name"))
+
+
+def asks_resolved(entry: Any) -> bool:
+    """Troubleshooting answers end with "问题解决了吗？" because a ticket can take over."""
+    return entry.category == "fault" or getattr(entry, "escalate", None) in TICKET_ESCALATIONS
+
+
+def ticket_category_for(entry: Any) -> str | None:
+    """Ticket category to offer when ``entry`` did not help; None means offer a person instead."""
+    esc = getattr(entry, "escalate", None)
+    if esc == "handoff":
+        return None
+    if esc in TICKET_ESCALATIONS or esc == "other":
+        return esc
+    return {"fault": "repair", "settlement": "settlement", "activation": "activation"}.get(entry.category, "other")
+
+
+def answer_entry(dispatcher: CollectingDispatcher, tracker: Tracker, entry: Any, query: str) -> list[EventType]:
+    """Send one FAQ answer with its follow-up; the events remember which entry was answered."""
+    text = entry.answer.strip()
+    if in_form(tracker):
+        # Mid-form: no buttons, no follow-up question; the form asks its pending slot next.
+        dispatcher.utter_message(text=f"{text}\n\n{IN_FORM_SUFFIX}")
+        return [SlotSet("faq_id", entry.id)]
+    if asks_resolved(entry):
+        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(text="问题解决了吗？", buttons=RESOLVED_BUTTONS)
+        pending = "resolved"
+    else:
+        dispatcher.utter_message(text=text, buttons=FEEDBACK_BUTTONS)
+        pending = None
+    return [
+        SlotSet("faq_id", entry.id),
+        SlotSet("faq_query", query),
+        SlotSet("faq_suggestions", None),
+        SlotSet(PENDING, pending),
+        SlotSet(HELPED, True),
+        SlotSet(FALLBACKS, 0.0),
+    ]
+
+
+def _mask_id(value: str) -> str:
+    return f"{value[:4]}****{value[-4:]}" if len(value) > 8 else value
+
+
+def _facts_only(tracker: Tracker, text: str) -> dict[str, str]:
+    """Entity values when the message is just ids/numbers ("商户号 898310048161234"), else {}."""
+    facts: dict[str, str] = {}
+    rest = text
+    for e in (tracker.latest_message or {}).get("entities") or []:
+        if e.get("entity") in FACT_ENTITIES and e.get("value"):
+            facts.setdefault(e["entity"], str(e["value"]))
+            rest = rest.replace(str(e["value"]), " ")
+    if not facts:
+        return {}
+    rest = _LABEL_WORDS.sub("", rest)
+    return facts if cjk_count(rest) <= 3 else {}
+
+
+class ActionFaqSearch(Action):
+    def name(self) -> str:
+        return "action_faq_search"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        text = latest_text(tracker).strip()
+        facts = _facts_only(tracker, text)
+        if facts and not in_form(tracker):
+            return self._acknowledge(dispatcher, tracker, facts)
+        try:
+            result = services().faq.search(text, k=5)
+        except Exception:
+            log.exception("FAQ search failed for %s", tracker.sender_id)
+            dispatcher.utter_message(text="抱歉，我这边查资料出了点问题，请稍后再问一次，或者说“转人工”。")
+            return []
+        if result.decision == "answer" and result.results:
+            return answer_entry(dispatcher, tracker, result.results[0], text)
+        if result.decision == "suggest" and result.results:
+            return self._suggest(dispatcher, tracker, result.results[:3], text)
+        return self._none(dispatcher, tracker, text)
+
+    @staticmethod
+    def _suggest(dispatcher: CollectingDispatcher, tracker: Tracker, hits: list, text: str) -> list[EventType]:
+        dispatcher.utter_message(
+            text="您是想问下面哪个问题吗？点一下就行👇",
+            buttons=[button(h.question, "choose_faq", faq_id=h.id) for h in hits],
+        )
+        events: list[EventType] = [SlotSet("faq_suggestions", [h.id for h in hits]), SlotSet("faq_query", text)]
+        if not in_form(tracker):
+            events += [SlotSet(PENDING, None), SlotSet(FALLBACKS, 0.0)]
+        return events
+
+    @staticmethod
+    def _none(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType]:
+        if in_form(tracker):
+            dispatcher.utter_message(text=f"这个问题我暂时答不上来，登记好工单后客服会一并帮您解答。{IN_FORM_SUFFIX}")
+            return []
+        count = int(tracker.get_slot(FALLBACKS) or 0) + 1
+        if count >= 2:
+            from actions.handoff import perform_handoff  # handoff imports this module's helpers
+
+            return perform_handoff(dispatcher, tracker, reason="fallback")
+        dispatcher.utter_message(
+            text=NONE_TEXT, buttons=[button("登记工单", "affirm"), button("转人工客服", "request_human")]
+        )
+        category = INTENT_CATEGORY.get(latest_intent(tracker), "other")
+        return [
+            SlotSet(FALLBACKS, float(count)),
+            SlotSet(PENDING, "ticket_offer"),
+            SlotSet("ticket_category", category),
+            SlotSet("faq_query", text),
+            SlotSet("faq_id", None),
+        ]
+
+    @staticmethod
+    def _acknowledge(dispatcher: CollectingDispatcher, tracker: Tracker, facts: dict[str, str]) -> list[EventType]:
+        if "ticket_number" in facts:
+            from actions.tickets import ticket_status_reply
+
+            return ticket_status_reply(dispatcher, tracker)
+        noted = "、".join(f"{FACT_LABELS[k]} {_mask_id(v)}" for k, v in facts.items() if k in FACT_LABELS)
+        dispatcher.utter_message(text=f"收到，已记下您的{noted}。请问遇到了什么问题呢？")
+        return [SlotSet(PENDING, None)]
+
+
+_ORDINALS = {"一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2, "四": 3, "4": 3}
+
+
+def ordinal_index(text: str, n: int) -> int | None:
+    """Which of ``n`` suggestions "第一个" / "第2条" / "最后一个" / "中间那个" means."""
+    if "最后" in text:
+        return n - 1 if n else None
+    if "中间" in text and n == 3:
+        return 1
+    m = re.search(r"第?([一二三四1-4])(?:个|条|项)?", text)
+    if m and m.group(1) in _ORDINALS and _ORDINALS[m.group(1)] < n:
+        return _ORDINALS[m.group(1)]
+    return None
+
+
+class ActionAnswerFaq(Action):
+    """A suggestion was chosen: by button (faq_id in the payload) or typed ("第二个")."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        faq_id = entity(tracker, "faq_id")
+        if not faq_id:
+            suggestions = tracker.get_slot("faq_suggestions") or []
+            idx = ordinal_index(latest_text(tracker), len(suggestions))
+            faq_id = suggestions[idx] if idx is not None else None
+        entry = services().faq.get(faq_id) if faq_id else None
+        if entry is None:
+            dispatcher.utter_message(text="抱歉，没找到您选的这条内容，可以直接说说您遇到的问题吗？")
+            return [] if in_form(tracker) else [SlotSet(PENDING, None)]
+        return answer_entry(dispatcher, tracker, entry, tracker.get_slot("faq_query") or entry.question)
+
+
+def offer_escalation(dispatcher: CollectingDispatcher, tracker: Tracker, lead: str) -> list[EventType]:
+    """After an answer that did not help: offer a ticket of the entry's category, or a person."""
+    faq_id = tracker.get_slot("faq_id")
+    entry = None
+    if faq_id:
+        try:
+            entry = services().faq.get(faq_id)
+        except Exception:
+            log.exception("FAQ lookup of %s failed", faq_id)
+    category = ticket_category_for(entry) if entry is not None else "other"
+    if category is None:
+        dispatcher.utter_message(
+            text=f"{lead}要为您转人工客服吗？", buttons=[button("转人工", "affirm"), button("不用了", "deny")]
+        )
+        return [SlotSet(PENDING, "handoff_offer")]
+    label = CATEGORY_LABELS[category]
+    dispatcher.utter_message(
+        text=f"{lead}我可以帮您登记一张{label}工单，由专人跟进处理。要登记吗？",
+        buttons=[button("登记工单", "affirm"), button("不用了", "deny")],
+    )
+    return [SlotSet(PENDING, "ticket_offer"), SlotSet("ticket_category", category)]
+
+
+class ActionDeclineOffer(Action):
+    """"不用了" to a ticket or a person: close politely and forget the offer."""
+
+    def name(self) -> str:
+        return "action_decline_offer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        if tracker.get_slot(PENDING) == "handoff_offer":
+            dispatcher.utter_message(text="好的～还有其他问题随时问我。")
+        else:
+            dispatcher.utter_message(text="好的，那先不登记了。之后需要帮忙随时找我，也可以说“转人工”。")
+        return [SlotSet(PENDING, None)]

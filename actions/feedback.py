@@ -1,0 +1,157 @@
+"""Feedback: 👍/👎 on FAQ answers (with a reason for 👎), "问题解决了吗？", and the 1-5 rating."""
+
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import HELPED, PENDING, button, entity, latest_intent, latest_text, message_key, services
+from actions.faq import offer_escalation
+from actions.validators import parse_rating
+
+log = logging.getLogger(__name__)
+
+# Reasons offered after 👎 (button payload code -> what staff read in the summary).
+REASONS = {"irrelevant": "答非所问", "unclear": "看不懂", "unresolved": "没解决问题"}
+REASON_BUTTONS = [button(label, "give_feedback", feedback="down", feedback_reason=code) for code, label in REASONS.items()]
+RATING_BUTTONS = [
+    button(title, "give_feedback", rating=str(n))
+    for n, title in ((5, "5分 非常满意"), (4, "4分 满意"), (3, "3分 一般"), (2, "2分 不满意"), (1, "1分 很不满意"))
+]
+_UP_WORDS = ("有用", "有帮助", "不错", "满意", "好评", "点赞", "挺好", "很好")
+_DOWN_WORDS = ("没用", "没啥用", "答非所问", "文不对题", "废话", "看不懂", "不靠谱", "没什么帮助", "不满意", "差评")
+
+
+def ask_rating(dispatcher: CollectingDispatcher, lead: str) -> list[EventType]:
+    dispatcher.utter_message(text=f"{lead}方便给这次服务打个分吗？（5分最满意）", buttons=RATING_BUTTONS)
+    return [SlotSet(PENDING, "rating"), SlotSet(HELPED, None)]
+
+
+def _vote(tracker: Tracker) -> str | None:
+    value = str(entity(tracker, "feedback") or "").strip()
+    if value in ("up", "down"):
+        return value
+    text = value or latest_text(tracker)
+    # "不满意" contains "满意": test the negative words first.
+    if any(w in text for w in _DOWN_WORDS):
+        return "down"
+    if any(w in text for w in _UP_WORDS):
+        return "up"
+    return None
+
+
+def _rating(tracker: Tracker) -> int | None:
+    value = entity(tracker, "rating")
+    if value is not None:
+        return parse_rating(str(value))
+    if tracker.get_slot(PENDING) == "rating":
+        return parse_rating(latest_text(tracker))
+    return None
+
+
+def _record_vote(tracker: Tracker, vote: str, reason: str | None = None) -> None:
+    faq_id = tracker.get_slot("faq_id")
+    if not faq_id:
+        return  # feedback without an answer to attach it to: nothing to store
+    try:
+        services().conversations.record_faq_feedback(tracker.sender_id, faq_id, vote, reason)
+    except Exception:
+        # Losing one vote must not break the conversation.
+        log.exception("storing FAQ feedback of %s failed", tracker.sender_id)
+
+
+class ActionRecordFeedback(Action):
+    """give_feedback (👍/👎, a reason, a rating) and free-text answers to those questions."""
+
+    def name(self) -> str:
+        return "action_record_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        pending = tracker.get_slot(PENDING)
+        rating = _rating(tracker)
+        if rating is not None:
+            return self._rate(dispatcher, tracker, rating)
+        if pending == "rating":
+            dispatcher.utter_message(text="请点一下1到5分，5分最满意～", buttons=RATING_BUTTONS)
+            return []
+        code = entity(tracker, "feedback_reason")
+        if code or pending == "feedback_reason":
+            return self._reason(dispatcher, tracker, code)
+        vote = _vote(tracker)
+        if vote == "up":
+            _record_vote(tracker, "up")
+            dispatcher.utter_message(text="收到，谢谢您的肯定😊 还有其他问题随时问我～")
+            return [SlotSet(PENDING, None)]
+        if vote == "down":
+            _record_vote(tracker, "down")
+            if not tracker.get_slot("faq_id"):
+                dispatcher.utter_message(text="抱歉没能让您满意😥 我们会继续改进。需要的话可以说“转人工”。")
+                return [SlotSet(PENDING, None)]
+            dispatcher.utter_message(text="抱歉没帮上忙😥 能告诉我哪里不好吗？也可以直接打字说。", buttons=REASON_BUTTONS)
+            return [SlotSet(PENDING, "feedback_reason")]
+        dispatcher.utter_message(text="谢谢您的反馈，我们会继续努力～")
+        return [SlotSet(PENDING, None)]
+
+    @staticmethod
+    def _rate(dispatcher: CollectingDispatcher, tracker: Tracker, rating: int) -> list[EventType]:
+        if not 1 <= rating <= 5:
+            dispatcher.utter_message(text="评分是1到5分哦，5分最满意～", buttons=RATING_BUTTONS)
+            return []
+        try:
+            services().conversations.record_rating(tracker.sender_id, rating, dedupe_key=message_key(tracker))
+        except Exception:
+            log.exception("storing the rating of %s failed", tracker.sender_id)
+        if rating <= 2:
+            dispatcher.utter_message(
+                text="感谢您的评分，很抱歉这次没让您满意😔 我们会认真改进。需要的话随时说“转人工”。"
+            )
+        else:
+            dispatcher.utter_message(text="感谢您的评分！祝您生意兴隆～")
+        return [SlotSet(PENDING, None), SlotSet(HELPED, None)]
+
+    @staticmethod
+    def _reason(dispatcher: CollectingDispatcher, tracker: Tracker, code: str | None) -> list[EventType]:
+        text = latest_text(tracker).strip()
+        reason = REASONS.get(str(code)) if code else (text if not text.startswith("/") else None)
+        _record_vote(tracker, "down", reason)
+        if code == "unresolved" or (not code and latest_intent(tracker) == "deny"):
+            return offer_escalation(dispatcher, tracker, "谢谢反馈。")
+        dispatcher.utter_message(text="谢谢您的反馈，我们会改进这条答案🙏 您可以换个说法再问问，或者说“转人工”。")
+        return [SlotSet(PENDING, None)]
+
+
+class ActionFaqResolved(Action):
+    """"解决了": close kindly and ask for a rating."""
+
+    def name(self) -> str:
+        return "action_faq_resolved"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        _record_vote(tracker, "up")
+        return ask_rating(dispatcher, "太好了，问题解决了就好😊 ")
+
+
+class ActionFaqUnresolved(Action):
+    """"没解决": count it as 👎 and offer a ticket of the entry's category (or a person)."""
+
+    def name(self) -> str:
+        return "action_faq_unresolved"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        _record_vote(tracker, "down", REASONS["unresolved"])
+        return offer_escalation(dispatcher, tracker, "很抱歉没能帮您解决😥 ")
+
+
+class ActionAskRating(Action):
+    """Thanks or goodbye after the bot helped: ask for the 1-5 rating once."""
+
+    def name(self) -> str:
+        return "action_ask_rating"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        if latest_intent(tracker) == "goodbye":
+            return ask_rating(dispatcher, "好的，感谢使用！走之前")
+        return ask_rating(dispatcher, "不客气，很高兴能帮到您😊 ")

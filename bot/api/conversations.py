@@ -1,0 +1,120 @@
+"""Internal API for staff: conversation transcripts, staff replies, hand-back, feedback summary.
+
+Mounted by the app next to the ticket API; every endpoint needs an API key
+(``tickets:read`` to read, ``tickets:write`` to reply or hand back). The service is
+``request.app.state.services.conversations``. Endpoints are plain ``def``: the
+service is synchronous, FastAPI runs them in its thread pool.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.api.auth import TicketsRead, TicketsWrite
+from bot.conversations.schemas import ConversationDetail, ConversationState, FeedbackSummary, MessageOut
+from bot.conversations.service import ConversationNotFound, ConversationService
+
+router = APIRouter()
+
+STAFF_TEXT_MAX = 2000
+_AUTH = {401: {"description": "Missing or invalid API key"}, 403: {"description": "Key lacks the scope"}}
+_NOT_FOUND = {404: {"description": "Unknown conversation id"}}
+
+
+def get_conversation_service(request: Request) -> ConversationService:
+    return request.app.state.services.conversations
+
+
+Conversations = Annotated[ConversationService, Depends(get_conversation_service)]
+
+
+class StaffMessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    text: str = Field(..., min_length=1, max_length=STAFF_TEXT_MAX, description="What the merchant will read.")
+    author: str | None = Field(None, max_length=100, description="Staff name; the API key's name when omitted.")
+
+
+class HandBackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    by: str | None = Field(None, max_length=100, description="Who hands back; the API key's name when omitted.")
+    notify: bool = Field(True, description="Queue a short notice telling the merchant the assistant is back.")
+
+
+def _not_found(conv_id: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND, f"会话 {conv_id} 不存在 / conversation {conv_id} not found"
+    )
+
+
+@router.get(
+    "/api/conversations",
+    response_model=list[ConversationState],
+    tags=["conversations"],
+    responses=_AUTH,
+)
+def list_handoffs(key: TicketsRead, convs: Conversations, limit: int = Query(100, ge=1, le=500)):
+    """Conversations a person owns right now (转人工), longest waiting first."""
+    return convs.active_handoffs(limit)
+
+
+@router.get(
+    "/api/conversations/{conv_id}",
+    response_model=ConversationDetail,
+    tags=["conversations"],
+    responses={**_NOT_FOUND, **_AUTH},
+)
+def get_conversation(conv_id: str, key: TicketsRead, convs: Conversations, limit: int = Query(200, ge=1, le=1000)):
+    """Handoff state and the last ``limit`` messages (oldest first) of one conversation."""
+    detail = convs.get_detail(conv_id, limit)
+    if detail is None:
+        raise _not_found(conv_id)
+    return detail
+
+
+@router.post(
+    "/api/conversations/{conv_id}/handback",
+    response_model=ConversationState,
+    tags=["conversations"],
+    responses={**_NOT_FOUND, **_AUTH},
+)
+def hand_back(conv_id: str, key: TicketsWrite, convs: Conversations, body: HandBackIn | None = None):
+    """End the handoff: the assistant answers the merchant again. Idempotent."""
+    body = body or HandBackIn()
+    try:
+        if body.notify:
+            return convs.hand_back(conv_id, body.by or key.name)
+        return convs.hand_back(conv_id, body.by or key.name, notice=None)
+    except ConversationNotFound:
+        raise _not_found(conv_id) from None
+
+
+@router.post(
+    "/api/conversations/{conv_id}/messages",
+    response_model=MessageOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["conversations"],
+    responses={**_NOT_FOUND, **_AUTH},
+)
+def staff_message(conv_id: str, body: StaffMessageIn, key: TicketsWrite, convs: Conversations):
+    """Queue a staff reply; the merchant's channel delivers it (web: /api/chat/updates)."""
+    try:
+        return convs.staff_reply(conv_id, body.text, by=body.author or key.name)
+    except ConversationNotFound:
+        raise _not_found(conv_id) from None
+
+
+@router.get("/api/feedback/summary", response_model=FeedbackSummary, tags=["feedback"], responses=_AUTH)
+def feedback_summary(
+    key: TicketsRead,
+    convs: Conversations,
+    since: datetime | None = Query(None, description="Inclusive, ISO 8601 with timezone."),
+    until: datetime | None = Query(None, description="Exclusive, ISO 8601 with timezone."),
+):
+    """👍/👎 per FAQ entry (most 👎 first, with reasons) and the 1-5 rating distribution."""
+    return convs.feedback_summary(since, until)

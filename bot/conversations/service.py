@@ -1,0 +1,418 @@
+"""ConversationService: handoff state, message log, staff replies, FAQ feedback and ratings.
+
+Plain synchronous Python over ``bot.db.Database``; each public method is one
+transaction. The chat layer calls ``log_message`` for every line and checks
+``handoff_active`` before forwarding a message to Rasa; the custom actions call
+``start_handoff``, ``record_faq_feedback`` and ``record_rating``; the internal API
+reads transcripts, posts staff replies and hands conversations back to the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.conversations.models import (
+    CONV_ID_MAX,
+    Conversation,
+    ConversationMessage,
+    ConversationRating,
+    FaqFeedback,
+    Handoff,
+)
+from bot.conversations.schemas import (
+    ConversationDetail,
+    ConversationState,
+    FaqFeedbackCount,
+    FeedbackOut,
+    FeedbackSummary,
+    HandoffOut,
+    MessageOut,
+    RatingOut,
+)
+from bot.db import Database
+from bot.tickets.models import utcnow
+
+log = logging.getLogger(__name__)
+
+DIRECTIONS = ("in", "out", "staff")
+VOTES = ("up", "down")
+REASON_MAX = 200
+# Queued for the merchant when staff hand the conversation back, so the silence ends visibly.
+HAND_BACK_NOTICE = "人工客服已结束本次服务，接下来由智能助手继续为您服务。还有问题直接问我就行～"
+
+
+class ConversationNotFound(LookupError):
+    def __init__(self, conv_id: str):
+        super().__init__(f"会话 {conv_id} 不存在 / conversation {conv_id} not found")
+        self.conv_id = conv_id
+
+
+def channel_of(conv_id: str) -> str:
+    """Channel prefix of a Rasa sender id: ``web:abc`` -> ``web``; no prefix -> ``unknown``."""
+    head, sep, _ = conv_id.partition(":")
+    return head if sep and head else "unknown"
+
+
+def _check_conv_id(conv_id: str) -> str:
+    if not conv_id or len(conv_id) > CONV_ID_MAX:
+        raise ValueError(f"conversation id must be 1-{CONV_ID_MAX} characters")
+    return conv_id
+
+
+def _message_out(m: ConversationMessage) -> MessageOut:
+    return MessageOut(
+        id=m.id,
+        direction=m.direction,  # type: ignore[arg-type]
+        text=m.text,
+        author=m.author,
+        created_at=m.created_at,
+        delivered_at=m.delivered_at,
+    )
+
+
+def _handoff_out(h: Handoff) -> HandoffOut:
+    return HandoffOut(
+        ticket_number=h.ticket_number, reason=h.reason, started_at=h.started_at, ended_at=h.ended_at, ended_by=h.ended_by
+    )
+
+
+class ConversationService:
+    def __init__(self, db: Database, settings=None, *, clock: Callable[[], datetime] = utcnow):
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _ensure(self, s: Session, conv_id: str, now: datetime, channel: str | None = None) -> Conversation:
+        conv = s.get(Conversation, _check_conv_id(conv_id))
+        if conv is not None:
+            return conv
+        try:
+            # Savepoint: the app service and the action endpoint may create the row at once.
+            with s.begin_nested():
+                conv = Conversation(
+                    id=conv_id, channel=channel or channel_of(conv_id), handoff_active=False, created_at=now
+                )
+                s.add(conv)
+        except IntegrityError:
+            conv = s.get(Conversation, conv_id)
+            if conv is None:
+                raise
+        return conv
+
+    def _latest_handoff(self, s: Session, conv_id: str) -> Handoff | None:
+        return s.execute(
+            select(Handoff).where(Handoff.conversation_id == conv_id).order_by(Handoff.id.desc()).limit(1)
+        ).scalar_one_or_none()
+
+    def _state(self, s: Session, conv: Conversation) -> ConversationState:
+        h = self._latest_handoff(s, conv.id)
+        return ConversationState(
+            conversation_id=conv.id,
+            channel=conv.channel,
+            handoff_active=conv.handoff_active,
+            handoff=_handoff_out(h) if h is not None else None,
+            created_at=conv.created_at,
+            last_message_at=conv.last_message_at,
+        )
+
+    def _load(self, s: Session, conv_id: str) -> Conversation:
+        conv = s.get(Conversation, conv_id)
+        if conv is None:
+            raise ConversationNotFound(conv_id)
+        return conv
+
+    # --- message log ----------------------------------------------------------------------
+
+    def log_message(self, conv_id: str, direction: str, text: str, *, author: str | None = None) -> MessageOut:
+        """Append one line. 'in'/'out' are delivered as they happen; 'staff' lines are queued."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        with self.db.session() as s:
+            now = self.clock()
+            conv = self._ensure(s, conv_id, now)
+            conv.last_message_at = now
+            m = ConversationMessage(
+                conversation_id=conv.id,
+                direction=direction,
+                text=text,
+                author=author,
+                created_at=now,
+                delivered_at=None if direction == "staff" else now,
+            )
+            s.add(m)
+            s.flush()
+            return _message_out(m)
+
+    def transcript(self, conv_id: str, limit: int = 200) -> list[MessageOut]:
+        """The last ``limit`` lines, oldest first."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(ConversationMessage)
+                .where(ConversationMessage.conversation_id == conv_id)
+                .order_by(ConversationMessage.id.desc())
+                .limit(max(1, min(int(limit), 1000)))
+            ).scalars()
+            return [_message_out(m) for m in reversed(list(rows))]
+
+    # --- handoff --------------------------------------------------------------------------
+
+    def start_handoff(
+        self, conv_id: str, channel: str | None = None, ticket_number: str | None = None, reason: str = "request_human"
+    ) -> ConversationState:
+        """Give the conversation to a person; the chat layer keeps the bot silent from now on.
+
+        Idempotent: while a handoff is active a second call only fills in a missing ticket number.
+        """
+        with self.db.session() as s:
+            now = self.clock()
+            conv = self._ensure(s, conv_id, now, channel)
+            current = self._latest_handoff(s, conv.id)
+            if conv.handoff_active and current is not None and current.ended_at is None:
+                if ticket_number and not current.ticket_number:
+                    current.ticket_number = ticket_number
+            else:
+                s.add(
+                    Handoff(
+                        conversation_id=conv.id,
+                        ticket_number=ticket_number,
+                        reason=(reason or "request_human")[:32],
+                        started_at=now,
+                    )
+                )
+                conv.handoff_active = True
+            s.flush()
+            log.info("conversation %s handed to a person (%s, ticket %s)", conv_id, reason, ticket_number or "-")
+            return self._state(s, conv)
+
+    def hand_back(self, conv_id: str, by: str, *, notice: str | None = HAND_BACK_NOTICE) -> ConversationState:
+        """End the handoff: the bot answers again. A no-op when no handoff is active."""
+        with self.db.session() as s:
+            conv = self._load(s, conv_id)
+            if conv.handoff_active:
+                now = self.clock()
+                s.execute(
+                    update(Handoff)
+                    .where(Handoff.conversation_id == conv.id, Handoff.ended_at.is_(None))
+                    .values(ended_at=now, ended_by=(by or "staff")[:100])
+                )
+                conv.handoff_active = False
+                if notice:
+                    s.add(
+                        ConversationMessage(
+                            conversation_id=conv.id,
+                            direction="out",
+                            text=notice,
+                            author="system",
+                            created_at=now,
+                            delivered_at=None,
+                        )
+                    )
+                s.flush()
+                log.info("conversation %s handed back to the bot by %s", conv_id, by)
+            return self._state(s, conv)
+
+    def handoff_active(self, conv_id: str) -> bool:
+        with self.db.session() as s:
+            conv = s.get(Conversation, conv_id)
+            return bool(conv and conv.handoff_active)
+
+    def get_state(self, conv_id: str) -> ConversationState | None:
+        with self.db.session() as s:
+            conv = s.get(Conversation, conv_id)
+            return self._state(s, conv) if conv is not None else None
+
+    def get_detail(self, conv_id: str, limit: int = 200) -> ConversationDetail | None:
+        state = self.get_state(conv_id)
+        if state is None:
+            return None
+        return ConversationDetail(**state.model_dump(), messages=self.transcript(conv_id, limit))
+
+    def active_handoffs(self, limit: int = 100) -> list[ConversationState]:
+        """Conversations a person owns right now, longest waiting first."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(Conversation)
+                .join(Handoff, Handoff.conversation_id == Conversation.id)
+                .where(Conversation.handoff_active.is_(True), Handoff.ended_at.is_(None))
+                .order_by(Handoff.started_at)
+                .limit(max(1, min(int(limit), 500)))
+            ).scalars()
+            return [self._state(s, c) for c in rows]
+
+    # --- staff replies ----------------------------------------------------------------------
+
+    def staff_reply(self, conv_id: str, text: str, by: str | None = None) -> MessageOut:
+        """Queue a staff message for the merchant (delivered by the chat layer)."""
+        text = (text or "").strip()
+        if not text:
+            raise ValueError("staff reply must not be empty")
+        with self.db.session() as s:
+            conv = self._load(s, conv_id)
+            now = self.clock()
+            conv.last_message_at = now
+            m = ConversationMessage(
+                conversation_id=conv.id, direction="staff", text=text, author=by, created_at=now, delivered_at=None
+            )
+            s.add(m)
+            s.flush()
+            return _message_out(m)
+
+    def pending_outgoing(self, conv_id: str) -> list[MessageOut]:
+        """Messages queued for the merchant and not delivered yet, oldest first."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(ConversationMessage)
+                .where(
+                    ConversationMessage.conversation_id == conv_id,
+                    ConversationMessage.direction.in_(("staff", "out")),
+                    ConversationMessage.delivered_at.is_(None),
+                )
+                .order_by(ConversationMessage.id)
+            ).scalars()
+            return [_message_out(m) for m in rows]
+
+    def mark_delivered(self, message_ids: int | Iterable[int]) -> int:
+        """Mark queued messages delivered; idempotent. Returns how many changed."""
+        ids = [message_ids] if isinstance(message_ids, int) else list(message_ids)
+        if not ids:
+            return 0
+        with self.db.session() as s:
+            result = s.execute(
+                update(ConversationMessage)
+                .where(ConversationMessage.id.in_(ids), ConversationMessage.delivered_at.is_(None))
+                .values(delivered_at=self.clock())
+            )
+            return result.rowcount or 0
+
+    # --- feedback ------------------------------------------------------------------------
+
+    def record_faq_feedback(self, conv_id: str, faq_id: str, vote: str, reason: str | None = None) -> FeedbackOut:
+        """👍/👎 on an FAQ answer; a later vote or reason for the same entry updates the row.
+
+        A 👎 is stored at once and its reason added when the merchant gives one, so a
+        merchant who never explains still counts. ``reason=None`` keeps an earlier reason.
+        """
+        if vote not in VOTES:
+            raise ValueError(f"vote must be 'up' or 'down', got {vote!r}")
+        if not faq_id:
+            raise ValueError("faq_id is required")
+        reason = (reason or "").strip()[:REASON_MAX] or None
+        with self.db.session() as s:
+            now = self.clock()
+            conv = self._ensure(s, conv_id, now)
+            row = s.execute(
+                select(FaqFeedback).where(FaqFeedback.conversation_id == conv.id, FaqFeedback.faq_id == faq_id)
+            ).scalar_one_or_none()
+            if row is None:
+                row = FaqFeedback(
+                    conversation_id=conv.id, faq_id=faq_id, vote=vote, reason=reason, created_at=now, updated_at=now
+                )
+                s.add(row)
+            else:
+                if row.vote != vote:
+                    row.reason = None  # a reason explained the old vote, not this one
+                row.vote = vote
+                if reason is not None:
+                    row.reason = reason
+                row.updated_at = now
+            s.flush()
+            return FeedbackOut(
+                conversation_id=row.conversation_id,
+                faq_id=row.faq_id,
+                vote=row.vote,  # type: ignore[arg-type]
+                reason=row.reason,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+
+    def record_rating(self, conv_id: str, rating: int, *, dedupe_key: str | None = None) -> RatingOut:
+        """A 1-5 satisfaction rating. With ``dedupe_key`` a repeated call returns the first row."""
+        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise ValueError(f"rating must be an integer 1-5, got {rating!r}")
+        key = dedupe_key[:200] if dedupe_key else None
+        if key:
+            existing = self._rating_by_key(key)
+            if existing is not None:
+                return existing
+        try:
+            with self.db.session() as s:
+                now = self.clock()
+                conv = self._ensure(s, conv_id, now)
+                row = ConversationRating(conversation_id=conv.id, rating=rating, dedupe_key=key, created_at=now)
+                s.add(row)
+                s.flush()
+                return RatingOut(conversation_id=conv.id, rating=row.rating, created_at=row.created_at)
+        except IntegrityError:
+            existing = self._rating_by_key(key) if key else None
+            if existing is None:
+                raise
+            return existing
+
+    def _aware(self, moment: datetime | None) -> datetime | None:
+        if moment is None or moment.tzinfo is not None:
+            return moment
+        tz = getattr(self.settings, "timezone", None) or "UTC"
+        return moment.replace(tzinfo=ZoneInfo(tz))
+
+    def _rating_by_key(self, key: str) -> RatingOut | None:
+        with self.db.session() as s:
+            row = s.execute(select(ConversationRating).where(ConversationRating.dedupe_key == key)).scalar_one_or_none()
+            if row is None:
+                return None
+            return RatingOut(conversation_id=row.conversation_id, rating=row.rating, created_at=row.created_at)
+
+    def feedback_summary(self, since: datetime | None = None, until: datetime | None = None) -> FeedbackSummary:
+        """👍/👎 per FAQ entry (with 👎 reasons) and the rating distribution, in [since, until).
+
+        Naive bounds are local time (settings.timezone), as staff type them.
+        """
+        since, until = self._aware(since), self._aware(until)
+
+        def window(col):
+            conds = []
+            if since is not None:
+                conds.append(col >= since)
+            if until is not None:
+                conds.append(col < until)
+            return conds
+
+        with self.db.session() as s:
+            per_entry: dict[str, FaqFeedbackCount] = {}
+            votes = s.execute(
+                select(FaqFeedback.faq_id, FaqFeedback.vote, func.count())
+                .where(*window(FaqFeedback.updated_at))
+                .group_by(FaqFeedback.faq_id, FaqFeedback.vote)
+            ).all()
+            for faq_id, vote, n in votes:
+                item = per_entry.setdefault(faq_id, FaqFeedbackCount(faq_id=faq_id))
+                setattr(item, vote, int(n))
+            reasons = s.execute(
+                select(FaqFeedback.faq_id, FaqFeedback.reason, func.count())
+                .where(FaqFeedback.vote == "down", FaqFeedback.reason.is_not(None), *window(FaqFeedback.updated_at))
+                .group_by(FaqFeedback.faq_id, FaqFeedback.reason)
+            ).all()
+            for faq_id, reason, n in reasons:
+                per_entry.setdefault(faq_id, FaqFeedbackCount(faq_id=faq_id)).reasons[reason] = int(n)
+            ratings = s.execute(
+                select(ConversationRating.rating, func.count())
+                .where(*window(ConversationRating.created_at))
+                .group_by(ConversationRating.rating)
+            ).all()
+        dist = {str(r): 0 for r in range(1, 6)}
+        for r, n in ratings:
+            dist[str(r)] = int(n)
+        total = sum(dist.values())
+        avg = round(sum(int(k) * v for k, v in dist.items()) / total, 2) if total else None
+        faq = sorted(per_entry.values(), key=lambda c: (-c.down, -c.up, c.faq_id))
+        return FeedbackSummary(
+            since=since, until=until, faq=faq, ratings=dist, ratings_count=total, ratings_average=avg
+        )

@@ -1,0 +1,169 @@
+"""action_faq_search / action_answer_faq / action_decline_offer on the real FAQ engine (tests/dialogue/kb)."""
+
+from __future__ import annotations
+
+from rasa_sdk.events import SlotSet
+
+from actions.faq import ActionAnswerFaq, ActionDeclineOffer, ActionFaqSearch
+from tests.dialogue.helpers import ents, make_tracker, texts
+
+PRINTER_ANSWER = (
+    "您好，打印不出纸可以这样排查：\n"
+    "1. 打开纸仓，确认有纸、纸卷方向正确（热敏面朝打印头）。\n"
+    "2. 合紧纸仓盖，按“走纸”键试一下。\n"
+    "3. 关机重启后再刷一笔小额交易试试。"
+)
+FEES_ANSWER = "费率以您签约时约定的为准，可以在商户App“我的/商户信息 - 费率信息”里查看。"
+UP = {"title": "👍 有帮助", "payload": '/give_feedback{"feedback":"up"}'}
+DOWN = {"title": "👎 没帮助", "payload": '/give_feedback{"feedback":"down"}'}
+
+
+async def test_troubleshooting_answer_asks_whether_it_helped(services, domain, dispatcher):
+    tracker = make_tracker(domain, text="打印机不出纸怎么办", intent="report_fault")
+    events = await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert events == [
+        SlotSet("faq_id", "fault-printer-no-paper"),
+        SlotSet("faq_query", "打印机不出纸怎么办"),
+        SlotSet("faq_suggestions", None),
+        SlotSet("pending_question", "resolved"),
+        SlotSet("helped", True),
+        SlotSet("fallback_count", 0.0),
+    ]
+    assert texts(dispatcher) == [PRINTER_ANSWER, "问题解决了吗？"]
+    assert dispatcher.messages[0]["buttons"] == []
+    assert dispatcher.messages[1]["buttons"] == [
+        {"title": "解决了", "payload": "/affirm"},
+        {"title": "没解决", "payload": "/deny"},
+    ]
+
+
+async def test_information_answer_has_feedback_buttons(services, domain, dispatcher):
+    tracker = make_tracker(domain, text="费率多少", intent="ask_question", slots={"fallback_count": 1.0})
+    events = await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert events == [
+        SlotSet("faq_id", "fees-rate-how-much"),
+        SlotSet("faq_query", "费率多少"),
+        SlotSet("faq_suggestions", None),
+        SlotSet("pending_question", None),
+        SlotSet("helped", True),
+        SlotSet("fallback_count", 0.0),
+    ]
+    assert texts(dispatcher) == [FEES_ANSWER]
+    assert dispatcher.messages[0]["buttons"] == [UP, DOWN]
+
+
+async def test_unsure_match_suggests_up_to_three_questions(services, domain, dispatcher):
+    tracker = make_tracker(domain, text="结算费率", intent="ask_question")
+    events = await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert texts(dispatcher) == ["您是想问下面哪个问题吗？点一下就行👇"]
+    assert dispatcher.messages[0]["buttons"] == [
+        {"title": "我的刷卡费率是多少？", "payload": '/choose_faq{"faq_id":"fees-rate-how-much"}'},
+        {"title": "刷卡的钱没到账怎么办？", "payload": '/choose_faq{"faq_id":"settlement-not-arrived"}'},
+        {"title": "人工客服几点上班？", "payload": '/choose_faq{"faq_id":"general-human-service"}'},
+    ]
+    assert events == [
+        SlotSet("faq_suggestions", ["fees-rate-how-much", "settlement-not-arrived", "general-human-service"]),
+        SlotSet("faq_query", "结算费率"),
+        SlotSet("pending_question", None),
+        SlotSet("fallback_count", 0.0),
+    ]
+
+
+async def test_no_answer_offers_a_ticket_or_a_person(services, domain, dispatcher):
+    tracker = make_tracker(domain, text="机器坏了怎么办", intent="report_fault")
+    events = await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert texts(dispatcher) == ["抱歉，这个问题我暂时没找到答案😥 您可以换个说法再问一次，或者："]
+    assert dispatcher.messages[0]["buttons"] == [
+        {"title": "登记工单", "payload": "/affirm"},
+        {"title": "转人工客服", "payload": "/request_human"},
+    ]
+    assert events == [
+        SlotSet("fallback_count", 1.0),
+        SlotSet("pending_question", "ticket_offer"),
+        SlotSet("ticket_category", "repair"),
+        SlotSet("faq_query", "机器坏了怎么办"),
+        SlotSet("faq_id", None),
+    ]
+    assert services.conversations.handoff_active(tracker.sender_id) is False
+
+
+async def test_second_fallback_in_a_row_hands_over_to_a_person(services, domain, dispatcher, clock):
+    tracker = make_tracker(domain, text="asdfgh", intent="nlu_fallback", slots={"fallback_count": 1.0})
+    events = await ActionFaqSearch().run(dispatcher, tracker, domain)
+    # No merchant id or phone yet: the handoff happens without a ticket (see test_handoff).
+    assert texts(dispatcher) == ["已为您转接人工客服，请稍候，客服会在这里回复您。"]
+    assert events == [SlotSet("urgent", None), SlotSet("fallback_count", 0.0), SlotSet("pending_question", None)]
+    state = services.conversations.get_state(tracker.sender_id)
+    assert state.handoff_active is True
+    assert state.handoff.reason == "fallback"
+
+
+async def test_question_inside_the_form_is_answered_plainly(services, domain, dispatcher):
+    tracker = make_tracker(
+        domain, text="打印机不出纸", intent="ask_question", active_loop="ticket_form", slots={"requested_slot": "phone"}
+    )
+    events = await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert events == [SlotSet("faq_id", "fault-printer-no-paper")]
+    assert texts(dispatcher) == [PRINTER_ANSWER + "\n\n（我们接着登记工单～）"]
+    assert dispatcher.messages[0]["buttons"] == []
+
+
+async def test_unknown_question_inside_the_form_does_not_count_as_fallback(services, domain, dispatcher):
+    tracker = make_tracker(domain, text="asdfgh", intent="ask_question", active_loop="ticket_form")
+    events = await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert events == []
+    assert texts(dispatcher) == ["这个问题我暂时答不上来，登记好工单后客服会一并帮您解答。（我们接着登记工单～）"]
+
+
+async def test_message_with_only_an_id_is_acknowledged(services, domain, dispatcher):
+    tracker = make_tracker(
+        domain, text="商户号 898310048161234", intent="inform", entities=ents(merchant_id="898310048161234")
+    )
+    events = await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert texts(dispatcher) == ["收到，已记下您的商户号 8983****1234。请问遇到了什么问题呢？"]
+    assert events == [SlotSet("pending_question", None)]
+
+
+async def test_chosen_suggestion_by_button(services, domain, dispatcher):
+    tracker = make_tracker(
+        domain,
+        text='/choose_faq{"faq_id":"fees-rate-how-much"}',
+        intent="choose_faq",
+        entities=ents(faq_id="fees-rate-how-much"),
+        slots={"faq_query": "扣了多少"},
+    )
+    events = await ActionAnswerFaq().run(dispatcher, tracker, domain)
+    assert texts(dispatcher) == [FEES_ANSWER]
+    assert events[:2] == [SlotSet("faq_id", "fees-rate-how-much"), SlotSet("faq_query", "扣了多少")]
+
+
+async def test_chosen_suggestion_by_ordinal(services, domain, dispatcher):
+    tracker = make_tracker(
+        domain,
+        text="第二个",
+        intent="choose_faq",
+        slots={"faq_suggestions": ["settlement-not-arrived", "fault-printer-no-paper"], "faq_query": "打印和到账"},
+    )
+    events = await ActionAnswerFaq().run(dispatcher, tracker, domain)
+    assert texts(dispatcher) == [PRINTER_ANSWER, "问题解决了吗？"]
+    assert SlotSet("pending_question", "resolved") in events
+
+
+async def test_chosen_suggestion_that_no_longer_exists(services, domain, dispatcher):
+    tracker = make_tracker(domain, text="/choose_faq", intent="choose_faq", entities=ents(faq_id="gone"))
+    events = await ActionAnswerFaq().run(dispatcher, tracker, domain)
+    assert texts(dispatcher) == ["抱歉，没找到您选的这条内容，可以直接说说您遇到的问题吗？"]
+    assert events == [SlotSet("pending_question", None)]
+
+
+async def test_declining_a_ticket_offer(services, domain, dispatcher):
+    tracker = make_tracker(domain, text="不用了", intent="deny", slots={"pending_question": "ticket_offer"})
+    assert await ActionDeclineOffer().run(dispatcher, tracker, domain) == [SlotSet("pending_question", None)]
+    assert texts(dispatcher) == ["好的，那先不登记了。之后需要帮忙随时找我，也可以说“转人工”。"]
+
+
+async def test_declining_a_handoff_offer(services, domain, dispatcher):
+    tracker = make_tracker(domain, text="不用了", intent="deny", slots={"pending_question": "handoff_offer"})
+    assert await ActionDeclineOffer().run(dispatcher, tracker, domain) == [SlotSet("pending_question", None)]
+    assert texts(dispatcher) == ["好的～还有其他问题随时问我。"]
+

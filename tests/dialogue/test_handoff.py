@@ -1,0 +1,108 @@
+"""action_handoff: a handoff ticket with the transcript, the conversation marked silent, and
+what the merchant is told inside and outside the service hours."""
+
+from __future__ import annotations
+
+from rasa_sdk.events import ActiveLoop, SlotSet
+
+from actions.handoff import ActionHandoff
+from tests.dialogue.helpers import CLOSED_NOW, SENDER, bot_event, make_tracker, texts, user_event
+
+KNOWN = {"merchant_id": "898310048161234", "phone": "13812345678", "terminal_id": "21450093"}
+
+
+def handoff_tracker(domain, text="转人工", intent="request_human", slots=None, active_loop=None):
+    events = [
+        user_event("打印机不出纸", "report_fault", ts=1700000000.0),
+        bot_event("问题解决了吗？", ts=1700000001.0),
+        user_event(text, intent, ts=1700000010.0),
+    ]
+    return make_tracker(domain, text=text, intent=intent, slots=slots, events=events, active_loop=active_loop)
+
+
+async def test_request_human_in_service_hours_creates_a_ticket_and_silences_the_bot(services, domain, dispatcher, clock):
+    tracker = handoff_tracker(domain, slots={**KNOWN, "faq_query": "打印机不出纸"})
+    events = await ActionHandoff().run(dispatcher, tracker, domain)
+
+    [ticket] = services.tickets.list_for_sender("web", SENDER)
+    assert ticket.category == "handoff" and ticket.priority == "normal"
+    assert (ticket.merchant_id, ticket.contact_phone, ticket.terminal_id) == (
+        "898310048161234",
+        "13812345678",
+        "21450093",
+    )
+    assert ticket.description == "商户要求转人工客服\n商户最后说：转人工\n之前咨询：打印机不出纸"
+    assert [(line["role"], line["text"]) for line in ticket.transcript] == [
+        ("user", "打印机不出纸"),
+        ("bot", "问题解决了吗？"),
+        ("user", "转人工"),
+    ]
+    assert texts(dispatcher) == [f"已为您转接人工客服，请稍候，客服会在这里回复您（工单号 {ticket.number}）。"]
+    assert events == [
+        SlotSet("urgent", None),
+        SlotSet("fallback_count", 0.0),
+        SlotSet("pending_question", None),
+        SlotSet("last_ticket_number", ticket.number),
+    ]
+    state = services.conversations.get_state(SENDER)
+    assert state.handoff_active is True
+    assert state.handoff.ticket_number == ticket.number
+    assert state.handoff.reason == "request_human"
+    assert services.conversations.handoff_active(SENDER) is True
+
+
+async def test_outside_service_hours_says_when_a_person_replies(services, domain, dispatcher, clock):
+    clock.set(CLOSED_NOW)  # 23:30 in Shanghai
+    await ActionHandoff().run(dispatcher, handoff_tracker(domain, slots=KNOWN), domain)
+    [ticket] = services.tickets.list_for_sender("web", SENDER)
+    assert texts(dispatcher) == [
+        f"现在是非人工服务时间（人工客服在线时间 09:00-21:00）。已为您登记工单 {ticket.number}，"
+        "客服会在明天 09:00 上班后尽快在这里回复您。\n"
+        "您可以先留言补充情况（比如商户号、手机号、遇到的问题），客服上线后会一并查看。"
+    ]
+    assert services.conversations.handoff_active(SENDER) is True
+
+
+async def test_without_merchant_id_and_phone_the_handoff_happens_without_a_ticket(services, domain, dispatcher, clock):
+    events = await ActionHandoff().run(dispatcher, handoff_tracker(domain), domain)
+    assert services.tickets.list_for_sender("web", SENDER) == []
+    assert texts(dispatcher) == ["已为您转接人工客服，请稍候，客服会在这里回复您。"]
+    assert events == [SlotSet("urgent", None), SlotSet("fallback_count", 0.0), SlotSet("pending_question", None)]
+    state = services.conversations.get_state(SENDER)
+    assert state.handoff_active is True and state.handoff.ticket_number is None
+
+
+async def test_angry_merchant_gets_an_apology_and_a_high_priority_ticket(services, domain, dispatcher, clock):
+    tracker = handoff_tracker(domain, text="什么垃圾机器 气死我了", intent="report_fault", slots={**KNOWN, "urgent": True})
+    await ActionHandoff().run(dispatcher, tracker, domain)
+    [ticket] = services.tickets.list_for_sender("web", SENDER)
+    assert ticket.priority == "high"
+    assert ticket.description.startswith("商户情绪激动或情况紧急，已自动转人工\n商户最后说：什么垃圾机器 气死我了")
+    assert texts(dispatcher)[0].startswith("非常抱歉给您带来不好的体验😔 已为您转接人工客服")
+    assert services.conversations.get_state(SENDER).handoff.reason == "urgent"
+
+
+async def test_handoff_in_the_middle_of_the_form_leaves_the_form(services, domain, dispatcher, clock):
+    slots = {**KNOWN, "ticket_category": "repair", "description": "打印机不出纸", "requested_slot": "phone"}
+    tracker = handoff_tracker(domain, slots=slots, active_loop="ticket_form")
+    events = await ActionHandoff().run(dispatcher, tracker, domain)
+    [ticket] = services.tickets.list_for_sender("web", SENDER)
+    assert "问题描述：打印机不出纸" in ticket.description
+    assert events[4:7] == [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("txn_date", None)]
+    assert SlotSet("description", None) in events and SlotSet("merchant_id", None) not in events
+
+
+async def test_retried_handoff_creates_one_ticket(services, domain, clock):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    for _ in range(2):
+        await ActionHandoff().run(CollectingDispatcher(), handoff_tracker(domain, slots=KNOWN), domain)
+    assert len(services.tickets.list_for_sender("web", SENDER)) == 1
+
+
+async def test_wechat_conversation_keeps_its_channel(services, domain, dispatcher, clock):
+    tracker = make_tracker(domain, text="转人工", intent="request_human", slots=KNOWN, sender_id="wechat:oAbC123")
+    await ActionHandoff().run(dispatcher, tracker, domain)
+    [ticket] = services.tickets.list_for_sender("wechat", "wechat:oAbC123")
+    assert ticket.channel == "wechat"
+    assert services.conversations.get_state("wechat:oAbC123").channel == "wechat"
