@@ -74,8 +74,8 @@ def _create_ticket(tracker: Tracker, reason: str):
             transcript=transcript(tracker),
         )
     except ValidationError as exc:
-        # The schema needs merchant id and phone; a merchant asking for a person right away
-        # has often given neither. The handoff still happens: staff have the transcript.
+        # Handoff tickets need no merchant id or phone (the chat is the contact), so this is a
+        # slot value the schema refuses; the handoff still happens: staff have the transcript.
         log.info(
             "handoff of %s without ticket: %s",
             tracker.sender_id,

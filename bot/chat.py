@@ -80,7 +80,8 @@ async def collect_updates(services: Services, channel: str, sender_id: str) -> l
         conv = conversation_id(channel, sender_id)
         out: list[Update] = []
         for m in services.conversations.pending_outgoing(conv):
-            out.append(Update(text=m.text, source="staff"))
+            # staff replies, and the assistant's own "I'm back" notice after a hand-back
+            out.append(Update(text=m.text, source="staff" if m.direction == "staff" else "system"))
             services.conversations.mark_delivered(m.id)
         for n in services.tickets.pending_notifications(channel, conv):
             out.append(Update(text=n.text, source="system"))

@@ -17,7 +17,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import check_signature
 
-from bot.chat import ChatService, conversation_id
+from bot.chat import ChatService, collect_updates, conversation_id
 from bot.rasa_client import BotMessage, last_bot_buttons
 from bot.settings import Settings
 
@@ -105,7 +105,10 @@ class WeChatChannel:
             return ""
         payload, title = await self._resolve_choice(sender, text)
         reply = await self.chat.handle("wechat", sender, payload or text, display_text=title, timeout_s=RASA_TIMEOUT_S)
-        return render_messages(reply.messages)
+        # Passive replies are the only way back without WeChat's customer-service API: staff
+        # replies and ticket notifications waiting for this merchant ride along here.
+        waiting = [u.text for u in await collect_updates(self.chat.services, "wechat", sender)]
+        return "\n\n".join([*waiting, render_messages(reply.messages)]).strip()
 
     async def _resolve_choice(self, sender: str, text: str) -> tuple[str | None, str | None]:
         """A bare number answers the numbered options of the bot's last message."""

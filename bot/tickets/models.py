@@ -74,10 +74,11 @@ class Ticket(Base):
     category: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), index=True)
     priority: Mapped[str] = mapped_column(String(10))
-    merchant_id: Mapped[str] = mapped_column(String(15), index=True)
+    # Optional only for handoff tickets: a merchant may ask for a person before saying who they are.
+    merchant_id: Mapped[str | None] = mapped_column(String(15), index=True)
     terminal_id: Mapped[str | None] = mapped_column(String(8))
     device_serial: Mapped[str | None] = mapped_column(String(64))
-    contact_phone: Mapped[str] = mapped_column(String(11))
+    contact_phone: Mapped[str | None] = mapped_column(String(11))
     description: Mapped[str] = mapped_column(Text)
     settlement_date: Mapped[date | None] = mapped_column(Date)
     # Money as integer fen: exact on SQLite too, which has no decimal type.

@@ -283,10 +283,10 @@ class TranscriptLine(BaseModel):
 
 class TicketCreate(BilingualModel):
     category: Category
-    merchant_id: MerchantId
+    merchant_id: MerchantId | None = Field(None, description="Required except for handoff tickets.")
     terminal_id: TerminalId | None = None
     device_serial: DeviceSerial | None = None
-    contact_phone: MobilePhone
+    contact_phone: MobilePhone | None = Field(None, description="Required except for handoff tickets.")
     description: Description
     priority: Priority = Priority.NORMAL
     settlement_date: date | None = None
@@ -331,10 +331,11 @@ class TicketCreate(BilingualModel):
         return v
 
     def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
+        problems = self._contact_errors()
         if self.category in (Category.REPAIR, Category.ACTIVATION) and not (
             self.terminal_id or self.device_serial
         ):
-            return [
+            return problems + [
                 (
                     "terminal_id",
                     PydanticCustomError(
@@ -344,7 +345,20 @@ class TicketCreate(BilingualModel):
                     ),
                 )
             ]
-        return []
+        return problems
+
+    def _contact_errors(self) -> list[tuple[str, PydanticCustomError]]:
+        """Who the ticket is for: merchant id and phone, except that a handoff from a chat
+        only needs the chat (staff answer the merchant there)."""
+        if self.category == Category.HANDOFF and (self.sender_id or self.contact_phone):
+            return []
+        problems = []
+        for name, label in (("merchant_id", "商户号"), ("contact_phone", "联系电话")):
+            if getattr(self, name) is None:
+                problems.append(
+                    (name, PydanticCustomError("missing", f"{label}（{name}）为必填项 / {name} is required"))
+                )
+        return problems
 
     @property
     def settlement_amount_fen(self) -> int | None:
@@ -403,10 +417,10 @@ class TicketOut(BaseModel):
     category: Category
     status: Status
     priority: Priority
-    merchant_id: str
+    merchant_id: str | None
     terminal_id: str | None
     device_serial: str | None
-    contact_phone: str
+    contact_phone: str | None
     description: str
     settlement_date: date | None
     settlement_amount: Decimal | None

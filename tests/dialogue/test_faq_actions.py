@@ -90,9 +90,16 @@ async def test_no_answer_offers_a_ticket_or_a_person(services, domain, dispatche
 async def test_second_fallback_in_a_row_hands_over_to_a_person(services, domain, dispatcher, clock):
     tracker = make_tracker(domain, text="asdfgh", intent="nlu_fallback", slots={"fallback_count": 1.0})
     events = await ActionFaqSearch().run(dispatcher, tracker, domain)
-    # No merchant id or phone yet: the handoff happens without a ticket (see test_handoff).
-    assert texts(dispatcher) == ["已为您转接人工客服，请稍候，客服会在这里回复您。"]
-    assert events == [SlotSet("urgent", None), SlotSet("fallback_count", 0.0), SlotSet("pending_question", None)]
+    # No merchant id or phone yet: the handoff ticket is still opened (the chat is the contact).
+    [ticket] = services.tickets.list_for_sender("web", tracker.sender_id)
+    assert ticket.category == "handoff"
+    assert texts(dispatcher) == [f"已为您转接人工客服，请稍候，客服会在这里回复您（工单号 {ticket.number}）。"]
+    assert events == [
+        SlotSet("urgent", None),
+        SlotSet("fallback_count", 0.0),
+        SlotSet("pending_question", None),
+        SlotSet("last_ticket_number", ticket.number),
+    ]
     state = services.conversations.get_state(tracker.sender_id)
     assert state.handoff_active is True
     assert state.handoff.reason == "fallback"

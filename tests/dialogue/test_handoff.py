@@ -63,13 +63,16 @@ async def test_outside_service_hours_says_when_a_person_replies(services, domain
     assert services.conversations.handoff_active(SENDER) is True
 
 
-async def test_without_merchant_id_and_phone_the_handoff_happens_without_a_ticket(services, domain, dispatcher, clock):
+async def test_without_merchant_id_and_phone_the_handoff_still_opens_a_ticket(services, domain, dispatcher, clock):
+    # A merchant who asks for a person straight away has given neither; the chat is the contact.
     events = await ActionHandoff().run(dispatcher, handoff_tracker(domain), domain)
-    assert services.tickets.list_for_sender("web", SENDER) == []
-    assert texts(dispatcher) == ["已为您转接人工客服，请稍候，客服会在这里回复您。"]
-    assert events == [SlotSet("urgent", None), SlotSet("fallback_count", 0.0), SlotSet("pending_question", None)]
+    [ticket] = services.tickets.list_for_sender("web", SENDER)
+    assert ticket.category == "handoff"
+    assert (ticket.merchant_id, ticket.contact_phone) == (None, None)
+    assert texts(dispatcher) == [f"已为您转接人工客服，请稍候，客服会在这里回复您（工单号 {ticket.number}）。"]
+    assert events[-1] == SlotSet("last_ticket_number", ticket.number)
     state = services.conversations.get_state(SENDER)
-    assert state.handoff_active is True and state.handoff.ticket_number is None
+    assert state.handoff_active is True and state.handoff.ticket_number == ticket.number
 
 
 async def test_angry_merchant_gets_an_apology_and_a_high_priority_ticket(services, domain, dispatcher, clock):
