@@ -28,7 +28,7 @@ def ensure_token(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(24)
+    token = secrets.token_hex(24)  # hex: never starts with "-", which argparse would take for a flag
     path.write_text(token)
     path.chmod(0o600)
     return token
@@ -84,7 +84,7 @@ class Stack:
             endpoints.write_text(render_endpoints(self.settings))
             self._spawn(
                 "rasa",
-                [str(rasa_bin()), "run", "--enable-api", "--auth-token", token,
+                [str(rasa_bin()), "run", "--enable-api", f"--auth-token={token}",
                  "-i", "127.0.0.1", "-p", str(self.rasa_port), "-m", str(self.model),
                  "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                  "--response-timeout", "30"],

@@ -7,7 +7,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 from bot.api.deps import get_app_settings, get_chat
-from bot.chat import SENDER_RE, ChatService
+from anyio import to_thread
+
+from bot.chat import SENDER_RE, ChatService, conversation_id
 from bot.settings import Settings
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
@@ -92,6 +94,7 @@ class UpdateOut(BaseModel):
 
 class UpdatesOut(BaseModel):
     messages: list[UpdateOut]
+    handoff: bool = Field(..., description="True while a person owns the conversation (the bot is silent).")
 
 
 @router.get("/updates", response_model=UpdatesOut, response_model_by_alias=True)
@@ -104,5 +107,7 @@ async def updates(request: Request, sender_id: str):
             status_code=422,
             content={"detail": [{"loc": ["query", "sender_id"], "msg": "sender_id 格式不正确 / invalid sender_id"}]},
         )
-    items = await collect_updates(request.app.state.services, "web", sender_id)
-    return UpdatesOut(messages=[UpdateOut(text=u.text, **{"from": u.source}) for u in items])
+    services = request.app.state.services
+    items = await collect_updates(services, "web", sender_id)
+    handoff = await to_thread.run_sync(services.conversations.handoff_active, conversation_id("web", sender_id))
+    return UpdatesOut(messages=[UpdateOut(text=u.text, **{"from": u.source}) for u in items], handoff=handoff)

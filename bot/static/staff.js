@@ -1,0 +1,898 @@
+// Staff console (/staff): FAQ search, tickets, human handoff conversations.
+// Plain ES module, no dependencies. Every server-provided string goes in with textContent.
+
+const KEY_STORE = "posbot.staff.apiKey";
+
+const LABELS = {
+  status: { open: "待处理", in_progress: "处理中", resolved: "已解决", closed: "已关闭" },
+  category: { repair: "报修", settlement: "结算到账", activation: "开通激活", handoff: "转人工", other: "其他" },
+  priority: { low: "低", normal: "普通", high: "高", urgent: "紧急" },
+  channel: { web: "网页", wechat: "微信", api: "接口", phone: "电话", staff: "客服" },
+  event: {
+    created: "创建工单",
+    status_changed: "状态变更",
+    assigned: "指派",
+    priority_changed: "优先级变更",
+    commented: "备注",
+    delivered: "已同步到工单系统",
+    notification: "已通知商户",
+  },
+  faqCategory: {
+    account: "账户",
+    activation: "开通激活",
+    fault: "故障",
+    fees: "费率手续费",
+    general: "常见问题",
+    settlement: "结算到账",
+  },
+  reason: { request_human: "商户要求转人工", urgent: "情绪激动或情况紧急", fallback: "机器人连续答不上来" },
+  decision: { answer: "可直接回答", suggest: "给出候选", none: "未找到合适答案" },
+  role: { user: "商户", in: "商户", merchant: "商户", bot: "机器人", out: "机器人", agent: "客服", staff: "客服", system: "系统" },
+};
+
+// Mirror of bot/tickets/states.py TRANSITIONS (the server still decides; a 409 is shown if it disagrees).
+const TRANSITIONS = {
+  open: ["in_progress", "resolved"],
+  in_progress: ["open", "resolved"],
+  resolved: ["closed", "open"],
+  closed: [],
+};
+
+const $ = (sel, root = document) => root.querySelector(sel);
+
+function label(kind, value) {
+  if (value === null || value === undefined || value === "") return "—";
+  return (LABELS[kind] && LABELS[kind][value]) || String(value);
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "text") node.textContent = v;
+    else if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c !== null && c !== undefined && c !== false) node.append(c instanceof Node ? c : String(c));
+  }
+  return node;
+}
+
+function fmtTime(value) {
+  if (!value) return "—";
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  return d.toLocaleString("zh-CN", { hour12: false });
+}
+
+function badge(kind, value) {
+  return el("span", { class: `badge ${kind}-${value}`, text: label(kind, value) });
+}
+
+// --- API -------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function getKey() {
+  try {
+    return sessionStorage.getItem(KEY_STORE) || "";
+  } catch {
+    return memoryKey;
+  }
+}
+let memoryKey = "";
+function setKey(value) {
+  memoryKey = value;
+  try {
+    if (value) sessionStorage.setItem(KEY_STORE, value);
+    else sessionStorage.removeItem(KEY_STORE);
+  } catch {
+    /* storage blocked: memory only */
+  }
+}
+
+/** Human-readable text of an error body, whatever its shape. */
+function detailText(body) {
+  if (!body) return "";
+  const d = body.detail ?? body.error ?? body.message ?? body.errors;
+  if (typeof d === "string") return d;
+  if (Array.isArray(d)) {
+    return d
+      .map((e) => (typeof e === "string" ? e : e && (e.msg || e.message) ? e.msg || e.message : JSON.stringify(e)))
+      .join("；");
+  }
+  if (d && typeof d === "object") return d.message || d.msg || d.detail || JSON.stringify(d);
+  return "";
+}
+
+function describeError(status, body) {
+  const detail = detailText(body);
+  if (status === 401 || status === 403) return "API key 无效或权限不足";
+  if (status === 404) return detail || "没有找到（HTTP 404）";
+  if (status === 409) return `操作冲突：${detail || "数据已被修改，请刷新后重试"}`;
+  if (status === 422 || status === 400) return `输入有误：${detail || `HTTP ${status}`}`;
+  if (status === 429) return "请求太频繁，请稍后再试";
+  if (status >= 500) return `服务器出错（HTTP ${status}），请稍后再试${detail ? `：${detail}` : ""}`;
+  return detail || `请求失败（HTTP ${status}）`;
+}
+
+async function api(method, path, { query, body } = {}) {
+  const key = getKey();
+  if (!key) throw new ApiError(0, "请先在页面右上角填写 API key 并保存");
+  let url = path;
+  if (query) {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== null && v !== undefined && v !== "") qs.set(k, v);
+    const s = qs.toString();
+    if (s) url += `?${s}`;
+  }
+  const headers = { "X-API-Key": key, Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let res;
+  try {
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, "无法连接服务器，请检查网络后重试");
+  }
+  let json = null;
+  try {
+    json = await res.json();
+  } catch {
+    /* empty or non-JSON body */
+  }
+  if (!res.ok) throw new ApiError(res.status, describeError(res.status, json));
+  return json;
+}
+
+function showError(box, err) {
+  if (!err) {
+    box.hidden = true;
+    box.textContent = "";
+    return;
+  }
+  box.textContent = err instanceof ApiError ? err.message : `出错了：${err.message || err}`;
+  box.hidden = false;
+  if (!(err instanceof ApiError)) console.error(err);
+}
+
+function flash(box, text) {
+  box.textContent = text;
+  clearTimeout(box._t);
+  box._t = setTimeout(() => (box.textContent = ""), 5000);
+}
+
+/** Disables a form's submit button while `work` runs. */
+async function busy(form, work) {
+  const buttons = form ? [...form.querySelectorAll("button")] : [];
+  buttons.forEach((b) => (b.disabled = true));
+  form?.setAttribute("aria-busy", "true");
+  try {
+    return await work();
+  } finally {
+    buttons.forEach((b) => (b.disabled = false));
+    form?.removeAttribute("aria-busy");
+  }
+}
+
+// --- API key ---------------------------------------------------------------------------
+
+function initKey() {
+  const input = $("#api-key");
+  const status = $("#key-status");
+  const show = () => (status.textContent = getKey() ? "已登录（本标签页有效）" : "未填写");
+  input.value = getKey();
+  show();
+  $("#key-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    setKey(input.value.trim());
+    show();
+    refreshActive();
+  });
+  $("#key-clear").addEventListener("click", () => {
+    input.value = "";
+    setKey("");
+    show();
+    input.focus();
+  });
+}
+
+// --- tabs & routing --------------------------------------------------------------------
+// Hash routes: #faq, #tickets, #tickets/<number>, #conversations/<conv_id>
+
+const TABS = ["faq", "tickets", "conversations"];
+let activeTab = "faq";
+
+function selectTab(name, { focus = false } = {}) {
+  activeTab = name;
+  for (const t of TABS) {
+    const tab = $(`#tab-${t}`);
+    const on = t === name;
+    tab.setAttribute("aria-selected", String(on));
+    tab.tabIndex = on ? 0 : -1;
+    $(`#panel-${t}`).hidden = !on;
+    if (on && focus) tab.focus();
+  }
+}
+
+function initTabs() {
+  const tabs = TABS.map((t) => $(`#tab-${t}`));
+  tabs.forEach((tab, i) => {
+    tab.addEventListener("click", () => {
+      const name = tab.dataset.tab;
+      const current = location.hash.slice(1).split("/")[0];
+      if (current !== name) location.hash = name === "tickets" && ticketView.number ? `tickets/${ticketView.number}` : name;
+      else selectTab(name);
+    });
+    tab.addEventListener("keydown", (e) => {
+      let j = null;
+      if (e.key === "ArrowRight") j = (i + 1) % tabs.length;
+      else if (e.key === "ArrowLeft") j = (i - 1 + tabs.length) % tabs.length;
+      else if (e.key === "Home") j = 0;
+      else if (e.key === "End") j = tabs.length - 1;
+      if (j === null) return;
+      e.preventDefault();
+      tabs[j].focus();
+      tabs[j].click();
+    });
+  });
+  window.addEventListener("hashchange", route);
+}
+
+function route() {
+  const raw = location.hash.slice(1);
+  const [name, ...rest] = raw.split("/");
+  const arg = rest.length ? decodeURIComponent(rest.join("/")) : "";
+  const tab = TABS.includes(name) ? name : "faq";
+  selectTab(tab);
+  if (tab === "tickets") {
+    if (arg) openTicket(arg);
+    else showTicketList();
+  } else if (tab === "conversations") {
+    loadWaiting();
+    if (arg) {
+      $("#c-id").value = arg;
+      openConversation(arg);
+    }
+  }
+}
+
+function refreshActive() {
+  if (activeTab === "tickets") {
+    if (ticketView.number) openTicket(ticketView.number);
+    else loadTickets();
+  } else if (activeTab === "conversations") {
+    loadWaiting();
+    if (conv.id) openConversation(conv.id);
+  }
+  else if (activeTab === "faq" && $("#faq-q").value.trim()) $("#faq-form").requestSubmit();
+}
+
+// --- 知识库搜索 -------------------------------------------------------------------------
+
+function initFaq() {
+  const form = $("#faq-form");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = $("#faq-q").value.trim();
+    if (!q) {
+      showError($("#faq-error"), new ApiError(0, "请输入要搜索的问题"));
+      $("#faq-q").focus();
+      return;
+    }
+    busy(form, () => searchFaq(q, $("#faq-k").value));
+  });
+}
+
+async function searchFaq(q, k) {
+  const errBox = $("#faq-error");
+  const list = $("#faq-results");
+  const summary = $("#faq-summary");
+  showError(errBox, null);
+  try {
+    const data = await api("GET", "/api/faq/search", { query: { q, k } });
+    const results = data.results || [];
+    summary.replaceChildren(
+      el("span", { class: `badge decision-${data.decision}`, text: label("decision", data.decision) }),
+      ` “${data.query ?? q}” 找到 ${results.length} 条`
+    );
+    list.replaceChildren(
+      ...results.map((r, i) =>
+        el(
+          "li",
+          {},
+          el(
+            "button",
+            { type: "button", class: "result", "data-id": r.id, onclick: () => showFaq(r.id, r) },
+            el(
+              "span",
+              { class: "result-head" },
+              el("span", { class: "rank", text: `${i + 1}.` }),
+              el("span", { class: "result-q", text: r.question }),
+              el("span", { class: "score", title: "相似度", text: `相似度 ${Number(r.score).toFixed(3)}` })
+            ),
+            el("span", { class: "result-meta" }, el("span", { class: "tag", text: label("faqCategory", r.category) }), el("span", { class: "muted", text: r.id })),
+            el("span", { class: "result-answer", text: r.answer })
+          )
+        )
+      )
+    );
+    if (!results.length) list.replaceChildren(el("li", { class: "empty", text: "没有结果，换个说法试试" }));
+    $("#faq-detail").hidden = true;
+  } catch (err) {
+    summary.textContent = "";
+    list.replaceChildren();
+    showError(errBox, err);
+  }
+}
+
+async function showFaq(id, fallback) {
+  const box = $("#faq-detail");
+  const errBox = $("#faq-error");
+  showError(errBox, null);
+  let entry = fallback;
+  try {
+    entry = await api("GET", `/api/faq/${encodeURIComponent(id)}`);
+  } catch (err) {
+    showError(errBox, err);
+    if (!fallback) return;
+  }
+  const rows = [];
+  const known = new Set(["id", "question", "answer", "category", "paraphrases", "score"]);
+  rows.push(["编号", entry.id], ["类别", label("faqCategory", entry.category)]);
+  const names = { subcategory: "子类", escalate: "解决不了时转", source_file: "来源文件", updated_at: "更新时间" };
+  for (const [k, v] of Object.entries(entry)) {
+    if (known.has(k) || v === null || v === undefined || v === "") continue;
+    rows.push([names[k] || k, typeof v === "object" ? JSON.stringify(v) : k === "escalate" ? label("category", v) : String(v)]);
+  }
+  const copyBtn = el("button", {
+    type: "button",
+    class: "secondary",
+    text: "复制答案",
+    onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(entry.answer || "");
+        copyBtn.textContent = "已复制";
+      } catch {
+        copyBtn.textContent = "复制失败，请手动选择";
+      }
+      setTimeout(() => (copyBtn.textContent = "复制答案"), 2000);
+    },
+  });
+  const parts = [
+    el("div", { class: "detail-head" }, el("h2", { tabindex: "-1", text: entry.question }), copyBtn),
+    el("dl", { class: "fields" }, rows.map(([k, v]) => [el("dt", { text: k }), el("dd", { text: v ?? "—" })])),
+    el("h3", { text: "答案" }),
+    el("p", { class: "pre answer", text: entry.answer || "" }),
+    Array.isArray(entry.paraphrases) && entry.paraphrases.length
+      ? [el("h3", { text: "相似问法" }), el("ul", { class: "paraphrases" }, entry.paraphrases.map((p) => el("li", { text: p })))]
+      : null,
+  ];
+  box.replaceChildren(...parts.flat().filter(Boolean));
+  box.hidden = false;
+  box.querySelector("h2").focus();
+}
+
+// --- 工单 -------------------------------------------------------------------------------
+
+const ticketList = { cursors: [null], page: 0, next: null };
+const ticketView = { number: null, ticket: null };
+
+function fillSelect(select, kind, { any = null, values = null } = {}) {
+  const opts = values || Object.keys(LABELS[kind]);
+  select.replaceChildren(
+    ...(any ? [el("option", { value: "", text: any })] : []),
+    ...opts.map((v) => el("option", { value: v, text: `${label(kind, v)}（${v}）` }))
+  );
+}
+
+function initTickets() {
+  fillSelect($("#t-status"), "status", { any: "全部状态" });
+  fillSelect($("#t-category"), "category", { any: "全部类别" });
+  fillSelect($("#t-new-priority"), "priority");
+  const filters = $("#t-filters");
+  filters.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const m = $("#t-merchant");
+    if (m.value && !/^\d{15}$/.test(m.value.trim())) {
+      showError($("#t-error"), new ApiError(0, "商户号应为 15 位数字"));
+      m.focus();
+      return;
+    }
+    resetPaging();
+    busy(filters, loadTickets);
+  });
+  filters.addEventListener("reset", () => {
+    setTimeout(() => {
+      resetPaging();
+      loadTickets();
+    });
+  });
+  $("#t-next").addEventListener("click", () => {
+    if (!ticketList.next) return;
+    ticketList.page += 1;
+    ticketList.cursors[ticketList.page] = ticketList.next;
+    loadTickets();
+  });
+  $("#t-prev").addEventListener("click", () => {
+    if (ticketList.page === 0) return;
+    ticketList.page -= 1;
+    loadTickets();
+  });
+  $("#t-back").addEventListener("click", () => (location.hash = "tickets"));
+  $("#t-refresh").addEventListener("click", () => ticketView.number && openTicket(ticketView.number));
+  $("#t-update").addEventListener("submit", (e) => {
+    e.preventDefault();
+    busy(e.currentTarget, updateTicket);
+  });
+  $("#t-comment").addEventListener("submit", (e) => {
+    e.preventDefault();
+    busy(e.currentTarget, addComment);
+  });
+}
+
+function resetPaging() {
+  ticketList.cursors = [null];
+  ticketList.page = 0;
+  ticketList.next = null;
+}
+
+function showTicketList() {
+  ticketView.number = null;
+  ticketView.ticket = null;
+  $("#t-detail-view").hidden = true;
+  $("#t-list-view").hidden = false;
+  loadTickets();
+}
+
+async function loadTickets() {
+  const errBox = $("#t-error");
+  const rows = $("#t-rows");
+  showError(errBox, null);
+  const query = {
+    status: $("#t-status").value,
+    category: $("#t-category").value,
+    merchant_id: $("#t-merchant").value.trim(),
+    limit: $("#t-limit").value,
+    cursor: ticketList.cursors[ticketList.page],
+  };
+  rows.setAttribute("aria-busy", "true");
+  try {
+    const data = await api("GET", "/api/tickets", { query });
+    const items = data.items || [];
+    ticketList.next = data.next_cursor || null;
+    rows.replaceChildren(
+      ...items.map((t) =>
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row" }, el("a", { href: `#tickets/${encodeURIComponent(t.number)}`, class: "ticket-link", text: t.number })),
+          el("td", {}, badge("status", t.status)),
+          el("td", { text: label("category", t.category) }),
+          el("td", {}, badge("priority", t.priority)),
+          el("td", { class: "mono", text: t.merchant_id || "—" }),
+          el("td", { text: t.assignee || "未指派" }),
+          el("td", { class: "nowrap", text: fmtTime(t.created_at) }),
+          el("td", { class: "desc", title: t.description || "", text: t.description || "" })
+        )
+      )
+    );
+    if (!items.length) {
+      rows.replaceChildren(el("tr", {}, el("td", { colspan: "8", class: "empty", text: "没有符合条件的工单" })));
+    }
+    $("#t-caption").textContent = `工单列表（本页 ${items.length} 条）`;
+  } catch (err) {
+    rows.replaceChildren();
+    ticketList.next = null;
+    showError(errBox, err);
+  } finally {
+    rows.removeAttribute("aria-busy");
+    $("#t-page").textContent = `第 ${ticketList.page + 1} 页`;
+    $("#t-prev").disabled = ticketList.page === 0;
+    $("#t-next").disabled = !ticketList.next;
+  }
+}
+
+async function openTicket(number) {
+  ticketView.number = number;
+  $("#t-list-view").hidden = true;
+  $("#t-detail-view").hidden = false;
+  $("#t-title").textContent = `工单 ${number}`;
+  const errBox = $("#t-detail-error");
+  showError(errBox, null);
+  try {
+    const [ticket, events] = await Promise.all([
+      api("GET", `/api/tickets/${encodeURIComponent(number)}`),
+      api("GET", `/api/tickets/${encodeURIComponent(number)}/events`).catch((e) => ({ error: e })),
+    ]);
+    if (ticketView.number !== number) return; // navigated away meanwhile
+    renderTicket(ticket);
+    renderEvents(events);
+  } catch (err) {
+    showError(errBox, err);
+  }
+}
+
+function renderTicket(t) {
+  ticketView.ticket = t;
+  $("#t-badges").replaceChildren(badge("status", t.status), badge("priority", t.priority));
+  const fields = [
+    ["类别", label("category", t.category)],
+    ["商户号", t.merchant_id],
+    ["终端号", t.terminal_id],
+    ["设备序列号", t.device_serial],
+    ["联系电话", t.contact_phone],
+    ["处理人", t.assignee || "未指派"],
+    ["交易日期", t.settlement_date],
+    ["交易金额", t.settlement_amount != null ? `${t.settlement_amount} 元` : null],
+    ["渠道", label("channel", t.channel)],
+    ["创建时间", fmtTime(t.created_at)],
+    ["更新时间", fmtTime(t.updated_at)],
+  ].filter(([, v]) => v !== null && v !== undefined && v !== "");
+  $("#t-fields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
+  $("#t-description").textContent = t.description || "";
+  $("#t-resolution-wrap").hidden = !t.resolution;
+  $("#t-resolution").textContent = t.resolution || "";
+
+  const convId = t.sender_id ? (t.sender_id.includes(":") ? t.sender_id : `${t.channel}:${t.sender_id}`) : "";
+  $("#t-conv-link-wrap").hidden = !convId;
+  if (convId) $("#t-conv-link").href = `#conversations/${encodeURIComponent(convId)}`;
+
+  const transcript = Array.isArray(t.transcript) ? t.transcript : [];
+  $("#t-transcript-card").hidden = !transcript.length;
+  renderTranscript($("#t-transcript"), transcript);
+
+  const targets = [t.status, ...(TRANSITIONS[t.status] || [])];
+  fillSelect($("#t-new-status"), "status", { values: targets });
+  $("#t-new-status").value = t.status;
+  $("#t-new-status").disabled = targets.length === 1;
+  $("#t-new-assignee").value = t.assignee || "";
+  $("#t-new-priority").value = t.priority;
+  $("#t-note").value = "";
+}
+
+function eventSummary(ev) {
+  const d = ev.data || {};
+  switch (ev.type) {
+    case "status_changed":
+      return `${label("status", d.from ?? d.old)} → ${label("status", d.to ?? d.new ?? d.status)}${d.note ? `：${d.note}` : ""}`;
+    case "assigned":
+      return `处理人：${d.from ?? d.old ?? "未指派"} → ${d.to ?? d.new ?? d.assignee ?? "未指派"}`;
+    case "priority_changed":
+      return `${label("priority", d.from ?? d.old)} → ${label("priority", d.to ?? d.new ?? d.priority)}`;
+    case "commented":
+      return d.body || d.text || "";
+    case "notification":
+      return d.text || (d.channel ? `通过${label("channel", d.channel)}渠道` : "");
+    case "created":
+      return [d.category && label("category", d.category), d.priority && `优先级 ${label("priority", d.priority)}`, d.channel && `来自${label("channel", d.channel)}`]
+        .filter(Boolean)
+        .join("，");
+    case "delivered":
+      return [d.event_type && label("event", d.event_type), d.status_code && `HTTP ${d.status_code}`, d.attempts && `第 ${d.attempts} 次尝试`]
+        .filter(Boolean)
+        .join("，");
+    default: {
+      const keys = Object.keys(d);
+      return keys.length ? keys.map((k) => `${k}: ${typeof d[k] === "object" ? JSON.stringify(d[k]) : d[k]}`).join("，") : "";
+    }
+  }
+}
+
+function renderEvents(events) {
+  const list = $("#t-events");
+  if (!events || events.error) {
+    list.replaceChildren(el("li", { class: "error-inline", text: events?.error?.message || "处理记录加载失败" }));
+    return;
+  }
+  const items = Array.isArray(events) ? events : events.items || events.events || [];
+  list.replaceChildren(
+    ...items.map((ev) =>
+      el(
+        "li",
+        { class: `event event-${ev.type}` },
+        el(
+          "div",
+          { class: "event-head" },
+          el("strong", { text: label("event", ev.type) }),
+          el("span", { class: "muted", text: ` ${ev.actor || ""} · ${fmtTime(ev.created_at)}` })
+        ),
+        el("div", { class: "pre", text: eventSummary(ev) })
+      )
+    )
+  );
+  if (!items.length) list.replaceChildren(el("li", { class: "empty", text: "暂无记录" }));
+}
+
+async function updateTicket() {
+  const t = ticketView.ticket;
+  if (!t) return;
+  const errBox = $("#t-detail-error");
+  showError(errBox, null);
+  const patch = {};
+  const status = $("#t-new-status").value;
+  const assignee = $("#t-new-assignee").value.trim();
+  const priority = $("#t-new-priority").value;
+  const note = $("#t-note").value.trim();
+  if (status && status !== t.status) patch.status = status;
+  if (assignee !== (t.assignee || "")) patch.assignee = assignee || null;
+  if (priority && priority !== t.priority) patch.priority = priority;
+  if (!Object.keys(patch).length) {
+    showError(errBox, new ApiError(0, "没有要保存的修改"));
+    return;
+  }
+  if (note) patch.note = note;
+  try {
+    const updated = await api("PATCH", `/api/tickets/${encodeURIComponent(t.number)}`, { body: patch });
+    flash($("#t-detail-msg"), "已保存");
+    await openTicket(updated?.number || t.number);
+  } catch (err) {
+    showError(errBox, err);
+  }
+}
+
+async function addComment() {
+  const t = ticketView.ticket;
+  if (!t) return;
+  const errBox = $("#t-detail-error");
+  const bodyInput = $("#t-comment-body");
+  const body = bodyInput.value.trim();
+  showError(errBox, null);
+  if (!body) {
+    showError(errBox, new ApiError(0, "备注内容不能为空"));
+    bodyInput.focus();
+    return;
+  }
+  try {
+    await api("POST", `/api/tickets/${encodeURIComponent(t.number)}/comments`, { body: { body } });
+    bodyInput.value = "";
+    flash($("#t-detail-msg"), "备注已添加");
+    await openTicket(t.number);
+  } catch (err) {
+    showError(errBox, err);
+  }
+}
+
+// --- 人工会话 ---------------------------------------------------------------------------
+
+const conv = { id: null, timer: null, data: null, lastCount: -1, ticks: 0 };
+const CONV_REFRESH_MS = 5000;
+
+function normalizeLine(m) {
+  const role = m.role ?? m.direction ?? m.from ?? m.sender ?? m.author ?? "";
+  return {
+    role: String(role),
+    text: m.text ?? m.body ?? m.message ?? "",
+    at: m.at ?? m.created_at ?? m.timestamp ?? m.time ?? null,
+    who: m.author ?? m.actor ?? m.agent ?? null,
+  };
+}
+
+function roleClass(role) {
+  const r = role.toLowerCase();
+  if (["user", "in", "merchant", "customer"].includes(r)) return "user";
+  if (["agent", "staff", "human"].includes(r)) return "agent";
+  if (r === "system") return "system";
+  return "bot";
+}
+
+function renderTranscript(list, lines) {
+  list.replaceChildren(
+    ...lines.map((raw) => {
+      const m = normalizeLine(raw);
+      const cls = roleClass(m.role);
+      return el(
+        "li",
+        { class: `line line-${cls}` },
+        el(
+          "div",
+          { class: "line-head" },
+          el("strong", { text: label("role", m.role) || m.role }),
+          m.who ? el("span", { class: "muted", text: ` ${m.who}` }) : null,
+          m.at ? el("span", { class: "muted", text: ` · ${fmtTime(typeof m.at === "number" ? m.at * 1000 : m.at)}` }) : null
+        ),
+        el("div", { class: "pre", text: m.text })
+      );
+    })
+  );
+  if (!lines.length) list.replaceChildren(el("li", { class: "empty", text: "暂无对话记录" }));
+}
+
+function convLines(data) {
+  const lines = data.transcript ?? data.messages ?? data.events ?? [];
+  return Array.isArray(lines) ? lines : [];
+}
+
+/** true / false / null (unknown) from whatever the conversations API reports. */
+function handoffActive(data) {
+  if (typeof data.handoff === "boolean") return data.handoff;
+  if (typeof data.handoff_active === "boolean") return data.handoff_active;
+  if (data.handoff && typeof data.handoff === "object") return data.handoff.active ?? !data.handoff.ended_at;
+  const s = String(data.state ?? data.status ?? data.mode ?? "").toLowerCase();
+  if (!s) return null;
+  return ["handoff", "human", "agent", "staff", "active", "handed_off"].includes(s);
+}
+
+async function loadWaiting() {
+  const list = $("#c-waiting");
+  const errBox = $("#c-waiting-error");
+  try {
+    const items = await api("GET", "/api/conversations", { query: { limit: 50 } });
+    showError(errBox, null);
+    list.replaceChildren(
+      ...(items || []).map((c) => {
+        const h = c.handoff || {};
+        return el(
+          "li",
+          {},
+          el("a", { href: `#conversations/${encodeURIComponent(c.conversation_id)}`, class: "mono", text: c.conversation_id }),
+          el("span", { class: "muted", text: ` · ${label("channel", c.channel)} · 转人工于 ${fmtTime(h.started_at)}` }),
+          h.reason ? el("span", { class: "muted", text: ` · ${label("reason", h.reason)}` }) : null,
+          h.ticket_number ? el("span", { class: "tag", text: h.ticket_number }) : null
+        );
+      })
+    );
+    if (!items || !items.length) list.replaceChildren(el("li", { class: "empty", text: "现在没有等待人工的会话" }));
+  } catch (err) {
+    list.replaceChildren();
+    showError(errBox, err);
+  }
+}
+
+function initConversations() {
+  $("#c-waiting-refresh").addEventListener("click", loadWaiting);
+  $("#c-open").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const id = $("#c-id").value.trim();
+    if (!id) return;
+    const target = `conversations/${encodeURIComponent(id)}`;
+    if (location.hash.slice(1) === target) openConversation(id);
+    else location.hash = target;
+  });
+  $("#c-refresh").addEventListener("click", () => conv.id && openConversation(conv.id));
+  $("#c-handback").addEventListener("click", handBack);
+  const text = $("#c-text");
+  const count = $("#c-count");
+  text.addEventListener("input", () => (count.textContent = `${text.value.length}/2000`));
+  text.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.isComposing) {
+      e.preventDefault();
+      $("#c-reply").requestSubmit();
+    }
+  });
+  $("#c-reply").addEventListener("submit", (e) => {
+    e.preventDefault();
+    busy(e.currentTarget, sendReply);
+  });
+  document.addEventListener("visibilitychange", scheduleConvRefresh);
+}
+
+function scheduleConvRefresh() {
+  clearTimeout(conv.timer);
+  if (!conv.id || document.hidden) return;
+  conv.timer = setTimeout(async () => {
+    if (activeTab === "conversations" && conv.id && !document.hidden) {
+      await loadConversation(conv.id, { quiet: true });
+      if (++conv.ticks % 3 === 0) loadWaiting();
+    }
+    scheduleConvRefresh();
+  }, CONV_REFRESH_MS);
+}
+
+async function openConversation(id) {
+  if (conv.id !== id) conv.lastCount = -1;
+  conv.id = id;
+  showError($("#c-error"), null);
+  await loadConversation(id, { quiet: false });
+  scheduleConvRefresh();
+}
+
+async function loadConversation(id, { quiet }) {
+  try {
+    const data = await api("GET", `/api/conversations/${encodeURIComponent(id)}`);
+    if (conv.id !== id) return;
+    conv.data = data;
+    renderConversation(id, data);
+    if (!quiet) showError($("#c-error"), null);
+  } catch (err) {
+    if (conv.id !== id) return;
+    if (!quiet || err.status) showError($("#c-error"), err);
+    if (!quiet) $("#c-view").hidden = true;
+  }
+}
+
+function renderConversation(id, data) {
+  $("#c-view").hidden = false;
+  $("#c-title").textContent = `会话 ${data.conversation_id || data.conv_id || data.id || id}`;
+  const active = handoffActive(data);
+  const state = $("#c-state");
+  state.textContent = active === null ? String(data.state ?? data.status ?? "未知状态") : active ? "人工处理中" : "机器人接待中";
+  state.className = `badge ${active ? "state-handoff" : "state-bot"}`;
+  $("#c-handback").disabled = active === false;
+
+  const fields = [];
+  const h = data.handoff && typeof data.handoff === "object" ? data.handoff : {};
+  for (const [k, name] of [
+    ["channel", "渠道"],
+    ["ticket_number", "工单号"],
+    ["reason", "转人工原因"],
+    ["started_at", "转人工时间"],
+    ["ended_at", "交还时间"],
+    ["ended_by", "交还人"],
+    ["last_message_at", "最近消息"],
+  ]) {
+    const v = h[k] ?? data[k];
+    if (v === null || v === undefined || v === "" || typeof v === "object") continue;
+    let dd;
+    if (k === "ticket_number") dd = el("a", { href: `#tickets/${encodeURIComponent(v)}`, text: String(v) });
+    else if (k.endsWith("_at")) dd = fmtTime(v);
+    else dd = k === "channel" || k === "reason" ? label(k, v) : String(v);
+    fields.push([name, dd]);
+  }
+  $("#c-fields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
+
+  const lines = convLines(data);
+  const list = $("#c-transcript");
+  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
+  if (lines.length !== conv.lastCount) {
+    renderTranscript(list, lines);
+    if (atEnd || conv.lastCount < 0) list.scrollTop = list.scrollHeight;
+    conv.lastCount = lines.length;
+  }
+}
+
+async function sendReply() {
+  const input = $("#c-text");
+  const text = input.value.trim();
+  const errBox = $("#c-error");
+  showError(errBox, null);
+  if (!conv.id) return;
+  if (!text) {
+    showError(errBox, new ApiError(0, "回复内容不能为空"));
+    input.focus();
+    return;
+  }
+  try {
+    await api("POST", `/api/conversations/${encodeURIComponent(conv.id)}/messages`, { body: { text } });
+    input.value = "";
+    $("#c-count").textContent = "0/2000";
+    flash($("#c-msg"), "已发送给商户");
+    await loadConversation(conv.id, { quiet: false });
+    input.focus();
+  } catch (err) {
+    showError(errBox, err);
+  }
+}
+
+async function handBack() {
+  if (!conv.id) return;
+  if (!window.confirm("确定把这个会话交还给机器人吗？之后商户的消息将由机器人回答。")) return;
+  const btn = $("#c-handback");
+  btn.disabled = true;
+  showError($("#c-error"), null);
+  try {
+    await api("POST", `/api/conversations/${encodeURIComponent(conv.id)}/handback`, { body: {} });
+    flash($("#c-msg"), "已交还机器人");
+    await loadConversation(conv.id, { quiet: false });
+    loadWaiting();
+  } catch (err) {
+    btn.disabled = false;
+    showError($("#c-error"), err);
+  }
+}
+
+// --- start -----------------------------------------------------------------------------
+
+initKey();
+initTabs();
+initFaq();
+initTickets();
+initConversations();
+route();
+if (!getKey()) $("#api-key").focus();

@@ -1,0 +1,164 @@
+"""The staff console (/staff) in a real browser against the live stack and a real API key."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .helpers import CJK, ChatWidget
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+def log_in(page: Page, site: str, key: str, hash_: str = "") -> None:
+    page.goto(site + "/staff" + (f"#{hash_}" if hash_ else ""))
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="保存", exact=True).click()
+    expect(page.get_by_text("已登录")).to_be_visible()
+
+
+def create_ticket(api, **overrides) -> dict:
+    body = {
+        "category": "repair",
+        "merchant_id": "898310048161234",
+        "terminal_id": "12345678",
+        "contact_phone": "13800138000",
+        "description": f"打印机不打单，换了纸也不行（浏览器测试 {uuid.uuid4().hex[:6]}）",
+        "priority": "high",
+    } | overrides
+    r = api.post("/api/tickets", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_faq_search_shows_results_and_the_entry(page, site, staff_key):
+    log_in(page, site, staff_key)
+    page.get_by_label("商户的问题").fill("打印机不打单")
+    page.get_by_role("button", name="搜索", exact=True).click()
+
+    expect(page.locator("#faq-summary .badge")).to_have_text(re.compile("可直接回答|给出候选|未找到合适答案"))
+    results = page.locator("#faq-results .result")
+    expect(results.first).to_be_visible()
+    expect(results.first).to_contain_text("相似度")
+    expect(results.first).to_contain_text("打印")
+
+    question = results.first.locator(".result-q").inner_text()
+    results.first.click()
+    detail = page.locator("#faq-detail")
+    expect(detail.get_by_role("heading", level=2)).to_have_text(question)
+    expect(detail.locator(".answer")).to_have_text(CJK)
+
+
+def test_wrong_api_key_is_reported_plainly(page, site):
+    log_in(page, site, "posbot_00000000_" + "x" * 43)
+    page.get_by_label("商户的问题").fill("打印机不打单")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    expect(page.locator("#faq-error")).to_have_text("API key 无效或权限不足")
+
+
+def test_tickets_list_detail_update_and_comment(page, site, staff_key, api):
+    ticket = create_ticket(api)
+    number = ticket["number"]
+
+    log_in(page, site, staff_key)
+    page.get_by_role("tab", name="工单").click()
+    link = page.get_by_role("link", name=number, exact=True)
+    expect(link).to_be_visible()
+    row = page.locator("#t-rows tr", has=link)
+    expect(row).to_contain_text("待处理")
+    expect(row).to_contain_text("报修")
+
+    link.click()
+    expect(page.locator("#t-title")).to_have_text(f"工单 {number}")
+    expect(page.locator("#t-description")).to_have_text(ticket["description"])
+    expect(page.locator("#t-events")).to_contain_text("创建工单")
+
+    page.get_by_label("工单状态").select_option("in_progress")
+    page.get_by_label("处理人").fill("小李")
+    page.get_by_role("button", name="保存修改").click()
+    expect(page.locator("#t-badges")).to_contain_text("处理中")
+    expect(page.locator("#t-fields")).to_contain_text("小李")
+    expect(page.locator("#t-events")).to_contain_text("状态变更")
+
+    page.get_by_label("备注内容").fill("已电话联系商户，明天上门")
+    page.get_by_role("button", name="添加备注").click()
+    expect(page.locator("#t-events")).to_contain_text("已电话联系商户，明天上门")
+
+    assert api.get(f"/api/tickets/{number}").json()["status"] == "in_progress"
+
+
+def unique_merchant_id() -> str:
+    return "8983100" + uuid.uuid4().hex[:8].translate(str.maketrans("abcdef", "123456"))
+
+
+def test_tickets_filter_by_merchant(page, site, staff_key, api):
+    merchant = unique_merchant_id()
+    mine = create_ticket(api, merchant_id=merchant, category="settlement", description="昨天的钱没到账")
+    other = create_ticket(api)
+
+    log_in(page, site, staff_key, "tickets")
+    expect(page.get_by_role("link", name=other["number"], exact=True)).to_be_visible()
+    page.get_by_label("商户号").fill(merchant)
+    page.get_by_role("button", name="查询").click()
+    expect(page.get_by_role("link", name=mine["number"], exact=True)).to_be_visible()
+    expect(page.locator("#t-rows tr")).to_have_count(1)
+    expect(page.get_by_role("link", name=other["number"], exact=True)).to_have_count(0)
+
+
+def test_tickets_paging(page, site, staff_key, api):
+    merchant = unique_merchant_id()
+    numbers = [create_ticket(api, merchant_id=merchant)["number"] for _ in range(11)]
+
+    log_in(page, site, staff_key, "tickets")
+    page.get_by_label("商户号").fill(merchant)
+    page.get_by_label("每页").select_option("10")
+    page.get_by_role("button", name="查询").click()
+    rows = page.locator("#t-rows tr")
+    expect(rows).to_have_count(10)
+    expect(rows.first).to_contain_text(numbers[-1])  # newest first
+    expect(page.get_by_role("button", name="上一页")).to_be_disabled()
+
+    page.get_by_role("button", name="下一页").click()
+    expect(page.get_by_text("第 2 页")).to_be_visible()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(numbers[0])
+    expect(page.get_by_role("button", name="下一页")).to_be_disabled()
+
+    page.get_by_role("button", name="上一页").click()
+    expect(rows).to_have_count(10)
+
+
+def test_handoff_round_trip_between_merchant_and_staff(open_page, site, staff_key):
+    # Merchant asks for a person.
+    merchant = open_page()
+    merchant.goto(site + "/")
+    chat = ChatWidget(merchant)
+    chat.say("转人工")
+    expect(chat.banner).to_be_visible()
+    conv_id = "web:" + chat.sender_id()
+
+    # Staff open the conversation, read it and answer.
+    staff = open_page()
+    staff.on("dialog", lambda d: d.accept())  # 交还机器人 asks for confirmation
+    log_in(staff, site, staff_key, "conversations")
+    staff.get_by_label("会话 ID").fill(conv_id)
+    staff.get_by_role("button", name="打开", exact=True).click()
+    expect(staff.locator("#c-state")).to_have_text("人工处理中")
+    expect(staff.locator("#c-transcript")).to_contain_text("转人工")
+
+    reply = "您好，我是客服小李，马上帮您看看～"
+    staff.get_by_label("回复商户").fill(reply)
+    staff.get_by_role("button", name="发送", exact=True).click()
+    expect(staff.locator("#c-transcript")).to_contain_text(reply)
+
+    # The merchant's page shows it (delivered through /api/chat/updates).
+    expect(chat.staff_bubbles().filter(has_text=reply)).to_be_visible()
+
+    # Staff hand back: the bot answers again and the banner goes away.
+    staff.get_by_role("button", name="交还机器人").click()
+    expect(staff.locator("#c-state")).to_have_text("机器人接待中")
+    expect(chat.say("你好").first).to_have_text(CJK)
+    expect(chat.banner).to_be_hidden()
