@@ -44,7 +44,8 @@ setup: $(VENV)/.installed $(RASA_VENV)/.installed
 
 # Debian's Chromium and a CJK font for the browser tests (Playwright drives /usr/bin/chromium; never `playwright install`).
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy"; then \
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" \
+		|| ! fc-list 2>/dev/null | grep -qi "emoji"; then \
 		echo "installing chromium, fonts-wqy-zenhei and fonts-noto-color-emoji (apt) ..."; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-zenhei fonts-noto-color-emoji >/dev/null; \
