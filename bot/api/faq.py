@@ -1,0 +1,123 @@
+"""FAQ search over HTTP: ``GET /api/faq/search`` and ``GET /api/faq/{id}``.
+
+Both need an API key with the ``faq:read`` scope. The engine is the process-wide
+one at ``request.app.state.services.faq`` (hot-reloading, thread-safe), so these
+endpoints are plain ``def``: FastAPI runs them in its thread pool and a ~10 ms
+encode never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+
+from bot.api.auth import require_scope
+from bot.faq.engine import FaqEngine
+
+MAX_QUERY_CHARS = 10_000  # the engine encodes at most 256 characters; longer input is cut, not refused
+
+router = APIRouter(prefix="/api/faq", tags=["faq"], dependencies=[Depends(require_scope("faq:read"))])
+
+
+def get_faq_engine(request: Request) -> FaqEngine:
+    return request.app.state.services.faq
+
+
+Engine = Annotated[FaqEngine, Depends(get_faq_engine)]
+
+
+class FaqHit(BaseModel):
+    id: str = Field(description="Stable entry id, e.g. fault-printer-no-receipt.")
+    category: str = Field(description="settlement, fees, activation, fault, account or general.")
+    subcategory: str | None = None
+    question: str = Field(description="The entry's canonical question.")
+    answer: str
+    score: float = Field(description="Fused relevance score (higher is better; compare within one response).")
+    escalate: str | None = Field(None, description="Team to hand off to if the answer does not help.")
+
+
+class FaqSearchResponse(BaseModel):
+    query: str
+    decision: Literal["answer", "suggest", "none"] = Field(
+        description="answer: reply with results[0]; suggest: offer results (at most 3) as choices; none: out of scope."
+    )
+    results: list[FaqHit]
+
+
+class FaqEntry(BaseModel):
+    id: str
+    category: str
+    subcategory: str | None = None
+    question: str
+    paraphrases: list[str]
+    answer: str
+    escalate: str | None = None
+    source_file: str
+
+
+@router.get(
+    "/search",
+    response_model=FaqSearchResponse,
+    summary="Search the FAQ knowledge base",
+    responses={422: {"description": "q is missing or blank, or k is outside 1..20"}},
+)
+def search_faq(
+    engine: Engine,
+    q: Annotated[
+        str,
+        Query(
+            description="The merchant's question, in any wording (simplified or traditional Chinese, mixed with English).",
+            max_length=MAX_QUERY_CHARS,
+        ),
+    ],
+    k: Annotated[int, Query(ge=1, le=20, description="How many results at most (suggest returns at most 3).")] = 5,
+) -> FaqSearchResponse:
+    if not q.strip():
+        # Query(min_length=1) would let "   " through; a blank question is a client error, not "no match".
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_blank",
+                    "loc": ("query", "q"),
+                    "msg": "查询内容 q 不能为空 / query parameter q must not be empty or blank",
+                    "input": q,
+                }
+            ]
+        )
+    res = engine.search(q, k=k)
+    return FaqSearchResponse(
+        query=res.query,
+        decision=res.decision,
+        results=[FaqHit(**h.__dict__) for h in res.results],
+    )
+
+
+@router.get(
+    "/{entry_id}",
+    response_model=FaqEntry,
+    summary="One FAQ entry by id",
+    responses={404: {"description": "No entry with this id"}},
+)
+def get_faq_entry(
+    engine: Engine,
+    entry_id: Annotated[str, Path(description="Entry id, e.g. fault-printer-no-receipt.", max_length=200)],
+) -> FaqEntry:
+    entry = engine.get(entry_id)
+    if entry is None:
+        raise HTTPException(
+            status_code=status.HTTP_404_NOT_FOUND,
+            detail=f"没有这个 FAQ 条目 / no FAQ entry with id '{entry_id}'",
+        )
+    return FaqEntry(
+        id=entry.id,
+        category=entry.category,
+        subcategory=entry.subcategory,
+        question=entry.question,
+        paraphrases=list(entry.paraphrases),
+        answer=entry.answer,
+        escalate=entry.escalate,
+        source_file=entry.source_file,
+    )

