@@ -40,13 +40,14 @@ def test_conversation_moves_between_instances(two_stacks, postgres_url):
 
     sender = "p" + uuid.uuid4().hex[:10]
     with httpx.Client(timeout=60) as client:
-        r1 = client.post(f"{a.app_url}/api/chat", json={"sender_id": sender, "text": "刷卡机打印机不出纸了"})
+        first = {"sender_id": sender, "text": '/choose_faq{"faq_id":"fault-printer-out-of-paper"}'}
+        r1 = client.post(f"{a.app_url}/api/chat", json=first)
         assert r1.status_code == 200
-        assert "解决" in texts(r1.json())  # troubleshooting steps, then "问题解决了吗？"
-        # The merchant's next message lands on the other instance: it must know the context.
-        r2 = client.post(f"{b.app_url}/api/chat", json={"sender_id": sender, "text": "没解决"})
+        assert "问题解决了吗？" in texts(r1.json())  # troubleshooting steps, then the check
+        # The merchant's answer lands on the other instance: it must know the context.
+        r2 = client.post(f"{b.app_url}/api/chat", json={"sender_id": sender, "text": "/deny"})
         assert r2.status_code == 200
-        assert "工单" in texts(r2.json()) or "报修" in texts(r2.json()), r2.json()
+        assert "故障报修工单" in texts(r2.json()), r2.json()
 
     # Rasa's tracker store holds the whole conversation in PostgreSQL.
     eng = sa.create_engine(postgres_url)
