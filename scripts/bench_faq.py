@@ -106,13 +106,18 @@ def synthetic_entries(kb: KnowledgeBase, n: int, wordings: int, seed: int = 0) -
 def bench_1k(encoder, kb: KnowledgeBase, queries: list[str]) -> tuple[Metrics, float]:
     n_syn = max(0, 1000 - len(kb.entries))
     entries = list(kb.entries) + synthetic_entries(kb, n_syn, wordings=7)
-    big = KnowledgeBase(tuple(entries), "bench-1k", index_hash(entries), ())
+    big = KnowledgeBase(tuple(entries), "bench-1k", index_hash(entries), (), negatives=kb.negatives)
     t = time.perf_counter()
     engine = FaqEngine.from_kb(big, encoder, progress=True)
     build_s = time.perf_counter() - t
     lat = latencies(engine, queries)
     m = compute_metrics("1,000 entries (fused)", [[]] * len(queries), ["none"] * len(queries), [None] * len(queries), lat)
-    m.note = f"{engine.manifest.n_vectors} vectors, {engine.manifest.index_type}, built in {build_s:.0f} s"
+    clf = engine._snap.classifier
+    clf_note = f"classifier trained in {clf.seconds:.1f} s" if clf is not None else "no classifier"
+    m.note = (
+        f"{engine.manifest.n_vectors} vectors, {engine.manifest.index_type}, {len(kb.negatives)} negatives, "
+        f"built in {build_s:.0f} s ({clf_note})"
+    )
     return m, build_s
 
 
@@ -139,12 +144,16 @@ def bench_100k(encoder, kb: KnowledgeBase, queries: list[str], n: int = 100_000,
     for e in syn_entries:
         docs.append(_cheap_tokens(e))
     lexical = BM25Index(docs, np.arange(len(entries)), len(entries), k1=1.2, b=0.75)
-    big = KnowledgeBase(tuple(entries), "bench-100k", index_hash(entries), ())
+    big = KnowledgeBase(tuple(entries), "bench-100k", index_hash(entries), (), negatives=kb.negatives)
     engine = FaqEngine.from_parts(big, encoder, dense, lexical)
     build_s = time.perf_counter() - t
     lat = latencies(engine, queries)
     m = compute_metrics(f"{n:,} entries (fused)", [[]] * len(queries), ["none"] * len(queries), [None] * len(queries), lat)
-    m.note = f"{dense.n_vectors:,} vectors, {dense.index_type}; index + centroids + BM25 built in {build_s:.0f} s"
+    clf = "classifier" if engine._snap.classifier is not None else "no classifier (above its size limit)"
+    m.note = (
+        f"{dense.n_vectors:,} vectors, {dense.index_type}, {len(kb.negatives)} negatives, {clf}; "
+        f"index + centroids + BM25 built in {build_s:.0f} s"
+    )
     return m
 
 
@@ -218,7 +227,8 @@ def main() -> None:
         f"### Our eval set ({len(kb.entries)} entries; {len(evalset.in_scope)} in-scope + "
         f"{len(evalset.out_of_scope)} out-of-scope questions), {args.folds}-fold CV\n\n{t1}\n\n"
         f"In-sample (fit on the whole eval set, what `posbot faq calibrate` stores; optimistic):\n\n{t2}\n\n"
-        f"Out-of-scope threshold trade-off (fused, weights {fusion.w_max}/{fusion.w_mean}/{fusion.w_lex}, whole eval set):\n\n"
+        f"Out-of-scope threshold trade-off (fused, weights {fusion.w_max}/{fusion.w_mean}/{fusion.w_lex}/{fusion.w_clf}, "
+        f"negatives' veto at {report.fitted['fused'][1].neg_margin}, whole eval set):\n\n"
         f"{sweep_markdown(report.sweep)}"
     )
     print(sections[-1], flush=True)

@@ -29,6 +29,11 @@ def _engine(settings, progress: bool = True):
     return FaqEngine.from_settings(settings, watch=False, progress=progress)
 
 
+def _describe(th) -> str:
+    neg = "" if th.neg_margin is None else f", none when a negative beats the best entry by > {th.neg_margin:+.2f}"
+    return f"answer >= {th.answer:.4f} (margin {th.margin:.2f}), suggest >= {th.suggest:.4f}{neg}"
+
+
 def _fail_kb(exc) -> None:
     click.secho(str(exc), fg="red", err=True)
     sys.exit(1)
@@ -61,7 +66,7 @@ def faq(verbose: bool) -> None:
     "--calibrate/--no-calibrate",
     default=True,
     show_default=True,
-    help="Calibrate on data/faq/eval when the manifest has no calibration yet.",
+    help="Calibrate on data/faq/eval when the manifest has no calibration of the current scheme yet.",
 )
 def build(faq_dir, index_dir, encoder, force, calibrate) -> None:
     """Build (or reuse) the persisted index; shows a progress bar while encoding."""
@@ -73,7 +78,8 @@ def build(faq_dir, index_dir, encoder, force, calibrate) -> None:
         engine = _engine(s)
         if force:
             engine.rebuild(progress=True)
-        evalset = load_eval(eval_dir_of(s.faq_dir), engine.kb) if calibrate and not engine.manifest.thresholds else None
+        need = calibrate and not engine.status()["calibrated"]
+        evalset = load_eval(eval_dir_of(s.faq_dir), engine.kb) if need else None
     except KbError as exc:
         _fail_kb(exc)
     m = engine.manifest
@@ -84,10 +90,7 @@ def build(faq_dir, index_dir, encoder, force, calibrate) -> None:
     )
     if evalset is not None and evalset.in_scope and evalset.out_of_scope:
         th = calibrate_engine(engine, evalset)["fused"][1]
-        click.echo(
-            f"calibrated on {len(evalset)} eval questions: answer >= {th.answer:.4f} "
-            f"(margin {th.margin:.2f}), suggest >= {th.suggest:.4f}"
-        )
+        click.echo(f"calibrated on {len(evalset)} eval questions: {_describe(th)}")
 
 
 @faq.command()
@@ -111,10 +114,8 @@ def search(faq_dir, index_dir, encoder, query, k, mode) -> None:
     th = engine.thresholds(mode)
     console = Console()
     colour = {"answer": "green", "suggest": "yellow", "none": "red"}[res.decision]
-    console.print(
-        f"decision: [bold {colour}]{res.decision}[/]  "
-        f"(answer >= {th.answer:.3f} with margin >= {th.margin:.2f}, suggest >= {th.suggest:.3f})"
-    )
+    gap = "" if ranked.neg_gap is None else f"; best negative - best entry {ranked.neg_gap:+.3f}"
+    console.print(f"decision: [bold {colour}]{res.decision}[/]  ({_describe(th)}{gap})")
     table = Table(show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
@@ -153,6 +154,13 @@ def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing) -> No
         sys.exit(1)
     report = evaluate_engine(engine, evalset, folds=folds, timing=not no_timing)
     console = Console()
+    if report.leaks:
+        click.secho(
+            f"{len(report.leaks)} KB wording(s)/negative(s) copy eval questions (exactly or nearly); "
+            "they were left out of the index that was scored (`posbot faq validate` lists them)",
+            fg="yellow",
+            err=True,
+        )
     for title, rows in ((f"Held-out ({folds}-fold CV)", report.metrics), ("Fit on all (in-sample)", report.in_sample)):
         table = Table(title=f"{title}: {len(evalset.in_scope)} in-scope, {len(evalset.out_of_scope)} out-of-scope")
         for _, label in METRIC_COLUMNS:
@@ -189,17 +197,23 @@ def calibrate(faq_dir, index_dir, encoder) -> None:
         sys.exit(1)
     fitted = calibrate_engine(engine, evalset)
     fusion = fitted["fused"][0]
-    click.echo(f"fusion: dense_max {fusion.w_max:.1f}, dense_mean {fusion.w_mean:.1f}, lexical {fusion.w_lex:.1f}")
+    click.echo(
+        f"fusion: dense_max {fusion.w_max:.1f}, dense_mean {fusion.w_mean:.1f}, lexical {fusion.w_lex:.1f}, "
+        f"classifier {fusion.w_clf:.1f}"
+    )
     for mode, (_, th) in fitted.items():
-        click.echo(f"{mode:8s} answer >= {th.answer:.4f} (margin {th.margin:.2f}), suggest >= {th.suggest:.4f}")
+        click.echo(f"{mode:8s} {_describe(th)}")
     click.echo(f"stored in {s.effective_faq_index_dir / 'manifest.json'}")
 
 
 @faq.command()
 @click.option("--faq-dir", type=click.Path(file_okay=False), help="KB directory (default: settings.faq_dir).")
 def validate(faq_dir) -> None:
-    """Check every KB and eval file; exit 1 listing each problem with its file and entry id."""
-    from bot.faq.kb import KbError, eval_dir_of, load_eval, load_kb
+    """Check every KB and eval file; exit 1 listing each problem with its file and entry id.
+
+    Eval questions copied into the KB or the negatives are problems too (exact copies:
+    exit 1; near copies: warnings): the eval set must stay held out."""
+    from bot.faq.kb import KbError, eval_dir_of, eval_leaks, load_eval, load_kb
 
     s = _settings(faq_dir, None, None)
     try:
@@ -209,11 +223,25 @@ def validate(faq_dir) -> None:
         _fail_kb(exc)
     for w in kb.warnings:
         click.secho(f"warning: {w}", fg="yellow")
+    leaks = eval_leaks(kb, evalset)
+    for leak in leaks:
+        if not leak.exact:
+            click.secho(f"warning: {leak}", fg="yellow")
+    exact = [leak for leak in leaks if leak.exact]
+    if exact:
+        for leak in exact:
+            click.secho(str(leak), fg="red", err=True)
+        click.secho(
+            f"{len(exact)} eval question(s) copied into the KB or the negatives: the eval set must stay held out",
+            fg="red",
+            err=True,
+        )
+        sys.exit(1)
     counts: dict[str, int] = {}
     for e in kb.entries:
         counts[e.category] = counts.get(e.category, 0) + 1
     cats = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
     click.echo(
-        f"OK: {len(kb.entries)} entries in {len(kb.files)} files ({cats}); "
+        f"OK: {len(kb.entries)} entries in {len(kb.files)} files ({cats}), {len(kb.negatives)} negatives; "
         f"eval: {len(evalset.in_scope)} questions, {len(evalset.out_of_scope)} out-of-scope"
     )

@@ -1,6 +1,6 @@
-"""FAQ engine: hybrid (dense + BM25) retrieval over the knowledge base, with a decision.
+"""FAQ engine: hybrid (dense + BM25 + classifier) retrieval over the knowledge base, with a decision.
 
-Scoring (all three signals are in [0, 1]-ish ranges, so a weighted sum is meaningful):
+Scoring (all four signals are in [0, 1]-ish ranges, so a weighted sum is meaningful):
 
 * ``dense_max``  cosine of the query to the entry's closest wording (question or
   paraphrase): rewards one near-identical wording;
@@ -9,14 +9,23 @@ Scoring (all three signals are in [0, 1]-ish ranges, so a weighted sum is meanin
 * ``lexical``    BM25 (jieba words + character bigrams) of the query against the
   entry's wordings plus its answer, divided by the query's self score (see
   ``bot.faq.lexical``): exact domain terms such as 色带 or 终端号 weigh in, and the
-  answer's vocabulary covers situations the paraphrases do not name.
+  answer's vocabulary covers situations the paraphrases do not name;
+* ``clf``        probability of the entry under a softmax classifier trained on the
+  wording vectors (``bot.faq.classifier``): what tells neighbouring entries apart.
 
-``score = w_max * dense_max + w_mean * dense_mean + w_lex * lexical`` with weights that
-sum to 1 (``Fusion``). The decision uses the top score and its margin over the runner-up:
+``score = w_max * dense_max + w_mean * dense_mean + w_lex * lexical + w_clf * clf`` with
+weights that sum to 1 (``Fusion``).
 
+Known out-of-scope questions (the KB's ``negatives:``, ``bot.faq.negatives``) compete with
+the entries: each is scored like a one-wording entry with the same weights (without the
+classifier term, which only entries have), and ``neg_gap`` = best negative minus the best
+entry on that common scale. The decision uses the top score, its margin over the
+runner-up and ``neg_gap``:
+
+* ``none``    ``neg_gap`` > ``neg_margin`` (a known out-of-scope question is closer than
+  any entry), or score < ``suggest``: the bot says it cannot help with that (or hands off);
 * ``answer``  score >= ``answer`` threshold and margin >= ``margin``: reply directly;
-* ``suggest`` score >= ``suggest`` threshold: offer the top 3 as choices;
-* ``none``    out of scope: the bot says it cannot help with that (or hands off).
+* ``suggest`` otherwise: offer the top 3 as choices.
 
 Weights and thresholds are calibrated on the eval set (``posbot faq calibrate``) and
 stored in the index manifest; the defaults below are the result of that calibration
@@ -34,6 +43,7 @@ from typing import Literal
 
 import numpy as np
 
+from bot.faq.classifier import EntryClassifier
 from bot.faq.encoders import Encoder, has_content, make_encoder, normalize_text, truncate
 from bot.faq.index import (
     DEFAULT_EXACT_MAX_VECTORS,
@@ -46,6 +56,7 @@ from bot.faq.index import (
 )
 from bot.faq.kb import Entry, KbError, KnowledgeBase, kb_files, load_kb
 from bot.faq.lexical import BM25Index, tokenize
+from bot.faq.negatives import NegativeSet
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +69,42 @@ SUGGEST_MAX = 3
 CANDIDATES = 60
 
 
+# Bumped when the meaning of stored weights/thresholds changes (2: classifier signal and
+# negatives). A manifest calibrated under another version is ignored: the defaults below apply
+# until `posbot faq calibrate` runs again.
+CALIBRATION_VERSION = 2
+
+
 @dataclass(frozen=True)
 class Fusion:
     w_max: float = 0.2
-    w_mean: float = 0.4
-    w_lex: float = 0.4
+    w_mean: float = 0.1
+    w_lex: float = 0.6
+    w_clf: float = 0.1
 
-    def weights(self, mode: str) -> tuple[float, float, float]:
+    def weights(self, mode: str, *, classifier: bool = True) -> tuple[float, float, float, float]:
+        """(w_max, w_mean, w_lex, w_clf) summing to 1; without a classifier its weight is spread
+        over the other signals in proportion."""
         if mode == "dense":
-            return (1.0, 0.0, 0.0)
+            return (1.0, 0.0, 0.0, 0.0)
         if mode == "lexical":
-            return (0.0, 0.0, 1.0)
-        total = self.w_max + self.w_mean + self.w_lex
-        return (self.w_max / total, self.w_mean / total, self.w_lex / total)
+            return (0.0, 0.0, 1.0, 0.0)
+        w = (self.w_max, self.w_mean, self.w_lex, self.w_clf if classifier else 0.0)
+        total = sum(w)
+        if total <= 0:
+            return (1 / 3, 1 / 3, 1 / 3, 0.0)
+        return tuple(x / total for x in w)  # type: ignore[return-value]
+
+
+def neg_gap(weights, dmax: float, dmean: float, lex: float, neg_cos: np.ndarray, neg_lex: np.ndarray) -> float | None:
+    """Best negative minus the given entry, both scored without the classifier term (which
+    only entries have) and on the same scale; None when there are no negatives."""
+    a, b, c, _ = weights
+    base = a + b + c
+    if neg_cos.size == 0 or base <= 0:
+        return None
+    best, _ = NegativeSet.best(neg_cos, neg_lex, (a + b) / base, c / base)
+    return best - (a * dmax + b * dmean + c * lex) / base
 
 
 @dataclass(frozen=True)
@@ -78,29 +112,34 @@ class Thresholds:
     answer: float
     suggest: float
     margin: float = 0.0
+    # none when the best negative beats the best entry by more than this; None: no veto
+    neg_margin: float | None = None
 
-    def decide(self, top: float, second: float) -> Decision:
+    def decide(self, top: float, second: float, gap: float | None = None) -> Decision:
+        if self.neg_margin is not None and gap is not None and gap > self.neg_margin:
+            return "none"
+        if top < self.suggest:
+            return "none"
         if top >= self.answer and top - second >= self.margin:
             return "answer"
-        if top >= self.suggest:
-            return "suggest"
-        return "none"
+        return "suggest"
 
 
 # Calibrated per encoder family and mode; `posbot faq calibrate` overrides them via the manifest.
-DEFAULT_FUSION = Fusion(w_max=0.2, w_mean=0.4, w_lex=0.4)
+DEFAULT_FUSION = Fusion(w_max=0.2, w_mean=0.1, w_lex=0.6, w_clf=0.1)
 DEFAULT_THRESHOLDS: dict[str, dict[str, Thresholds]] = {
     "usem3": {
-        "fused": Thresholds(answer=0.4435, suggest=0.4435, margin=0.04),
-        "dense": Thresholds(answer=0.7663, suggest=0.6019, margin=0.04),
-        "lexical": Thresholds(answer=0.3232, suggest=0.227, margin=0.08),
+        "fused": Thresholds(answer=0.3046, suggest=0.3044, margin=0.02, neg_margin=-0.05),
+        "dense": Thresholds(answer=0.5476, suggest=0.5475, margin=0.08, neg_margin=0.01),
+        "lexical": Thresholds(answer=0.1509, suggest=0.15, margin=0.06, neg_margin=-0.05),
     },
 }
 # For encoders nobody calibrated yet: conservative, i.e. suggest rather than answer.
+# A negative that beats the best entry outright (neg_margin 0) means none.
 GENERIC_THRESHOLDS = {
-    "fused": Thresholds(answer=0.60, suggest=0.40, margin=0.05),
-    "dense": Thresholds(answer=0.75, suggest=0.55, margin=0.05),
-    "lexical": Thresholds(answer=0.45, suggest=0.20, margin=0.05),
+    "fused": Thresholds(answer=0.60, suggest=0.40, margin=0.05, neg_margin=0.0),
+    "dense": Thresholds(answer=0.75, suggest=0.55, margin=0.05, neg_margin=0.0),
+    "lexical": Thresholds(answer=0.45, suggest=0.20, margin=0.05, neg_margin=0.0),
 }
 
 
@@ -129,6 +168,32 @@ class Ranked:
     entry_idx: np.ndarray
     scores: np.ndarray
     decision: Decision
+    neg_gap: float | None = None  # best negative minus best entry (see ``neg_gap``); None: no negatives
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One query's candidate entries (indices) with their signals, and the negatives' signals."""
+
+    idx: np.ndarray
+    dmax: np.ndarray
+    dmean: np.ndarray
+    lex: np.ndarray
+    clf: np.ndarray
+    neg_cos: np.ndarray
+    neg_lex: np.ndarray
+
+
+@dataclass(frozen=True)
+class FeatureMatrix:
+    """Every query against every entry (and negative): what calibration and evaluation fit on."""
+
+    dmax: np.ndarray
+    dmean: np.ndarray
+    lex: np.ndarray
+    clf: np.ndarray
+    neg_cos: np.ndarray
+    neg_lex: np.ndarray
 
 
 class _Snapshot:
@@ -141,11 +206,16 @@ class _Snapshot:
         manifest: Manifest,
         exact_max_vectors: int,
         lexical: BM25Index | None = None,
+        *,
+        negatives: NegativeSet | None = None,
+        classifier: EntryClassifier | None = None,
     ):
         self.kb = kb
         self.entries = list(kb.entries)
         self.dense = dense
         self.manifest = manifest
+        self.negatives = negatives if negatives is not None else NegativeSet.empty(dense.vectors.shape[1])
+        self.classifier = classifier if classifier is not None and classifier.n_entries == len(self.entries) else None
         # Centroid of each entry's (unit) wordings, re-normalised: cosine to "what the entry is about".
         if dense.n_vectors:
             sums = np.add.reduceat(dense.vectors, dense.offsets[:-1], axis=0)
@@ -163,7 +233,26 @@ class _Snapshot:
             k1=1.2,
             b=0.75,
         )
-        self.fusion = Fusion(**manifest.calibration["fusion"]) if manifest.calibration.get("fusion") else DEFAULT_FUSION
+        self.fusion = stored_fusion(manifest) or DEFAULT_FUSION
+
+
+def _exact_max_vectors(settings) -> int:
+    """``settings.faq_exact_max_vectors`` (largest exact index; HNSW above) when the settings
+    define it, else ``DEFAULT_EXACT_MAX_VECTORS``."""
+    value = getattr(settings, "faq_exact_max_vectors", None)
+    return DEFAULT_EXACT_MAX_VECTORS if value is None else max(0, int(value))
+
+
+def _calibrated(manifest: Manifest) -> bool:
+    return manifest.calibration.get("version") == CALIBRATION_VERSION
+
+
+def stored_fusion(manifest: Manifest) -> Fusion | None:
+    """The manifest's calibrated weights, when calibrated under the current scheme."""
+    f = manifest.calibration.get("fusion")
+    if not f or not _calibrated(manifest):
+        return None
+    return Fusion(**{k: v for k, v in f.items() if k in Fusion.__dataclass_fields__})
 
 
 class FaqEngine:
@@ -197,6 +286,24 @@ class FaqEngine:
         """An in-memory engine over a KB that has no files (benchmarks, other corpora)."""
         return cls(Path("/nonexistent-faq-dir"), None, encoder, kb=kb, **kw)
 
+    def derived(self, kb: KnowledgeBase) -> "FaqEngine":
+        """An in-memory engine over another version of this KB (same encoder; no index dir, no
+        watcher), reusing this engine's vectors for every unchanged wording and negative.
+        Evaluation uses it to score a KB with the eval set's leaked wordings removed."""
+        engine = FaqEngine.__new__(FaqEngine)
+        engine.faq_dir = Path("/nonexistent-faq-dir")
+        engine.index_dir = None
+        engine.encoder = self.encoder
+        engine.exact_max_vectors = self.exact_max_vectors
+        engine._reload_lock = threading.Lock()
+        engine._watch_thread = None
+        engine._watch_stop = threading.Event()
+        engine._fingerprint = ()
+        engine.last_reload_error = None
+        engine.builds = 0
+        engine._snap = engine._load_or_build(kb, self._snap)
+        return engine
+
     @classmethod
     def from_parts(
         cls,
@@ -206,8 +313,12 @@ class FaqEngine:
         lexical: BM25Index,
         *,
         exact_max_vectors: int = DEFAULT_EXACT_MAX_VECTORS,
+        classifier: EntryClassifier | None = None,
     ) -> "FaqEngine":
-        """An engine over precomputed vectors and BM25 documents (synthetic scale benchmarks)."""
+        """An engine over precomputed vectors and BM25 documents (synthetic scale benchmarks).
+
+        ``classifier`` defaults to one trained on ``dense``'s vectors (none above
+        ``classifier.MAX_ENTRIES`` entries)."""
         configure_for_serving()
         engine = cls.__new__(cls)
         engine.faq_dir = Path("/nonexistent-faq-dir")
@@ -221,7 +332,12 @@ class FaqEngine:
         engine.last_reload_error = None
         engine.builds = 0
         manifest = new_manifest(encoder, kb.index_hash, list(kb.entries), dense, 0.0)
-        engine._snap = _Snapshot(kb, dense, manifest, exact_max_vectors, lexical=lexical)
+        if classifier is None:
+            classifier = EntryClassifier.train(dense.vectors, dense.offsets, kb.index_hash)
+        negatives = NegativeSet.build(kb.negatives, encoder) if kb.negatives else None
+        engine._snap = _Snapshot(
+            kb, dense, manifest, exact_max_vectors, lexical=lexical, negatives=negatives, classifier=classifier
+        )
         return engine
 
     @classmethod
@@ -236,6 +352,8 @@ class FaqEngine:
             settings.effective_faq_index_dir,
             settings.faq_encoder,
             progress=progress,
+            # settings.faq_exact_max_vectors where the settings define it (HNSW above that size)
+            exact_max_vectors=_exact_max_vectors(settings),
         )
         if watch and settings.faq_reload_interval_s > 0:
             engine.start_watching(settings.faq_reload_interval_s)
@@ -269,7 +387,9 @@ class FaqEngine:
             "index_type": m.index_type,
             "vectors": m.n_vectors,
             "built_at": m.built_at,
-            "calibrated": bool(m.thresholds),
+            "calibrated": bool(m.thresholds) and _calibrated(m),
+            "negatives": len(snap.negatives),
+            "classifier": snap.classifier is not None,
             "kb_hash": snap.kb.content_hash[:12],
             "watching": self.watching,
             "last_reload_error": str(self.last_reload_error) if self.last_reload_error else None,
@@ -282,9 +402,9 @@ class FaqEngine:
         return self._thresholds_for(self._snap, mode)
 
     def _thresholds_for(self, snap: "_Snapshot", mode: str) -> Thresholds:
-        stored = snap.manifest.thresholds.get(mode)
+        stored = snap.manifest.thresholds.get(mode) if _calibrated(snap.manifest) else None
         if stored:
-            return Thresholds(**stored)
+            return Thresholds(**{k: v for k, v in stored.items() if k in Thresholds.__dataclass_fields__})
         family = self.encoder.id.split("-", 1)[0]
         return DEFAULT_THRESHOLDS.get(family, GENERIC_THRESHOLDS).get(mode, GENERIC_THRESHOLDS[mode])
 
@@ -324,27 +444,35 @@ class FaqEngine:
             return ""
         return truncate(text)
 
-    def features(self, snap: _Snapshot, text: str, qvec: np.ndarray | None, n: int, mode: str):
-        """Candidate entries and their three signals for one prepared query text."""
+    def features(self, snap: _Snapshot, text: str, qvec: np.ndarray | None, n: int, mode: str) -> "Candidates":
+        """Candidate entries with their four signals, and the negatives' signals, for one prepared query."""
         want = max(n, CANDIDATES)
         cands: list[np.ndarray] = []
         if mode in ("fused", "dense"):
             cands.append(snap.dense.search(qvec, want)[0])
         if mode == "fused":
             cands.append(snap.centroids.search(qvec, want)[0])
+        tokens = tokenize(text, normalized=True)
         lex_all = None
         if mode in ("fused", "lexical"):
-            lex_all = snap.lexical.entry_scores_tokens(tokenize(text, normalized=True))
+            lex_all = snap.lexical.entry_scores_tokens(tokens)
             if lex_all.size:
                 top = min(want, lex_all.size)
                 part = np.argpartition(-lex_all, top - 1)[:top]
                 cands.append(part[lex_all[part] > 0])
+        clf_all = None
+        if mode == "fused" and snap.classifier is not None and qvec is not None:
+            clf_all = snap.classifier.proba(qvec)
+            top = min(want, clf_all.size)
+            cands.append(np.argpartition(-clf_all, top - 1)[:top])
         idx = np.unique(np.concatenate(cands)) if cands else np.zeros(0, dtype=np.int64)
         n_c = len(idx)
         dmax = snap.dense.entry_scores(qvec, idx) if qvec is not None else np.zeros(n_c, np.float32)
         dmean = (snap.centroids.vectors[idx] @ qvec) if qvec is not None else np.zeros(n_c, np.float32)
         lex = lex_all[idx] if lex_all is not None else np.zeros(n_c, np.float32)
-        return idx, dmax, dmean, lex
+        clf = clf_all[idx] if clf_all is not None else np.zeros(n_c, np.float32)
+        neg_cos, neg_lex = snap.negatives.signals(qvec, tokens if mode != "dense" else ())
+        return Candidates(idx, dmax, dmean, lex, clf, neg_cos, neg_lex)
 
     def _rank(self, snap: _Snapshot, query: str, n: int, mode: str) -> Ranked:
         if mode not in MODES:
@@ -354,36 +482,42 @@ class FaqEngine:
         if not text or not snap.entries:
             return empty
         qvec = self.encoder.encode([text])[0] if mode != "lexical" else None
-        idx, dmax, dmean, lex = self.features(snap, text, qvec, n, mode)
-        if len(idx) == 0:
+        c = self.features(snap, text, qvec, n, mode)
+        if len(c.idx) == 0:
             return empty
-        w_max, w_mean, w_lex = snap.fusion.weights(mode)
-        scores = (w_max * dmax + w_mean * dmean + w_lex * lex).astype(np.float32)
+        w = snap.fusion.weights(mode, classifier=snap.classifier is not None)
+        scores = (w[0] * c.dmax + w[1] * c.dmean + w[2] * c.lex + w[3] * c.clf).astype(np.float32)
         order = np.argsort(-scores, kind="stable")[:n]
-        top = float(scores[order[0]])
+        best = order[0]
+        top = float(scores[best])
         second = float(scores[order[1]]) if len(order) > 1 else 0.0
-        decision = self._thresholds_for(snap, mode).decide(top, second)
-        return Ranked(idx[order], scores[order], decision)
+        gap = neg_gap(w, float(c.dmax[best]), float(c.dmean[best]), float(c.lex[best]), c.neg_cos, c.neg_lex)
+        decision = self._thresholds_for(snap, mode).decide(top, second, gap)
+        return Ranked(c.idx[order], scores[order], decision, gap)
 
-    def feature_matrix(self, queries: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Exact (n_queries, n_entries) matrices of the three signals, for calibration/evaluation.
+    def feature_matrix(self, queries: list[str]) -> "FeatureMatrix":
+        """Exact (n_queries, n_entries) matrices of the four signals, and (n_queries, n_negatives)
+        matrices of the negatives' two, for calibration/evaluation.
 
         Only for KB-sized entry counts (every query against every entry).
         """
         snap = self._snap
         texts = [self.prepare(q) for q in queries]
         vecs = self.encoder.encode([t or " " for t in texts])
-        n_e = len(snap.entries)
-        dmax = np.zeros((len(texts), n_e), np.float32)
-        dmean = np.zeros((len(texts), n_e), np.float32)
-        lex = np.zeros((len(texts), n_e), np.float32)
+        n_q, n_e, n_n = len(texts), len(snap.entries), len(snap.negatives)
+        out = FeatureMatrix(*(np.zeros((n_q, n_e), np.float32) for _ in range(4)),
+                            np.zeros((n_q, n_n), np.float32), np.zeros((n_q, n_n), np.float32))
         for i, (t, v) in enumerate(zip(texts, vecs)):
             if not t:
                 continue  # nothing searchable: all-zero rows, i.e. below any threshold
-            dmax[i] = snap.dense.all_entry_scores(v)
-            dmean[i] = snap.centroids.vectors @ v
-            lex[i] = snap.lexical.entry_scores_tokens(tokenize(t, normalized=True))
-        return dmax, dmean, lex
+            tokens = tokenize(t, normalized=True)
+            out.dmax[i] = snap.dense.all_entry_scores(v)
+            out.dmean[i] = snap.centroids.vectors @ v
+            out.lex[i] = snap.lexical.entry_scores_tokens(tokens)
+            if snap.classifier is not None:
+                out.clf[i] = snap.classifier.proba(v)
+            out.neg_cos[i], out.neg_lex[i] = snap.negatives.signals(v, tokens)
+        return out
 
     # --- build / load / reload --------------------------------------------------------
 
@@ -403,8 +537,9 @@ class FaqEngine:
             and previous.manifest.index_hash == kb.index_hash
             and previous.manifest.encoder_id == self.encoder.id
         ):
-            # Only answers/metadata changed: same vectors, new entries (the lexical side rebuilds).
-            return _Snapshot(kb, previous.dense, previous.manifest, self.exact_max_vectors)
+            # Only answers/metadata (or negatives) changed: same vectors and classifier, new
+            # entries (the lexical side rebuilds).
+            return self._snapshot(kb, previous.dense, previous.manifest, previous, previous.classifier)
         stored = read_manifest(self.index_dir) if self.index_dir is not None else None
         if (
             not force
@@ -412,11 +547,16 @@ class FaqEngine:
             and stored.encoder_id == self.encoder.id
             and stored.index_hash == kb.index_hash
             and stored.entry_ids == [e.id for e in entries]
+            # an index of the other kind than the size limit asks for is rebuilt
+            and stored.index_type == ("flat-ip" if stored.n_vectors <= self.exact_max_vectors else "hnsw")
         ):
             try:
                 dense = DenseIndex.load(self.index_dir, entries)
                 log.info("FAQ index loaded from %s (%d entries)", self.index_dir, len(entries))
-                return _Snapshot(kb, dense, stored, self.exact_max_vectors)
+                clf = EntryClassifier.load(
+                    self.index_dir, kb.index_hash, len(entries), dense.vectors.shape[1], self.encoder.id
+                )
+                return self._snapshot(kb, dense, stored, previous, clf)
             except (OSError, ValueError, RuntimeError) as exc:
                 log.warning("FAQ index in %s unusable (%s); rebuilding", self.index_dir, exc)
         reuse = None
@@ -438,7 +578,47 @@ class FaqEngine:
                 dense.save(self.index_dir, manifest)
             except OSError as exc:  # serving from memory still works; the next start rebuilds
                 log.warning("could not persist FAQ index to %s: %s", self.index_dir, exc)
-        return _Snapshot(kb, dense, manifest, self.exact_max_vectors)
+        return self._snapshot(kb, dense, manifest, previous, None)
+
+    def _snapshot(
+        self,
+        kb: KnowledgeBase,
+        dense: DenseIndex,
+        manifest: Manifest,
+        previous: _Snapshot | None,
+        classifier: EntryClassifier | None,
+    ) -> _Snapshot:
+        """A snapshot over ``dense``, with the classifier (trained unless given) and the negatives'
+        vectors (loaded, reused from ``previous`` or encoded), both persisted when new."""
+        if classifier is None:
+            classifier = EntryClassifier.train(dense.vectors, dense.offsets, kb.index_hash)
+            if classifier is not None:
+                self._persist(lambda d: classifier.save(d, self.encoder.id))
+        negatives = self._negatives(kb, dense.vectors.shape[1], previous)
+        return _Snapshot(kb, dense, manifest, self.exact_max_vectors, negatives=negatives, classifier=classifier)
+
+    def _negatives(self, kb: KnowledgeBase, dim: int, previous: _Snapshot | None) -> NegativeSet:
+        if not kb.negatives:
+            return NegativeSet.empty(dim)
+        same_encoder = previous is not None and previous.manifest.encoder_id == self.encoder.id
+        if same_encoder and previous.negatives.hash == kb.negatives_hash:
+            return previous.negatives
+        if self.index_dir is not None and not same_encoder:
+            loaded = NegativeSet.load(self.index_dir, kb.negatives, dim, self.encoder.id)
+            if loaded is not None:
+                return loaded
+        reuse = previous.negatives.text_vectors() if same_encoder else None
+        negs = NegativeSet.build(kb.negatives, self.encoder, reuse=reuse)
+        self._persist(lambda d: negs.save(d, self.encoder.id))
+        return negs
+
+    def _persist(self, save) -> None:
+        if self.index_dir is None:
+            return
+        try:
+            save(self.index_dir)
+        except OSError as exc:
+            log.warning("could not persist FAQ index data to %s: %s", self.index_dir, exc)
 
     def rebuild(self, *, progress: bool = False) -> None:
         """Re-encode everything (``posbot faq build --force``), keeping the calibration."""
@@ -475,7 +655,7 @@ class FaqEngine:
             snap = self._snap
             manifest = Manifest.from_json(snap.manifest.to_json())
             manifest.thresholds = {m: asdict(t) for m, t in thresholds.items()}
-            manifest.calibration = {**info, "fusion": asdict(fusion)}
+            manifest.calibration = {**info, "fusion": asdict(fusion), "version": CALIBRATION_VERSION}
             new = _Snapshot.__new__(_Snapshot)
             new.__dict__.update(snap.__dict__)
             new.manifest = manifest

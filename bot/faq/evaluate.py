@@ -25,22 +25,26 @@ import itertools
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from bot.faq.engine import MODES, FaqEngine, Fusion, Thresholds
-from bot.faq.kb import Entry, EvalSet, KnowledgeBase, index_hash
+from bot.faq.engine import MODES, FaqEngine, Fusion, Thresholds, neg_gap
+from bot.faq.kb import Entry, EvalSet, KnowledgeBase, Leak, eval_leaks, index_hash, without_leaks
 
-# Fusion weights tried by calibration (w_max, w_mean, w_lex), steps of 0.1 summing to 1.
+# Fusion weights tried by calibration (w_max, w_mean, w_lex, w_clf), steps of 0.1 summing to 1.
 FUSION_GRID = [
-    Fusion(float(round(a, 1)), float(round(b, 1)), float(round(1.0 - a - b, 1)))
-    for a, b in itertools.product(np.arange(0, 1.01, 0.1), repeat=2)
-    if a + b <= 1.0 + 1e-9
+    Fusion(*(float(round(x / 10, 1)) for x in (a, b, c, 10 - a - b - c)))
+    for a, b, c in itertools.product(range(11), repeat=3)
+    if a + b + c <= 10
 ]
 ANSWER_PRECISION_TARGET = 0.95
-MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08)
+# Margins over the runner-up tried for `answer`. No 0: two entries within 0.02 of each other
+# are a close call, offered as choices (`suggest`) even when the top one is usually right.
+MARGINS = (0.02, 0.04, 0.06, 0.08)
+# Candidate values of Thresholds.neg_margin (best negative minus best entry above which: none).
+NEG_MARGINS = tuple(float(x) for x in np.round(np.arange(-0.15, 0.3001, 0.01), 2))
 
 
 # --- metrics ----------------------------------------------------------------------------
@@ -67,17 +71,17 @@ class Metrics:
         return asdict(self)
 
 
-def decisions_from_scores(scores: np.ndarray, th: Thresholds) -> list[str]:
-    """Decision per query from a (n_queries, n_entries) score matrix."""
+def decisions_from_scores(scores: np.ndarray, th: Thresholds, gaps: Sequence[float | None] | None = None) -> list[str]:
+    """Decision per query from a (n_queries, n_entries) score matrix (and each query's ``neg_gap``)."""
     out = []
-    for row in scores:
+    for i, row in enumerate(scores):
         if row.size == 0:
             out.append("none")
             continue
         top2 = np.partition(-row, min(1, row.size - 1))[:2] * -1
         top = float(top2.max())
         second = float(top2.min()) if row.size > 1 else 0.0
-        out.append(th.decide(top, second))
+        out.append(th.decide(top, second, None if gaps is None else gaps[i]))
     return out
 
 
@@ -133,27 +137,57 @@ def compute_metrics(
 
 @dataclass
 class Features:
-    """Per-query, per-entry signals of an eval set (dense max, dense centroid, lexical)."""
+    """Per-query signals of an eval set: per entry (dense max, dense centroid, lexical,
+    classifier) and per negative (cosine, lexical)."""
 
     dmax: np.ndarray
     dmean: np.ndarray
     lex: np.ndarray
+    clf: np.ndarray
+    neg_cos: np.ndarray
+    neg_lex: np.ndarray
     expected: list[int | None]
+    has_clf: bool = True
+
+    def weights(self, fusion: Fusion, mode: str = "fused") -> tuple[float, float, float, float]:
+        return fusion.weights(mode, classifier=self.has_clf)
 
     def scores(self, fusion: Fusion, mode: str = "fused") -> np.ndarray:
-        a, b, c = fusion.weights(mode)
-        return a * self.dmax + b * self.dmean + c * self.lex
+        a, b, c, d = self.weights(fusion, mode)
+        return a * self.dmax + b * self.dmean + c * self.lex + d * self.clf
+
+    def gaps(self, fusion: Fusion, mode: str = "fused", scores: np.ndarray | None = None) -> list[float | None]:
+        """``neg_gap`` of each query's top-ranked entry (as the engine computes it)."""
+        w = self.weights(fusion, mode)
+        s = self.scores(fusion, mode) if scores is None else scores
+        best = np.argmax(s, axis=1) if s.shape[1] else np.zeros(len(s), dtype=np.int64)
+        out: list[float | None] = []
+        for i, j in enumerate(best):
+            if s.shape[1] == 0:
+                out.append(None)
+                continue
+            ncos = self.neg_cos[i] if mode != "lexical" else np.zeros_like(self.neg_cos[i])
+            nlex = self.neg_lex[i] if mode != "dense" else np.zeros_like(self.neg_lex[i])
+            out.append(neg_gap(w, float(self.dmax[i, j]), float(self.dmean[i, j]), float(self.lex[i, j]), ncos, nlex))
+        return out
 
     def subset(self, rows: Sequence[int]) -> "Features":
         rows = list(rows)
-        return Features(self.dmax[rows], self.dmean[rows], self.lex[rows], [self.expected[i] for i in rows])
+        return Features(
+            self.dmax[rows], self.dmean[rows], self.lex[rows], self.clf[rows], self.neg_cos[rows],
+            self.neg_lex[rows], [self.expected[i] for i in rows], self.has_clf,
+        )
 
 
 def features_for(engine: FaqEngine, evalset: EvalSet) -> Features:
     ids = {e.id: i for i, e in enumerate(engine.entries)}
     qs = list(evalset.questions)
-    dmax, dmean, lex = engine.feature_matrix([q.text for q in qs])
-    return Features(dmax, dmean, lex, [ids[q.expected] if q.expected else None for q in qs])
+    m = engine.feature_matrix([q.text for q in qs])
+    return Features(
+        m.dmax, m.dmean, m.lex, m.clf, m.neg_cos, m.neg_lex,
+        [ids[q.expected] if q.expected else None for q in qs],
+        has_clf=engine._snap.classifier is not None,
+    )
 
 
 def _top_and_margin(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,33 +198,48 @@ def _top_and_margin(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return order[:, 0], top, top - second
 
 
-def fit_thresholds(scores: np.ndarray, expected: Sequence[int | None]) -> Thresholds:
-    """Choose thresholds on one (training) score matrix.
+def fit_thresholds(
+    scores: np.ndarray, expected: Sequence[int | None], gaps: Sequence[float | None] | None = None
+) -> Thresholds:
+    """Choose thresholds on one (training) score matrix (and the queries' ``neg_gap``).
 
-    ``suggest`` (the out-of-scope boundary) maximises Youden's J: share of in-scope
-    questions kept + share of out-of-scope questions rejected. ``answer``/``margin``
-    are the most permissive pair whose answers are >= 95% correct (counting
-    out-of-scope questions that would be answered as wrong), so ``answer`` stays a
-    promise and the doubtful cases become ``suggest``.
+    ``suggest`` (the out-of-scope boundary) and ``neg_margin`` (the negatives' veto, when
+    there are negatives) jointly maximise Youden's J: share of in-scope questions kept +
+    share of out-of-scope questions rejected. ``answer``/``margin`` are the most
+    permissive pair whose answers are >= 95% correct (counting out-of-scope questions
+    that would be answered as wrong), so ``answer`` stays a promise and the doubtful
+    cases become ``suggest``.
     """
     best_idx, top, margin = _top_and_margin(scores)
     is_in = np.array([e is not None for e in expected])
     correct = np.array([e is not None and best_idx[i] == e for i, e in enumerate(expected)])
-    cands = np.unique(np.round(top, 4))
-    best_j, t_s = -2.0, float(cands[0]) if len(cands) else 0.5
+    # rounded *down*: a threshold must never end up above the score it was taken from
+    cands = np.unique(np.floor(top * 1e4) / 1e4)
+    use_neg = gaps is not None and any(g is not None for g in gaps)
+    gap = np.array([g if g is not None else -np.inf for g in gaps], dtype=np.float64) if use_neg else None
     n_in, n_out = max(1, is_in.sum()), max(1, (~is_in).sum())
-    for t in cands:
-        j = (top[is_in] >= t).sum() / n_in + (top[~is_in] < t).sum() / n_out
-        if j > best_j + 1e-12:
-            best_j, t_s = j, float(t)
+    best_j, t_s, nm = -2.0, float(cands[0]) if len(cands) else 0.5, None
+    # most lenient veto first: of equally good margins, keep the one that rejects fewest
+    for m_neg in sorted(NEG_MARGINS, reverse=True) if use_neg else (None,):
+        vetoed = gap > m_neg if m_neg is not None else np.zeros(len(top), dtype=bool)
+        # kept(t) for every candidate t at once: in-scope tops >= t and not vetoed
+        keep_in = np.sort(top[is_in & ~vetoed])
+        keep_out = np.sort(top[~is_in & ~vetoed])
+        kept_in = len(keep_in) - np.searchsorted(keep_in, cands, side="left")
+        kept_out = len(keep_out) - np.searchsorted(keep_out, cands, side="left")
+        j = kept_in / n_in + 1.0 - kept_out / n_out
+        k = int(np.argmax(j))  # the first (lowest) threshold reaching the maximum
+        if j[k] > best_j + 1e-12:
+            best_j, t_s, nm = float(j[k]), float(cands[k]), m_neg
     # midpoint to the next lower score: less sensitive to exactly where the sample fell
     lower = top[top < t_s]
     if lower.size:
         t_s = float((t_s + lower.max()) / 2)
+    vetoed = gap > nm if nm is not None else np.zeros(len(top), dtype=bool)
     best = (t_s, 0.0, -1)
     for m in MARGINS:
         for t in cands[cands >= t_s]:
-            sel = (top >= t) & (margin >= m)
+            sel = (top >= t) & (margin >= m) & ~vetoed
             n = int(sel.sum())
             if n == 0:
                 continue
@@ -200,25 +249,36 @@ def fit_thresholds(scores: np.ndarray, expected: Sequence[int | None]) -> Thresh
     t_a, m, _ = best
     if best[2] < 0:  # nothing reaches the target: never answer directly, always suggest
         t_a = float(top.max()) + 1.0 if top.size else 1.0
-    return Thresholds(answer=round(t_a, 4), suggest=round(t_s, 4), margin=m)
+    return Thresholds(answer=_floor4(t_a), suggest=_floor4(t_s), margin=m, neg_margin=nm)
+
+
+def _floor4(x: float) -> float:
+    return float(np.floor(x * 1e4) / 1e4)
 
 
 def fit(features: Features, mode: str = "fused") -> tuple[Fusion, Thresholds]:
     """Fusion weights (fused mode: best top-1, then best OOS separation) + thresholds."""
     if mode != "fused":
         fusion = Fusion()
-        return fusion, fit_thresholds(features.scores(fusion, mode), features.expected)
+        return fusion, fit_thresholds(features.scores(fusion, mode), features.expected, features.gaps(fusion, mode))
     is_in = np.array([e is not None for e in features.expected])
+    exp_in = np.array([e for e in features.expected if e is not None], dtype=np.int64)
     best_key, best_f = None, Fusion()
+    seen: set[tuple] = set()
     for f in FUSION_GRID:
+        w = features.weights(f)
+        if w in seen:  # without a classifier several grid points are the same weights
+            continue
+        seen.add(w)
         s = features.scores(f)
         idx, top, _ = _top_and_margin(s)
-        acc = np.mean([idx[i] == e for i, e in enumerate(features.expected) if e is not None])
+        acc = float(np.mean(idx[is_in] == exp_in)) if exp_in.size else 0.0
         auc = _auc(top[is_in], top[~is_in])
         key = (round(acc + auc, 4), acc)
         if best_key is None or key > best_key:
             best_key, best_f = key, f
-    return best_f, fit_thresholds(features.scores(best_f), features.expected)
+    s = features.scores(best_f)
+    return best_f, fit_thresholds(s, features.expected, features.gaps(best_f, scores=s))
 
 
 def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -273,10 +333,11 @@ def cross_validate(features: Features, mode: str, k: int = 5, seed: int = 0) -> 
     for fold in _folds(features.expected, k, seed):
         train = sorted(set(range(n)) - set(fold))
         fusion, th = fit(features.subset(train), mode)
-        s = features.subset(fold).scores(fusion, mode)
+        held = features.subset(fold)
+        s = held.scores(fusion, mode)
         for row, i in zip(s, fold):
             ranked[i] = [int(x) for x in np.argsort(-row, kind="stable")[:10]]
-        for dec, i in zip(decisions_from_scores(s, th), fold):
+        for dec, i in zip(decisions_from_scores(s, th, held.gaps(fusion, mode, scores=s)), fold):
             decisions[i] = dec
     return ranked, decisions
 
@@ -297,18 +358,27 @@ def cross_validate_scores(
     return ranked, decisions
 
 
-def threshold_sweep(features: Features, fusion: Fusion, mode: str = "fused", steps: Sequence[float] | None = None):
-    """Trade-off table over the suggest (out-of-scope) threshold, on the whole eval set."""
+def threshold_sweep(
+    features: Features,
+    fusion: Fusion,
+    mode: str = "fused",
+    steps: Sequence[float] | None = None,
+    neg_margin: float | None = None,
+):
+    """Trade-off table over the suggest (out-of-scope) threshold, on the whole eval set
+    (with the negatives' veto at ``neg_margin`` applied throughout)."""
     s = features.scores(fusion, mode)
     idx, top, _ = _top_and_margin(s)
     is_in = np.array([e is not None for e in features.expected])
+    gaps = features.gaps(fusion, mode, scores=s)
+    vetoed = np.array([neg_margin is not None and g is not None and g > neg_margin for g in gaps], dtype=bool)
     correct = np.array([e is not None and idx[i] == e for i, e in enumerate(features.expected)])
     if steps is None:
         lo, hi = np.percentile(top, 5), np.percentile(top, 95)
         steps = np.round(np.linspace(lo, hi, 9), 3)
     rows = []
     for t in steps:
-        keep = top >= t
+        keep = (top >= t) & ~vetoed
         rej = ~keep
         rows.append(
             {
@@ -345,10 +415,24 @@ class EvalReport:
     fitted: dict[str, tuple[Fusion, Thresholds]]  # on the whole eval set (what calibrate stores)
     in_sample: list[Metrics]
     folds: int
+    leaks: list[Leak] = field(default_factory=list)  # left out of the index that was scored
+
+
+def holdout_engine(engine: FaqEngine, evalset: EvalSet) -> tuple[FaqEngine, list[Leak]]:
+    """The engine to score the eval set with: ``engine`` itself, or, when KB wordings or
+    negatives copy eval questions (exactly or nearly, ``kb.eval_leaks``), an in-memory
+    engine over the KB without them. A copied question would measure memory, not
+    retrieval, and would teach calibration that the negatives' veto is infallible."""
+    leaks = eval_leaks(engine.kb, evalset)
+    if not leaks:
+        return engine, []
+    return engine.derived(without_leaks(engine.kb, leaks)), leaks
 
 
 def evaluate_engine(engine: FaqEngine, evalset: EvalSet, *, folds: int = 5, timing: bool = True) -> EvalReport:
-    feats = features_for(engine, evalset)
+    """Cross-validated metrics per mode (latency measured on ``engine`` as it serves)."""
+    held, leaks = holdout_engine(engine, evalset)
+    feats = features_for(held, evalset)
     queries = [q.text for q in evalset.questions]
     names = {"fused": "ours (fused)", "dense": "dense only", "lexical": "BM25 only"}
     metrics, in_sample, fitted = [], [], {}
@@ -360,20 +444,25 @@ def evaluate_engine(engine: FaqEngine, evalset: EvalSet, *, folds: int = 5, timi
         fitted[mode] = (fusion, th)
         s = feats.scores(fusion, mode)
         r_all = [[int(x) for x in np.argsort(-row, kind="stable")[:10]] for row in s]
+        decisions_all = decisions_from_scores(s, th, feats.gaps(fusion, mode, scores=s))
         in_sample.append(
-            compute_metrics(names[mode], r_all, decisions_from_scores(s, th), feats.expected, note="fit on all (in-sample)")
+            compute_metrics(names[mode], r_all, decisions_all, feats.expected, note="fit on all (in-sample)")
         )
-    sweep = threshold_sweep(feats, fitted["fused"][0], "fused")
-    return EvalReport(metrics, sweep, fitted, in_sample, folds)
+    fusion, th = fitted["fused"]
+    sweep = threshold_sweep(feats, fusion, "fused", neg_margin=th.neg_margin)
+    return EvalReport(metrics, sweep, fitted, in_sample, folds, leaks)
 
 
 def calibrate_engine(engine: FaqEngine, evalset: EvalSet) -> dict[str, tuple[Fusion, Thresholds]]:
-    """Fit fusion + thresholds on the whole eval set and store them in the index manifest."""
-    feats = features_for(engine, evalset)
+    """Fit fusion + thresholds on the whole eval set and store them in the index manifest
+    (fit on the KB without leaked wordings, like ``evaluate_engine``)."""
+    held, leaks = holdout_engine(engine, evalset)
+    feats = features_for(held, evalset)
     fitted = {mode: fit(feats, mode) for mode in MODES}
     info = {
         "eval_questions": len(evalset.in_scope),
         "eval_out_of_scope": len(evalset.out_of_scope),
+        "leaks_left_out": len(leaks),
         "calibrated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "encoder_id": engine.encoder.id,
     }

@@ -1,5 +1,10 @@
 """Knowledge base: load and validate the FAQ YAML files (``data/faq/*.yml``) and the eval set.
 
+A KB file holds ``entries:`` (questions the bot answers) and/or ``negatives:`` (known
+out-of-scope questions, e.g. ``data/faq/negatives.yml``: never answered, only evidence for
+'none'). ``eval_leaks`` finds eval questions copied into either, so evaluation can leave
+them out and ``posbot faq validate`` can report them: the eval set must stay held out.
+
 Every problem is reported with the file and the entry id, so a content writer can
 fix it without reading code. All problems of one load are collected and raised
 together as one ``KbError`` (its ``problems`` list), so one ``posbot faq validate``
@@ -71,6 +76,8 @@ class KnowledgeBase:
     index_hash: str  # changes only when indexed text changes (ids, questions, paraphrases)
     files: tuple[Path, ...]
     warnings: tuple[Problem, ...] = ()
+    # Known out-of-scope questions (``negatives:`` lists): never answers, only evidence for 'none'.
+    negatives: tuple[str, ...] = ()
     by_id: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -79,6 +86,11 @@ class KnowledgeBase:
 
     def get(self, entry_id: str) -> Entry | None:
         return self.by_id.get(entry_id)
+
+    @property
+    def negatives_hash(self) -> str:
+        """Hash of the negatives' texts: their vectors are rebuilt only when this changes."""
+        return negatives_hash(self.negatives)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -136,6 +148,7 @@ def load_kb(faq_dir: Path | str) -> KnowledgeBase:
     seen_ids: dict[str, str] = {}
     # dedup key -> (file, entry id, original wording): catches the same wording in two entries
     seen_texts: dict[str, tuple[str, str, str]] = {}
+    neg_raw: list[tuple[str, int, object]] = []  # (file, position, item) of every 'negatives:' item
     digest = hashlib.sha256()
 
     for path in files:
@@ -145,12 +158,19 @@ def load_kb(faq_dir: Path | str) -> KnowledgeBase:
         doc = _read_yaml(path, shown, problems)
         if doc is None:
             if not problems or problems[-1].file != shown:
-                problems.append(Problem(shown, None, "file is empty: expected a top-level 'entries:' list"))
+                problems.append(
+                    Problem(shown, None, "file is empty: expected a top-level 'entries:' (or 'negatives:') list")
+                )
             continue
-        if not isinstance(doc, dict) or not isinstance(doc.get("entries"), list):
-            problems.append(Problem(shown, None, "expected a top-level 'entries:' list"))
+        if not isinstance(doc, dict) or not ("entries" in doc or "negatives" in doc):
+            problems.append(Problem(shown, None, "expected a top-level 'entries:' (or 'negatives:') list"))
             continue
-        for pos, item in enumerate(doc["entries"], start=1):
+        for key in ("entries", "negatives"):
+            if key in doc and not isinstance(doc[key], list):
+                problems.append(Problem(shown, None, f"'{key}:' must be a list"))
+        if isinstance(doc.get("negatives"), list):
+            neg_raw.extend((shown, pos, item) for pos, item in enumerate(doc["negatives"], start=1))
+        for pos, item in enumerate(doc.get("entries") if isinstance(doc.get("entries"), list) else [], start=1):
             entry = _parse_entry(item, pos, shown, problems, warnings)
             if entry is None:
                 continue
@@ -174,6 +194,7 @@ def load_kb(faq_dir: Path | str) -> KnowledgeBase:
                     seen_texts[key] = (shown, entry.id, wording)
             entries.append(entry)
 
+    negatives = _parse_negatives(neg_raw, seen_texts, problems)
     if problems:
         raise KbError(problems)
     return KnowledgeBase(
@@ -182,7 +203,52 @@ def load_kb(faq_dir: Path | str) -> KnowledgeBase:
         index_hash=index_hash(entries),
         files=tuple(files),
         warnings=tuple(warnings),
+        negatives=tuple(negatives),
     )
+
+
+def _parse_negatives(raw, seen_texts: dict[str, tuple[str, str, str]], problems: list[Problem]) -> list[str]:
+    """Validate the ``negatives:`` items: non-empty text, no duplicates, none equal to a KB wording.
+
+    Compared with ``dedup_key`` like KB wordings: a negative that is also a wording of an
+    entry would tell the engine both 'answer this' and 'this is out of scope'.
+    """
+    out: list[str] = []
+    seen: dict[str, tuple[str, str]] = {}
+    for shown, pos, item in raw:
+        where = f"negative #{pos}"
+        text = _text(item)
+        if not text or not has_text(text):
+            problems.append(Problem(shown, where, "empty or non-text negative"))
+            continue
+        key = dedup_key(text)
+        if key in seen:
+            first_file, first = seen[key]
+            problems.append(Problem(shown, where, f"negative '{text}' duplicates '{first}' ({first_file})"))
+            continue
+        owner = seen_texts.get(key)
+        if owner is not None:
+            problems.append(
+                Problem(
+                    shown,
+                    where,
+                    f"negative '{text}' is a wording of entry '{owner[1]}' ({owner[0]}); "
+                    "a question cannot be both answered and out of scope",
+                )
+            )
+            continue
+        seen[key] = (shown, text)
+        out.append(text)
+    return out
+
+
+def has_text(text: str) -> bool:
+    """At least one letter or digit (a negative of emoji or punctuation only says nothing)."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
+def negatives_hash(negatives) -> str:
+    return hashlib.sha256(json.dumps(list(negatives), ensure_ascii=False).encode()).hexdigest()
 
 
 def index_hash(entries) -> str:
@@ -322,3 +388,107 @@ def load_eval(eval_dir: Path | str, kb: KnowledgeBase | None = None) -> EvalSet:
     if problems:
         raise KbError(problems)
     return EvalSet(tuple(out))
+
+
+# --- eval leakage ---------------------------------------------------------------------
+
+# Two texts this alike (Jaccard of their character bigrams, after ``dedup_key``) count as
+# one question written twice: '个人所得税怎么退' / '个人所得税怎么退税' is 0.88,
+# '红烧肉怎么做' / '怎么做红烧肉' 0.67; unrelated questions on one topic stay far below.
+NEAR_DUPLICATE_JACCARD = 0.6
+
+
+@dataclass(frozen=True)
+class Leak:
+    """An eval question that also stands (exactly or nearly) in the KB or the negatives."""
+
+    eval_text: str
+    eval_file: str
+    kb_text: str
+    owner: str  # entry id, or 'negatives'
+    similarity: float  # 1.0 for the same wording after dedup_key
+
+    @property
+    def exact(self) -> bool:
+        return self.similarity >= 1.0
+
+    def __str__(self) -> str:
+        kind = "is" if self.exact else f"nearly is ({self.similarity:.2f})"
+        where = "a negative" if self.owner == "negatives" else f"a wording of entry '{self.owner}'"
+        return f"{self.eval_file}: eval question '{self.eval_text}' {kind} {where}: '{self.kb_text}'"
+
+
+def _bigrams(key: str) -> frozenset[str]:
+    return frozenset(key[i : i + 2] for i in range(len(key) - 1)) if len(key) > 1 else frozenset({key})
+
+
+def eval_leaks(kb: KnowledgeBase, evalset: EvalSet, near: float = NEAR_DUPLICATE_JACCARD) -> list[Leak]:
+    """Eval questions that the KB (wordings) or the negatives contain exactly or nearly.
+
+    The eval set must stay held out: a copied question measures memory, not retrieval.
+    ``evaluate`` leaves such wordings out of the index it scores (``without_leaks``), and
+    ``posbot faq validate`` reports them.
+    """
+    pool: list[tuple[str, str, str, frozenset[str]]] = []  # (key, text, owner, bigrams)
+    for e in kb.entries:
+        for t in e.texts:
+            k = dedup_key(t)
+            pool.append((k, t, e.id, _bigrams(k)))
+    for t in kb.negatives:
+        k = dedup_key(t)
+        pool.append((k, t, "negatives", _bigrams(k)))
+    by_gram: dict[str, list[int]] = {}
+    for i, (_, _, _, grams) in enumerate(pool):
+        for g in grams:
+            by_gram.setdefault(g, []).append(i)
+    out: list[Leak] = []
+    for q in evalset.questions:
+        k = dedup_key(q.text)
+        grams = _bigrams(k)
+        cands = {i for g in grams for i in by_gram.get(g, ())}
+        for i in sorted(cands):
+            pk, text, owner, pgrams = pool[i]
+            if pk == k:
+                sim = 1.0
+            else:
+                sim = len(grams & pgrams) / len(grams | pgrams)
+                if pk in k or k in pk:  # '微信零钱怎么提现' inside '微信零钱怎么提现到银行卡'
+                    sim = max(sim, min(len(pk), len(k)) / max(len(pk), len(k)))
+                if sim < near:
+                    continue
+                sim = min(sim, 0.99)
+            out.append(Leak(q.text, q.source_file, text, owner, round(sim, 2)))
+    return out
+
+
+def without_leaks(kb: KnowledgeBase, leaks: list[Leak]) -> KnowledgeBase:
+    """The KB minus the wordings and negatives that ``leaks`` name (for honest evaluation).
+
+    An entry keeps its other wordings (a leaked question is replaced by its first
+    remaining paraphrase); an entry with every wording leaked keeps its question.
+    """
+    if not leaks:
+        return kb
+    gone: dict[str, set[str]] = {}
+    for leak in leaks:
+        gone.setdefault(leak.owner, set()).add(dedup_key(leak.kb_text))
+    entries = []
+    for e in kb.entries:
+        drop = gone.get(e.id)
+        if not drop:
+            entries.append(e)
+            continue
+        texts = [t for t in e.texts if dedup_key(t) not in drop] or [e.question]  # nothing left: keep it findable
+        entries.append(
+            Entry(e.id, e.category, e.subcategory, texts[0], tuple(texts[1:]), e.answer, e.escalate, e.source_file)
+        )
+    drop_neg = gone.get("negatives", set())
+    negatives = tuple(t for t in kb.negatives if dedup_key(t) not in drop_neg)
+    return KnowledgeBase(
+        entries=tuple(entries),
+        content_hash=kb.content_hash + "-holdout",
+        index_hash=index_hash(entries),
+        files=kb.files,
+        warnings=kb.warnings,
+        negatives=negatives,
+    )

@@ -7,8 +7,9 @@ Dense sentence vectors blur rare, decisive terms ('色带' vs '打印纸', '终�
 * character bigrams of every CJK run ('不打单' -> '不打', '打单'), which catch
   wordings jieba segments differently and typos of one character.
 
-Each KB wording (question or paraphrase) is one BM25 document; an entry scores the
-max over its wordings, like the dense side. For fusion the raw score is divided by
+The engine makes one BM25 document per entry (its wordings and its answer) and one per
+negative; an index whose documents share an owner scores the max over them. For fusion
+the raw score is divided by
 the query's *self score* (BM25 of the query against a document identical to it),
 which maps it to [0, 1]: 1 means every query term is matched as well as it could be.
 Query terms that occur nowhere in the KB count in that denominator with the highest

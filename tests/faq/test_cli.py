@@ -65,3 +65,16 @@ def test_calibrate_and_eval(run, tmp_path):
     r = run("eval", "--folds", "2", "--no-timing", "--markdown", str(md))
     assert r.exit_code == 0, r.output
     assert "ours (fused)" in md.read_text(encoding="utf-8")
+
+
+def test_validate_rejects_eval_questions_copied_into_negatives(run, kb_dir):
+    neg = kb_dir / "negatives.yml"
+    neg.write_text(neg.read_text(encoding="utf-8") + "  - 给我讲个笑话\n", encoding="utf-8")
+    r = run("validate")
+    assert r.exit_code == 1
+    assert "给我讲个笑话" in r.output and "held out" in r.output
+
+
+def test_validate_counts_negatives(run):
+    r = run("validate")
+    assert "6 negatives" in r.output

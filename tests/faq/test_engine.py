@@ -236,3 +236,106 @@ def test_from_settings_watch_and_status(kb_dir, tmp_path, encoder):
     finally:
         engine.stop_watching()
     assert not engine.watching
+
+
+# --- negatives, classifier, settings ----------------------------------------------------
+
+
+def test_thresholds_decide_with_negatives_veto():
+    from bot.faq.engine import Thresholds
+
+    th = Thresholds(answer=0.5, suggest=0.3, margin=0.05, neg_margin=0.0)
+    assert th.decide(0.8, 0.1) == "answer"
+    assert th.decide(0.8, 0.1, gap=-0.2) == "answer"
+    assert th.decide(0.8, 0.1, gap=0.01) == "none"  # a known out-of-scope question is closer
+    assert th.decide(0.8, 0.78, gap=-0.2) == "suggest"  # close call between two entries
+    assert th.decide(0.2, 0.0, gap=-0.5) == "none"
+    assert Thresholds(answer=0.5, suggest=0.3).decide(0.8, 0.1, gap=0.9) == "answer"  # no veto configured
+
+
+def test_a_known_negative_is_none(shared_engine):
+    ranked = shared_engine.rank("信用卡账单怎么分期还款")
+    assert ranked.neg_gap is not None and ranked.neg_gap > 0.1
+    res = shared_engine.search("信用卡账单怎么分期还款")
+    assert res.decision == "none" and res.results == []
+    # an in-scope question is not vetoed: no negative is closer to it than its entry
+    ok = shared_engine.rank("刷卡机不出小票")
+    assert ok.neg_gap is not None and ok.neg_gap < 0
+    assert shared_engine.search("刷卡机不出小票").decision == "answer"
+
+
+def test_status_reports_negatives_and_classifier(shared_engine):
+    st = shared_engine.status()
+    assert st["negatives"] == 6 and st["classifier"] is True
+
+
+def test_negatives_and_classifier_are_persisted_and_reused(kb_dir, index_dir, encoder, monkeypatch):
+    from bot.faq import classifier as classifier_mod
+    from bot.faq import negatives as negatives_mod
+
+    first = FaqEngine(kb_dir, index_dir, encoder)
+    assert (index_dir / "negatives.npz").exists() and (index_dir / "classifier.npz").exists()
+
+    def boom(*a, **kw):
+        raise AssertionError("should have been loaded, not recomputed")
+
+    monkeypatch.setattr(classifier_mod.EntryClassifier, "train", classmethod(boom))
+    monkeypatch.setattr(negatives_mod.NegativeSet, "build", classmethod(boom))
+    again = FaqEngine(kb_dir, index_dir, encoder)
+    assert again.builds == 0
+    assert (again._snap.classifier.coef == first._snap.classifier.coef).all()
+    assert again._snap.negatives.texts == first._snap.negatives.texts
+
+
+def test_hot_reload_of_negatives_reencodes_nothing_else(engine, kb_dir):
+    dense, clf = engine._snap.dense, engine._snap.classifier
+    query = "花呗怎么提前还款"
+    path = kb_dir / "negatives.yml"
+    path.write_text(path.read_text(encoding="utf-8") + f"  - {query}\n", encoding="utf-8")
+    assert engine.reload() is True
+    assert engine._snap.dense is dense and engine._snap.classifier is clf and engine.builds == 1
+    assert query in engine._snap.negatives.texts
+    assert engine.search(query).decision == "none"
+
+
+def test_a_negative_equal_to_a_wording_keeps_the_old_kb(engine, kb_dir):
+    path = kb_dir / "negatives.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "  - 刷完卡不出纸\n", encoding="utf-8")
+    assert engine.reload() is False
+    assert "is a wording of entry 'fault-printer-no-receipt'" in str(engine.last_reload_error)
+    assert engine.search("刷卡机不出小票").results[0].id == "fault-printer-no-receipt"
+
+
+def test_calibration_of_an_older_scheme_is_ignored(kb_dir, index_dir, encoder):
+    from bot.faq.engine import DEFAULT_FUSION, DEFAULT_THRESHOLDS
+    from bot.faq.index import read_manifest, write_manifest
+
+    FaqEngine(kb_dir, index_dir, encoder)
+    m = read_manifest(index_dir)
+    m.thresholds = {"fused": {"answer": 0.99, "suggest": 0.98, "margin": 0.0}}
+    m.calibration = {"fusion": {"w_max": 1.0, "w_mean": 0.0, "w_lex": 0.0}}  # no version: before negatives
+    write_manifest(index_dir, m)
+    eng = FaqEngine(kb_dir, index_dir, encoder)
+    assert eng.thresholds("fused") == DEFAULT_THRESHOLDS["usem3"]["fused"]
+    assert eng.fusion == DEFAULT_FUSION
+    assert eng.status()["calibrated"] is False
+
+
+def test_exact_max_vectors_setting_is_optional(kb_dir, tmp_path, encoder):
+    from types import SimpleNamespace
+
+    base = dict(faq_dir=kb_dir, faq_encoder="usem3", faq_reload_interval_s=0)
+    without = SimpleNamespace(**base, effective_faq_index_dir=tmp_path / "a")
+    assert FaqEngine.from_settings(without).manifest.index_type == "flat-ip"
+    small = SimpleNamespace(**base, effective_faq_index_dir=tmp_path / "b", faq_exact_max_vectors=10)
+    eng = FaqEngine.from_settings(small)
+    assert eng.exact_max_vectors == 10 and eng.manifest.index_type == "hnsw"
+    assert eng.search("刷卡机不出小票").results[0].id == "fault-printer-no-receipt"
+
+
+def test_a_changed_size_limit_rebuilds_the_stored_index(kb_dir, index_dir, encoder):
+    assert FaqEngine(kb_dir, index_dir, encoder).manifest.index_type == "flat-ip"
+    hnsw = FaqEngine(kb_dir, index_dir, encoder, exact_max_vectors=10)
+    assert hnsw.builds == 1 and hnsw.manifest.index_type == "hnsw"
+    again = FaqEngine(kb_dir, index_dir, encoder, exact_max_vectors=10)
+    assert again.builds == 0 and again.manifest.index_type == "hnsw"

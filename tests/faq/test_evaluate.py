@@ -6,6 +6,7 @@ import numpy as np
 
 from bot.faq.evaluate import (
     compute_metrics,
+    decisions_from_scores,
     cross_validate_scores,
     evaluate_engine,
     faq_clusters,
@@ -80,3 +81,44 @@ def test_evaluate_engine_on_fixture(shared_engine):
     assert [m.system for m in report.metrics] == ["ours (fused)", "dense only", "BM25 only"]
     fused = report.metrics[0]
     assert fused.n_in == 4 and fused.n_oos == 2 and fused.top3 == 1.0
+
+
+def test_fit_thresholds_learns_the_negatives_veto():
+    # in-scope and out-of-scope tops overlap; only the negatives' gap separates them
+    rng = np.random.default_rng(1)
+    scores, expected, gaps = [], [], []
+    for i in range(60):
+        row = rng.uniform(0.1, 0.2, 4)
+        row[i % 4] = rng.uniform(0.5, 0.7)
+        scores.append(row)
+        expected.append(i % 4)
+        gaps.append(float(rng.uniform(-0.4, -0.1)))
+    for _ in range(30):
+        row = rng.uniform(0.1, 0.2, 4)
+        row[0] = rng.uniform(0.5, 0.7)
+        scores.append(row)
+        expected.append(None)
+        gaps.append(float(rng.uniform(0.0, 0.3)))
+    th = fit_thresholds(np.array(scores), expected, gaps)
+    in_gaps, oos_gaps = gaps[:60], gaps[60:]
+    assert th.neg_margin is not None and max(in_gaps) <= th.neg_margin < min(oos_gaps)
+    decisions = decisions_from_scores(np.array(scores), th, gaps)
+    assert all(d != "none" for d in decisions[:60]) and all(d == "none" for d in decisions[60:])
+    no_neg = fit_thresholds(np.array(scores), expected)
+    assert no_neg.neg_margin is None
+
+
+def test_evaluation_leaves_leaked_wordings_out(shared_engine, tmp_path):
+    import shutil
+
+    from bot.faq.engine import FaqEngine
+
+    kb_dir = tmp_path / "faq"
+    shutil.copytree(shared_engine.faq_dir, kb_dir)
+    neg = kb_dir / "negatives.yml"
+    neg.write_text(neg.read_text(encoding="utf-8") + "  - 今天天气怎么样\n", encoding="utf-8")  # an eval question
+    engine = FaqEngine(kb_dir, None, shared_engine.encoder)
+    ev = load_eval(kb_dir / "eval", engine.kb)
+    report = evaluate_engine(engine, ev, folds=2, timing=False)
+    assert [leak.eval_text for leak in report.leaks] == ["今天天气怎么样"]
+    assert "今天天气怎么样" in engine.kb.negatives  # the served KB is untouched

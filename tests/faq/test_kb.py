@@ -110,3 +110,90 @@ def test_eval_expected_id_must_exist(tmp_path):
 
 def test_dedup_key_ignores_case_width_punctuation_space():
     assert dedup_key("ＰＯＳ机 不打单？") == dedup_key("pos机不打单") == dedup_key(" POS机，不打单! ")
+
+
+# --- negatives ---------------------------------------------------------------------------
+
+
+def negatives_file(tmp_path, body: str):
+    return write_yaml(tmp_path / "negatives.yml", body)
+
+
+def test_negatives_load_and_are_not_entries(tmp_path):
+    kb(tmp_path, a=entry("one", question="刷卡机不打单"))
+    negatives_file(tmp_path, "negatives:\n  - 信用卡怎么还款\n  - 今天天气怎么样\n")
+    kb_ = load_kb(tmp_path)
+    assert [e.id for e in kb_.entries] == ["one"]
+    assert kb_.negatives == ("信用卡怎么还款", "今天天气怎么样")
+    assert len(kb_.negatives_hash) == 64
+    assert kb_.files[-1].name == "negatives.yml"
+
+
+def test_fixture_kb_has_negatives():
+    assert len(load_kb(FIXTURES / "kb").negatives) == 6
+
+
+def test_negatives_edit_changes_content_hash_not_index_hash(tmp_path):
+    kb(tmp_path, a=entry("one"))
+    path = negatives_file(tmp_path, "negatives:\n  - 信用卡怎么还款\n")
+    before = load_kb(tmp_path)
+    path.write_text("negatives:\n  - 信用卡怎么还款\n  - 花呗怎么还\n", encoding="utf-8")
+    after = load_kb(tmp_path)
+    assert after.content_hash != before.content_hash
+    assert after.index_hash == before.index_hash  # entry vectors stay valid
+    assert after.negatives_hash != before.negatives_hash
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("negatives:\n  - 信用卡怎么还款\n  - ''\n", "empty or non-text negative"),
+        ("negatives:\n  - 信用卡怎么还款\n  - '😀？'\n", "empty or non-text negative"),
+        ("negatives:\n  - 信用卡怎么还款\n  - [a, b]\n", "empty or non-text negative"),
+        ("negatives:\n  - 信用卡怎么还款？\n  - 信用卡 怎么还款\n", "duplicates '信用卡怎么还款？'"),
+        ("negatives:\n  - POS机不打单？\n", "is a wording of entry 'one'"),
+        ("negatives: 信用卡怎么还款\n", "'negatives:' must be a list"),
+    ],
+)
+def test_invalid_negatives(tmp_path, body, message):
+    kb(tmp_path, a=entry("one", paraphrases="['pos机 不打单', 二二, 三三, 四四, 五五, 六六]"))
+    negatives_file(tmp_path, body)
+    with pytest.raises(KbError) as err:
+        load_kb(tmp_path)
+    assert message in str(err.value)
+    assert err.value.file.endswith("negatives.yml")
+
+
+def test_file_with_neither_entries_nor_negatives(tmp_path):
+    kb(tmp_path, a=entry("one"))
+    write_yaml(tmp_path / "other.yml", "questions:\n  - 随便\n")
+    with pytest.raises(KbError, match=r"other\.yml: expected a top-level 'entries:' \(or 'negatives:'\) list"):
+        load_kb(tmp_path)
+
+
+# --- eval leakage ------------------------------------------------------------------------
+
+
+def test_eval_leaks_exact_and_near(tmp_path):
+    from bot.faq.kb import eval_leaks, without_leaks
+
+    kb(tmp_path, a=entry("one", question="刷卡机不打单", paraphrases="[换了新色带还是不转, 二二, 三三, 四四, 五五, 六六]"))
+    negatives_file(tmp_path, "negatives:\n  - 个人所得税怎么退税\n  - 信用卡年费怎么免\n  - 社保怎么交\n")
+    write_yaml(
+        tmp_path / "eval" / "e.yml",
+        "questions:\n  - text: 换了新色带还是不转\n    expected: one\n  - text: 机器不出小票\n    expected: one\n"
+        "out_of_scope:\n  - 信用卡年费怎么免？\n  - 个人所得税怎么退\n  - 今天天气怎么样\n",
+    )
+    kb_ = load_kb(tmp_path)
+    leaks = eval_leaks(kb_, load_eval(tmp_path / "eval", kb_))
+    found = {(leak.eval_text, leak.kb_text, leak.owner, leak.exact) for leak in leaks}
+    assert found == {
+        ("换了新色带还是不转", "换了新色带还是不转", "one", True),
+        ("信用卡年费怎么免？", "信用卡年费怎么免", "negatives", True),
+        ("个人所得税怎么退", "个人所得税怎么退税", "negatives", False),
+    }
+    assert "e.yml" in str(leaks[0])
+    clean = without_leaks(kb_, leaks)
+    assert clean.negatives == ("社保怎么交",)
+    assert "换了新色带还是不转" not in clean.get("one").texts and len(clean.get("one").texts) == 6
+    assert clean.index_hash != kb_.index_hash
