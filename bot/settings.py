@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     faq_index_dir: Path | None = Field(
         None, description="Where the FAQ index is persisted. Empty: <data_dir>/faq-index."
     )
+    faq_exact_max_vectors: int = Field(
+        50_000,
+        ge=0,
+        description="Up to this many FAQ wordings the vector index is exact (FAISS IndexFlatIP); above it, HNSW.",
+    )
     faq_reload_interval_s: float = Field(
         2.0, description="How often the knowledge base is checked for changes (hot reload). 0 disables."
     )

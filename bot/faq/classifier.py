@@ -52,6 +52,19 @@ class EntryClassifier:
     def n_entries(self) -> int:
         return int(self.coef.shape[1])
 
+    def init_for(self, old_ids: list[str], new_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Starting weights for a KB version with entries ``new_ids``: this classifier's
+        column for every entry it knows (``old_ids``), zeros for new entries."""
+        pos = {eid: i for i, eid in enumerate(old_ids)}
+        coef = np.zeros((self.coef.shape[0], len(new_ids)), dtype=np.float32)
+        intercept = np.zeros(len(new_ids), dtype=np.float32)
+        for j, eid in enumerate(new_ids):
+            i = pos.get(eid)
+            if i is not None and i < self.n_entries:
+                coef[:, j] = self.coef[:, i]
+                intercept[j] = self.intercept[i]
+        return coef, intercept
+
     def proba(self, qvecs: np.ndarray) -> np.ndarray:
         """(n, n_entries) probabilities for (n, dim) query vectors (or (n_entries,) for one vector)."""
         one = qvecs.ndim == 1
@@ -62,8 +75,18 @@ class EntryClassifier:
         return z[0] if one else z
 
     @classmethod
-    def train(cls, vectors: np.ndarray, offsets: np.ndarray, index_hash: str) -> "EntryClassifier | None":
+    def train(
+        cls,
+        vectors: np.ndarray,
+        offsets: np.ndarray,
+        index_hash: str,
+        init: "tuple[np.ndarray, np.ndarray] | None" = None,
+    ) -> "EntryClassifier | None":
         """Fit on the wording vectors (rows of entry i: ``offsets[i]:offsets[i+1]``).
+
+        ``init`` (coef (dim, n_entries), intercept (n_entries,)): start from these weights,
+        e.g. the previous KB version's, so a hot reload after a small edit converges in a
+        fraction of the iterations (1,000 entries: ~1 minute cold).
 
         None when there is nothing to learn (fewer than two entries with wordings) or the KB
         is too large; the engine then fuses without this signal.
@@ -76,15 +99,23 @@ class EntryClassifier:
 
         labels = np.repeat(np.arange(n_entries), counts)
         start = time.perf_counter()
+        warm = init is not None and (counts > 0).all() and init[0].shape == (vectors.shape[1], n_entries)
+        model = LogisticRegression(C=C_REG, max_iter=MAX_ITER, warm_start=warm)
+        if warm:
+            model.coef_ = np.asarray(init[0], dtype=np.float64).T.copy()
+            model.intercept_ = np.asarray(init[1], dtype=np.float64).copy()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ConvergenceWarning: the last digits do not matter here
-            model = LogisticRegression(C=C_REG, max_iter=MAX_ITER).fit(vectors, labels)
+            model.fit(vectors, labels)
         coef = np.zeros((vectors.shape[1], n_entries), dtype=np.float32)
         intercept = np.full(n_entries, -1e4, dtype=np.float32)  # an entry without wordings never wins
         coef[:, model.classes_] = model.coef_.T
         intercept[model.classes_] = model.intercept_
         seconds = time.perf_counter() - start
-        log.info("FAQ entry classifier: %d entries, %d wordings, trained in %.2f s", n_entries, len(labels), seconds)
+        log.info(
+            "FAQ entry classifier: %d entries, %d wordings, trained in %.2f s (%s start, %s iterations)",
+            n_entries, len(labels), seconds, "warm" if warm else "cold", int(np.max(model.n_iter_)),
+        )
         return cls(coef, intercept, index_hash, seconds)
 
     # --- persistence -------------------------------------------------------------------

@@ -64,6 +64,9 @@ Decision = Literal["answer", "suggest", "none"]
 Mode = Literal["fused", "dense", "lexical"]
 MODES: tuple[str, ...] = ("fused", "dense", "lexical")
 SUGGEST_MAX = 3
+# From this many entries on, a hot reload warm-starts the classifier from the previous
+# version's weights (cold training takes ~30-60 s at 1,000 entries, ~1 s at 100).
+WARM_START_MIN_ENTRIES = 500
 # Candidates gathered from each retriever before exact re-scoring; generous because
 # re-scoring 100 entries costs well under a millisecond.
 CANDIDATES = 60
@@ -301,7 +304,9 @@ class FaqEngine:
         engine._fingerprint = ()
         engine.last_reload_error = None
         engine.builds = 0
-        engine._snap = engine._load_or_build(kb, self._snap)
+        # the classifier is trained from scratch: evaluation must not start from weights that
+        # saw the wordings it leaves out
+        engine._snap = engine._load_or_build(kb, self._snap, warm=False)
         return engine
 
     @classmethod
@@ -529,6 +534,7 @@ class FaqEngine:
         progress: bool = False,
         force: bool = False,
         carry: Manifest | None = None,
+        warm: bool = True,
     ) -> _Snapshot:
         entries = list(kb.entries)
         if (
@@ -578,7 +584,7 @@ class FaqEngine:
                 dense.save(self.index_dir, manifest)
             except OSError as exc:  # serving from memory still works; the next start rebuilds
                 log.warning("could not persist FAQ index to %s: %s", self.index_dir, exc)
-        return self._snapshot(kb, dense, manifest, previous, None)
+        return self._snapshot(kb, dense, manifest, previous, None, warm=warm)
 
     def _snapshot(
         self,
@@ -587,11 +593,25 @@ class FaqEngine:
         manifest: Manifest,
         previous: _Snapshot | None,
         classifier: EntryClassifier | None,
+        *,
+        warm: bool = True,
     ) -> _Snapshot:
         """A snapshot over ``dense``, with the classifier (trained unless given) and the negatives'
         vectors (loaded, reused from ``previous`` or encoded), both persisted when new."""
         if classifier is None:
-            classifier = EntryClassifier.train(dense.vectors, dense.offsets, kb.index_hash)
+            init = None
+            prev_clf = previous.classifier if previous is not None else None
+            if (
+                warm
+                and prev_clf is not None
+                and previous.manifest.encoder_id == self.encoder.id
+                and len(kb.entries) >= WARM_START_MIN_ENTRIES
+            ):
+                # Large KB: start from the previous version's weights, so a small edit retrains in
+                # a fraction of the time. Smaller KBs train from scratch (about a second): the
+                # served classifier is then exactly the one evaluation measures.
+                init = prev_clf.init_for([e.id for e in previous.entries], [e.id for e in kb.entries])
+            classifier = EntryClassifier.train(dense.vectors, dense.offsets, kb.index_hash, init=init)
             if classifier is not None:
                 self._persist(lambda d: classifier.save(d, self.encoder.id))
         negatives = self._negatives(kb, dense.vectors.shape[1], previous)

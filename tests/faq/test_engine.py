@@ -339,3 +339,51 @@ def test_a_changed_size_limit_rebuilds_the_stored_index(kb_dir, index_dir, encod
     assert hnsw.builds == 1 and hnsw.manifest.index_type == "hnsw"
     again = FaqEngine(kb_dir, index_dir, encoder, exact_max_vectors=10)
     assert again.builds == 0 and again.manifest.index_type == "hnsw"
+
+
+def test_a_wording_edit_retrains_the_classifier_from_the_previous_weights(engine, kb_dir, monkeypatch):
+    from bot.faq import classifier as classifier_mod
+    from bot.faq import engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "WARM_START_MIN_ENTRIES", 1)  # only large KBs warm-start
+
+    real = classifier_mod.EntryClassifier.train.__func__
+    inits = []
+
+    def spy(cls, vectors, offsets, index_hash, init=None):
+        inits.append(init)
+        return real(cls, vectors, offsets, index_hash, init=init)
+
+    monkeypatch.setattr(classifier_mod.EntryClassifier, "train", classmethod(spy))
+    old = engine._snap.classifier
+    path = kb_dir / "fault.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("刷完卡不出纸", "刷完卡一直不出纸"), encoding="utf-8")
+    assert engine.reload() is True
+    assert len(inits) == 1 and inits[0] is not None  # warm start
+    assert engine._snap.classifier is not old and engine._snap.classifier.index_hash == engine.kb.index_hash
+    assert engine.search("刷完卡一直不出纸").results[0].id == "fault-printer-no-receipt"
+
+
+def test_a_small_kb_and_evaluation_train_the_classifier_from_scratch(engine, kb_dir, monkeypatch):
+    from dataclasses import replace
+
+    from bot.faq import classifier as classifier_mod
+    from bot.faq import engine as engine_mod
+    from bot.faq.kb import index_hash
+
+    real = classifier_mod.EntryClassifier.train.__func__
+    inits = []
+
+    def spy(cls, vectors, offsets, index_hash, init=None):
+        inits.append(init)
+        return real(cls, vectors, offsets, index_hash, init=init)
+
+    monkeypatch.setattr(classifier_mod.EntryClassifier, "train", classmethod(spy))
+    path = kb_dir / "fault.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("刷完卡不出纸", "刷完卡一直不出纸"), encoding="utf-8")
+    assert engine.reload() is True  # 8 entries: below WARM_START_MIN_ENTRIES, trained from scratch
+    monkeypatch.setattr(engine_mod, "WARM_START_MIN_ENTRIES", 1)
+    first = engine.kb.entries[0]
+    entries = (replace(first, paraphrases=first.paraphrases[1:]), *engine.kb.entries[1:])
+    engine.derived(replace(engine.kb, entries=entries, index_hash=index_hash(entries), by_id={}))
+    assert inits == [None, None]  # evaluation's engine: from scratch even for a large KB
