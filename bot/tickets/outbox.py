@@ -27,7 +27,6 @@ receiver nor a busy database blocks the event loop serving the API.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import json
@@ -49,6 +48,7 @@ from sqlalchemy.orm import aliased
 
 from bot.db import Database
 from bot.settings import Settings
+from bot.tickets.cursors import decode_cursor, encode_cursor
 from bot.tickets import InvalidCursor, OutboxEventDelivered, OutboxEventNotFound
 from bot.tickets.models import OutboxEvent, Ticket, TicketEvent, utcnow
 from bot.tickets.schemas import OutboxEventOut, OutboxPage
@@ -140,18 +140,11 @@ def _out(row: OutboxEvent) -> OutboxEventOut:
 
 
 def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"o1:{last_id}".encode()).decode().rstrip("=")
+    return encode_cursor("o1", last_id)
 
 
 def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        tag, value = raw.split(":", 1)
-        if tag != "o1":
-            raise ValueError(tag)
-        return int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor() from exc
+    return decode_cursor("o1", cursor)
 
 
 def list_events(db: Database, status: str, *, cursor: str | None = None, limit: int = 50) -> OutboxPage:

@@ -8,7 +8,6 @@ validated), outputs are schema objects detached from the session. Errors are the
 
 from __future__ import annotations
 
-import base64
 import builtins
 import logging
 import re
@@ -25,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.db import Database
 from bot.settings import Settings, get_settings
+from bot.tickets.cursors import decode_cursor, encode_cursor
 from bot.tickets import (
     ConcurrentUpdate,
     InvalidCursor,
@@ -107,18 +107,11 @@ def _notification_out(n: Notification) -> NotificationOut:
 
 
 def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"t1:{last_id}".encode()).decode().rstrip("=")
+    return encode_cursor("t1", last_id)
 
 
 def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        tag, value = raw.split(":", 1)
-        if tag != "t1":
-            raise ValueError(tag)
-        return int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor() from exc
+    return decode_cursor("t1", cursor)
 
 
 class TicketService:
