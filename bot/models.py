@@ -2,3 +2,4 @@
 
 from bot.tickets import models as _tickets  # noqa: F401
 from bot.conversations import models as _conversations  # noqa: F401
+from bot.channels import wechat_dedupe as _wechat_dedupe  # noqa: F401

@@ -6,15 +6,16 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from bot.channels.wechat import WeChatChannel, WeChatError
+from bot.channels.wechat_dedupe import WeChatMessageStore
 
 router = APIRouter(prefix="/wechat", tags=["wechat"])
 
 
 def _channel(request: Request) -> WeChatChannel:
-    settings = request.app.state.services.settings
-    if not settings.wechat_token.get_secret_value():
+    services = request.app.state.services
+    if not services.settings.wechat_token.get_secret_value():
         raise HTTPException(status_code=404, detail="WeChat channel is not configured (POSBOT_WECHAT_TOKEN)")
-    return WeChatChannel(settings, request.app.state.chat)
+    return WeChatChannel(services.settings, request.app.state.chat, WeChatMessageStore(services.db))
 
 
 @router.get("", response_class=PlainTextResponse)

@@ -3,7 +3,8 @@
 WeChat has no buttons in passive replies, so the bot's buttons become a numbered list and
 a reply of "1", "2", ... picks the matching payload. The buttons are read back from Rasa's
 tracker, so any app instance can resolve the choice. WeChat gives a passive reply 5 s,
-so Rasa gets a shorter timeout here than on the web.
+so Rasa gets a shorter timeout here than on the web. When we take longer, WeChat sends the
+message again; bot.channels.wechat_dedupe makes sure only the first copy reaches Rasa.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import check_signature
 
+from bot.channels.wechat_dedupe import WeChatMessageStore, answer_once, message_key
 from bot.chat import ChatService, collect_updates, conversation_id
 from bot.rasa_client import BotMessage, last_bot_buttons
 from bot.settings import Settings
@@ -53,6 +55,7 @@ def render_messages(messages: list[BotMessage]) -> str:
 class WeChatChannel:
     settings: Settings
     chat: ChatService
+    messages: WeChatMessageStore
 
     @property
     def token(self) -> str:
@@ -83,7 +86,8 @@ class WeChatChannel:
             msg = parse_message(xml)
         except Exception as e:
             raise WeChatError(400, "malformed WeChat XML") from e
-        text = await self._answer(msg)
+        # A retry of a message we are answering (or have answered) gets that answer, not a second Rasa turn.
+        text = await answer_once(self.messages, message_key(msg), msg.source, lambda: self._answer(msg))
         if not text:
             return "success"  # WeChat's documented "no reply" answer
         reply = create_reply(text, msg, render=True)

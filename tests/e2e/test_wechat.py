@@ -6,11 +6,14 @@ Messages are built and encrypted with wechatpy exactly as WeChat's servers do.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 
@@ -49,13 +52,16 @@ class WeChatServer:
         }
         return httpx.post(self.url, params=params, content=envelope.encode(), timeout=60)
 
-    def text(self, content: str) -> str:
-        xml = (
+    def text_xml(self, content: str) -> str:
+        """A text message with a fresh MsgId; posting the same XML again is what WeChat's retry does."""
+        return (
             f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{self.openid}]]></FromUserName>"
             f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
             f"<Content><![CDATA[{content}]]></Content><MsgId>{uuid.uuid4().int % 10**18}</MsgId></xml>"
         )
-        r = self.post(xml)
+
+    def text(self, content: str) -> str:
+        r = self.post(self.text_xml(content))
         assert r.status_code == 200, r.text
         return self.decrypt(r)
 
@@ -128,3 +134,50 @@ def test_image_message_asks_for_text(wechat):
     r = wechat.post(xml)
     assert r.status_code == 200
     assert "文字" in wechat.decrypt(r)
+
+
+def merchant_turns(live_stack, openid: str) -> tuple[int, list[str]]:
+    """User events in Rasa's tracker store, and the merchant's lines in our transcript (same database)."""
+    conv = f"wechat:{openid}"
+    engine = sa.create_engine(live_stack.settings.effective_database_url)
+    try:
+        with engine.connect() as c:
+            user_events = c.execute(
+                sa.text("SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'user'"), {"s": conv}
+            ).scalar_one()
+            lines = c.execute(
+                sa.text("SELECT text FROM conversation_messages WHERE conversation_id = :s AND direction = 'in'"),
+                {"s": conv},
+            ).scalars().all()
+    finally:
+        engine.dispose()
+    return user_events, list(lines)
+
+
+def test_a_retried_message_gets_the_same_reply_and_reaches_rasa_once(wechat, live_stack):
+    xml = wechat.text_xml("刷卡机怎么激活")
+    first = wechat.post(xml)
+    retry = wechat.post(xml)  # WeChat's retry: same MsgId, new timestamp and nonce
+    assert first.status_code == 200 and retry.status_code == 200, (first.text, retry.text)
+    answer = wechat.decrypt(first)
+    assert "激活" in answer
+    assert wechat.decrypt(retry) == answer
+    assert merchant_turns(live_stack, wechat.openid) == (1, ["刷卡机怎么激活"])
+
+
+def test_concurrent_copies_of_one_message_make_one_bot_turn(wechat, live_stack):
+    xml = wechat.text_xml("结算款什么时候到账")
+    start = threading.Barrier(2)
+
+    def post() -> httpx.Response:
+        start.wait()
+        return wechat.post(xml)
+
+    with ThreadPoolExecutor(2) as pool:
+        responses = list(pool.map(lambda _: post(), range(2)))
+    assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+    # The copy that lost the claim answers with the winner's reply, or "success" (no reply)
+    # if the winner took longer than its wait; never with a second answer of its own.
+    replies = [wechat.decrypt(r) for r in responses if r.text != "success"]
+    assert replies and all(reply == replies[0] for reply in replies)
+    assert merchant_turns(live_stack, wechat.openid) == (1, ["结算款什么时候到账"])
