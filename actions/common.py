@@ -116,12 +116,31 @@ def latest_intent(tracker: Tracker) -> str:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
 
 
+# Rasa runs DIET and the regex/lookup extractor side by side; where both find an entity
+# type the pattern match is the exact one (ids, phones, ticket numbers), so it comes first.
+_EXTRACTOR_RANK = {"RegexEntityExtractor": 0}
+
+
+def entities(tracker: Tracker) -> list[dict[str, Any]]:
+    """Entities of the latest message, pattern matches first, each (type, value) once."""
+    found = sorted(
+        (tracker.latest_message or {}).get("entities") or [],
+        key=lambda e: _EXTRACTOR_RANK.get(e.get("extractor") or "", 1),
+    )
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for e in found:
+        key = (e.get("entity") or "", str(e.get("value")))
+        if e.get("value") in (None, "") or key in seen:
+            continue
+        seen.add(key)
+        out.append(e)
+    return out
+
+
 def entity(tracker: Tracker, name: str) -> Any:
-    """First value of entity ``name`` in the latest message (button payloads included)."""
-    for e in (tracker.latest_message or {}).get("entities") or []:
-        if e.get("entity") == name and e.get("value") not in (None, ""):
-            return e["value"]
-    return None
+    """Best value of entity ``name`` in the latest message (button payloads included)."""
+    return next((e["value"] for e in entities(tracker) if e.get("entity") == name), None)
 
 
 def payload(intent: str, **entities: Any) -> str:

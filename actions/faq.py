@@ -22,6 +22,7 @@ from actions.common import (
     PENDING,
     button,
     cjk_count,
+    entities,
     entity,
     latest_intent,
     latest_text,
@@ -97,8 +98,8 @@ def _facts_only(tracker: Tracker, text: str) -> dict[str, str]:
     """Entity values when the message is just ids/numbers ("商户号 898310048161234"), else {}."""
     facts: dict[str, str] = {}
     rest = text
-    for e in (tracker.latest_message or {}).get("entities") or []:
-        if e.get("entity") in FACT_ENTITIES and e.get("value"):
+    for e in entities(tracker):
+        if e.get("entity") in FACT_ENTITIES:
             facts.setdefault(e["entity"], str(e["value"]))
             rest = rest.replace(str(e["value"]), " ")
     if not facts:

@@ -47,6 +47,17 @@ async def test_status_by_ticket_number(services, domain, dispatcher):
     assert events == [SlotSet("pending_question", None), SlotSet("helped", True)]
 
 
+async def test_pattern_match_wins_over_a_misread_span_from_diet(services, domain, dispatcher):
+    # DIET and the regex extractor both report ticket numbers; DIET's comes first in the list
+    # and can be a wrong span, the pattern match is exact.
+    t = create(services)
+    misread = {"entity": "ticket_number", "value": t.number[:-1], "extractor": "DIETClassifier"}
+    exact = {"entity": "ticket_number", "value": t.number, "extractor": "RegexEntityExtractor"}
+    tracker = make_tracker(domain, text=f"查一下 {t.number}", intent="check_ticket", entities=[misread, exact])
+    await ActionCheckTicket().run(dispatcher, tracker, domain)
+    assert texts(dispatcher) == [shown(t, "待处理")]
+
+
 async def test_number_found_in_the_text_when_nlu_missed_it(services, domain, dispatcher):
     t = create(services)
     tracker = make_tracker(domain, text=f"工单号{t.number.lower()}", intent="inform")
