@@ -22,7 +22,11 @@ from bot.settings import PROJECT_ROOT, Settings
 RASA_VENV = PROJECT_ROOT / ".venv-rasa"
 MODELS_DIR = PROJECT_ROOT / "models"
 # Everything that changes what `rasa train` produces.
-TRAINING_INPUTS = ["config.yml", "domain.yml", "data/nlu", "data/dialogue", "data/jieba", "bot/nlu", "requirements-rasa.txt"]
+TRAINING_INPUTS = [
+    "config.yml", "domain.yml", "data/nlu", "data/dialogue", "data/jieba",
+    "bot/nlu", "bot/faq/encoders.py",  # custom NLU components and the encoder they run
+    "requirements-rasa.txt",
+]
 TRAINING_DATA = ["data/nlu", "data/dialogue"]
 
 
