@@ -35,7 +35,7 @@ $(VENV)/.installed: pyproject.toml
 $(RASA_VENV)/.installed: requirements-rasa.txt
 	@test -x $(RASA_VENV)/bin/python || { p=$$(scripts/find-python.sh 3.10) && $$p -m venv $(RASA_VENV); }
 	@echo "installing the Rasa environment ($(RASA_VENV)) ..."
-	@$(RASA_VENV)/bin/python -m pip install -q --upgrade pip wheel $(PIP_QUIET)
+	@$(RASA_VENV)/bin/python -m pip install -q --upgrade pip $(PIP_QUIET)
 	@$(RASA_VENV)/bin/python -m pip install -q -r requirements-rasa.txt $(PIP_QUIET)
 	@$(RASA_VENV)/bin/python -c "import rasa, jieba" || { echo "Rasa environment is incomplete" >&2; exit 1; }
 	@touch $@
