@@ -21,13 +21,13 @@ vectors (no gain, LDA's probabilities saturate at 0/1).
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from bot.faq.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -121,21 +121,16 @@ class EntryClassifier:
     # --- persistence -------------------------------------------------------------------
 
     def save(self, index_dir: Path, encoder_id: str) -> None:
-        index_dir = Path(index_dir)
-        index_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=index_dir, prefix=".classifier.", suffix=".npz")
-        os.close(fd)
-        try:
-            np.savez(
+        atomic_write(
+            Path(index_dir) / CLASSIFIER_FILE,
+            lambda tmp: np.savez(
                 tmp,
                 coef=self.coef,
                 intercept=self.intercept,
                 index_hash=np.array(self.index_hash),
                 encoder_id=np.array(encoder_id),
-            )
-            os.replace(tmp, index_dir / CLASSIFIER_FILE)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+            ),
+        )
 
     @classmethod
     def load(

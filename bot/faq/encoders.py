@@ -99,6 +99,23 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x / norms, dtype=np.float32)
 
 
+def reuse_vectors(
+    texts: Sequence[str], reuse: dict[str, np.ndarray] | None, dim: int
+) -> tuple[np.ndarray, list[int]]:
+    """Vectors for ``texts`` taken from ``reuse`` (normalised text -> vector of a previous
+    build with the same encoder), and the positions still to encode: an edit of the KB
+    re-encodes only what changed. Rows at those positions are left uninitialised."""
+    vectors = np.empty((len(texts), dim), dtype=np.float32)
+    todo: list[int] = []
+    for i, t in enumerate(texts):
+        v = reuse.get(normalize_text(t)) if reuse else None
+        if v is not None and v.shape[0] == dim:
+            vectors[i] = v
+        else:
+            todo.append(i)
+    return vectors, todo
+
+
 def available_cores() -> int:
     """Cores this process may run on (cgroup/affinity aware, unlike os.cpu_count())."""
     try:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +22,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from bot.faq.encoders import Encoder, normalize_text
+from bot.faq.encoders import Encoder, normalize_text, reuse_vectors
+from bot.faq.files import atomic_write, atomic_write_bytes
 from bot.faq.kb import Entry
 
 log = logging.getLogger(__name__)
@@ -115,23 +114,10 @@ def read_manifest(index_dir: Path) -> Manifest | None:
 
 
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:
-    _atomic_write_bytes(
+    atomic_write_bytes(
         Path(index_dir) / MANIFEST,
         json.dumps(manifest.to_json(), ensure_ascii=False, indent=2).encode("utf-8"),
     )
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    # Readers (another process, a hot reload) must never see a half-written file.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class DenseIndex:
@@ -193,14 +179,7 @@ class DenseIndex:
         texts = [t for e in entries for t in e.texts]
         offsets = np.zeros(len(entries) + 1, dtype=np.int64)
         np.cumsum([len(e.texts) for e in entries], out=offsets[1:])
-        vectors = np.empty((len(texts), encoder.dim), dtype=np.float32)
-        todo: list[int] = []
-        for i, t in enumerate(texts):
-            v = reuse.get(normalize_text(t)) if reuse else None
-            if v is not None and v.shape[0] == encoder.dim:
-                vectors[i] = v
-            else:
-                todo.append(i)
+        vectors, todo = reuse_vectors(texts, reuse, encoder.dim)
         if todo:
             bar = _progress_bar(len(todo), "Encoding FAQ wordings") if progress else None
             try:
@@ -228,20 +207,8 @@ class DenseIndex:
         index_dir.mkdir(parents=True, exist_ok=True)
         # Manifest is written last: its presence with matching hashes is what marks the files valid.
         (index_dir / MANIFEST).unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=index_dir, prefix=".vectors.", suffix=".npy")
-        os.close(fd)
-        try:
-            np.save(tmp, self.vectors)
-            os.replace(tmp, index_dir / VECTORS)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=index_dir, prefix=".faiss.")
-        os.close(fd)
-        try:
-            faiss.write_index(self.faiss, tmp)
-            os.replace(tmp, index_dir / FAISS_FILE)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        atomic_write(index_dir / VECTORS, lambda tmp: np.save(tmp, self.vectors))
+        atomic_write(index_dir / FAISS_FILE, lambda tmp: faiss.write_index(self.faiss, tmp))
         manifest.n_vectors = self.n_vectors
         manifest.index_type = self.index_type
         write_manifest(index_dir, manifest)

@@ -15,14 +15,13 @@ negatives' texts) and re-encoded only for negatives that changed.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from bot.faq.encoders import Encoder, normalize_text
+from bot.faq.encoders import Encoder, normalize_text, reuse_vectors
+from bot.faq.files import atomic_write
 from bot.faq.kb import negatives_hash
 from bot.faq.lexical import BM25Index
 
@@ -68,14 +67,7 @@ class NegativeSet:
     @classmethod
     def build(cls, texts: Sequence[str], encoder: Encoder, reuse: dict[str, np.ndarray] | None = None) -> "NegativeSet":
         texts = list(texts)
-        vectors = np.empty((len(texts), encoder.dim), dtype=np.float32)
-        todo = []
-        for i, t in enumerate(texts):
-            v = reuse.get(normalize_text(t)) if reuse else None
-            if v is not None and v.shape[0] == encoder.dim:
-                vectors[i] = v
-            else:
-                todo.append(i)
+        vectors, todo = reuse_vectors(texts, reuse, encoder.dim)
         if todo:
             vectors[todo] = encoder.encode([texts[i] for i in todo])
         log.info("FAQ negatives: %d, %d encoded, %d reused", len(texts), len(todo), len(texts) - len(todo))
@@ -85,15 +77,10 @@ class NegativeSet:
         return {normalize_text(t): v for t, v in zip(self.texts, self.vectors)}
 
     def save(self, index_dir: Path, encoder_id: str) -> None:
-        index_dir = Path(index_dir)
-        index_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=index_dir, prefix=".negatives.", suffix=".npz")
-        os.close(fd)
-        try:
-            np.savez(tmp, vectors=self.vectors, hash=np.array(self.hash), encoder_id=np.array(encoder_id))
-            os.replace(tmp, index_dir / NEGATIVES_FILE)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        atomic_write(
+            Path(index_dir) / NEGATIVES_FILE,
+            lambda tmp: np.savez(tmp, vectors=self.vectors, hash=np.array(self.hash), encoder_id=np.array(encoder_id)),
+        )
 
     @classmethod
     def load(cls, index_dir: Path, texts: Sequence[str], dim: int, encoder_id: str) -> "NegativeSet | None":
