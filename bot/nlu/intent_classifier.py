@@ -83,6 +83,23 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         _, sentence = message.get_dense_features(TEXT)
         return None if sentence is None else np.asarray(sentence.features, dtype=np.float64).reshape(1, -1)
 
+    @classmethod
+    def _read(cls, messages: List[Message]) -> List[tuple]:
+        """(sparse, dense) sentence features of each message, either None when absent."""
+        return [(cls._sparse(m), cls._dense(m)) for m in messages]
+
+    @staticmethod
+    def _stack(features: List[tuple], sparse_dim: int, dense_dim: int):
+        """Counts (n, sparse_dim) and dense (n, dense_dim) matrices; absent or foreign-sized rows are zero."""
+        counts = scipy.sparse.vstack([
+            s if s is not None and s.shape[1] == sparse_dim else scipy.sparse.csr_matrix((1, sparse_dim))
+            for s, _ in features
+        ]).tocsr()
+        dense = np.vstack([
+            d if d is not None and d.shape[1] == dense_dim else np.zeros((1, dense_dim)) for _, d in features
+        ])
+        return counts, dense
+
     @staticmethod
     def _tfidf(counts: scipy.sparse.csr_matrix, idf: np.ndarray) -> scipy.sparse.csr_matrix:
         """Sublinear tf (1 + log count) times idf, rows scaled to unit length (as sklearn's TfidfTransformer)."""
@@ -93,35 +110,27 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         norms[norms == 0] = 1.0
         return scipy.sparse.csr_matrix(x.multiply(1.0 / norms.reshape(-1, 1)))
 
-    def _features(self, messages: List[Message], idf: np.ndarray, sparse_dim: int, dense_dim: int):
-        rows = []
-        for m in messages:
-            sparse = self._sparse(m)
-            if sparse is None or sparse.shape[1] != sparse_dim:
-                sparse = scipy.sparse.csr_matrix((1, sparse_dim))
-            dense = self._dense(m)
-            if dense is None or dense.shape[1] != dense_dim:
-                dense = np.zeros((1, dense_dim))
-            rows.append(scipy.sparse.hstack([self._tfidf(sparse, idf), scipy.sparse.csr_matrix(dense)]))
-        return scipy.sparse.vstack(rows).tocsr()
+    @classmethod
+    def _design(cls, counts: scipy.sparse.csr_matrix, dense: np.ndarray, idf: np.ndarray) -> scipy.sparse.csr_matrix:
+        return scipy.sparse.hstack([cls._tfidf(counts, idf), scipy.sparse.csr_matrix(dense)]).tocsr()
 
     # --- training ---------------------------------------------------------------------
     def train(self, training_data: TrainingData) -> Resource:
         from sklearn.linear_model import LogisticRegression
 
-        examples = [e for e in training_data.intent_examples if self._sparse(e) is not None or self._dense(e) is not None]
-        labels = [e.get(INTENT) for e in examples]
+        read = [(e, f) for e, f in zip(training_data.intent_examples, self._read(training_data.intent_examples))
+                if f[0] is not None or f[1] is not None]
+        labels = [e.get(INTENT) for e, _ in read]
         if len(set(labels)) < 2:
             log.warning("LinearIntentClassifier: fewer than 2 intents in the training data, not trained")
             return self._resource
-        sparse_dim = next((self._sparse(e).shape[1] for e in examples if self._sparse(e) is not None), 0)
-        dense_dim = next((self._dense(e).shape[1] for e in examples if self._dense(e) is not None), 0)
-        counts = scipy.sparse.vstack(
-            [self._sparse(e) if self._sparse(e) is not None else scipy.sparse.csr_matrix((1, sparse_dim)) for e in examples]
-        ).tocsr()
+        features = [f for _, f in read]
+        sparse_dim = next((s.shape[1] for s, _ in features if s is not None), 0)
+        dense_dim = next((d.shape[1] for _, d in features if d is not None), 0)
+        counts, dense = self._stack(features, sparse_dim, dense_dim)
         df = np.asarray((counts > 0).sum(axis=0)).ravel()
-        idf = np.log((1.0 + len(examples)) / (1.0 + df)) + 1.0  # smoothed, as sklearn
-        x = self._features(examples, idf, sparse_dim, dense_dim)
+        idf = np.log((1.0 + len(features)) / (1.0 + df)) + 1.0  # smoothed, as sklearn
+        x = self._design(counts, dense, idf)
         clf = LogisticRegression(C=float(self.config["C"]), max_iter=int(self.config["max_iter"]))
         clf.fit(x, np.asarray(labels))
         self.weights = {
@@ -158,7 +167,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         """(n_messages, n_intents) softmax probabilities, columns in ``self.weights['classes']`` order."""
         w = self.weights
         sparse_dim, dense_dim = (int(d) for d in w["dims"])
-        x = self._features(messages, w["idf"], sparse_dim, dense_dim)
+        x = self._design(*self._stack(self._read(messages), sparse_dim, dense_dim), w["idf"])
         logits = np.asarray(x @ w["coef"].T) + w["intercept"]
         if logits.shape[1] == 1:  # two intents: sklearn stores one logit for the second class
             logits = np.hstack([np.zeros_like(logits), logits])

@@ -88,10 +88,10 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Featurizes messages in place (one batched encoder call for all of them)."""
-        todo = [m for m in messages if _text(m)]
+        todo = [(m, t) for m in messages if (t := _text(m))]
         if todo:
-            vectors = self._encode([_text(m) for m in todo])
-            for message, vector in zip(todo, vectors):
+            vectors = self._encode([t for _, t in todo])
+            for (message, _), vector in zip(todo, vectors):
                 self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)
         return messages
 
