@@ -23,7 +23,7 @@ from bot.rasa_project import rasa_bin, rasa_env  # noqa: E402
 
 
 def read_results(out: Path) -> tuple[dict, dict, dict, list]:
-    """Intent report, entity reports (DIET, regex) and intent errors of a `rasa test nlu` output directory."""
+    """Intent report, entity reports (DIET when configured, regex) and intent errors of a `rasa test nlu` output directory."""
     if not (out / "intent_report.json").exists():
         raise SystemExit(f"{out}: no intent_report.json; is it the --out directory of a finished `rasa test nlu` run?")
 
