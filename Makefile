@@ -20,7 +20,7 @@ RASA_DATA := --config config.yml --domain domain.yml --data data/nlu data/dialog
 help:
 	@echo "make run    - set up everything, start Rasa + app service, print the URLs (Ctrl-C stops)"
 	@echo "make test   - set up everything and run the whole suite (Rasa checks, unit, integration, browser)"
-	@echo "make bench  - FAQ retrieval + NLU benchmarks (results go to docs/)"
+	@echo "make bench  - load (chat turns vs a stock Rasa bot), FAQ retrieval and NLU benchmarks (results go to docs/)"
 
 # --- environments ------------------------------------------------------------------
 $(VENV)/.installed: pyproject.toml
@@ -72,7 +72,8 @@ test: setup system-deps
 	@scripts/test.sh
 
 bench: setup model
-	$(PY) scripts/bench_faq.py --out docs/benchmarks.md
+	$(PY) scripts/bench_load.py --scaled --out docs/benchmarks.md
+	$(PY) scripts/bench_faq.py --markdown docs/benchmarks-faq.md
 	$(PY) scripts/bench_nlu.py --out docs/benchmarks-nlu.md
 
 clean:

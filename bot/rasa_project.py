@@ -88,13 +88,17 @@ def train_if_needed(force: bool = False) -> Path:
     return target
 
 
+# Rasa's SQLTrackerStore with a validated tracker cache and append-only saves (same table).
+TRACKER_STORE_TYPE = "bot.rasa_ext.tracker_store.CachingSQLTrackerStore"
+
+
 def tracker_store_config(database_url: str) -> dict:
-    """Rasa's SQLTrackerStore settings for the project database (SQLite file or PostgreSQL)."""
+    """Rasa's tracker store settings for the project database (SQLite file or PostgreSQL)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": url.database}
+        return {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": url.database}
     cfg = {
-        "type": "SQL",
+        "type": TRACKER_STORE_TYPE,
         "dialect": "postgresql",  # Rasa 3.6 uses SQLAlchemy 1.4 with psycopg2
         "url": url.host or "127.0.0.1",
         "port": url.port or 5432,

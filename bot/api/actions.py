@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import threading
 
 from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
@@ -20,6 +21,21 @@ from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainExc
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["rasa actions"])
+
+
+_worker = threading.local()
+
+
+def _run_on_worker_loop(coro_factory):
+    """Run a coroutine on this worker thread's own event loop, kept for the thread's life.
+
+    anyio reuses its worker threads, so each keeps one loop instead of paying
+    ``asyncio.run``'s set-up and tear-down (a new loop, its default executor) per call.
+    """
+    loop = getattr(_worker, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _worker.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro_factory())
 
 
 def make_executor(package: str = "actions") -> ActionExecutor:
@@ -47,7 +63,7 @@ async def webhook(request: Request):
     try:
         # Actions call synchronous services (SQL, the encoder); a worker thread with its own
         # loop keeps them from blocking chat requests on this event loop.
-        result = await to_thread.run_sync(lambda: asyncio.run(executor.run(action_call)))
+        result = await to_thread.run_sync(_run_on_worker_loop, lambda: executor.run(action_call))
     except ActionExecutionRejection as e:
         return JSONResponse(status_code=400, content={"error": e.message, "action_name": e.action_name})
     except ActionNotFoundException as e:

@@ -1,5 +1,16 @@
-"""Rasa-side extensions that are not NLU: a dialogue policy and the tracker store.
+"""Rasa-side extensions that are not NLU: a dialogue policy, the tracker store, hot-path fixes.
 
 Like ``bot.nlu``, these modules run inside Rasa's own environment (.venv-rasa, Python
-3.10, rasa 3.6, SQLAlchemy 1.4): they import only rasa and its dependencies.
+3.10, rasa 3.6, SQLAlchemy 1.4): they import only rasa and its dependencies. Rasa imports
+this package when it loads the tracker store (endpoints.yml) or the policy (the model),
+which installs ``speedups``.
 """
+
+try:
+    import rasa  # noqa: F401
+except ImportError:  # imported from the app environment (e.g. for its docstrings): nothing to patch
+    pass
+else:
+    from bot.rasa_ext import speedups
+
+    speedups.install()
