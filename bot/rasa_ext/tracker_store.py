@@ -16,7 +16,16 @@ session on ``retrieve``, every session on ``retrieve_full_tracker``), and adds:
 * ``save`` inserts only the events appended since the tracker was read or last saved
   (found by identity from the end, not by counting rows) in one batch;
 * an index on ``(sender_id, id)`` for those queries;
-* database work on a worker thread, so one slow query does not stall other conversations.
+* database work on a worker thread, so one slow query does not stall other conversations;
+* a bounded working history: the tracker Rasa works on holds the last ``keep_turns`` to
+  ``2 * keep_turns`` merchant turns, preceded by a snapshot of the state before them (one
+  ``SlotSet`` per slot that differs from its initial value, the active form, a pause).
+  Policies featurise, and every action call serialises, the whole tracker several times per
+  turn; with this their cost stops growing with the conversation. Slots, the form and every
+  recent turn are exactly as in the full history, so rules (a few turns long) and
+  memoization (``max_history`` 5) decide the same. Nothing is lost: the database keeps every
+  event, only new events are written, and ``retrieve_full_tracker`` (the HTTP API) reads them
+  all. What an action sees of ``tracker.events`` is the recent turns only.
 
 Runs inside Rasa's environment (.venv-rasa: rasa 3.6, SQLAlchemy 1.4). Configured by
 ``bot.rasa_project.tracker_store_config`` (``type: bot.rasa_ext.tracker_store.CachingSQLTrackerStore``).
@@ -33,7 +42,18 @@ from typing import Any, Dict, List, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActiveLoop,
+    ConversationPaused,
+    Event,
+    LoopInterrupted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -52,9 +72,10 @@ class _Cached:
 class CachingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore with a validated per-process tracker cache and append-only saves."""
 
-    def __init__(self, *args: Any, cache_size: int = 1000, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cache_size: int = 1000, keep_turns: int = 8, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache_size = int(cache_size)
+        self.keep_turns = max(6, int(keep_turns))  # rules and memoization look back at most 5 turns
         self._cache: "OrderedDict[Text, _Cached]" = OrderedDict()
         self._table = self.SQLEvent.__table__
         self._ensure_index()
@@ -121,18 +142,50 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         events = entry.tracker.events
         return (events[-1] if events else None) is entry.last_event
 
+    # --- bounded working history ------------------------------------------------------------
+    def _bounded(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        """The same conversation state over at most ``2 * keep_turns`` recent turns (same event objects)."""
+        events = list(tracker.events)
+        users = [i for i, e in enumerate(events) if isinstance(e, UserUttered)]
+        if len(users) <= 2 * self.keep_turns:
+            return tracker
+        cut = users[-self.keep_turns]
+        # start at the listen before that message: the turn begins there
+        if cut > 0 and isinstance(events[cut - 1], ActionExecuted) and events[cut - 1].action_name == ACTION_LISTEN_NAME:
+            cut -= 1
+        before = DialogueStateTracker.from_events(tracker.sender_id, events[:cut], self.domain.slots)
+        at = events[cut].timestamp
+        snapshot: List[Event] = [
+            SlotSet(name, slot.value, timestamp=at)
+            for name, slot in before.slots.items()
+            if slot.value != slot.initial_value
+        ]
+        loop = before.active_loop
+        if loop is not None and loop.name:
+            snapshot.append(ActiveLoop(loop.name, timestamp=at))
+            if loop.is_interrupted:
+                snapshot.append(LoopInterrupted(True, timestamp=at))
+            if loop.rejected:
+                snapshot.append(ActionExecutionRejected(loop.name, timestamp=at))
+        if before.is_paused():
+            snapshot.append(ConversationPaused(timestamp=at))
+        bounded = DialogueStateTracker.from_events(tracker.sender_id, snapshot + events[cut:], self.domain.slots)
+        bounded.model_id, bounded.assistant_id = tracker.model_id, tracker.assistant_id
+        return bounded
+
     # --- TrackerStore API -----------------------------------------------------------------
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         entry = self._cache.get(sender_id)
         if entry is not None:
             if self._unchanged(entry) and await asyncio.to_thread(self._latest_id, sender_id) == entry.last_id:
                 self._cache.move_to_end(sender_id)
+                entry.tracker = self._bounded(entry.tracker)  # the same events: the marker still holds
                 return entry.tracker
             self._cache.pop(sender_id, None)
         events, last_id = await asyncio.to_thread(self._load, sender_id, False)
         if not (self.domain and events):
             return None
-        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        tracker = self._bounded(DialogueStateTracker.from_dict(sender_id, events, self.domain.slots))
         self._remember(tracker, last_id)
         return tracker
 

@@ -1,7 +1,8 @@
 """The Rasa tracker store (bot/rasa_ext/tracker_store.py), run where Rasa runs it (.venv-rasa).
 
 Two store instances on one database play two Rasa processes (or one before and one after a
-restart); Rasa's own SQLTrackerStore reads the same rows to prove the format is unchanged.
+restart); Rasa's own SQLTrackerStore reads the same rows to prove the format is unchanged. A
+long conversation checks that the bounded working history has the full history's state.
 """
 
 from __future__ import annotations
@@ -85,6 +86,32 @@ PROBE = textwrap.dedent(
             out["rows"] = session.query(stock.SQLEvent).filter(stock.SQLEvent.sender_id == "web:s1").count()
         out["events_total"] = len((await b.retrieve_full_tracker("web:s1")).events)
         out["unknown"] = await a.retrieve("web:nobody")
+
+        # A long conversation: the working tracker is bounded, its state is the full one's.
+        from rasa.shared.core.events import ActiveLoop, UserUtteranceReverted
+        from rasa.shared.core.trackers import DialogueStateTracker
+        t = await a.get_or_create_tracker("web:long")
+        turn(t, "商户号 898310048161234", "inform", merchant_id="898310048161234")
+        t.update(ActiveLoop("ticket_form"))
+        t.update(SlotSet("requested_slot", "phone"))
+        for i in range(40):
+            turn(t, f"第{i}句", "inform" if i % 2 else "chitchat", fallback_count=float(i % 3))
+            await a.save(t)
+            t = await a.retrieve("web:long")
+        t.update(UserUttered("撤回这句", {"name": "greet", "confidence": 0.9}))
+        t.update(UserUtteranceReverted())  # replays the working history: the snapshot must carry the state
+        await a.save(t)
+        t = await a.retrieve("web:long")
+        full = await b.retrieve_full_tracker("web:long")
+        fresh = await store().retrieve("web:long")  # another instance reading the database
+        out["long_users"] = [len([e for e in x.events if isinstance(e, UserUttered)]) for x in (t, fresh, full)]
+        out["long_slots_equal"] = [x.current_slot_values() == full.current_slot_values() for x in (t, fresh)]
+        out["long_loop"] = [x.active_loop_name for x in (t, fresh, full)]
+        out["long_latest"] = [x.latest_message.text for x in (t, fresh, full)]
+        out["long_states_equal"] = [x.past_states(domain)[-6:] == full.past_states(domain)[-6:] for x in (t, fresh)]
+        with stock.session_scope() as session:
+            out["long_rows"] = session.query(stock.SQLEvent).filter(stock.SQLEvent.sender_id == "web:long").count()
+        out["long_events"] = len(full.events)
         print(json.dumps(out, ensure_ascii=False))
 
     asyncio.run(main())
@@ -112,3 +139,10 @@ def test_two_instances_share_one_history_and_rasa_reads_it_unchanged(db_url):
     assert out["full"] == ["你好", "打印机不出纸", "转人工", "新会话"]
     assert out["rows"] == out["events_total"]  # every event stored once: nothing lost, nothing doubled
     assert out["unknown"] is None
+    # 41 merchant turns: the working tracker keeps 8-16 of them, the database all of them
+    assert out["long_users"][2] == 42 and all(8 <= n <= 16 for n in out["long_users"][:2]), out["long_users"]
+    assert out["long_slots_equal"] == [True, True]
+    assert out["long_loop"] == ["ticket_form"] * 3
+    assert out["long_latest"][0] == out["long_latest"][1] == out["long_latest"][2] == "第39句"
+    assert out["long_states_equal"] == [True, True]  # what rules and memoization look at
+    assert out["long_rows"] == out["long_events"]
