@@ -144,7 +144,7 @@ class Target:
     api: str  # "chat" (our /api/chat) | "rest" (a Rasa REST channel)
     conversations: dict[str, list[Turn]]
     mix: list[str]
-    pids: list[int] = field(default_factory=list)  # server processes whose CPU time is counted
+    pids: dict[str, int] = field(default_factory=dict)  # server processes whose CPU time is counted, by role
 
     async def send(self, client: httpx.AsyncClient, sender: str, text: str) -> tuple[bool, str, str]:
         """(http ok, status, joined reply text)."""
@@ -174,11 +174,14 @@ class Result:
     samples: list[Sample] = field(default_factory=list)
     wall: float = 0.0
     errors: list[str] = field(default_factory=list)
-    cpu_s: float = 0.0  # CPU seconds the target's server processes used in the measured window
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per role in the measured window
 
-    @property
-    def cpu_ms_per_msg(self) -> float:
-        return 1000 * self.cpu_s / self.n if self.n else float("nan")
+    def cpu_cell(self) -> str:
+        if not self.n or not self.cpu:
+            return "-"
+        per = {role: 1000 * sec / self.n for role, sec in self.cpu.items()}
+        total = sum(per.values())
+        return f"{total:.0f}" if len(per) == 1 else f"{total:.0f} (" + " + ".join(f"{r} {v:.0f}" for r, v in per.items()) + ")"
 
     def add(self, s: Sample, error: str | None = None) -> None:
         self.samples.append(s)
@@ -262,9 +265,10 @@ async def closed_loop(target: Target, concurrency: int, duration: float, warmup:
 
         async def cpu_window() -> None:
             await asyncio.sleep(max(0.0, record_from - time.perf_counter()))
-            before = cpu_seconds(target.pids)
+            before = cpu_by_role(target.pids)
             await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-            result.cpu_s = cpu_seconds(target.pids) - before
+            after = cpu_by_role(target.pids)
+            result.cpu = {r: after[r] - before[r] for r in after}
 
         await asyncio.gather(cpu_window(), *(worker() for _ in range(concurrency)))
         end = time.perf_counter()
@@ -303,10 +307,11 @@ async def open_loop(target: Target, rate: float, duration: float, warmup: float)
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             if due >= record_from and cpu_start is None:
-                cpu_start = cpu_seconds(target.pids)
+                cpu_start = cpu_by_role(target.pids)
         if tasks:
             await asyncio.gather(*list(tasks))
-        result.cpu_s = cpu_seconds(target.pids) - (cpu_start or 0.0)
+        after = cpu_by_role(target.pids)
+        result.cpu = {r: after[r] - (cpu_start or {}).get(r, 0.0) for r in after}
     result.wall = duration
     return result
 
@@ -319,13 +324,14 @@ async def sequential(target: Target, conversations: int) -> Result:
             conv = Conversation(target, next(names))
             while not conv.done:
                 await conv.step(client, None)
-        t0, cpu0 = time.perf_counter(), cpu_seconds(target.pids)
+        t0, cpu0 = time.perf_counter(), cpu_by_role(target.pids)
         for _ in range(conversations):
             conv = Conversation(target, next(names))
             while not conv.done:
                 await conv.step(client, result)
         result.wall = time.perf_counter() - t0
-        result.cpu_s = cpu_seconds(target.pids) - cpu0
+        after = cpu_by_role(target.pids)
+        result.cpu = {r: after[r] - cpu0[r] for r in after}
     return result
 
 
@@ -337,14 +343,14 @@ async def growth(target: Target, turns: int, window: int) -> dict:
     errors = 0
     async with httpx.AsyncClient(timeout=60) as client:
         for i in range(turns):
-            c0, t0 = cpu_seconds(target.pids), time.perf_counter()
+            c0, t0 = cpu_seconds(list(target.pids.values())), time.perf_counter()
             try:
                 ok, status, reply = await target.send(client, sender, GROWTH_CYCLE[i % len(GROWTH_CYCLE)])
             except httpx.HTTPError:
                 ok, status, reply = False, "", ""
             latencies.append(time.perf_counter() - t0)
             await asyncio.sleep(0.02)  # let the servers finish the turn's bookkeeping before reading CPU
-            cpu.append(cpu_seconds(target.pids) - c0)
+            cpu.append(cpu_seconds(list(target.pids.values())) - c0)
             errors += 0 if ok and status == "ok" and reply.strip() else 1
     first, last = statistics.median(latencies[:window]), statistics.median(latencies[-window:])
     cpu_first, cpu_last = statistics.mean(cpu[:window]), statistics.mean(cpu[-window:])
@@ -396,6 +402,13 @@ def cpu_seconds(pids: list[int]) -> float:
             except (OSError, IndexError, ValueError):
                 pass
     return total / CLOCK_TICKS
+
+
+def cpu_by_role(pids: dict[str, int]) -> dict[str, float]:
+    out: dict[str, float] = defaultdict(float)
+    for role, pid in pids.items():
+        out[role.split("#")[0]] += cpu_seconds([pid])
+    return dict(out)
 
 
 class RssSampler:
@@ -553,7 +566,7 @@ def ms(x: float) -> str:
 def summary_rows(label: str, res: Result, kinds: bool = True) -> list[str]:
     lat = [s.latency for s in res.samples if s.ok]
     rows = [f"| {label} | all | {res.n} | {res.rate:.1f} | {ms(pct(lat, 50))} | {ms(pct(lat, 95))} | "
-            f"{ms(pct(lat, 99))} | {res.n_errors} | {res.cpu_ms_per_msg:.0f} |"]
+            f"{ms(pct(lat, 99))} | {res.n_errors} | {res.cpu_cell()} |"]
     if kinds:
         by: dict[str, list[Sample]] = defaultdict(list)
         for s in res.samples:
@@ -566,7 +579,7 @@ def summary_rows(label: str, res: Result, kinds: bool = True) -> list[str]:
     return rows
 
 
-TABLE_HEAD = ["| target | turn | messages | msg/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/msg |",
+TABLE_HEAD = ["| target | turn | messages | msg/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/msg (Rasa + app) |",
               "|---|---|---|---|---|---|---|---|---|"]
 
 
@@ -655,10 +668,10 @@ def main() -> int:
         rss.watch("our app", ours.procs["app"].pid)
         rss.start()
 
-        our_pids = [ours.procs["rasa"].pid, ours.procs["app"].pid]
+        our_pids = {"rasa": ours.procs["rasa"].pid, "app": ours.procs["app"].pid}
         t_ours = Target("ours (app /api/chat)", [ours.app_url], "chat", OURS, OURS_MIX, our_pids)
         t_direct = Target("ours (Rasa REST)", [ours.rasa_url], "rest", OURS, OURS_MIX, our_pids)
-        t_stock = (Target("stock Rasa (REST)", [stock_url], "rest", STOCK, STOCK_MIX, [procs[0].pid])
+        t_stock = (Target("stock Rasa (REST)", [stock_url], "rest", STOCK, STOCK_MIX, {"rasa": procs[0].pid})
                    if stock_url else None)
 
         lines += ["### Closed loop", "",
@@ -720,9 +733,9 @@ def main() -> int:
                 rss.watch(f"scaled rasa {i + 1}", s.procs["rasa"].pid)
                 rss.watch(f"scaled app {i + 1}", s.procs["app"].pid)
             one = Target("1 Rasa + 1 app, PostgreSQL + Redis", [scaled[0].app_url], "chat", OURS, OURS_MIX,
-                         [scaled[0].procs["rasa"].pid, scaled[0].procs["app"].pid])
+                         {"rasa": scaled[0].procs["rasa"].pid, "app": scaled[0].procs["app"].pid})
             two = Target("2 Rasa + 2 app, PostgreSQL + Redis", [s.app_url for s in scaled], "chat", OURS, OURS_MIX,
-                         [p.pid for s in scaled for p in s.procs.values()])
+                         {f"{name}#{i}": p.pid for i, s in enumerate(scaled) for name, p in s.procs.items()})
             lines += ["", "### Scaled topology", "",
                       f"Closed loop, {args.concurrency} in flight; with two instances every message goes to a random app "
                       "instance (no stickiness), each app to its own Rasa.", "", *TABLE_HEAD]
