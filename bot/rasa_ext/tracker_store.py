@@ -72,8 +72,12 @@ class _Cached:
 class CachingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore with a validated per-process tracker cache and append-only saves."""
 
-    def __init__(self, *args: Any, cache_size: int = 1000, keep_turns: int = 8, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, cache_size: int = 1000, keep_turns: int = 8, sqlite_synchronous: str = "NORMAL", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            self._sqlite_pragmas(str(sqlite_synchronous).upper())
         self.cache_size = int(cache_size)
         self.keep_turns = max(6, int(keep_turns))  # rules and memoization look back at most 5 turns
         self._cache: "OrderedDict[Text, _Cached]" = OrderedDict()
@@ -81,6 +85,21 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         self._ensure_index()
 
     # --- schema -------------------------------------------------------------------------
+    def _sqlite_pragmas(self, synchronous: str) -> None:
+        """The app's SQLite settings (bot/db.py) on Rasa's connections to the same file."""
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, got {synchronous!r}")
+
+        @sa.event.listens_for(self.engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        self.engine.dispose()  # connections made while Rasa created the table get the pragmas too
+
     def _ensure_index(self) -> None:
         index = sa.Index(INDEX_NAME, self._table.c.sender_id, self._table.c.id)
         try:

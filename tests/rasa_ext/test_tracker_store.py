@@ -45,6 +45,10 @@ PROBE = textwrap.dedent(
         out = {}
         a, b = store(), store()
         out["type"] = type(a).__name__
+        if a.engine.dialect.name == "sqlite":
+            with a.engine.connect() as c:  # the app's pragmas (bot/db.py): WAL, synchronous=NORMAL
+                out["sqlite"] = [c.exec_driver_sql("PRAGMA journal_mode").scalar(),
+                                 c.exec_driver_sql("PRAGMA synchronous").scalar()]
         t = await a.get_or_create_tracker("web:s1")
         turn(t, "你好", "greet", merchant_id="898310048161234")
         await a.save(t)
@@ -129,6 +133,8 @@ def test_two_instances_share_one_history_and_rasa_reads_it_unchanged(db_url):
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["type"] == "CachingSQLTrackerStore"  # not Rasa's silent in-memory fallback
+    if cfg["dialect"] == "sqlite":
+        assert out["sqlite"] == ["wal", 1]  # 1 = NORMAL
     assert out["cached_same_object"] is True
     assert out["b_texts"] == ["你好", "打印机不出纸"] and out["b_slot"] == "898310048161234"
     assert out["a_after_b"] == ["你好", "打印机不出纸", "转人工"] and out["a_phone"] == "13812345678"
