@@ -71,8 +71,9 @@ validate: setup
 	$(RASA) data validate $(RASA_DATA) --fail-on-warnings
 
 # --- the two commands -----------------------------------------------------------------
+UP_ARGS ?=  # e.g. UP_ARGS="--rasa-port 5105" (the app's port: POSBOT_PORT)
 run: setup migrate model faq-index
-	@$(POSBOT) up
+	@$(POSBOT) up $(UP_ARGS)
 
 test: setup system-deps
 	@scripts/test.sh
