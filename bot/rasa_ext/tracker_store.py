@@ -16,7 +16,8 @@ session on ``retrieve``, every session on ``retrieve_full_tracker``), and adds:
 * ``save`` inserts only the events appended since the tracker was read or last saved
   (found by identity from the end, not by counting rows) in one batch;
 * an index on ``(sender_id, id)`` for those queries;
-* database work on a worker thread, so one slow query does not stall other conversations;
+* PostgreSQL work on a worker thread, so one slow query does not stall other conversations
+  (SQLite queries on the local file take less than the thread hop and run inline);
 * a bounded working history: the tracker Rasa works on holds the last ``keep_turns`` to
   ``2 * keep_turns`` merchant turns, preceded by a snapshot of the state before them (one
   ``SlotSet`` per slot that differs from its initial value, the active form, a pause).
@@ -82,6 +83,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         self.keep_turns = max(6, int(keep_turns))  # rules and memoization look back at most 5 turns
         self._cache: "OrderedDict[Text, _Cached]" = OrderedDict()
         self._table = self.SQLEvent.__table__
+        self._inline = self.engine.dialect.name == "sqlite"
         self._ensure_index()
 
     # --- schema -------------------------------------------------------------------------
@@ -107,7 +109,10 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         except sa.exc.DBAPIError as e:  # another instance created it at the same moment
             log.debug("index %s not created: %s", INDEX_NAME, e)
 
-    # --- queries (run on a worker thread) -------------------------------------------------
+    # --- queries (on a worker thread, SQLite inline) ----------------------------------------
+    async def _db(self, fn: Any, *args: Any) -> Any:
+        return fn(*args) if self._inline else await asyncio.to_thread(fn, *args)
+
     def _latest_id(self, sender_id: Text) -> int:
         t = self._table
         with self.engine.connect() as c:
@@ -196,12 +201,12 @@ class CachingSQLTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         entry = self._cache.get(sender_id)
         if entry is not None:
-            if self._unchanged(entry) and await asyncio.to_thread(self._latest_id, sender_id) == entry.last_id:
+            if self._unchanged(entry) and await self._db(self._latest_id, sender_id) == entry.last_id:
                 self._cache.move_to_end(sender_id)
                 entry.tracker = self._bounded(entry.tracker)  # the same events: the marker still holds
                 return entry.tracker
             self._cache.pop(sender_id, None)
-        events, last_id = await asyncio.to_thread(self._load, sender_id, False)
+        events, last_id = await self._db(self._load, sender_id, False)
         if not (self.domain and events):
             return None
         tracker = self._bounded(DialogueStateTracker.from_dict(sender_id, events, self.domain.slots))
@@ -210,7 +215,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         """Every session, read afresh (the HTTP API's tracker view; never cached or saved incrementally)."""
-        events, _ = await asyncio.to_thread(self._load, conversation_id, True)
+        events, _ = await self._db(self._load, conversation_id, True)
         if not (self.domain and events):
             return None
         return DialogueStateTracker.from_dict(conversation_id, events, self.domain.slots)
@@ -220,7 +225,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         entry = self._cache.get(tracker.sender_id)
         new = self._events_after(tracker, entry.last_event) if entry and entry.tracker is tracker else None
         if new is not None:
-            last_id = await asyncio.to_thread(self._insert, tracker.sender_id, new)
+            last_id = await self._db(self._insert, tracker.sender_id, new)
             if any(isinstance(e, SessionStarted) for e in new):
                 # a new session began: read it back alone next time, as Rasa does
                 self._cache.pop(tracker.sender_id, None)
@@ -234,8 +239,8 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             with self.session_scope() as session:
                 return self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
 
-        count = await asyncio.to_thread(stored)
-        last_id = await asyncio.to_thread(self._insert, tracker.sender_id, list(tracker.events)[count:])
+        count = await self._db(stored)
+        last_id = await self._db(self._insert, tracker.sender_id, list(tracker.events)[count:])
         if count == 0 and not any(isinstance(e, SessionStarted) for e in tracker.events):
             self._remember(tracker, last_id)
         else:
