@@ -7,7 +7,7 @@ const LABELS = {
   status: { open: "待处理", in_progress: "处理中", resolved: "已解决", closed: "已关闭" },
   category: { repair: "报修", settlement: "结算到账", activation: "开通激活", handoff: "转人工", other: "其他" },
   priority: { low: "低", normal: "普通", high: "高", urgent: "紧急" },
-  channel: { web: "网页", wechat: "微信", api: "接口", phone: "电话", staff: "客服" },
+  channel: { web: "网页", wechat: "微信", wecom: "企业微信", api: "接口", phone: "电话", staff: "客服" },
   event: {
     created: "创建工单",
     status_changed: "状态变更",
