@@ -21,7 +21,7 @@ from bot.tickets.models import utcnow
 
 # WeChat openids are 28 characters of [A-Za-z0-9_-]; WeCom userids 1-64 of letters, digits and _-@.
 RECIPIENT_RE = {
-    "wechat": re.compile(r"[A-Za-z0-9_-]{6,64}"),
+    "wechat": re.compile(r"[A-Za-z0-9_-]{1,64}"),
     "wecom": re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}"),
 }
 
