@@ -36,9 +36,6 @@ from bot.shared_state import SharedState
 
 log = logging.getLogger(__name__)
 
-# Kept for the callers that catch the old name: every refusal is a CallbackError with an HTTP status.
-WeChatError = CallbackError
-
 SUBSCRIBE_EVENTS = {"subscribe", "subscribe_scan"}
 
 
