@@ -64,6 +64,7 @@ class ChatService:
         except RasaUnavailable as e:
             log.warning("rasa unavailable for %s: %s", conv, e)
             return ChatReply(messages=[BotMessage(text=RASA_DOWN_TEXT)], status="rasa_unavailable")
+
         def log_out() -> bool:
             for m in messages:
                 if m.text:
