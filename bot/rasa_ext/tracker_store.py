@@ -88,9 +88,20 @@ class CachingSQLTrackerStore(SQLTrackerStore):
 
     # --- schema -------------------------------------------------------------------------
     def _sqlite_pragmas(self, synchronous: str) -> None:
-        """The app's SQLite settings (bot/db.py) on Rasa's connections to the same file."""
+        """The app's SQLite settings (bot/db.py) on Rasa's connections to the same file, kept open.
+
+        SQLAlchemy 1.4 opens a new SQLite connection for every use of a file database
+        (NullPool): py-spy showed connecting and its pragmas as the store's largest cost.
+        """
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, got {synchronous!r}")
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(
+            url, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=4,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
         @sa.event.listens_for(self.engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -99,8 +110,6 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
-
-        self.engine.dispose()  # connections made while Rasa created the table get the pragmas too
 
     def _ensure_index(self) -> None:
         index = sa.Index(INDEX_NAME, self._table.c.sender_id, self._table.c.id)
