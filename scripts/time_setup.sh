@@ -13,6 +13,7 @@ export POSBOT_PORT=$(free_port) RASA_PORT=$(free_port)
 run_once() {  # run_once LABEL: make run until it prints "Ready:", then Ctrl-C
   local label=$1 log="$work/make-run-$1.log" start end pid
   start=$(date +%s)
+  : >"$log"
   ( cd "$work" && exec setsid make run UP_ARGS="--rasa-port $RASA_PORT" ) >"$log" 2>&1 &
   pid=$!
   while ! grep -q "^Ready:" "$log"; do
