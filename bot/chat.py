@@ -50,9 +50,13 @@ class ChatService:
     ) -> ChatReply:
         conv = conversation_id(channel, sender_id)
         convs = self.services.conversations
-        # Database calls are synchronous: keep them off the event loop.
-        await to_thread.run_sync(convs.log_message, conv, "in", display_text or text)
-        if await to_thread.run_sync(convs.handoff_active, conv):
+        # Database calls are synchronous: keep them off the event loop (one worker-thread hop
+        # for each side of the Rasa call; every hop waits for a thread).
+        def log_in() -> bool:
+            convs.log_message(conv, "in", display_text or text)
+            return convs.handoff_active(conv)
+
+        if await to_thread.run_sync(log_in):
             # A person owns the conversation: the bot stays silent, staff see the message in the transcript.
             return await self._during_handoff(conv)
         try:
@@ -60,11 +64,15 @@ class ChatService:
         except RasaUnavailable as e:
             log.warning("rasa unavailable for %s: %s", conv, e)
             return ChatReply(messages=[BotMessage(text=RASA_DOWN_TEXT)], status="rasa_unavailable")
-        for m in messages:
-            if m.text:
-                await to_thread.run_sync(convs.log_message, conv, "out", m.text)
-        # An action may have just handed the conversation to a person.
-        handed_off = await to_thread.run_sync(convs.handoff_active, conv)
+
+        def log_out() -> bool:
+            for m in messages:
+                if m.text:
+                    convs.log_message(conv, "out", m.text)
+            # An action may have just handed the conversation to a person.
+            return convs.handoff_active(conv)
+
+        handed_off = await to_thread.run_sync(log_out)
         return ChatReply(messages=messages, status="handoff" if handed_off else "ok")
 
     async def handle_unreadable(self, channel: str, sender_id: str, display_text: str, reply_text: str) -> ChatReply:

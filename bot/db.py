@@ -30,7 +30,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, sqlite_synchronous: str = "NORMAL", **kwargs) -> Engine:
+    if sqlite_synchronous not in ("NORMAL", "FULL"):
+        raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, got {sqlite_synchronous!r}")
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -41,6 +43,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")  # see Settings.sqlite_synchronous
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
@@ -54,9 +57,9 @@ def make_engine(url: str, **kwargs) -> Engine:
 class Database:
     """Holds the engine and the session factory of one process."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, sqlite_synchronous: str = "NORMAL"):
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, sqlite_synchronous)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
