@@ -15,7 +15,7 @@ POSBOT := $(VENV)/bin/posbot
 RASA := $(RASA_VENV)/bin/rasa
 RASA_DATA := --config config.yml --domain domain.yml --data data/nlu data/dialogue
 
-.PHONY: help run test setup migrate model faq-index validate test-rasa test-py bench system-deps clean
+.PHONY: help run test setup migrate model faq-index validate test-rasa test-py bench system-deps services clean
 
 help:
 	@echo "make run    - set up everything, start Rasa + app service, print the URLs (Ctrl-C stops)"
@@ -51,6 +51,10 @@ system-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-zenhei fonts-noto-color-emoji >/dev/null; \
 	fi
 
+# PostgreSQL and Redis for the integration tests: started when stopped, installed from Debian's packages when absent.
+services:
+	@scripts/services.sh
+
 # --- build steps --------------------------------------------------------------------
 migrate: setup
 	@$(POSBOT) db upgrade
@@ -68,7 +72,7 @@ validate: setup
 run: setup migrate model faq-index
 	@$(POSBOT) up
 
-test: setup system-deps
+test: setup system-deps services
 	@scripts/test.sh
 
 bench: setup model
