@@ -30,7 +30,7 @@ def build_services(settings: Settings):
     from bot.services import Services
     from bot.tickets.service import TicketService
 
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     faq = FaqEngine.from_settings(settings)
     return Services(
         settings=settings,
