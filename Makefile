@@ -42,13 +42,15 @@ $(RASA_VENV)/.installed: requirements-rasa.txt
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed
 
-# Debian's Chromium and a CJK font for the browser tests (Playwright drives /usr/bin/chromium; never `playwright install`).
+# Debian's packages the suite drives: Chromium and a CJK font for the browser tests (Playwright drives
+# /usr/bin/chromium; never `playwright install`), nginx for the topology test, docker-compose to check deploy/compose.yaml.
 system-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" \
-		|| ! fc-list 2>/dev/null | grep -qi "emoji"; then \
-		echo "installing chromium, fonts-wqy-zenhei and fonts-noto-color-emoji (apt) ..."; \
+		|| ! fc-list 2>/dev/null | grep -qi "emoji" || [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/bin/docker-compose ]; then \
+		echo "installing chromium, fonts-wqy-zenhei, fonts-noto-color-emoji, nginx, docker-compose (apt) ..."; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-zenhei fonts-noto-color-emoji >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			chromium fonts-wqy-zenhei fonts-noto-color-emoji nginx docker-compose >/dev/null; \
 	fi
 
 # PostgreSQL and Redis for the integration tests: started when stopped, installed from Debian's packages when absent.
