@@ -19,7 +19,7 @@ POSBOT := $(VENV)/bin/posbot
 RASA := $(RASA_VENV)/bin/rasa
 RASA_DATA := --config config.yml --domain domain.yml --data data/nlu data/dialogue
 
-.PHONY: help run test setup migrate model faq-index validate test-rasa test-py bench system-deps clean
+.PHONY: help run test setup migrate model faq-index validate test-rasa test-py bench system-deps services clean
 
 help:
 	@echo "make run    - set up everything, start Rasa + app service, print the URLs (Ctrl-C stops)"
@@ -48,14 +48,20 @@ $(RASA_VENV)/.installed: requirements-rasa.txt
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed
 
-# Debian's Chromium and a CJK font for the browser tests (Playwright drives /usr/bin/chromium; never `playwright install`).
+# Debian's packages the suite drives: Chromium and a CJK font for the browser tests (Playwright drives
+# /usr/bin/chromium; never `playwright install`), nginx for the topology test, docker-compose to check deploy/compose.yaml.
 system-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" \
-		|| ! fc-list 2>/dev/null | grep -qi "emoji"; then \
-		echo "installing chromium, fonts-wqy-zenhei and fonts-noto-color-emoji (apt) ..."; \
+		|| ! fc-list 2>/dev/null | grep -qi "emoji" || [ ! -x /usr/sbin/nginx ] || [ ! -x /usr/bin/docker-compose ]; then \
+		echo "installing chromium, fonts-wqy-zenhei, fonts-noto-color-emoji, nginx, docker-compose (apt) ..."; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-zenhei fonts-noto-color-emoji >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			chromium fonts-wqy-zenhei fonts-noto-color-emoji nginx docker-compose >/dev/null; \
 	fi
+
+# PostgreSQL and Redis for the integration tests: started when stopped, installed from Debian's packages when absent.
+services:
+	@scripts/services.sh
 
 # --- build steps --------------------------------------------------------------------
 migrate: setup
@@ -75,7 +81,7 @@ UP_ARGS ?=  # e.g. UP_ARGS="--rasa-port 5105" (the app's port: POSBOT_PORT)
 run: setup migrate model faq-index
 	@$(POSBOT) up $(UP_ARGS)
 
-test: setup system-deps
+test: setup system-deps services
 	@scripts/test.sh
 
 bench: setup model

@@ -30,7 +30,12 @@ def build_services(settings: Settings):
     from bot.services import Services
     from bot.tickets.service import TicketService
 
-    db = Database(settings.effective_database_url, settings.sqlite_synchronous)
+    db = Database(
+        settings.effective_database_url,
+        settings.sqlite_synchronous,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     faq = FaqEngine.from_settings(settings)
     return Services(
         settings=settings,

@@ -30,7 +30,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def make_engine(url: str, sqlite_synchronous: str = "NORMAL", **kwargs) -> Engine:
+DEFAULT_POOL_SIZE = 10
+DEFAULT_MAX_OVERFLOW = 20
+
+
+def make_engine(
+    url: str,
+    sqlite_synchronous: str = "NORMAL",
+    *,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    max_overflow: int = DEFAULT_MAX_OVERFLOW,
+    **kwargs,
+) -> Engine:
+    """An engine for ``url``; the pool sizes apply to server databases (SQLite needs no pool)."""
     if sqlite_synchronous not in ("NORMAL", "FULL"):
         raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, got {sqlite_synchronous!r}")
     if url.startswith("sqlite"):
@@ -50,16 +62,23 @@ def make_engine(url: str, sqlite_synchronous: str = "NORMAL", **kwargs) -> Engin
 
         return engine
     if "poolclass" not in kwargs:
-        kwargs.update(pool_size=10, max_overflow=20)
+        kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
 class Database:
     """Holds the engine and the session factory of one process."""
 
-    def __init__(self, url: str, sqlite_synchronous: str = "NORMAL"):
+    def __init__(
+        self,
+        url: str,
+        sqlite_synchronous: str = "NORMAL",
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        max_overflow: int = DEFAULT_MAX_OVERFLOW,
+    ):
         self.url = url
-        self.engine = make_engine(url, sqlite_synchronous)
+        self.engine = make_engine(url, sqlite_synchronous, pool_size=pool_size, max_overflow=max_overflow)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

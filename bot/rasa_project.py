@@ -35,6 +35,10 @@ def rasa_bin() -> Path:
     return RASA_VENV / "bin" / "rasa"
 
 
+def rasa_python() -> Path:
+    return RASA_VENV / "bin" / "python"
+
+
 def rasa_env() -> dict[str, str]:
     env = dict(os.environ)
     env["RASA_TELEMETRY_ENABLED"] = "false"
@@ -130,9 +134,9 @@ def lock_store_config(redis_url: str) -> dict:
 def render_endpoints(settings: Settings) -> str:
     """endpoints.yml for the Rasa server, generated from the one settings object."""
     action = {"url": f"{settings.effective_public_url}/webhook"}
-    token = settings.rasa_token.get_secret_value()
-    if token:
-        action["token"] = token
+    if settings.rasa_token.get_secret_value():
+        # Rasa expands ${VARS} in endpoints.yml: the token stays in the environment, not in the file.
+        action["token"] = "${POSBOT_RASA_TOKEN}"
     doc = {
         "action_endpoint": action,
         "tracker_store": tracker_store_config(settings.effective_database_url, settings.sqlite_synchronous),

@@ -35,6 +35,17 @@ class Settings(BaseSettings):
             "Empty means SQLite at <data_dir>/posbot.db. Production: postgresql+psycopg://user@host/db."
         ),
     )
+    db_pool_size: int = Field(
+        10,
+        ge=1,
+        description=(
+            "Connections each app process keeps open to PostgreSQL (SQLAlchemy pool_size). Size it so that "
+            "instances x (pool + overflow) + Rasa's pools stay below the server's max_connections (docs/operations.md)."
+        ),
+    )
+    db_max_overflow: int = Field(
+        20, ge=0, description="Extra PostgreSQL connections an app process may open under bursts (SQLAlchemy max_overflow)."
+    )
 
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL",
