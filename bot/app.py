@@ -45,6 +45,7 @@ def build_services(settings: Settings):
 async def lifespan(app: FastAPI):
     from bot.api.actions import make_executor
     from bot.chat import ChatService
+    from bot.chat_session import SessionTokens
     from bot.rasa_client import RasaClient
     from bot.services import set_services
     from bot.tickets.outbox import OutboxWorker
@@ -54,6 +55,7 @@ async def lifespan(app: FastAPI):
     set_services(services)  # rasa-sdk creates action instances itself; they find services here
     app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_token.get_secret_value(), settings.rasa_timeout_s)
     app.state.chat = ChatService(services, app.state.rasa)
+    app.state.chat_sessions = SessionTokens.from_settings(settings)  # generates the key file when unset
     app.state.action_executor = make_executor("actions")
     if settings.faq_reload_interval_s > 0:
         services.faq.start_watching(settings.faq_reload_interval_s)

@@ -99,7 +99,7 @@ class WeChatChannel:
         sender = msg.source  # the merchant's openid
         if msg.type == "event" and getattr(msg, "event", "") == "subscribe":
             reply = await self.chat.handle(
-                "wechat", sender, WELCOME_PAYLOAD, display_text="(关注公众号)", timeout_s=RASA_TIMEOUT_S
+                "wechat", sender, WELCOME_PAYLOAD, display_text="(关注公众号)", timeout_s=RASA_TIMEOUT_S, trusted=True
             )
             return render_messages(reply.messages)
         if msg.type != "text":

@@ -11,6 +11,15 @@ Direction = Literal["in", "out", "staff"]
 Vote = Literal["up", "down"]
 
 
+class AttachmentOut(BaseModel):
+    id: int
+    content_type: str
+    size: int
+    width: int
+    height: int
+    created_at: datetime
+
+
 class MessageOut(BaseModel):
     id: int
     direction: Direction
@@ -18,9 +27,13 @@ class MessageOut(BaseModel):
     author: str | None = None
     created_at: datetime
     delivered_at: datetime | None = None
+    attachment: AttachmentOut | None = Field(
+        None, description="The photo the merchant sent with this line (staff fetch it from .../attachments/{id})."
+    )
 
 
 class HandoffOut(BaseModel):
+    id: int
     ticket_number: str | None
     reason: str
     started_at: datetime
