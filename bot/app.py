@@ -78,6 +78,7 @@ async def lifespan(app: FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     from bot.api import actions, chat, conversations, faq, health, tickets, wechat
     from bot.api.errors import install_error_handlers
+    from bot.api.limits import BodyLimit
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -90,7 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    if settings.cors_origins:
+    app.add_middleware(BodyLimit, rules=chat.body_limits(settings))
+    if settings.cors_origins:  # outermost: errors (413 included) carry the CORS headers too
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
         )

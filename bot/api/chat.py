@@ -53,10 +53,27 @@ SESSION_STATUS = {
     "session_mismatch": 403,
     "sender_taken": 409,
 }
+# A message is at most max_message_chars (1000) characters, 6 bytes each when JSON-escaped,
+# plus a title and a merchant identity: 64 KiB is generous and stops megabytes at the door.
+CHAT_BODY_MAX = 64 * 1024
 _AUTH_DOC = {
     401: {"description": "Session token missing, invalid or expired (`code` says which)"},
     403: {"description": "sender_id is not the session's"},
 }
+
+
+def body_limits(settings: Settings) -> list:
+    """Rules for bot.api.limits.BodyLimit: small JSON bodies, photos up to chat_photo_max_bytes."""
+    from bot.api.limits import too_large
+
+    def photo_refusal(_limit: int) -> tuple[str, str]:
+        e = too_big(settings.chat_photo_max_bytes)
+        return e.code, e.message
+
+    return [
+        ("/api/chat", CHAT_BODY_MAX, too_large),
+        ("/api/chat/photos", settings.chat_photo_max_bytes + 64 * 1024, photo_refusal),  # + multipart framing
+    ]
 
 
 # --- sessions ------------------------------------------------------------------------------
@@ -410,10 +427,7 @@ def _photo_error(e: PhotoError) -> ApiError:
 async def upload_photo(request: Request, sender_id: str, settings: Settings = Depends(get_app_settings)):
     """Attach a photo (multipart field ``file``) for the person handling the conversation."""
     session_sender(request, _query_sender(sender_id))
-    limit = settings.chat_photo_max_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 64 * 1024:  # refuse before reading a huge body
-        raise _photo_error(too_big(limit))
+    limit = settings.chat_photo_max_bytes  # bodies far above it never get here (body_limits)
     try:
         form = await request.form(max_files=1, max_fields=4)
     except Exception:

@@ -84,7 +84,10 @@ def app(services, rasa):
     from bot.api.errors import install_error_handlers
     from bot.chat import ChatService
 
+    from bot.api.limits import BodyLimit
+
     app = FastAPI()
+    app.add_middleware(BodyLimit, rules=chat.body_limits(services.settings))
     install_error_handlers(app)
     app.include_router(chat.router)
     app.include_router(conversations.router)

@@ -73,10 +73,26 @@ def test_an_overlong_title_is_refused(browser, services):
     assert said(services, m.conv) == []
 
 
-def test_ten_megabytes_of_title_are_refused_without_storing_them(browser, services, client):
+def test_ten_megabytes_of_title_are_refused_at_the_door(browser, services, rasa):
     m = browser()
     r = m.say("你好", title="x" * (10 * 1024 * 1024))
-    assert r.status_code == 422
+    assert r.status_code == 413
+    assert r.json()["code"] == "too_large" and " / " in r.json()["message"]
+    assert said(services, m.conv) == [] and rasa.received == []
+
+
+def test_a_huge_body_without_content_length_is_refused_too(browser, client, services):
+    import json
+
+    m = browser()
+    body = json.dumps({"sender_id": m.sender_id, "text": "你好", "title": "x" * 200_000}).encode()
+
+    def chunks():
+        for i in range(0, len(body), 8192):
+            yield body[i : i + 8192]
+
+    r = client.post("/api/chat", content=chunks(), headers={**m.auth, "content-type": "application/json"})
+    assert r.status_code == 413
     assert said(services, m.conv) == []
 
 
