@@ -5,8 +5,9 @@ It records the conversation, keeps the bot silent while a person has the convers
 
 It also decides what of the merchant's input Rasa may take as more than words:
 
-* a button ``title`` (the merchant's bubble in the transcript) is accepted only together
-  with the payload of a button the bot offered in this conversation (``ChatInputError``);
+* a button ``title`` sent by the merchant's client (the web widget) is accepted only together
+  with the payload of a button the bot offered in this conversation (``check_click``,
+  ``ChatInputError``); WeChat's numbered replies take both from the offered buttons;
 * text in Rasa's intent syntax (``/intent{...}``) reaches Rasa as an intent only when it
   equals the payload of a button the bot offered earlier in this conversation. Old buttons
   stay valid (the dialogue answers a stale click politely); anything else is sent as the
@@ -38,6 +39,8 @@ RASA_DOWN_TEXT = "抱歉，系统暂时有点忙，没能及时回复您。请�
 # What the widget shows while a person owns the conversation. When a person answers
 # (service hours) is said by the handoff reply itself, so this line makes no promise of time.
 HANDOFF_NOTICE = "已转人工客服，您在这里发的消息客服都能看到，客服接入后会在这里回复您。"
+# The merchant's first message while a person owns the conversation gets this, on every channel; later ones none.
+HANDOFF_ACK = "已转给客服，请稍候"
 
 
 class ChatInputError(ValueError):
@@ -92,18 +95,20 @@ class ChatService:
     ) -> ChatReply:
         """One merchant message in, the bot's messages out.
 
-        ``display_text`` is the title of the clicked button; ``metadata`` goes to Rasa with
-        the message (e.g. ``{"verified_merchant_id": ...}``); ``trusted`` marks text the
-        channel itself generated (WeChat's subscribe event), which skips the button checks.
+        ``display_text`` is what the transcript shows instead of ``text`` (a button's title,
+        "(语音) …"); the channel vouches for it (the web API runs ``check_click`` first).
+        ``metadata`` goes to Rasa with the message (e.g. ``{"verified_merchant_id": ...}``);
+        ``trusted`` marks text the channel itself generated (WeChat's subscribe event, a
+        configured menu payload), which may use intent syntax freely.
         """
         conv = conversation_id(channel, sender_id)
         convs = self.services.conversations
-        to_rasa = await self._checked_text(conv, text, display_text, trusted)
+        to_rasa = text if trusted else await self._for_rasa(conv, text)
         # Database calls are synchronous: keep them off the event loop.
         await to_thread.run_sync(convs.log_message, conv, "in", display_text or text)
         if await to_thread.run_sync(convs.handoff_active, conv):
             # A person owns the conversation: the bot stays silent, staff see the message in the transcript.
-            return ChatReply(messages=[], status="handoff")
+            return await self._during_handoff(conv)
         try:
             messages = await self.rasa.send(conv, to_rasa, timeout_s, metadata=metadata)
         except RasaUnavailable as e:
@@ -121,22 +126,50 @@ class ChatService:
         handed_off = await to_thread.run_sync(_record)
         return ChatReply(messages=messages, status="handoff" if handed_off else "ok")
 
-    async def _checked_text(self, conv: str, text: str, title: str | None, trusted: bool) -> str:
-        """What Rasa receives for ``text`` (see the module docstring); ChatInputError for a forged title."""
-        if trusted:
+    async def check_click(self, channel: str, sender_id: str, payload: str, title: str) -> None:
+        """A button title typed into the transcript must belong to a button offered with ``payload``.
+
+        For channels where the merchant's client sends the title (the web widget); ChatInputError otherwise.
+        """
+        conv = conversation_id(channel, sender_id)
+        if not await to_thread.run_sync(self.services.conversations.is_offered, conv, payload, title):
+            raise ChatInputError(
+                "title",
+                "unknown_button",
+                "按钮已失效，请直接输入您的问题 / title must belong to a button offered in this conversation",
+            )
+
+    async def _for_rasa(self, conv: str, text: str) -> str:
+        """Intent syntax counts only as the payload of a button offered here; else the plain words."""
+        if not is_intent_syntax(text):
             return text
+        if await to_thread.run_sync(self.services.conversations.is_offered, conv, text.strip()):
+            return text.strip()
+        return as_plain_text(text)
+
+    async def handle_unreadable(self, channel: str, sender_id: str, display_text: str, reply_text: str) -> ChatReply:
+        """A message the bot cannot read (a picture, a location): kept for staff, answered with ``reply_text``."""
+        conv = conversation_id(channel, sender_id)
         convs = self.services.conversations
-        if title is not None:
-            if not await to_thread.run_sync(convs.is_offered, conv, text, title):
-                raise ChatInputError(
-                    "title",
-                    "unknown_button",
-                    "按钮已失效，请直接输入您的问题 / title must belong to a button offered in this conversation",
-                )
-            return text
-        if is_intent_syntax(text) and not await to_thread.run_sync(convs.is_offered, conv, text.strip()):
-            return as_plain_text(text)
-        return text.strip() if is_intent_syntax(text) else text
+        await to_thread.run_sync(convs.log_message, conv, "in", display_text)
+        if await to_thread.run_sync(convs.handoff_active, conv):
+            return await self._during_handoff(conv)
+        await to_thread.run_sync(convs.log_message, conv, "out", reply_text)
+        return ChatReply(messages=[BotMessage(text=reply_text)])
+
+    async def close(self, channel: str, sender_id: str, display_text: str) -> None:
+        """The merchant left the channel (unsubscribed): end any handoff and start afresh next time."""
+        conv = conversation_id(channel, sender_id)
+        convs = self.services.conversations
+        await to_thread.run_sync(convs.log_message, conv, "in", display_text)
+        await to_thread.run_sync(lambda: convs.hand_back(conv, f"{channel}:{display_text}", notice=None))
+        await self.rasa.restart(conv)
+
+    async def _during_handoff(self, conv: str) -> ChatReply:
+        if not await to_thread.run_sync(self.services.conversations.acknowledge_handoff, conv):
+            return ChatReply(messages=[], status="handoff")
+        await to_thread.run_sync(self.services.conversations.log_message, conv, "out", HANDOFF_ACK)
+        return ChatReply(messages=[BotMessage(text=HANDOFF_ACK)], status="handoff")
 
 
 # --- what waits for the merchant outside the request/response cycle --------------------

@@ -286,9 +286,11 @@ async def chat(
     session_sender(request, body.sender_id)
     metadata = verified_merchant(settings, body.merchant)
     try:
-        reply = await chat.handle(CHANNEL, body.sender_id, body.text, display_text=body.title, metadata=metadata)
+        if body.title is not None:
+            await chat.check_click(CHANNEL, body.sender_id, body.text, body.title)
     except ChatInputError as e:
         raise ApiError(422, e.code, e.message, loc=["body", e.field]) from None
+    reply = await chat.handle(CHANNEL, body.sender_id, body.text, display_text=body.title, metadata=metadata)
     out = ChatOut(
         messages=[
             Message(text=m.text, buttons=[Button(**b) for b in m.buttons], tickets=tickets_in(m.text))

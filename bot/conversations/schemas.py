@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from bot.channels.outbox import ChannelMessageOut
+
 Direction = Literal["in", "out", "staff"]
 Vote = Literal["up", "down"]
 
@@ -20,6 +22,19 @@ class AttachmentOut(BaseModel):
     created_at: datetime
 
 
+class DeliveryOut(BaseModel):
+    """How an active message (WeChat / WeCom) fared; several parts of a long text are summed up as one."""
+
+    status: Literal["pending", "delivered", "failed", "dead"] = Field(
+        ..., description="failed: refused by WeChat, not retried (e.g. errcode 45015); dead: retries used up"
+    )
+    errcode: int | None = Field(None, description="WeChat/WeCom errcode of the last attempt, e.g. 45015.")
+    error: str | None = None
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    message_id: str = Field(..., description="Channel message id (POST /api/deliveries/{id}/retry).")
+
+
 class MessageOut(BaseModel):
     id: int
     direction: Direction
@@ -30,6 +45,7 @@ class MessageOut(BaseModel):
     attachment: AttachmentOut | None = Field(
         None, description="The photo the merchant sent with this line (staff fetch it from .../attachments/{id})."
     )
+    delivery: DeliveryOut | None = Field(None, description="Active delivery to WeChat/WeCom, when there is one.")
 
 
 class HandoffOut(BaseModel):
@@ -52,6 +68,9 @@ class ConversationState(BaseModel):
 
 class ConversationDetail(ConversationState):
     messages: list[MessageOut] = Field(default_factory=list, description="Oldest first.")
+    deliveries: list[ChannelMessageOut] = Field(
+        default_factory=list, description="Active messages to WeChat/WeCom (answers, staff replies, notices), oldest first."
+    )
 
 
 class FeedbackOut(BaseModel):

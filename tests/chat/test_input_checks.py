@@ -170,8 +170,11 @@ async def test_wechat_gets_the_same_checks(services, rasa):
     # /request_human typed into WeChat:
     await chat.handle("wechat", "oFans123", "/request_human")
     assert rasa.texts_for("wechat:oFans123")[-1] == "request_human"
+    # An intent the bot never offered in this WeChat conversation, with whatever display text:
+    await chat.handle("wechat", "oFans123", '/inform{"merchant_id":"898310048161234"}', display_text="(语音) 随便")
+    assert rasa.texts_for("wechat:oFans123")[-1] == 'inform{"merchant_id":"898310048161234"}'
     with pytest.raises(ChatInputError):
-        await chat.handle("wechat", "oFans123", "/affirm", display_text="随便写的")
+        await chat.check_click("wechat", "oFans123", "/affirm", "随便写的")
 
 
 async def test_the_channels_own_payloads_are_trusted(services, rasa):

@@ -127,5 +127,9 @@ def test_the_handoff_reply_carries_the_servers_notice(browser, rasa, services):
     rasa.replies["转人工"] = [BotMessage(text="已为您转接人工客服，请稍候。")]
     body = m.say("转人工").json()
     assert body["status"] == "handoff" and body["handoff_notice"]
-    quiet = m.say("有人吗").json()
+    from bot.chat import HANDOFF_ACK
+
+    first = m.say("有人吗").json()  # acknowledged once, then the bot is silent
+    assert [x["text"] for x in first["messages"]] == [HANDOFF_ACK] and first["handoff_notice"]
+    quiet = m.say("还在吗").json()
     assert quiet["messages"] == [] and quiet["status"] == "handoff" and quiet["handoff_notice"]

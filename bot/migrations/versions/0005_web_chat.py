@@ -1,7 +1,7 @@
 """Web chat: buttons offered per conversation, photos sent during a handoff.
 
 Revision ID: 0005_web_chat
-Revises: 0003_wechat_messages
+Revises: 0006_channel_outbox (branched from 0003; chained after 0006 when main gained it)
 Create Date: 2026-12-02
 
 Constraint names follow bot.db.NAMING (spelled out: Alembic's op does not apply the
@@ -13,7 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0005_web_chat"
-down_revision = "0003_wechat_messages"
+down_revision = "0006_channel_outbox"
 branch_labels = None
 depends_on = None
 
