@@ -167,6 +167,7 @@ async def new_session(request: Request, body: SessionIn | None = None):
     elif body.sender_id is not None:
         sid = body.sender_id
         if not await to_thread.run_sync(convs.claim, conversation_id(CHANNEL, sid), CHANNEL):
+            log.info("session for existing sender id %s refused", sid)
             raise _session_error(SessionError("sender_taken"))
     else:
         while True:
@@ -255,6 +256,7 @@ def verified_merchant(settings: Settings, merchant: MerchantIn | None) -> dict |
             max_ttl_s=settings.merchant_identity_max_ttl_s,
         )
     except merchant_identity.MerchantIdentityError as e:
+        log.info("merchant identity for %s refused: %s", merchant.id[:64], e.code)
         raise ApiError(401, e.code, e.message) from None
     return {merchant_identity.METADATA_KEY: ident.merchant_id}
 

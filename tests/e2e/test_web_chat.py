@@ -18,7 +18,6 @@ import pytest
 from PIL import Image
 
 from tests.conftest import LIVE_MERCHANT_SECRET
-from tests.support import texts
 
 pytestmark = pytest.mark.integration
 MID = "898310048161234"
@@ -131,6 +130,8 @@ def test_a_verified_merchant_id_reaches_the_tracker(live_stack, chat):
     status, _ = chat(s, "你好", merchant=signed())
     assert status == 200
     assert latest_user_event(live_stack, s)["metadata"]["verified_merchant_id"] == MID
+    chat(s, "谢谢")  # the next message without it carries no verified id: it is per message
+    assert "verified_merchant_id" not in (latest_user_event(live_stack, s).get("metadata") or {})
 
 
 @pytest.mark.parametrize(
