@@ -508,7 +508,9 @@
     this.host.classList.add("pw-is-open");
     this.unread = 0;
     this.badge.hidden = true;
-    if (this.pendingRow) this.revealPending();
+    var first = this.pendingRow;
+    this.pendingRow = null;
+    if (first) this.reveal(first);
     else this.scrollToEnd();
     this.input.focus();
   };
@@ -773,7 +775,8 @@
     });
     // The merchant's own message always shows; a reply or a staff message moves the view only
     // when the merchant was at the end, otherwise the "新消息 ↓" pill offers to go there.
-    if (opts.own || wasAtEnd) this.reveal(rows[0]);
+    if (!this.isShowing()) this.markPending(rows[0]); // shown from its top when the panel opens
+    else if (opts.own || wasAtEnd) this.reveal(rows[0]);
     else this.markPending(rows[0]);
     if (!this.isShowing() && !opts.own && opts.persist !== false) {
       this.unread += rows.length;
