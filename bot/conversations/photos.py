@@ -55,9 +55,13 @@ def normalize_photo(raw: bytes, *, max_bytes: int, max_pixels: int) -> Photo:
     if len(raw) > max_bytes:
         raise too_big(max_bytes)
     try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            fmt = probe.format
-            w, h = probe.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size is checked below
+            with Image.open(io.BytesIO(raw)) as probe:
+                fmt = probe.format
+                w, h = probe.size
+    except Image.DecompressionBombError:
+        raise PhotoError("photo_too_many_pixels") from None
     except (UnidentifiedImageError, OSError, ValueError):
         raise PhotoError("photo_not_image") from None
     if fmt not in ACCEPTED_FORMATS:
