@@ -80,6 +80,7 @@ async def start_channels(app: FastAPI, settings: Settings, services):
 async def lifespan(app: FastAPI):
     from bot.api.actions import make_executor
     from bot.chat import ChatService
+    from bot.chat_session import SessionTokens
     from bot.rasa_client import RasaClient
     from bot.services import set_services
     from bot.tickets.outbox import OutboxWorker
@@ -89,6 +90,7 @@ async def lifespan(app: FastAPI):
     set_services(services)  # rasa-sdk creates action instances itself; they find services here
     app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_token.get_secret_value(), settings.rasa_timeout_s)
     app.state.chat = ChatService(services, app.state.rasa)
+    app.state.chat_sessions = SessionTokens.from_settings(settings)  # generates the key file when unset
     app.state.action_executor = make_executor("actions")
     if settings.faq_reload_interval_s > 0:
         services.faq.start_watching(settings.faq_reload_interval_s)
@@ -116,6 +118,7 @@ async def lifespan(app: FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     from bot.api import actions, chat, conversations, deliveries, faq, health, tickets, wechat
     from bot.api.errors import install_error_handlers
+    from bot.api.limits import BodyLimit
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -128,7 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    if settings.cors_origins:
+    app.add_middleware(BodyLimit, rules=chat.body_limits(settings))
+    if settings.cors_origins:  # outermost: errors (413 included) carry the CORS headers too
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
         )

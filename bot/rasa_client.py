@@ -40,12 +40,25 @@ class RasaClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def send(self, conversation_id: str, text: str, timeout_s: float | None = None) -> list[BotMessage]:
-        """Send one user message through Rasa's REST channel and return the bot's replies."""
+    async def send(
+        self,
+        conversation_id: str,
+        text: str,
+        timeout_s: float | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> list[BotMessage]:
+        """Send one user message through Rasa's REST channel and return the bot's replies.
+
+        ``metadata`` is stored with the message in the tracker (Rasa's RestInput reads the
+        request's ``metadata``); actions read it as ``tracker.latest_message["metadata"]``.
+        """
+        body: dict[str, Any] = {"sender": conversation_id, "message": text}
+        if metadata:
+            body["metadata"] = metadata
         try:
             r = await self._client.post(
                 "/webhooks/rest/webhook",
-                json={"sender": conversation_id, "message": text},
+                json=body,
                 timeout=timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as e:

@@ -83,6 +83,42 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed to embed the chat widget (JSON list)."
     )
 
+    # --- web chat: sessions, merchant identity, photos ------------------------------
+    chat_session_secret: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Key that signs the web chat's session tokens. Empty: generated once into <data_dir>/chat-session-key. "
+            "Several app instances must share one value."
+        ),
+    )
+    chat_session_ttl_s: int = Field(
+        86_400, ge=60, description="How long a chat session token is valid; the widget renews it transparently."
+    )
+    chat_session_renew_s: int = Field(
+        30 * 86_400,
+        ge=60,
+        description="How old an expired token may be and still be renewed for the same conversation.",
+    )
+    merchant_identity_secret: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Shared with the host page's server: HMAC-SHA256 key of the signed merchant identity "
+            "(docs/widget.md). Empty: signed identities are refused."
+        ),
+    )
+    merchant_identity_max_ttl_s: int = Field(
+        86_400, ge=60, description="Latest expiry a signed merchant identity may carry, counted from now."
+    )
+    chat_photo_max_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, description="Largest photo a merchant may attach during a handoff."
+    )
+    chat_photo_max_pixels: int = Field(
+        40_000_000, ge=10_000, description="Largest photo in pixels (width x height) accepted before decoding."
+    )
+    chat_photos_per_handoff: int = Field(
+        20, ge=1, description="Photos a merchant may send during one handoff."
+    )
+
     # --- FAQ ---------------------------------------------------------------
     faq_dir: Path = Field(PROJECT_ROOT / "data" / "faq", description="Knowledge-base YAML files.")
     faq_encoder: str = Field(

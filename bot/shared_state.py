@@ -13,7 +13,7 @@ Three operations cover it, each atomic on both backends:
 - ``delete(key, only_if=value)``: remove, optionally only while it still holds ``value`` (a lock
   released by its owner only).
 
-The database table is ``shared_state`` (migration ``0006_channel_outbox``); rows past their
+The database table is ``shared_state`` (migration ``0004_channel_outbox``); rows past their
 ``expires_at`` are ignored at once and deleted in passing, so there is no cleanup job.
 """
 

@@ -102,7 +102,8 @@ class ChannelTurns:
             payload, title = self._menu(msg.text)
             if payload is None:
                 return await self._unreadable(msg.sender, f"(菜单) {msg.text}", UNKNOWN_MENU_TEXT)
-            return await self._race(msg, self._turn(msg.sender, payload, f"(菜单) {title}"))
+            # the payload is configured by the operator (or a built-in topic): not the merchant's text
+            return await self._race(msg, self._turn(msg.sender, payload, f"(菜单) {title}", trusted=True))
         if msg.kind == "voice" and msg.text.strip():
             return await self._race(msg, self._text_turn(msg.sender, msg.text.strip(), prefix="(语音) "))
         if msg.kind == "text":
@@ -192,8 +193,10 @@ class ChannelTurns:
     def _timeout(self) -> float | None:
         return None if self.push else PASSIVE_ONLY_RASA_TIMEOUT_S
 
-    async def _turn(self, sender: str, payload: str, display: str | None) -> str:
-        reply: ChatReply = await self.chat.handle(self.channel, sender, payload, display_text=display, timeout_s=self._timeout())
+    async def _turn(self, sender: str, payload: str, display: str | None, trusted: bool = False) -> str:
+        reply: ChatReply = await self.chat.handle(
+            self.channel, sender, payload, display_text=display, timeout_s=self._timeout(), trusted=trusted
+        )
         return render_messages(reply.messages)
 
     async def _text_turn(self, sender: str, text: str, prefix: str = "") -> str:
@@ -204,7 +207,7 @@ class ChannelTurns:
     async def _welcome(self, sender: str) -> str:
         """Rasa's greeting (what the bot can do), then the main topics as numbered choices."""
         reply = await self.chat.handle(
-            self.channel, sender, WELCOME_PAYLOAD, display_text=WELCOME_DISPLAY, timeout_s=self._timeout()
+            self.channel, sender, WELCOME_PAYLOAD, display_text=WELCOME_DISPLAY, timeout_s=self._timeout(), trusted=True
         )
         if reply.status != "ok":
             return render_messages(reply.messages)
@@ -214,6 +217,8 @@ class ChannelTurns:
         if await self.chat.rasa.append_bot_message(conv, "常见问题", topics.buttons):
             menu = render_messages([topics])
             await to_thread.run_sync(self.chat.services.conversations.log_message, conv, "out", menu)
+            # Offered like any bot button: "5" may then send /check_ticket (bot.chat's input rule).
+            await to_thread.run_sync(self.chat.services.conversations.offer_buttons, conv, topics.buttons)
             return render_messages([*reply.messages, topics])
         return render_messages(reply.messages)
 

@@ -13,6 +13,15 @@ Direction = Literal["in", "out", "staff"]
 Vote = Literal["up", "down"]
 
 
+class AttachmentOut(BaseModel):
+    id: int
+    content_type: str
+    size: int
+    width: int
+    height: int
+    created_at: datetime
+
+
 class DeliveryOut(BaseModel):
     """How an active message (WeChat / WeCom) fared; several parts of a long text are summed up as one."""
 
@@ -33,10 +42,14 @@ class MessageOut(BaseModel):
     author: str | None = None
     created_at: datetime
     delivered_at: datetime | None = None
+    attachment: AttachmentOut | None = Field(
+        None, description="The photo the merchant sent with this line (staff fetch it from .../attachments/{id})."
+    )
     delivery: DeliveryOut | None = Field(None, description="Active delivery to WeChat/WeCom, when there is one.")
 
 
 class HandoffOut(BaseModel):
+    id: int
     ticket_number: str | None
     reason: str
     started_at: datetime

@@ -662,6 +662,7 @@ async function addComment() {
 // --- 人工会话 ---------------------------------------------------------------------------
 
 const conv = { id: null, timer: null, data: null, lastCount: -1, ticks: 0 };
+const AUTHOR_STORE = "posbot.staff.author"; // the name merchants see on replies
 const CONV_REFRESH_MS = 5000;
 
 function normalizeLine(m) {
@@ -698,11 +699,40 @@ function renderTranscript(list, lines) {
           m.at ? el("span", { class: "muted", text: ` · ${fmtTime(typeof m.at === "number" ? m.at * 1000 : m.at)}` }) : null
         ),
         el("div", { class: "pre", text: m.text }),
-        deliveryNote(raw)
+        raw.attachment ? photoOf(raw.attachment) : null,
+        deliveryNote(raw) ||
+          (cls === "agent" && String(conv.id).startsWith("web:") && "delivered_at" in raw
+            ? el("div", { class: "muted delivery", text: raw.delivered_at ? "商户已收到" : "等待商户打开对话" })
+            : null)
       );
     })
   );
   if (!lines.length) list.replaceChildren(el("li", { class: "empty", text: "暂无对话记录" }));
+}
+
+// Photos the merchant sent during the handoff: fetched with the API key (an <img src> cannot
+// send it) and kept as object URLs, so the 5 s refresh does not download them again.
+const photoUrls = new Map();
+
+function photoOf(att) {
+  const link = el("a", { class: "photo-link", target: "_blank", rel: "noopener", text: "图片加载中…" });
+  const path = `/api/conversations/${encodeURIComponent(conv.id)}/attachments/${encodeURIComponent(att.id)}`;
+  const show = (url) => {
+    link.href = url;
+    link.replaceChildren(el("img", { class: "photo", src: url, alt: `商户发送的图片 ${att.width}×${att.height}` }));
+  };
+  if (photoUrls.has(path)) show(photoUrls.get(path));
+  else {
+    fetch(path, { headers: { "X-API-Key": getKey() } })
+      .then((res) => (res.ok ? res.blob() : Promise.reject(new Error(`HTTP ${res.status}`))))
+      .then((blob) => {
+        const url = URL.createObjectURL(blob);
+        photoUrls.set(path, url);
+        show(url);
+      })
+      .catch((err) => (link.textContent = `图片打不开（${err.message}）`));
+  }
+  return link;
 }
 
 // WeChat / WeCom active delivery of a line (GET /api/conversations/{id}: messages[].delivery).
@@ -723,7 +753,10 @@ function deliveryNote(raw) {
 }
 
 function transcriptKey(lines) {
-  return lines.map((l) => (l && l.delivery ? `${l.id}:${l.delivery.status}` : String(l && l.id))).join(",");
+  // a web line's acknowledgement (delivered_at) changes what the line shows, too
+  return lines
+    .map((l) => (l && l.delivery ? `${l.id}:${l.delivery.status}` : `${l && l.id}:${l && l.delivered_at ? 1 : 0}`))
+    .join(",");
 }
 
 function convLines(data) {
@@ -768,6 +801,11 @@ async function loadWaiting() {
 }
 
 function initConversations() {
+  try {
+    $("#c-author").value = localStorage.getItem(AUTHOR_STORE) || "";
+  } catch {
+    /* storage blocked */
+  }
   $("#c-waiting-refresh").addEventListener("click", loadWaiting);
   $("#c-open").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -883,7 +921,15 @@ async function sendReply() {
     return;
   }
   try {
-    await api("POST", `/api/conversations/${encodeURIComponent(conv.id)}/messages`, { body: { text } });
+    const author = $("#c-author").value.trim();
+    try {
+      localStorage.setItem(AUTHOR_STORE, author);
+    } catch {
+      /* storage blocked: the name is typed again next time */
+    }
+    await api("POST", `/api/conversations/${encodeURIComponent(conv.id)}/messages`, {
+      body: author ? { text, author } : { text },
+    });
     input.value = "";
     $("#c-count").textContent = "0/2000";
     flash($("#c-msg"), "已发送给商户");

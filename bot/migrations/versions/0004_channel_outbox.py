@@ -1,6 +1,6 @@
 """Active messages to WeChat / WeCom, shared state of app instances, first handoff acknowledgement.
 
-Revision ID: 0006_channel_outbox
+Revision ID: 0004_channel_outbox
 Revises: 0003_wechat_messages
 Create Date: 2026-11-27
 
@@ -17,7 +17,7 @@ the models.
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0006_channel_outbox"
+revision = "0004_channel_outbox"
 down_revision = "0003_wechat_messages"
 branch_labels = None
 depends_on = None
