@@ -80,11 +80,11 @@ class Nginx:
         self.stop()
         raise TimeoutError("nginx did not start")
 
-    def upstreams_used(self) -> list[str]:
-        """The app instance that served each proxied request, in order (from the access log)."""
+    def requests(self) -> list[tuple[str, str]]:
+        """(app instance that served it, request URI) of each proxied request, in order (the access log)."""
         log = self.conf.parent / "access.log"
-        lines = log.read_text().splitlines() if log.exists() else []
-        return [line.split()[0] for line in lines if line.split()[0] != "-"]
+        rows = [line.split() for line in (log.read_text().splitlines() if log.exists() else [])]
+        return [(r[0], r[2]) for r in rows if len(r) >= 3 and r[0] != "-"]
 
     @property
     def url(self) -> str:

@@ -9,7 +9,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import launch_stack, wait_stack
+from tests import nginx
+from tests.conftest import free_port, launch_stack, wait_stack
 from tests.support import ChatClient, texts
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -70,3 +71,24 @@ def test_conversation_moves_between_instances(two_stacks, postgres_url):
         ).scalar_one()
     eng.dispose()
     assert n == 2
+
+
+def test_nginx_spreads_one_conversation_over_both_app_instances(two_stacks, tmp_path):
+    """The deployment's own nginx config in front of both app instances, as compose runs it."""
+    hostport = [s.app_url.removeprefix("http://") for s in two_stacks]
+    proxy = nginx.Nginx(tmp_path / "nginx", free_port(), *hostport)
+    merchant = ChatClient(proxy.url)
+    try:
+        sender = "n" + uuid.uuid4().hex[:10]
+        assert merchant.http.get("/healthz").status_code == 200
+        r1 = merchant.post(sender, "打印机不出纸")
+        assert r1.status_code == 200 and "问题解决了吗？" in texts(r1.json())
+        r2 = merchant.post(sender, "/deny", title="没解决")
+        assert r2.status_code == 200 and "故障报修工单" in texts(r2.json()), r2.json()
+        # Rasa's action endpoint is not reachable from outside.
+        assert merchant.http.post("/webhook", json={}).status_code == 404
+        chat_turns = [u for u, uri in proxy.requests() if uri == "/api/chat"]
+        assert len(chat_turns) == 2 and set(chat_turns) == set(hostport), proxy.requests()
+    finally:
+        merchant.close()
+        proxy.stop()
