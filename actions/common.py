@@ -103,9 +103,9 @@ def channel_of(sender_id: str) -> str:
 
 
 def ticket_channel(tracker: Tracker) -> str:
-    """The ticket's channel enum value for this conversation (web / wechat, else api)."""
+    """The ticket's channel enum value for this conversation (web / wechat / wecom, else api)."""
     ch = channel_of(tracker.sender_id)
-    return ch if ch in ("web", "wechat") else "api"
+    return ch if ch in ("web", "wechat", "wecom") else "api"
 
 
 def latest_text(tracker: Tracker) -> str:

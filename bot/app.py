@@ -41,6 +41,36 @@ def build_services(settings: Settings):
     )
 
 
+async def start_channels(app: FastAPI, settings: Settings, services):
+    """The WeChat / WeCom callback channels that are configured, and the worker pushing their active messages."""
+    from bot.channels.outbox import ChannelOutboxWorker
+    from bot.channels.tencent import build_senders
+    from bot.channels.wechat import WeChatChannel
+    from bot.channels.wechat_dedupe import WeChatMessageStore
+    from bot.channels.wecom import WeComChannel
+    from bot.shared_state import make_shared_state
+
+    state = make_shared_state(services.db, settings.redis_url)
+    messages = WeChatMessageStore(services.db)
+    app.state.wechat = app.state.wecom = None
+    if settings.wechat_token.get_secret_value():
+        app.state.wechat = WeChatChannel(settings, app.state.chat, messages, state)
+        log.info("WeChat channel in %s mode, active messages %s", settings.effective_wechat_mode,
+                 "on" if settings.wechat_push_enabled else "off (no POSBOT_WECHAT_APP_SECRET)")
+    if settings.wecom_enabled:
+        app.state.wecom = WeComChannel(settings, app.state.chat, messages, state)
+    channels = [c for c in (app.state.wechat, app.state.wecom) if c is not None]
+    push_worker = None
+    senders = build_senders(settings, state)
+    if senders and settings.outbox_worker_enabled:
+        push_worker = ChannelOutboxWorker(services.db, settings, senders)
+        await push_worker.start()
+    else:
+        for sender in senders.values():
+            await sender.aclose()
+    return channels, push_worker
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     from bot.api.actions import make_executor
@@ -61,10 +91,15 @@ async def lifespan(app: FastAPI):
     if settings.outbox_worker_enabled:
         worker = OutboxWorker(services.db, settings)
         await worker.start()
+    channels, push_worker = await start_channels(app, settings, services)
     log.info("app service ready: %d FAQ entries, database %s", len(services.faq.entries), services.db.engine.dialect.name)
     try:
         yield
     finally:
+        for channel in channels:  # answers still being computed reach the outbox before we stop
+            await channel.turns.drain(settings.rasa_timeout_s + 2)
+        if push_worker is not None:
+            await push_worker.stop()
         if worker is not None:
             await worker.stop()
         services.faq.stop_watching()
@@ -74,7 +109,7 @@ async def lifespan(app: FastAPI):
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from bot.api import actions, chat, conversations, faq, health, tickets, wechat
+    from bot.api import actions, chat, conversations, deliveries, faq, health, tickets, wechat
     from bot.api.errors import install_error_handlers
 
     settings = settings or get_settings()
@@ -93,7 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
         )
     install_error_handlers(app)
-    for module in (health, chat, actions, faq, tickets, conversations, wechat):
+    for module in (health, chat, actions, faq, tickets, conversations, deliveries, wechat):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 SENDER_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 
 RASA_DOWN_TEXT = "抱歉，系统暂时有点忙，没能及时回复您。请稍后再发一次；着急的话可以拨打客服热线（见机身背面标签）。"
-HANDOFF_TEXT = "已转人工客服，您的消息已转给客服同事，请稍候，客服会在这里回复您。"
+# The merchant's first message while a person owns the conversation gets this, on every channel; later ones none.
+HANDOFF_ACK = "已转给客服，请稍候"
 
 
 @dataclass
@@ -53,7 +54,7 @@ class ChatService:
         await to_thread.run_sync(convs.log_message, conv, "in", display_text or text)
         if await to_thread.run_sync(convs.handoff_active, conv):
             # A person owns the conversation: the bot stays silent, staff see the message in the transcript.
-            return ChatReply(messages=[], status="handoff")
+            return await self._during_handoff(conv)
         try:
             messages = await self.rasa.send(conv, text, timeout_s)
         except RasaUnavailable as e:
@@ -65,6 +66,30 @@ class ChatService:
         # An action may have just handed the conversation to a person.
         handed_off = await to_thread.run_sync(convs.handoff_active, conv)
         return ChatReply(messages=messages, status="handoff" if handed_off else "ok")
+
+    async def handle_unreadable(self, channel: str, sender_id: str, display_text: str, reply_text: str) -> ChatReply:
+        """A message the bot cannot read (a picture, a location): kept for staff, answered with ``reply_text``."""
+        conv = conversation_id(channel, sender_id)
+        convs = self.services.conversations
+        await to_thread.run_sync(convs.log_message, conv, "in", display_text)
+        if await to_thread.run_sync(convs.handoff_active, conv):
+            return await self._during_handoff(conv)
+        await to_thread.run_sync(convs.log_message, conv, "out", reply_text)
+        return ChatReply(messages=[BotMessage(text=reply_text)])
+
+    async def close(self, channel: str, sender_id: str, display_text: str) -> None:
+        """The merchant left the channel (unsubscribed): end any handoff and start afresh next time."""
+        conv = conversation_id(channel, sender_id)
+        convs = self.services.conversations
+        await to_thread.run_sync(convs.log_message, conv, "in", display_text)
+        await to_thread.run_sync(lambda: convs.hand_back(conv, f"{channel}:{display_text}", notice=None))
+        await self.rasa.restart(conv)
+
+    async def _during_handoff(self, conv: str) -> ChatReply:
+        if not await to_thread.run_sync(self.services.conversations.acknowledge_handoff, conv):
+            return ChatReply(messages=[], status="handoff")
+        await to_thread.run_sync(self.services.conversations.log_message, conv, "out", HANDOFF_ACK)
+        return ChatReply(messages=[BotMessage(text=HANDOFF_ACK)], status="handoff")
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,7 +45,11 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = Field(8.0, description="How long /api/chat waits for Rasa before apologising.")
     redis_url: str = Field(
         "",
-        description="Redis URL for Rasa's lock store (needed when several Rasa instances share trackers). Empty: in-memory locks.",
+        description=(
+            "Redis URL for Rasa's lock store (needed when several Rasa instances share trackers) and for the "
+            "state app instances share (WeChat/WeCom access tokens, callback nonces). Empty: in-memory locks, "
+            "shared state in the database."
+        ),
     )
 
     # --- app service ---------------------------------------------------------
@@ -91,7 +96,9 @@ class Settings(BaseSettings):
     outbox_backoff_max_s: float = Field(300.0, description="Longest delay between two attempts.")
     outbox_poll_interval_s: float = Field(1.0, description="How often the outbox worker looks for due events.")
     outbox_timeout_s: float = Field(5.0, description="HTTP timeout of one webhook delivery.")
-    outbox_worker_enabled: bool = Field(True, description="Run the delivery worker inside the app service.")
+    outbox_worker_enabled: bool = Field(
+        True, description="Run the delivery workers (ticket webhooks, WeChat/WeCom active messages) inside the app service."
+    )
 
     # --- conversation ----------------------------------------------------------
     service_hours: str = Field(
@@ -104,6 +111,78 @@ class Settings(BaseSettings):
     wechat_app_id: str = Field("", description="AppID of the Official Account (needed for encrypted mode).")
     wechat_aes_key: SecretStr = Field(
         SecretStr(""), description="EncodingAESKey (43 chars) for safe mode; empty: plaintext mode."
+    )
+    wechat_mode: Literal["", "plaintext", "compatible", "safe"] = Field(
+        "",
+        description=(
+            "Message encryption mode chosen in the admin console (消息加解密方式). safe: only encrypted messages "
+            "are accepted (recommended); compatible: encrypted and plaintext messages; plaintext: no encryption. "
+            "Empty: safe when wechat_aes_key is set, else plaintext."
+        ),
+    )
+    wechat_app_secret: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "AppSecret of the Official Account. Enables active messages (customer-service API): slow answers, "
+            "staff replies and ticket updates reach the merchant without waiting for their next message. "
+            "Empty: passive replies only."
+        ),
+    )
+    wechat_api_base: str = Field("https://api.weixin.qq.com", description="Base URL of the WeChat server API.")
+    wechat_token_endpoint: Literal["stable", "classic"] = Field(
+        "stable",
+        description="stable: /cgi-bin/stable_token (recommended, one token for all callers); classic: /cgi-bin/token.",
+    )
+    wechat_passive_reply_s: float = Field(
+        4.0,
+        description=(
+            "How long a WeChat message waits for the bot before answering 'success' and sending the answer "
+            "through the customer-service API instead (WeChat gives a passive reply 5 s). Used only with "
+            "wechat_app_secret."
+        ),
+    )
+    wechat_menu: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Custom-menu click keys (EventKey) mapped to what the bot receives: an intent payload such as "
+            "'/request_human' or a merchant question. Keys of the built-in topics (posbot:settlement, "
+            "posbot:fees, posbot:activation, posbot:fault, posbot:ticket, posbot:human) work without it. JSON object."
+        ),
+    )
+    wechat_timestamp_window_s: int = Field(
+        300,
+        ge=30,
+        description="Callbacks (WeChat and WeCom) whose timestamp is further than this from our clock are refused.",
+    )
+    wechat_text_max_bytes: int = Field(
+        2048,
+        ge=200,
+        description="Longest text WeChat/WeCom accept in one message (UTF-8 bytes); longer answers are split.",
+    )
+
+    # --- WeCom (企业微信) self-built application -------------------------------------
+    wecom_corp_id: str = Field("", description="CorpID of the enterprise (我的企业 → 企业ID).")
+    wecom_agent_id: int = Field(0, description="AgentId of the self-built application.")
+    wecom_secret: SecretStr = Field(
+        SecretStr(""), description="Secret of the application; enables active messages (message/send)."
+    )
+    wecom_token: SecretStr = Field(SecretStr(""), description="Token of the application's API callback (接收消息).")
+    wecom_aes_key: SecretStr = Field(SecretStr(""), description="EncodingAESKey of the application's API callback.")
+    wecom_api_base: str = Field("https://qyapi.weixin.qq.com", description="Base URL of the WeCom server API.")
+
+    # --- active messages to WeChat / WeCom (channel outbox) ---------------------------
+    push_max_attempts: int = Field(6, ge=1, description="Sends tried before an active message is dead-lettered.")
+    push_backoff_base_s: float = Field(2.0, description="First retry delay of an active message; doubles each attempt.")
+    push_backoff_max_s: float = Field(120.0, description="Longest delay between two sends of one active message.")
+    push_poll_interval_s: float = Field(0.5, description="How often the channel outbox looks for due messages.")
+    push_timeout_s: float = Field(5.0, description="HTTP timeout of one call to the WeChat/WeCom API.")
+    push_resend_days: int = Field(
+        7,
+        ge=0,
+        description=(
+            "Messages WeChat refused because the merchant was away (45015: 48 hours without a message; 45047: "
+            "send quota used up) are sent again when the merchant next writes, if younger than this."
+        ),
     )
 
     @field_validator("data_dir", "faq_dir", mode="after")
@@ -120,6 +199,26 @@ class Settings(BaseSettings):
     @property
     def effective_faq_index_dir(self) -> Path:
         return (self.faq_index_dir or self.data_dir / "faq-index").expanduser().resolve()
+
+    @property
+    def effective_wechat_mode(self) -> str:
+        if self.wechat_mode:
+            return self.wechat_mode
+        return "safe" if self.wechat_aes_key.get_secret_value() else "plaintext"
+
+    @property
+    def wechat_push_enabled(self) -> bool:
+        """Active messages to WeChat followers: needs the AppID and the AppSecret."""
+        return bool(self.wechat_app_id and self.wechat_app_secret.get_secret_value())
+
+    @property
+    def wecom_enabled(self) -> bool:
+        """The WeCom callback: always encrypted, so it needs the corp id, token and key."""
+        return bool(self.wecom_corp_id and self.wecom_token.get_secret_value() and self.wecom_aes_key.get_secret_value())
+
+    @property
+    def wecom_push_enabled(self) -> bool:
+        return bool(self.wecom_corp_id and self.wecom_agent_id and self.wecom_secret.get_secret_value())
 
     @property
     def effective_public_url(self) -> str:

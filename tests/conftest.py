@@ -136,10 +136,42 @@ WECHAT_TEST_SETTINGS = {
 }
 
 
+# The live stack's WeCom application (its API is the stand-in too).
+WECOM_TEST_SETTINGS = {
+    "wecom_token": "wecom-live-token",
+    "wecom_aes_key": "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkj",
+}
+
+
 @pytest.fixture(scope="session")
-def live_stack(tmp_path_factory, rasa_model):
+def tencent_api():
+    """The stand-in of the WeChat and WeCom server APIs (tests/tencent_standin.py) for the live stack."""
+    from tests.tencent_standin import TencentStandIn
+
+    standin = TencentStandIn(appid=WECHAT_TEST_SETTINGS["wechat_app_id"]).start()
+    yield standin
+    standin.stop()
+
+
+def channel_api_settings(standin) -> dict:
+    """Settings pointing the app's WeChat/WeCom API clients at the stand-in, with active messages on."""
+    return {
+        **WECHAT_TEST_SETTINGS,
+        **WECOM_TEST_SETTINGS,
+        "wechat_app_secret": standin.secret,
+        "wechat_api_base": standin.url,
+        "wecom_api_base": standin.url,
+        "wecom_corp_id": standin.corp_id,
+        "wecom_agent_id": standin.agent_id,
+        "wecom_secret": standin.corp_secret,
+        "push_poll_interval_s": 0.2,
+    }
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory, rasa_model, tencent_api):
     """Rasa + app service on SQLite, shared by the end-to-end and browser tests."""
-    stack = start_stack(tmp_path_factory.mktemp("live"), rasa_model, **WECHAT_TEST_SETTINGS)
+    stack = start_stack(tmp_path_factory.mktemp("live"), rasa_model, **channel_api_settings(tencent_api))
     yield stack
     stack.stop()
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import TicketsRead, TicketsWrite
+from bot.channels.outbox import with_deliveries
 from bot.conversations.schemas import ConversationDetail, ConversationState, FeedbackSummary, MessageOut
 from bot.conversations.service import ConversationNotFound, ConversationService
 
@@ -74,7 +75,7 @@ def get_conversation(conv_id: str, key: TicketsRead, convs: Conversations, limit
     detail = convs.get_detail(conv_id, limit)
     if detail is None:
         raise _not_found(conv_id)
-    return detail
+    return with_deliveries(detail, convs.db)
 
 
 @router.post(

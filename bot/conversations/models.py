@@ -42,6 +42,8 @@ class Handoff(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_by: Mapped[str | None] = mapped_column(String(100))
+    # When the merchant got the "passed to a person" acknowledgement: once per handoff.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ConversationMessage(Base):

@@ -7,8 +7,23 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from bot.channels.outbox import ChannelMessageOut
+
 Direction = Literal["in", "out", "staff"]
 Vote = Literal["up", "down"]
+
+
+class DeliveryOut(BaseModel):
+    """How an active message (WeChat / WeCom) fared; several parts of a long text are summed up as one."""
+
+    status: Literal["pending", "delivered", "failed", "dead"] = Field(
+        ..., description="failed: refused by WeChat, not retried (e.g. errcode 45015); dead: retries used up"
+    )
+    errcode: int | None = Field(None, description="WeChat/WeCom errcode of the last attempt, e.g. 45015.")
+    error: str | None = None
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    message_id: str = Field(..., description="Channel message id (POST /api/deliveries/{id}/retry).")
 
 
 class MessageOut(BaseModel):
@@ -18,6 +33,7 @@ class MessageOut(BaseModel):
     author: str | None = None
     created_at: datetime
     delivered_at: datetime | None = None
+    delivery: DeliveryOut | None = Field(None, description="Active delivery to WeChat/WeCom, when there is one.")
 
 
 class HandoffOut(BaseModel):
@@ -39,6 +55,9 @@ class ConversationState(BaseModel):
 
 class ConversationDetail(ConversationState):
     messages: list[MessageOut] = Field(default_factory=list, description="Oldest first.")
+    deliveries: list[ChannelMessageOut] = Field(
+        default_factory=list, description="Active messages to WeChat/WeCom (answers, staff replies, notices), oldest first."
+    )
 
 
 class FeedbackOut(BaseModel):

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.channels.delivery import push_to_conversation
 from bot.conversations.models import (
     CONV_ID_MAX,
     Conversation,
@@ -206,16 +207,12 @@ class ConversationService:
                 )
                 conv.handoff_active = False
                 if notice:
-                    s.add(
-                        ConversationMessage(
-                            conversation_id=conv.id,
-                            direction="out",
-                            text=notice,
-                            author="system",
-                            created_at=now,
-                            delivered_at=None,
-                        )
+                    m = ConversationMessage(
+                        conversation_id=conv.id, direction="out", text=notice, author="system", created_at=now
                     )
+                    s.add(m)
+                    s.flush()
+                    push_to_conversation(s, self.settings, conv.id, notice, kind="notice", conversation_message_id=m.id)
                 s.flush()
                 log.info("conversation %s handed back to the bot by %s", conv_id, by)
             return self._state(s, conv)
@@ -224,6 +221,18 @@ class ConversationService:
         with self.db.session() as s:
             conv = s.get(Conversation, conv_id)
             return bool(conv and conv.handoff_active)
+
+    def acknowledge_handoff(self, conv_id: str) -> bool:
+        """True only the first time during the current handoff: the merchant is told once that a person will answer."""
+        with self.db.session() as s:
+            done = s.execute(
+                update(Handoff)
+                .where(
+                    Handoff.conversation_id == conv_id, Handoff.ended_at.is_(None), Handoff.acknowledged_at.is_(None)
+                )
+                .values(acknowledged_at=self.clock())
+            )
+            return bool(done.rowcount)
 
     def get_state(self, conv_id: str) -> ConversationState | None:
         with self.db.session() as s:
@@ -264,6 +273,7 @@ class ConversationService:
             )
             s.add(m)
             s.flush()
+            push_to_conversation(s, self.settings, conv.id, text, kind="staff", conversation_message_id=m.id)
             return _message_out(m)
 
     def pending_outgoing(self, conv_id: str) -> list[MessageOut]:

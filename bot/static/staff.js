@@ -7,7 +7,7 @@ const LABELS = {
   status: { open: "待处理", in_progress: "处理中", resolved: "已解决", closed: "已关闭" },
   category: { repair: "报修", settlement: "结算到账", activation: "开通激活", handoff: "转人工", other: "其他" },
   priority: { low: "低", normal: "普通", high: "高", urgent: "紧急" },
-  channel: { web: "网页", wechat: "微信", api: "接口", phone: "电话", staff: "客服" },
+  channel: { web: "网页", wechat: "微信", wecom: "企业微信", api: "接口", phone: "电话", staff: "客服" },
   event: {
     created: "创建工单",
     status_changed: "状态变更",
@@ -697,11 +697,33 @@ function renderTranscript(list, lines) {
           m.who ? el("span", { class: "muted", text: ` ${m.who}` }) : null,
           m.at ? el("span", { class: "muted", text: ` · ${fmtTime(typeof m.at === "number" ? m.at * 1000 : m.at)}` }) : null
         ),
-        el("div", { class: "pre", text: m.text })
+        el("div", { class: "pre", text: m.text }),
+        deliveryNote(raw)
       );
     })
   );
   if (!lines.length) list.replaceChildren(el("li", { class: "empty", text: "暂无对话记录" }));
+}
+
+// WeChat / WeCom active delivery of a line (GET /api/conversations/{id}: messages[].delivery).
+const DELIVERY_CODES = {
+  45015: "商户超过48小时没有发消息，微信不允许主动发送；商户再发消息时会自动补发",
+  45047: "已达到本次互动可发送的条数上限；商户再发消息时会自动补发",
+  43004: "商户已取消关注",
+  81013: "该成员不在应用可见范围内",
+};
+
+function deliveryNote(raw) {
+  const d = raw && typeof raw === "object" ? raw.delivery : null;
+  if (!d || d.status === "delivered") return null;
+  if (d.status === "pending") return el("div", { class: "muted", text: "发送中…" });
+  const why = DELIVERY_CODES[d.errcode] || d.error || "发送失败";
+  const code = d.errcode ? `（错误码 ${d.errcode}）` : "";
+  return el("div", { class: "error", role: "status", text: `⚠ 未送达：${why}${code}` });
+}
+
+function transcriptKey(lines) {
+  return lines.map((l) => (l && l.delivery ? `${l.id}:${l.delivery.status}` : String(l && l.id))).join(",");
 }
 
 function convLines(data) {
@@ -840,10 +862,12 @@ function renderConversation(id, data) {
   const lines = convLines(data);
   const list = $("#c-transcript");
   const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
-  if (lines.length !== conv.lastCount) {
+  const key = transcriptKey(lines);
+  if (lines.length !== conv.lastCount || key !== conv.lastKey) {
     renderTranscript(list, lines);
     if (atEnd || conv.lastCount < 0) list.scrollTop = list.scrollHeight;
     conv.lastCount = lines.length;
+    conv.lastKey = key;
   }
 }
 

@@ -84,6 +84,7 @@ def test_cancel_in_the_middle_of_the_form(chat):
 
 
 def test_request_human_silences_the_bot_until_staff_hand_back(chat, live_stack, staff_key):
+    from bot.chat import HANDOFF_ACK
     from bot.conversations.hours import ServiceHours
 
     s = sid()
@@ -95,7 +96,7 @@ def test_request_human_silences_the_bot_until_staff_hand_back(chat, live_stack, 
     assert expected in reply
 
     status, reply, _ = say(chat, s, "有人吗")
-    assert (status, reply) == ("handoff", "")
+    assert (status, reply) == ("handoff", HANDOFF_ACK)  # acknowledged the first time only
 
     api = httpx.Client(base_url=live_stack.app_url, headers=staff_key, timeout=30)
     detail = api.get(f"/api/conversations/{conv}").json()
