@@ -34,6 +34,7 @@ on the project's eval set with the offline encoder.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -46,6 +47,7 @@ import numpy as np
 
 from bot.faq.classifier import EntryClassifier
 from bot.faq.encoders import Encoder, has_content, make_encoder, normalize_text, truncate
+from bot.faq.files import atomic_write_bytes
 from bot.faq.index import (
     DEFAULT_EXACT_MAX_VECTORS,
     DenseIndex,
@@ -247,7 +249,14 @@ class _Snapshot:
             k1=1.2,
             b=0.75,
         )
-        self.fusion = stored_fusion(manifest) or DEFAULT_FUSION
+        committed = read_committed_calibration(kb.files[0].parent, manifest.encoder_id) if kb.files else None
+        self.committed = committed
+        self.fusion = (
+            stored_fusion(manifest)
+            or (Fusion(**{k: v for k, v in committed["fusion"].items() if k in Fusion.__dataclass_fields__})
+                if committed and committed.get("fusion") else None)
+            or DEFAULT_FUSION
+        )
 
 
 def _exact_max_vectors(settings) -> int:
@@ -259,6 +268,46 @@ def _exact_max_vectors(settings) -> int:
 
 def _calibrated(manifest: Manifest) -> bool:
     return manifest.calibration.get("version") == CALIBRATION_VERSION
+
+
+# The calibration committed with the KB (``data/faq/calibration.json``, written by ``posbot faq
+# calibrate`` when the real dev set was there): every checkout, with or without ``../shared``,
+# serves the same bands. A machine's own ``posbot faq calibrate`` (stored in the manifest) wins.
+CALIBRATION_FILE = "calibration.json"
+
+
+def encoder_family(encoder_id: str) -> str:
+    return encoder_id.split("-", 1)[0]
+
+
+def read_committed_calibration(faq_dir: Path, encoder_id: str) -> dict | None:
+    """The committed calibration for this encoder's family under the current scheme, else None."""
+    path = Path(faq_dir) / CALIBRATION_FILE
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("version") != CALIBRATION_VERSION:
+        return None
+    if doc.get("encoder_family") != encoder_family(encoder_id):
+        return None
+    return doc
+
+
+def write_committed_calibration(
+    faq_dir: Path, encoder_id: str, thresholds: dict[str, Thresholds], fusion: Fusion, info: dict
+) -> Path:
+    path = Path(faq_dir) / CALIBRATION_FILE
+    doc = {
+        "version": CALIBRATION_VERSION,
+        "encoder_family": encoder_family(encoder_id),
+        "encoder_id": encoder_id,
+        "fusion": asdict(fusion),
+        "thresholds": {m: asdict(t) for m, t in thresholds.items()},
+        **{k: v for k, v in info.items() if k not in ("fusion", "thresholds", "version")},
+    }
+    atomic_write_bytes(path, (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    return path
 
 
 def stored_fusion(manifest: Manifest) -> Fusion | None:
@@ -404,6 +453,7 @@ class FaqEngine:
             "vectors": m.n_vectors,
             "built_at": m.built_at,
             "calibrated": bool(m.thresholds) and _calibrated(m),
+            "calibration": "manifest" if bool(m.thresholds) and _calibrated(m) else "committed" if snap.committed else "defaults",
             "negatives": len(snap.negatives),
             "classifier": snap.classifier is not None,
             "kb_hash": snap.kb.content_hash[:12],
@@ -419,6 +469,8 @@ class FaqEngine:
 
     def _thresholds_for(self, snap: "_Snapshot", mode: str) -> Thresholds:
         stored = snap.manifest.thresholds.get(mode) if _calibrated(snap.manifest) else None
+        if not stored and snap.committed:
+            stored = (snap.committed.get("thresholds") or {}).get(mode)
         if stored:
             return Thresholds(**{k: v for k, v in stored.items() if k in Thresholds.__dataclass_fields__})
         family = self.encoder.id.split("-", 1)[0]
