@@ -194,13 +194,13 @@ def _real_report(engine, evalset, folds, console, coverage_list: bool) -> str | 
     """The real dev set next to the written one: routing, answers, out-of-scope, coverage gaps."""
     from bot.faq.coverage import evaluate_coverage, summary_markdown
     from bot.faq.evaluate import metrics_markdown
-    from bot.faq.realset import check_labels, load_labels, load_real, real_dev_path
+    from bot.faq.realset import check_labels, labels_path, load_labels, load_real, real_dev_path
 
     real = load_real()
     if real is None:
         click.secho(f"real dev set not found at {real_dev_path()}: skipped (only the written eval set)", fg="yellow")
         return None
-    labels = load_labels()
+    labels = load_labels(labels_path(engine.faq_dir))
     bad = check_labels(labels, {e.id for e in engine.entries})
     for b in bad:
         click.secho(f"label {b} (ignored; fix with `posbot faq labels`)", fg="yellow", err=True)
@@ -238,7 +238,7 @@ def calibrate(faq_dir, index_dir, encoder, write_file) -> None:
     from bot.faq.engine import MODES, write_committed_calibration
     from bot.faq.evaluate import calibrate_engine
     from bot.faq.kb import KbError, eval_dir_of, load_eval
-    from bot.faq.realset import load_labels, load_real, real_dev_path
+    from bot.faq.realset import labels_path, load_labels, load_real, real_dev_path
 
     s = _settings(faq_dir, index_dir, encoder)
     try:
@@ -253,7 +253,7 @@ def calibrate(faq_dir, index_dir, encoder, write_file) -> None:
     real = load_real()
     info = engine.manifest.calibration
     if real is not None:
-        fusion, th = combined_fit(engine, evalset, real, load_labels())
+        fusion, th = combined_fit(engine, evalset, real, load_labels(labels_path(s.faq_dir)))
         fitted["fused"] = (fusion, th)
         info = {**info, "real_questions": len(real), "fitted_on": "written eval set + real dev set"}
         engine.store_calibration({m: t for m, (_, t) in fitted.items()}, fusion, info)
@@ -292,14 +292,23 @@ def labels(todo, assign, faq_dir) -> None:
     Without options: check them against the KB and list every real question with its hash and
     label (the text is read from ../shared and printed, never stored)."""
     from bot.faq.kb import KbError, load_kb
-    from bot.faq.realset import CODE_LABEL, check_labels, load_labels, load_real, real_dev_path, save_labels
+    from bot.faq.realset import (
+        CODE_LABEL,
+        check_labels,
+        labels_path,
+        load_labels,
+        load_real,
+        real_dev_path,
+        save_labels,
+    )
 
     s = _settings(faq_dir, None, None)
     try:
         ids = {e.id for e in load_kb(s.faq_dir).entries}
     except KbError as exc:
         _fail_kb(exc)
-    current = load_labels()
+    path = labels_path(s.faq_dir)
+    current = load_labels(path)
     real = load_real()
     keys = {q.key for q in real} if real else set()
     if assign:
@@ -313,8 +322,8 @@ def labels(todo, assign, faq_dir) -> None:
                 click.secho(f"{key}: no real dev question has this hash", fg="red", err=True)
                 sys.exit(1)
             current[key] = new
-        save_labels(current)
-        click.echo(f"saved {len(assign)} label(s)")
+        save_labels(current, path)
+        click.echo(f"saved {len(assign)} label(s) in {path}")
         return
     problems = check_labels(current, ids)
     for p in problems:

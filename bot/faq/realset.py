@@ -28,7 +28,7 @@ import yaml
 from bot.faq.kb import dedup_key
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-LABELS_FILE = PROJECT_ROOT / "data" / "faq" / "eval" / "real_labels.yml"
+LABELS_NAME = "real_labels.yml"  # in the KB's eval directory, next to the written eval set
 CODE_LABEL = "code"  # label: answered by the response-code table, not by an entry
 OUT_OF_SCOPE = "out_of_scope"
 
@@ -83,7 +83,11 @@ class LabelError(ValueError):
     pass
 
 
-def load_labels(path: Path = LABELS_FILE) -> dict[str, tuple[str, ...]]:
+def labels_path(faq_dir: Path) -> Path:
+    return Path(faq_dir) / "eval" / LABELS_NAME
+
+
+def load_labels(path: Path) -> dict[str, tuple[str, ...]]:
     """key -> entry ids (``CODE_LABEL`` allowed; empty: no entry answers it)."""
     if not path.is_file():
         return {}
@@ -104,7 +108,7 @@ def load_labels(path: Path = LABELS_FILE) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def save_labels(labels: dict[str, tuple[str, ...]], path: Path = LABELS_FILE) -> None:
+def save_labels(labels: dict[str, tuple[str, ...]], path: Path) -> None:
     """Write the labels sorted by key (stable diffs), with the header explaining them."""
     head = (
         "# Our labels for the real merchant questions (../shared/data/merchant_questions/dev.tsv):\n"
