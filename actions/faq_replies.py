@@ -78,6 +78,15 @@ def area_buttons() -> list[dict[str, str]]:
 KINDS = ("answer", "code", "suggestions", "topic", "dont_know", "out_of_scope", "handoff", "other")
 
 
+def domain_out_of_scope_texts(domain_file) -> list[str]:
+    """The ``utter_out_of_scope`` texts of ``domain.yml`` (what the out_of_scope intent replies)."""
+    import yaml
+
+    with open(domain_file, encoding="utf-8") as fh:
+        domain = yaml.safe_load(fh)
+    return [r["text"] for r in (domain.get("responses") or {}).get("utter_out_of_scope", []) if r.get("text")]
+
+
 def _payload_entities(payload: str) -> dict[str, Any]:
     head, brace, rest = payload.partition("{")
     if not brace:

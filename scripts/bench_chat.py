@@ -31,12 +31,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import httpx
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from actions.faq_replies import KINDS, reply_kind  # noqa: E402
+from actions.faq_replies import KINDS, domain_out_of_scope_texts, reply_kind  # noqa: E402
 from bot.faq.realset import load_real, real_dev_path  # noqa: E402
 
 DONT_KNOW_TARGET = 0.03
@@ -70,13 +69,8 @@ def start_stack(tmp: Path):
     return stack
 
 
-def out_of_scope_texts() -> list[str]:
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return [r["text"] for r in domain["responses"].get("utter_out_of_scope", []) if r.get("text")]
-
-
 def run(url: str, questions, timeout_s: float) -> list[dict]:
-    oos = out_of_scope_texts()
+    oos = domain_out_of_scope_texts(ROOT / "domain.yml")
     out = []
     with httpx.Client(base_url=url, timeout=timeout_s) as client:
         for i, q in enumerate(questions):

@@ -141,7 +141,9 @@ def search(faq_dir, index_dir, encoder, query, k, mode) -> None:
     "--coverage/--no-coverage", "coverage_list", default=True, show_default=True,
     help="Print the real questions no entry answers (printed only, never stored).",
 )
-def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, coverage_list) -> None:
+@click.option("--real-share", type=click.FloatRange(0.0, 10.0), default=None,
+              help="Weight of the real dev set against the written one in the fit (default 0.5).")
+def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, coverage_list, real_share) -> None:
     """Evaluate on data/faq/eval (top-1/top-3/MRR, out-of-scope, latency) and, when
     ../shared/data/merchant_questions/dev.tsv is there, on the real dev set (routing, right
     answers, out-of-scope rejection, coverage gaps)."""
@@ -182,7 +184,7 @@ def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, cover
         f"### Fit on all (in-sample)\n\n{metrics_markdown(report.in_sample)}\n\n"
         f"### Out-of-scope threshold trade-off (fused, whole eval set)\n\n{sweep_markdown(report.sweep)}\n"
     )
-    real_md = _real_report(engine, evalset, folds, console, coverage_list)
+    real_md = _real_report(engine, evalset, folds, console, coverage_list, real_share)
     if real_md:
         text += "\n" + real_md
     if markdown_path:
@@ -190,9 +192,9 @@ def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, cover
         click.echo(f"wrote {markdown_path}")
 
 
-def _real_report(engine, evalset, folds, console, coverage_list: bool) -> str | None:
+def _real_report(engine, evalset, folds, console, coverage_list: bool, share: float | None) -> str | None:
     """The real dev set next to the written one: routing, answers, out-of-scope, coverage gaps."""
-    from bot.faq.coverage import evaluate_coverage, summary_markdown
+    from bot.faq.coverage import REAL_SHARE, evaluate_coverage, summary_markdown
     from bot.faq.evaluate import metrics_markdown
     from bot.faq.realset import check_labels, labels_path, load_labels, load_real, real_dev_path
 
@@ -205,9 +207,9 @@ def _real_report(engine, evalset, folds, console, coverage_list: bool) -> str | 
     for b in bad:
         click.secho(f"label {b} (ignored; fix with `posbot faq labels`)", fg="yellow", err=True)
     unlabelled = sum(1 for q in real if q.in_scope and q.key not in labels)
-    rep = evaluate_coverage(engine, evalset, real, labels, folds=folds)
+    rep = evaluate_coverage(engine, evalset, real, labels, folds=folds, share=REAL_SHARE if share is None else share)
     md = (
-        f"### Written + real, calibrated together ({folds}-fold CV)\n\n"
+        f"### Written + real, calibrated together ({folds}-fold CV, real set weighted {rep.share:g}x the written one)\n\n"
         f"Written eval set, held out:\n\n{metrics_markdown([rep.written_cv])}\n\n"
         f"Real dev set ({rep.real_cv.n_in} in scope, {rep.real_cv.n_oos} out of scope; "
         f"{rep.real_cv.labelled} labelled, {rep.real_cv.covered} answered by an entry or the code table "
@@ -231,10 +233,12 @@ def _real_report(engine, evalset, folds, console, coverage_list: bool) -> str | 
     "--write-file/--no-write-file", default=None,
     help="Write data/faq/calibration.json (default: only when the real dev set was used).",
 )
-def calibrate(faq_dir, index_dir, encoder, write_file) -> None:
+@click.option("--real-share", type=click.FloatRange(0.0, 10.0), default=None,
+              help="Weight of the real dev set against the written one in the fit (default 0.5).")
+def calibrate(faq_dir, index_dir, encoder, write_file, real_share) -> None:
     """Fit fusion weights and thresholds (written eval set + the real dev set when present);
     store them in the index manifest and, with the real set, in data/faq/calibration.json."""
-    from bot.faq.coverage import combined_fit
+    from bot.faq.coverage import REAL_SHARE, combined_fit
     from bot.faq.engine import MODES, write_committed_calibration
     from bot.faq.evaluate import calibrate_engine
     from bot.faq.kb import KbError, eval_dir_of, load_eval
@@ -253,9 +257,11 @@ def calibrate(faq_dir, index_dir, encoder, write_file) -> None:
     real = load_real()
     info = engine.manifest.calibration
     if real is not None:
-        fusion, th = combined_fit(engine, evalset, real, load_labels(labels_path(s.faq_dir)))
+        share = REAL_SHARE if real_share is None else real_share
+        fusion, th = combined_fit(engine, evalset, real, load_labels(labels_path(s.faq_dir)), share=share)
         fitted["fused"] = (fusion, th)
-        info = {**info, "real_questions": len(real), "fitted_on": "written eval set + real dev set"}
+        info = {**info, "real_questions": len(real), "real_share": share,
+                "fitted_on": "written eval set + real dev set"}
         engine.store_calibration({m: t for m, (_, t) in fitted.items()}, fusion, info)
         click.echo(f"fitted on the written eval set and {len(real)} real dev questions")
     else:
