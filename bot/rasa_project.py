@@ -25,6 +25,7 @@ MODELS_DIR = PROJECT_ROOT / "models"
 TRAINING_INPUTS = [
     "config.yml", "domain.yml", "data/nlu", "data/dialogue", "data/jieba",
     "bot/nlu", "bot/faq/encoders.py",  # custom NLU components and the encoder they run
+    "bot/faq/lexicon.py", "data/lexicon",  # the encoder's normalisation (brands, fillers, typos)
     "requirements-rasa.txt",
 ]
 TRAINING_DATA = ["data/nlu", "data/dialogue"]
