@@ -437,7 +437,27 @@ def validate(faq_dir) -> None:
     for e in kb.entries:
         counts[e.category] = counts.get(e.category, 0) + 1
     cats = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
+    extra = _validate_side_data(s.faq_dir, {e.id for e in kb.entries})
     click.echo(
-        f"OK: {len(kb.entries)} entries in {len(kb.files)} files ({cats}), {len(kb.negatives)} negatives; "
-        f"eval: {len(evalset.in_scope)} questions, {len(evalset.out_of_scope)} out-of-scope"
+        f"OK: {len(kb.entries)} entries in {len(kb.files)} files ({cats}), "
+        f"{sum(e.provider_specific for e in kb.entries)} provider-specific, {len(kb.negatives)} negatives; "
+        f"eval: {len(evalset.in_scope)} questions, {len(evalset.out_of_scope)} out-of-scope; {extra}"
     )
+
+
+def _validate_side_data(faq_dir, entry_ids: set[str]) -> str:
+    """The code table and the lexicon (exit 1 on a problem) and the real-set labels (a label
+    naming an entry the KB no longer has is a warning: re-label with `posbot faq labels`)."""
+    from bot.faq.codes import CodeTableError, default_codes
+    from bot.faq.lexicon import LexiconError, default_lexicon
+    from bot.faq.realset import LabelError, check_labels, labels_path, load_labels
+
+    try:
+        codes = default_codes()
+        lexicon = default_lexicon()
+        labels = load_labels(labels_path(faq_dir))
+    except (CodeTableError, LexiconError, LabelError) as exc:
+        _fail_kb(exc)
+    for b in check_labels(labels, entry_ids):
+        click.secho(f"warning: real-set label {b} (re-label with `posbot faq labels`)", fg="yellow")
+    return f"{len(codes)} response codes, {len(lexicon.brands)} brands, {len(labels)} real-set labels"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.faq.codes import CodeMention, CodeTable, default_codes, find_code
+from bot.faq.codes import CodeMention, CodeTable, canonical_code, default_codes, find_code, lookup
 from bot.faq.engine import FaqEngine, Hit, SearchResult
 from bot.faq.lexicon import AREAS, Brand, DomainSignal, Lexicon, default_lexicon
 
@@ -83,19 +83,17 @@ def triage(
     k: int = 5,
 ) -> Plan:
     """Decide how to reply to ``text`` (``intent``: the NLU intent, when there is one;
-    ``code_value``: a ``response_code`` entity value Rasa already found)."""
+    ``code_value``: a ``response_code`` entity value Rasa found; used only when the message is
+    just that code, since the pattern is what defines a code mention)."""
     lexicon = lexicon or default_lexicon()
     codes = codes or default_codes()
     signal = lexicon.domain_signal(text)
     brand = lexicon.find_brand(text)
-    mention = None
-    if code_value:
-        from bot.faq.codes import lookup
-
+    mention = find_code(text, codes)
+    if mention is None and code_value and is_bare_code(text, code_value):
+        # "33" on its own: the entity is the whole message. Elsewhere a statistical extractor's
+        # guess ("激活299元") is not trusted: the pattern above is the definition of a code.
         mention = lookup(code_value, codes)
-    found = find_code(text, codes)
-    if found is not None and (mention is None or (found.known and not mention.known)):
-        mention = found
     if mention is not None:
         return Plan("code", code=mention, signal=signal, brand=brand, areas=("fault",))
 
@@ -116,6 +114,12 @@ def triage(
     hits = {"answer": result.results, "suggest": result.results[:SUGGESTIONS],
             "closest": result.closest[:SUGGESTIONS]}.get(kind, [])
     return Plan(kind, list(hits), signal=signal, brand=brand, areas=areas, result=result)
+
+
+def is_bare_code(text: str, value: str) -> bool:
+    """The message is nothing but the code (give or take spaces and punctuation)."""
+    stripped = "".join(ch for ch in text if ch.isalnum())
+    return bool(stripped) and canonical_code(stripped) is not None and canonical_code(stripped) == canonical_code(value)
 
 
 def plan_kind(

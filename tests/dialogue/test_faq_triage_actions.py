@@ -195,3 +195,14 @@ async def test_reply_kinds_of_the_other_replies(services, domain, dispatcher):
     assert reply_kind(d2.messages) == "out_of_scope"
     assert reply_kind([{"text": "随便什么", "buttons": []}], status="handoff") == "handoff"
     assert reply_kind([{"text": "您好！", "buttons": []}]) == "other"
+
+
+async def test_a_guessed_code_entity_in_an_ordinary_number_is_not_a_code(services, domain, dispatcher):
+    # DIET may tag "299" (a price) as response_code; only the code pattern or a bare code counts
+    tracker = make_tracker(
+        domain, text="POS机激活299元会退还吗", intent="ask_question",
+        entities=[{"entity": "response_code", "value": "299", "extractor": "DIETClassifier"}],
+    )
+    await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert reply_kind(dispatcher.messages) != "code"
+    assert not texts(dispatcher)[0].startswith("返回码格式不对")

@@ -79,3 +79,12 @@ def test_category_filter_and_closest_in_the_engine(shared_engine):
     res = shared_engine.search("刷卡机不出小票了", categories=["settlement"])
     assert all(h.category == "settlement" for h in res.results + res.closest)
     assert shared_engine.search("刷卡机不出小票了", categories=["nothing"]).decision == "none"
+
+
+def test_only_a_bare_code_trusts_the_entity_value(shared_engine):
+    from bot.faq.triage import is_bare_code
+
+    assert is_bare_code("33", "33") and is_bare_code(" A7！", "a7") and is_bare_code("5", "05")
+    assert not is_bare_code("激活299元", "299") and not is_bare_code("", "05")
+    assert triage(shared_engine, "33", code_value="33").kind == "code"
+    assert triage(shared_engine, "POS机激活299元会退还吗", code_value="299").kind != "code"
