@@ -142,7 +142,7 @@ def search(faq_dir, index_dir, encoder, query, k, mode) -> None:
     help="Print the real questions no entry answers (printed only, never stored).",
 )
 @click.option("--real-share", type=click.FloatRange(0.0, 10.0), default=None,
-              help="Weight of the real dev set against the written one in the fit (default 0.5).")
+              help="Weight of the real dev set against the written one in the fit (default 0.25).")
 def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, coverage_list, real_share) -> None:
     """Evaluate on data/faq/eval (top-1/top-3/MRR, out-of-scope, latency) and, when
     ../shared/data/merchant_questions/dev.tsv is there, on the real dev set (routing, right
@@ -234,7 +234,7 @@ def _real_report(engine, evalset, folds, console, coverage_list: bool, share: fl
     help="Write data/faq/calibration.json (default: only when the real dev set was used).",
 )
 @click.option("--real-share", type=click.FloatRange(0.0, 10.0), default=None,
-              help="Weight of the real dev set against the written one in the fit (default 0.5).")
+              help="Weight of the real dev set against the written one in the fit (default 0.25).")
 def calibrate(faq_dir, index_dir, encoder, write_file, real_share) -> None:
     """Fit fusion weights and thresholds (written eval set + the real dev set when present);
     store them in the index manifest and, with the real set, in data/faq/calibration.json."""
