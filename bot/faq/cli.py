@@ -196,13 +196,17 @@ def _real_report(engine, evalset, folds, console, coverage_list: bool, share: fl
     """The real dev set next to the written one: routing, answers, out-of-scope, coverage gaps."""
     from bot.faq.coverage import REAL_SHARE, evaluate_coverage, summary_markdown
     from bot.faq.evaluate import metrics_markdown
-    from bot.faq.realset import check_labels, labels_path, load_labels, load_real, real_dev_path
+    from bot.faq.realset import check_labels, labels_path, load_labels, load_real, real_dev_path, stale_labels
 
     real = load_real()
     if real is None:
         click.secho(f"real dev set not found at {real_dev_path()}: skipped (only the written eval set)", fg="yellow")
         return None
     labels = load_labels(labels_path(engine.faq_dir))
+    why = stale_labels(labels_path(engine.faq_dir), [e.id for e in engine.entries])
+    if why:
+        click.secho(f"warning: {why}; re-label (`posbot faq labels`) before trusting the real-set figures",
+                    fg="yellow", err=True)
     bad = check_labels(labels, {e.id for e in engine.entries})
     for b in bad:
         click.secho(f"label {b} (ignored; fix with `posbot faq labels`)", fg="yellow", err=True)
@@ -235,14 +239,16 @@ def _real_report(engine, evalset, folds, console, coverage_list: bool, share: fl
 )
 @click.option("--real-share", type=click.FloatRange(0.0, 10.0), default=None,
               help="Weight of the real dev set against the written one in the fit (default 0.25).")
-def calibrate(faq_dir, index_dir, encoder, write_file, real_share) -> None:
+@click.option("--stale-labels-ok", "stale_ok", is_flag=True,
+              help="Calibrate even though the real-set labels were written for another KB version.")
+def calibrate(faq_dir, index_dir, encoder, write_file, real_share, stale_ok) -> None:
     """Fit fusion weights and thresholds (written eval set + the real dev set when present);
     store them in the index manifest and, with the real set, in data/faq/calibration.json."""
     from bot.faq.coverage import REAL_SHARE, combined_fit
     from bot.faq.engine import MODES, write_committed_calibration
     from bot.faq.evaluate import calibrate_engine
     from bot.faq.kb import KbError, eval_dir_of, load_eval
-    from bot.faq.realset import labels_path, load_labels, load_real, real_dev_path
+    from bot.faq.realset import labels_path, load_labels, load_real, real_dev_path, stale_labels
 
     s = _settings(faq_dir, index_dir, encoder)
     try:
@@ -256,6 +262,14 @@ def calibrate(faq_dir, index_dir, encoder, write_file, real_share) -> None:
     fitted = calibrate_engine(engine, evalset)  # dense/lexical modes (and fused, replaced below)
     real = load_real()
     info = engine.manifest.calibration
+    why = stale_labels(labels_path(s.faq_dir), [e.id for e in engine.entries]) if real is not None else None
+    if why and not stale_ok:
+        click.secho(
+            f"{why}. A stale [] label counts a now-right answer as wrong and pushes the answer band up. "
+            "Re-label (`posbot faq labels --todo`, `--set`, then `--confirm`) or pass --stale-labels-ok.",
+            fg="red", err=True,
+        )
+        sys.exit(1)
     if real is not None:
         share = REAL_SHARE if real_share is None else real_share
         fusion, th = combined_fit(engine, evalset, real, load_labels(labels_path(s.faq_dir)), share=share)
@@ -291,8 +305,10 @@ def calibrate(faq_dir, index_dir, encoder, write_file, real_share) -> None:
 @click.option("--todo", is_flag=True, help="Only the in-scope real questions without a label.")
 @click.option("--set", "assign", nargs=2, multiple=True, metavar="HASH IDS",
               help="Label a question: its hash and comma-separated entry ids ('' = no entry answers it; 'code').")
+@click.option("--confirm", is_flag=True,
+              help="Record that every label was checked against the current KB (after re-labelling).")
 @click.option("--faq-dir", type=click.Path(file_okay=False), help="KB directory (default: settings.faq_dir).")
-def labels(todo, assign, faq_dir) -> None:
+def labels(todo, assign, confirm, faq_dir) -> None:
     """Our labels for the real dev questions (data/faq/eval/real_labels.yml, keyed by hash).
 
     Without options: check them against the KB and list every real question with its hash and
@@ -306,6 +322,7 @@ def labels(todo, assign, faq_dir) -> None:
         load_real,
         real_dev_path,
         save_labels,
+        stale_labels,
     )
 
     s = _settings(faq_dir, None, None)
@@ -328,12 +345,19 @@ def labels(todo, assign, faq_dir) -> None:
                 click.secho(f"{key}: no real dev question has this hash", fg="red", err=True)
                 sys.exit(1)
             current[key] = new
-        save_labels(current, path)
+        save_labels(current, path, ids)
         click.echo(f"saved {len(assign)} label(s) in {path}")
+        return
+    if confirm:
+        save_labels(current, path, ids)
+        click.echo(f"labels confirmed for this KB ({len(ids)} entries) in {path}")
         return
     problems = check_labels(current, ids)
     for p in problems:
         click.secho(f"unknown entry in label {p}", fg="red")
+    why = stale_labels(path, ids)
+    if why:
+        click.secho(f"{why}: re-check the [] labels, then `posbot faq labels --confirm`", fg="yellow")
     if real is None:
         click.secho(f"real dev set not found at {real_dev_path()}: only the labels were checked", fg="yellow")
     else:

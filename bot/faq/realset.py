@@ -87,6 +87,36 @@ def labels_path(faq_dir: Path) -> Path:
     return Path(faq_dir) / "eval" / LABELS_NAME
 
 
+def kb_fingerprint(entry_ids) -> str:
+    """Which KB the labels were written against: a hash of its sorted entry ids. A label ``[]``
+    ("no entry answers it") goes stale when entries are added, so tools compare this."""
+    return hashlib.sha256("\n".join(sorted(set(entry_ids))).encode("utf-8")).hexdigest()[:16]
+
+
+def labelled_kb(path: Path) -> dict:
+    """``{"entries": n, "fingerprint": ...}`` of the KB the labels were last written against ({} if unknown)."""
+    if not path.is_file():
+        return {}
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    kb = doc.get("kb") if isinstance(doc, dict) else None
+    return kb if isinstance(kb, dict) else {}
+
+
+def stale_labels(path: Path, entry_ids) -> str | None:
+    """Why the labels may be stale for the KB with ``entry_ids`` (None: they were written for it)."""
+    if not path.is_file():
+        return None
+    kb = labelled_kb(path)
+    if not kb:
+        return "the labels do not say which KB they were written for"
+    if kb.get("fingerprint") == kb_fingerprint(entry_ids):
+        return None
+    return (
+        f"the labels were written for a KB of {kb.get('entries', '?')} entries; the KB now has "
+        f"{len(set(entry_ids))} (different ids): questions labelled [] may have an entry now"
+    )
+
+
 def load_labels(path: Path) -> dict[str, tuple[str, ...]]:
     """key -> entry ids (``CODE_LABEL`` allowed; empty: no entry answers it)."""
     if not path.is_file():
@@ -108,15 +138,19 @@ def load_labels(path: Path) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def save_labels(labels: dict[str, tuple[str, ...]], path: Path) -> None:
-    """Write the labels sorted by key (stable diffs), with the header explaining them."""
+def save_labels(labels: dict[str, tuple[str, ...]], path: Path, entry_ids=None) -> None:
+    """Write the labels sorted by key (stable diffs), with the header explaining them and the
+    fingerprint of the KB they were checked against (``entry_ids``)."""
     head = (
         "# Our labels for the real merchant questions (../shared/data/merchant_questions/dev.tsv):\n"
         "# sha256 of the normalised question (bot.faq.realset.question_key), first 16 hex digits ->\n"
         "# the entries that answer it; [code] = the response-code table answers it; [] = no entry\n"
         "# answers it yet. Never the question's text. Edit with `posbot faq labels`.\n"
     )
-    body = {"labels": {k: list(v) for k, v in sorted(labels.items())}}
+    body: dict = {}
+    if entry_ids is not None:
+        body["kb"] = {"entries": len(set(entry_ids)), "fingerprint": kb_fingerprint(entry_ids)}
+    body["labels"] = {k: list(v) for k, v in sorted(labels.items())}
     text = head + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, default_flow_style=None, width=200)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -184,3 +184,24 @@ def run_plain(kb_dir, command, *args):
     """Commands that take only --faq-dir (or nothing)."""
     opts = ["--faq-dir", str(kb_dir)] if command in ("labels",) else []
     return CliRunner().invoke(faq, [command, *opts, *args])
+
+
+def test_calibrate_refuses_labels_written_for_another_kb(run, kb_dir, tmp_path, monkeypatch):
+    rows = _own_real_set(tmp_path, monkeypatch)
+    from bot.faq.realset import question_key
+
+    labels = kb_dir / "eval" / "real_labels.yml"
+    labels.write_text(
+        "kb: {entries: 3, fingerprint: 0000000000000000}\nlabels:\n"
+        f"  {question_key(rows[1][0])}: []\n",
+        encoding="utf-8",
+    )
+    r = run("calibrate")
+    assert r.exit_code == 1
+    assert "written for a KB of 3 entries" in r.output and not (kb_dir / "calibration.json").exists()
+    r = run_plain(kb_dir, "labels")
+    assert "written for a KB of 3 entries" in r.output
+    assert run_plain(kb_dir, "labels", "--confirm").exit_code == 0
+    r = run("calibrate")
+    assert r.exit_code == 0, r.output
+    assert (kb_dir / "calibration.json").exists()

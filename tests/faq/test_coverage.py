@@ -118,3 +118,15 @@ def test_summary_counts_wrong_answers_to_uncovered_questions():
     s = summarise("t", outs)
     assert s.answered_right == pytest.approx(1 / 3) and s.wrong_answers == 1 and s.routed == pytest.approx(2 / 3)
     assert s.kinds_in == {"answer": 2, "clarify": 1}
+
+
+def test_stale_labels_are_detected(tmp_path):
+    from bot.faq.realset import stale_labels
+
+    path = labels_path(tmp_path / "faq")
+    assert stale_labels(path, ["a"]) is None  # no labels yet: nothing to be stale
+    save_labels({"0123456789abcdef": ()}, path, ["a", "b"])
+    assert stale_labels(path, ["b", "a"]) is None
+    assert "2 entries" in stale_labels(path, ["a", "b", "c"])
+    save_labels({"0123456789abcdef": ()}, path)  # written without saying for which KB
+    assert "do not say" in stale_labels(path, ["a"])
