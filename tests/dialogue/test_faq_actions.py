@@ -95,7 +95,7 @@ async def test_vague_fault_gets_a_question_back_not_a_bare_no_answer(services, d
 
 
 async def test_out_of_scope_question_is_declined_with_a_person_offered(services, domain, dispatcher):
-    tracker = make_tracker(domain, text="周末带孩子去哪里玩", intent="ask_question")
+    tracker = make_tracker(domain, text="周末带家人去哪儿爬山", intent="ask_question")
     events = await ActionFaqSearch().run(dispatcher, tracker, domain)
     assert texts(dispatcher) == [
         "这个问题不在我能解答的范围内😅 我是刷卡机客服小助手，结算到账、手续费、开通激活、故障报修、"
@@ -105,7 +105,7 @@ async def test_out_of_scope_question_is_declined_with_a_person_offered(services,
     assert events == [
         SlotSet("fallback_count", 1.0),
         SlotSet("pending_question", None),
-        SlotSet("faq_query", "周末带孩子去哪里玩"),
+        SlotSet("faq_query", "周末带家人去哪儿爬山"),
         SlotSet("faq_id", None),
     ]
 

@@ -51,7 +51,7 @@ async def test_terminal_side_code_offers_a_repair_ticket(services, domain, dispa
 
 
 async def test_code_that_varies_by_acquirer_says_so(services, domain, dispatcher):
-    tracker = make_tracker(domain, text="POS机错误代码A7是封卡了吗", intent="ask_question")
+    tracker = make_tracker(domain, text="机器报错误代码A7，卡是不是被锁了", intent="ask_question")
     await ActionFaqSearch().run(dispatcher, tracker, domain)
     assert "不同收单机构对这个代码的用法不完全一样" in texts(dispatcher)[0]
 
@@ -191,7 +191,7 @@ async def test_reply_kinds_of_the_other_replies(services, domain, dispatcher):
     await ActionFaqSearch().run(dispatcher, make_tracker(domain, text="费率多少", intent="ask_question"), domain)
     assert reply_kind(dispatcher.messages) == "answer"
     d2 = type(dispatcher)()
-    await ActionFaqSearch().run(d2, make_tracker(domain, text="周末带孩子去哪里玩", intent="ask_question"), domain)
+    await ActionFaqSearch().run(d2, make_tracker(domain, text="周末带家人去哪儿爬山", intent="ask_question"), domain)
     assert reply_kind(d2.messages) == "out_of_scope"
     assert reply_kind([{"text": "随便什么", "buttons": []}], status="handoff") == "handoff"
     assert reply_kind([{"text": "您好！", "buttons": []}]) == "other"
@@ -200,8 +200,8 @@ async def test_reply_kinds_of_the_other_replies(services, domain, dispatcher):
 async def test_a_guessed_code_entity_in_an_ordinary_number_is_not_a_code(services, domain, dispatcher):
     # DIET may tag "299" (a price) as response_code; only the code pattern or a bare code counts
     tracker = make_tracker(
-        domain, text="POS机激活299元会退还吗", intent="ask_question",
-        entities=[{"entity": "response_code", "value": "299", "extractor": "DIETClassifier"}],
+        domain, text="开通时交的399块押金能退吗", intent="ask_question",
+        entities=[{"entity": "response_code", "value": "399", "extractor": "DIETClassifier"}],
     )
     await ActionFaqSearch().run(dispatcher, tracker, domain)
     assert reply_kind(dispatcher.messages) != "code"

@@ -70,7 +70,7 @@ def test_vague_problem_gets_a_question_back_and_the_area_narrows_it(chat):
 
 
 def test_out_of_scope_is_declined_honestly(chat):
-    body = say(chat, sid(), "周末带孩子去哪里玩比较好")
+    body = say(chat, sid(), "周末带家人去哪儿爬山好")
     assert reply_kind(body["messages"], status=body["status"], out_of_scope_texts=OOS_TEXTS) == "out_of_scope"
 
 

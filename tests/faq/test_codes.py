@@ -17,8 +17,8 @@ from tests.faq.conftest import write_yaml
         ("错误代码A7", "A7"),
         ("交易失败 33", "33"),
         ("报错 96", "96"),
-        ("POS机显示A7是封卡了吗", "A7"),
-        ('出现"28-PIN输入超过次数"的提示', "28"),
+        ("机器显示A7是不是卡被封了", "A7"),
+        ('屏幕弹出“28-密码次数超限”', "28"),
         ("05是什么意思", "05"),
         ("提示【a0】", "A0"),
         ("应答码：14", "14"),
@@ -33,7 +33,7 @@ def test_codes_are_found_in_the_forms_merchants_use(text, code):
 
 @pytest.mark.parametrize(
     "text",
-    ["刷卡失败10次", "显示3000元", "刷了3000块钱没到账", "机器显示10点到账", "pos机出现交换中心异常", "显示4g信号", "5月3号签到失败"],
+    ["刷卡失败10次", "显示3000元", "刷了3000块钱没到账", "机器显示10点到账", "刷卡机屏幕上写着交换中心异常", "显示4g信号", "5月3号签到失败"],
 )
 def test_numbers_that_are_not_codes_are_left_alone(text):
     assert find_codes(text) == []
@@ -42,7 +42,7 @@ def test_numbers_that_are_not_codes_are_left_alone(text):
 def test_unknown_and_malformed_codes_are_still_found():
     [m] = find_codes("错误码9999")
     assert m.code == "9999" and not m.known and not m.well_formed
-    [m] = find_codes("pos机状态码l1是什么意思")
+    [m] = find_codes("收款机状态码l1代表什么")
     assert m.code == "L1" and not m.known and m.well_formed
 
 

@@ -85,6 +85,6 @@ def test_only_a_bare_code_trusts_the_entity_value(shared_engine):
     from bot.faq.triage import is_bare_code
 
     assert is_bare_code("33", "33") and is_bare_code(" A7！", "a7") and is_bare_code("5", "05")
-    assert not is_bare_code("激活299元", "299") and not is_bare_code("", "05")
+    assert not is_bare_code("交了399块", "399") and not is_bare_code("", "05")
     assert triage(shared_engine, "33", code_value="33").kind == "code"
-    assert triage(shared_engine, "POS机激活299元会退还吗", code_value="299").kind != "code"
+    assert triage(shared_engine, "开通时交的399块押金能退吗", code_value="399").kind != "code"
