@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -18,6 +18,10 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, 
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.services import Services, get_services
+
+# datetime.UTC is Python 3.11+; Rasa's Python 3.10 also imports this module (it runs
+# action_turn_hook in-process, bot/rasa_ext/local_actions.py).
+UTC = timezone.utc  # noqa: UP017
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +107,9 @@ def channel_of(sender_id: str) -> str:
 
 
 def ticket_channel(tracker: Tracker) -> str:
-    """The ticket's channel enum value for this conversation (web / wechat, else api)."""
+    """The ticket's channel enum value for this conversation (web / wechat / wecom, else api)."""
     ch = channel_of(tracker.sender_id)
-    return ch if ch in ("web", "wechat") else "api"
+    return ch if ch in ("web", "wechat", "wecom") else "api"
 
 
 def latest_text(tracker: Tracker) -> str:

@@ -30,7 +30,12 @@ def build_services(settings: Settings):
     from bot.services import Services
     from bot.tickets.service import TicketService
 
-    db = Database(settings.effective_database_url)
+    db = Database(
+        settings.effective_database_url,
+        settings.sqlite_synchronous,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     faq = FaqEngine.from_settings(settings)
     return Services(
         settings=settings,
@@ -41,10 +46,41 @@ def build_services(settings: Settings):
     )
 
 
+async def start_channels(app: FastAPI, settings: Settings, services):
+    """The WeChat / WeCom callback channels that are configured, and the worker pushing their active messages."""
+    from bot.channels.outbox import ChannelOutboxWorker
+    from bot.channels.tencent import build_senders
+    from bot.channels.wechat import WeChatChannel
+    from bot.channels.wechat_dedupe import WeChatMessageStore
+    from bot.channels.wecom import WeComChannel
+    from bot.shared_state import make_shared_state
+
+    state = make_shared_state(services.db, settings.redis_url)
+    messages = WeChatMessageStore(services.db)
+    app.state.wechat = app.state.wecom = None
+    if settings.wechat_token.get_secret_value():
+        app.state.wechat = WeChatChannel(settings, app.state.chat, messages, state)
+        log.info("WeChat channel in %s mode, active messages %s", settings.effective_wechat_mode,
+                 "on" if settings.wechat_push_enabled else "off (no POSBOT_WECHAT_APP_SECRET)")
+    if settings.wecom_enabled:
+        app.state.wecom = WeComChannel(settings, app.state.chat, messages, state)
+    channels = [c for c in (app.state.wechat, app.state.wecom) if c is not None]
+    push_worker = None
+    senders = build_senders(settings, state)
+    if senders and settings.outbox_worker_enabled:
+        push_worker = ChannelOutboxWorker(services.db, settings, senders)
+        await push_worker.start()
+    else:
+        for sender in senders.values():
+            await sender.aclose()
+    return channels, push_worker
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     from bot.api.actions import make_executor
     from bot.chat import ChatService
+    from bot.chat_session import SessionTokens
     from bot.rasa_client import RasaClient
     from bot.services import set_services
     from bot.tickets.outbox import OutboxWorker
@@ -54,6 +90,7 @@ async def lifespan(app: FastAPI):
     set_services(services)  # rasa-sdk creates action instances itself; they find services here
     app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_token.get_secret_value(), settings.rasa_timeout_s)
     app.state.chat = ChatService(services, app.state.rasa)
+    app.state.chat_sessions = SessionTokens.from_settings(settings)  # generates the key file when unset
     app.state.action_executor = make_executor("actions")
     if settings.faq_reload_interval_s > 0:
         services.faq.start_watching(settings.faq_reload_interval_s)
@@ -61,10 +98,15 @@ async def lifespan(app: FastAPI):
     if settings.outbox_worker_enabled:
         worker = OutboxWorker(services.db, settings)
         await worker.start()
+    channels, push_worker = await start_channels(app, settings, services)
     log.info("app service ready: %d FAQ entries, database %s", len(services.faq.entries), services.db.engine.dialect.name)
     try:
         yield
     finally:
+        for channel in channels:  # answers still being computed reach the outbox before we stop
+            await channel.turns.drain(settings.rasa_timeout_s + 2)
+        if push_worker is not None:
+            await push_worker.stop()
         if worker is not None:
             await worker.stop()
         services.faq.stop_watching()
@@ -74,8 +116,9 @@ async def lifespan(app: FastAPI):
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from bot.api import actions, chat, conversations, faq, health, tickets, wechat
+    from bot.api import actions, chat, conversations, deliveries, faq, health, tickets, wechat
     from bot.api.errors import install_error_handlers
+    from bot.api.limits import BodyLimit
 
     settings = settings or get_settings()
     app = FastAPI(
@@ -88,12 +131,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    if settings.cors_origins:
+    app.add_middleware(BodyLimit, rules=chat.body_limits(settings))
+    if settings.cors_origins:  # outermost: errors (413 included) carry the CORS headers too
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
         )
     install_error_handlers(app)
-    for module in (health, chat, actions, faq, tickets, conversations, wechat):
+    for module in (health, chat, actions, faq, tickets, conversations, deliveries, wechat):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -30,7 +30,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+DEFAULT_POOL_SIZE = 10
+DEFAULT_MAX_OVERFLOW = 20
+
+
+def make_engine(
+    url: str,
+    sqlite_synchronous: str = "NORMAL",
+    *,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    max_overflow: int = DEFAULT_MAX_OVERFLOW,
+    **kwargs,
+) -> Engine:
+    """An engine for ``url``; the pool sizes apply to server databases (SQLite needs no pool)."""
+    if sqlite_synchronous not in ("NORMAL", "FULL"):
+        raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, got {sqlite_synchronous!r}")
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -41,22 +55,30 @@ def make_engine(url: str, **kwargs) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")  # see Settings.sqlite_synchronous
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         return engine
     if "poolclass" not in kwargs:
-        kwargs.update(pool_size=10, max_overflow=20)
+        kwargs.update(pool_size=pool_size, max_overflow=max_overflow)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
 class Database:
     """Holds the engine and the session factory of one process."""
 
-    def __init__(self, url: str):
+    def __init__(
+        self,
+        url: str,
+        sqlite_synchronous: str = "NORMAL",
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        max_overflow: int = DEFAULT_MAX_OVERFLOW,
+    ):
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, sqlite_synchronous, pool_size=pool_size, max_overflow=max_overflow)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

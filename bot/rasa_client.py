@@ -40,12 +40,25 @@ class RasaClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def send(self, conversation_id: str, text: str, timeout_s: float | None = None) -> list[BotMessage]:
-        """Send one user message through Rasa's REST channel and return the bot's replies."""
+    async def send(
+        self,
+        conversation_id: str,
+        text: str,
+        timeout_s: float | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> list[BotMessage]:
+        """Send one user message through Rasa's REST channel and return the bot's replies.
+
+        ``metadata`` is stored with the message in the tracker (Rasa's RestInput reads the
+        request's ``metadata``); actions read it as ``tracker.latest_message["metadata"]``.
+        """
+        body: dict[str, Any] = {"sender": conversation_id, "message": text}
+        if metadata:
+            body["metadata"] = metadata
         try:
             r = await self._client.post(
                 "/webhooks/rest/webhook",
-                json={"sender": conversation_id, "message": text},
+                json=body,
                 timeout=timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as e:
@@ -57,6 +70,31 @@ class RasaClient:
         except ValueError as e:
             raise RasaUnavailable("Rasa answered with invalid JSON") from e
         return [BotMessage.from_rasa(m) for m in payload or []]
+
+    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> bool:
+        """Append events to a conversation's tracker through Rasa's HTTP API; False when Rasa refused or is down."""
+        try:
+            r = await self._client.post(
+                f"/conversations/{conversation_id}/tracker/events",
+                params={"token": self.token, "include_events": "NONE"},
+                json=events,
+            )
+        except httpx.HTTPError as e:
+            log.warning("appending events to %s failed: %s", conversation_id, e)
+            return False
+        if r.status_code != 200:
+            log.warning("appending events to %s: Rasa answered HTTP %s", conversation_id, r.status_code)
+        return r.status_code == 200
+
+    async def append_bot_message(self, conversation_id: str, text: str, buttons: list[dict[str, str]]) -> bool:
+        """Record a bot message the app composed (e.g. numbered topics), so a later "1" resolves against it."""
+        return await self.append_events(
+            conversation_id, [{"event": "bot", "text": text, "data": {"buttons": buttons}}]
+        )
+
+    async def restart(self, conversation_id: str) -> bool:
+        """Forget the dialogue state: the next message starts a new session."""
+        return await self.append_events(conversation_id, [{"event": "restart"}])
 
     async def status(self, timeout_s: float = 2.0) -> dict[str, Any]:
         """Reachability, version and loaded model of the Rasa server (never raises)."""

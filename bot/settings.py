@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,26 @@ class Settings(BaseSettings):
             "Empty means SQLite at <data_dir>/posbot.db. Production: postgresql+psycopg://user@host/db."
         ),
     )
+    db_pool_size: int = Field(
+        10,
+        ge=1,
+        description=(
+            "Connections each app process keeps open to PostgreSQL (SQLAlchemy pool_size). Size it so that "
+            "instances x (pool + overflow) + Rasa's pools stay below the server's max_connections (docs/operations.md)."
+        ),
+    )
+    db_max_overflow: int = Field(
+        20, ge=0, description="Extra PostgreSQL connections an app process may open under bursts (SQLAlchemy max_overflow)."
+    )
+
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL",
+        description=(
+            "SQLite only (WAL mode): NORMAL syncs to disk at checkpoints, FULL on every commit (~6 ms each "
+            "here, several per chat turn). Both stay consistent after any crash; with NORMAL a power cut "
+            "can lose the last commits. Used by the app and Rasa's tracker store."
+        ),
+    )
 
     # --- Rasa --------------------------------------------------------------
     rasa_url: str = Field("http://127.0.0.1:5005", description="Base URL of the Rasa server.")
@@ -44,7 +65,11 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = Field(8.0, description="How long /api/chat waits for Rasa before apologising.")
     redis_url: str = Field(
         "",
-        description="Redis URL for Rasa's lock store (needed when several Rasa instances share trackers). Empty: in-memory locks.",
+        description=(
+            "Redis URL for Rasa's lock store (needed when several Rasa instances share trackers) and for the "
+            "state app instances share (WeChat/WeCom access tokens, callback nonces). Empty: in-memory locks, "
+            "shared state in the database."
+        ),
     )
 
     # --- app service ---------------------------------------------------------
@@ -56,6 +81,42 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(1000, description="Longest chat message accepted by /api/chat.")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to embed the chat widget (JSON list)."
+    )
+
+    # --- web chat: sessions, merchant identity, photos ------------------------------
+    chat_session_secret: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Key that signs the web chat's session tokens. Empty: generated once into <data_dir>/chat-session-key. "
+            "Several app instances must share one value."
+        ),
+    )
+    chat_session_ttl_s: int = Field(
+        86_400, ge=60, description="How long a chat session token is valid; the widget renews it transparently."
+    )
+    chat_session_renew_s: int = Field(
+        30 * 86_400,
+        ge=60,
+        description="How old an expired token may be and still be renewed for the same conversation.",
+    )
+    merchant_identity_secret: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Shared with the host page's server: HMAC-SHA256 key of the signed merchant identity "
+            "(docs/widget.md). Empty: signed identities are refused."
+        ),
+    )
+    merchant_identity_max_ttl_s: int = Field(
+        86_400, ge=60, description="Latest expiry a signed merchant identity may carry, counted from now."
+    )
+    chat_photo_max_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, description="Largest photo a merchant may attach during a handoff."
+    )
+    chat_photo_max_pixels: int = Field(
+        40_000_000, ge=10_000, description="Largest photo in pixels (width x height) accepted before decoding."
+    )
+    chat_photos_per_handoff: int = Field(
+        20, ge=1, description="Photos a merchant may send during one handoff."
     )
 
     # --- FAQ ---------------------------------------------------------------
@@ -91,7 +152,9 @@ class Settings(BaseSettings):
     outbox_backoff_max_s: float = Field(300.0, description="Longest delay between two attempts.")
     outbox_poll_interval_s: float = Field(1.0, description="How often the outbox worker looks for due events.")
     outbox_timeout_s: float = Field(5.0, description="HTTP timeout of one webhook delivery.")
-    outbox_worker_enabled: bool = Field(True, description="Run the delivery worker inside the app service.")
+    outbox_worker_enabled: bool = Field(
+        True, description="Run the delivery workers (ticket webhooks, WeChat/WeCom active messages) inside the app service."
+    )
 
     # --- conversation ----------------------------------------------------------
     service_hours: str = Field(
@@ -104,6 +167,78 @@ class Settings(BaseSettings):
     wechat_app_id: str = Field("", description="AppID of the Official Account (needed for encrypted mode).")
     wechat_aes_key: SecretStr = Field(
         SecretStr(""), description="EncodingAESKey (43 chars) for safe mode; empty: plaintext mode."
+    )
+    wechat_mode: Literal["", "plaintext", "compatible", "safe"] = Field(
+        "",
+        description=(
+            "Message encryption mode chosen in the admin console (消息加解密方式). safe: only encrypted messages "
+            "are accepted (recommended); compatible: encrypted and plaintext messages; plaintext: no encryption. "
+            "Empty: safe when wechat_aes_key is set, else plaintext."
+        ),
+    )
+    wechat_app_secret: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "AppSecret of the Official Account. Enables active messages (customer-service API): slow answers, "
+            "staff replies and ticket updates reach the merchant without waiting for their next message. "
+            "Empty: passive replies only."
+        ),
+    )
+    wechat_api_base: str = Field("https://api.weixin.qq.com", description="Base URL of the WeChat server API.")
+    wechat_token_endpoint: Literal["stable", "classic"] = Field(
+        "stable",
+        description="stable: /cgi-bin/stable_token (recommended, one token for all callers); classic: /cgi-bin/token.",
+    )
+    wechat_passive_reply_s: float = Field(
+        4.0,
+        description=(
+            "How long a WeChat message waits for the bot before answering 'success' and sending the answer "
+            "through the customer-service API instead (WeChat gives a passive reply 5 s). Used only with "
+            "wechat_app_secret."
+        ),
+    )
+    wechat_menu: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Custom-menu click keys (EventKey) mapped to what the bot receives: an intent payload such as "
+            "'/request_human' or a merchant question. Keys of the built-in topics (posbot:settlement, "
+            "posbot:fees, posbot:activation, posbot:fault, posbot:ticket, posbot:human) work without it. JSON object."
+        ),
+    )
+    wechat_timestamp_window_s: int = Field(
+        300,
+        ge=30,
+        description="Callbacks (WeChat and WeCom) whose timestamp is further than this from our clock are refused.",
+    )
+    wechat_text_max_bytes: int = Field(
+        2048,
+        ge=200,
+        description="Longest text WeChat/WeCom accept in one message (UTF-8 bytes); longer answers are split.",
+    )
+
+    # --- WeCom (企业微信) self-built application -------------------------------------
+    wecom_corp_id: str = Field("", description="CorpID of the enterprise (我的企业 → 企业ID).")
+    wecom_agent_id: int = Field(0, description="AgentId of the self-built application.")
+    wecom_secret: SecretStr = Field(
+        SecretStr(""), description="Secret of the application; enables active messages (message/send)."
+    )
+    wecom_token: SecretStr = Field(SecretStr(""), description="Token of the application's API callback (接收消息).")
+    wecom_aes_key: SecretStr = Field(SecretStr(""), description="EncodingAESKey of the application's API callback.")
+    wecom_api_base: str = Field("https://qyapi.weixin.qq.com", description="Base URL of the WeCom server API.")
+
+    # --- active messages to WeChat / WeCom (channel outbox) ---------------------------
+    push_max_attempts: int = Field(6, ge=1, description="Sends tried before an active message is dead-lettered.")
+    push_backoff_base_s: float = Field(2.0, description="First retry delay of an active message; doubles each attempt.")
+    push_backoff_max_s: float = Field(120.0, description="Longest delay between two sends of one active message.")
+    push_poll_interval_s: float = Field(0.5, description="How often the channel outbox looks for due messages.")
+    push_timeout_s: float = Field(5.0, description="HTTP timeout of one call to the WeChat/WeCom API.")
+    push_resend_days: int = Field(
+        7,
+        ge=0,
+        description=(
+            "Messages WeChat refused because the merchant was away (45015: 48 hours without a message; 45047: "
+            "send quota used up) are sent again when the merchant next writes, if younger than this."
+        ),
     )
 
     @field_validator("data_dir", "faq_dir", mode="after")
@@ -120,6 +255,26 @@ class Settings(BaseSettings):
     @property
     def effective_faq_index_dir(self) -> Path:
         return (self.faq_index_dir or self.data_dir / "faq-index").expanduser().resolve()
+
+    @property
+    def effective_wechat_mode(self) -> str:
+        if self.wechat_mode:
+            return self.wechat_mode
+        return "safe" if self.wechat_aes_key.get_secret_value() else "plaintext"
+
+    @property
+    def wechat_push_enabled(self) -> bool:
+        """Active messages to WeChat followers: needs the AppID and the AppSecret."""
+        return bool(self.wechat_app_id and self.wechat_app_secret.get_secret_value())
+
+    @property
+    def wecom_enabled(self) -> bool:
+        """The WeCom callback: always encrypted, so it needs the corp id, token and key."""
+        return bool(self.wecom_corp_id and self.wecom_token.get_secret_value() and self.wecom_aes_key.get_secret_value())
+
+    @property
+    def wecom_push_enabled(self) -> bool:
+        return bool(self.wecom_corp_id and self.wecom_agent_id and self.wecom_secret.get_secret_value())
 
     @property
     def effective_public_url(self) -> str:

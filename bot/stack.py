@@ -19,8 +19,16 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from bot.rasa_project import PROJECT_ROOT, rasa_bin, rasa_env, render_endpoints
+from bot.rasa_project import PROJECT_ROOT, rasa_env, rasa_python, render_endpoints
 from bot.settings import Settings
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it may hold secrets), whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, 0o600)  # an older file keeps its mode on O_CREAT
 
 
 def ensure_token(path: Path) -> str:
@@ -28,9 +36,8 @@ def ensure_token(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_hex(24)  # hex: never starts with "-", which argparse would take for a flag
-    path.write_text(token)
-    path.chmod(0o600)
+    token = secrets.token_hex(24)
+    write_private(path, token)
     return token
 
 
@@ -81,10 +88,11 @@ class Stack:
         env = self._env(token)
         if start_rasa:
             endpoints = data_dir / f"endpoints-{self.rasa_port}.yml"
-            endpoints.write_text(render_endpoints(self.settings))
+            write_private(endpoints, render_endpoints(self.settings))
+            # bot.rasa_serve reads the token from POSBOT_RASA_TOKEN: never on a command line `ps` shows.
             self._spawn(
                 "rasa",
-                [str(rasa_bin()), "run", "--enable-api", f"--auth-token={token}",
+                [str(rasa_python()), "-m", "bot.rasa_serve",
                  "-i", "127.0.0.1", "-p", str(self.rasa_port), "-m", str(self.model),
                  "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                  "--response-timeout", "30"],

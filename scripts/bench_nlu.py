@@ -21,9 +21,11 @@ sys.path.insert(0, str(ROOT))
 
 from bot.rasa_project import rasa_bin, rasa_env  # noqa: E402
 
+HISTORY = "<!-- bench_nlu: notes below are kept when this file is regenerated -->"
+
 
 def read_results(out: Path) -> tuple[dict, dict, dict, list]:
-    """Intent report, entity reports (DIET, regex) and intent errors of a `rasa test nlu` output directory."""
+    """Intent report, entity reports (DIET when configured, regex) and intent errors of a `rasa test nlu` output directory."""
     if not (out / "intent_report.json").exists():
         raise SystemExit(f"{out}: no intent_report.json; is it the --out directory of a finished `rasa test nlu` run?")
 
@@ -86,7 +88,11 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        args.out.write_text(text)
+        # Notes written by hand below this marker (past comparisons) survive a re-run.
+        kept = ""
+        if args.out.exists() and HISTORY in (old := args.out.read_text()):
+            kept = "\n" + HISTORY + old.split(HISTORY, 1)[1]
+        args.out.write_text(text + kept)
     return 0
 
 

@@ -136,22 +136,71 @@ WECHAT_TEST_SETTINGS = {
 }
 
 
+# The host page's side of the signed merchant identity (docs/widget.md) on the live stack.
+LIVE_MERCHANT_SECRET = "live-stack-merchant-identity-secret"
+
+
+# The live stack's WeCom application (its API is the stand-in too).
+WECOM_TEST_SETTINGS = {
+    "wecom_token": "wecom-live-token",
+    "wecom_aes_key": "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkj",
+}
+
+
 @pytest.fixture(scope="session")
-def live_stack(tmp_path_factory, rasa_model):
+def tencent_api():
+    """The stand-in of the WeChat and WeCom server APIs (tests/tencent_standin.py) for the live stack."""
+    from tests.tencent_standin import TencentStandIn
+
+    standin = TencentStandIn(appid=WECHAT_TEST_SETTINGS["wechat_app_id"]).start()
+    yield standin
+    standin.stop()
+
+
+def channel_api_settings(standin) -> dict:
+    """Settings pointing the app's WeChat/WeCom API clients at the stand-in, with active messages on."""
+    return {
+        **WECHAT_TEST_SETTINGS,
+        **WECOM_TEST_SETTINGS,
+        "wechat_app_secret": standin.secret,
+        "wechat_api_base": standin.url,
+        "wecom_api_base": standin.url,
+        "wecom_corp_id": standin.corp_id,
+        "wecom_agent_id": standin.agent_id,
+        "wecom_secret": standin.corp_secret,
+        "push_poll_interval_s": 0.2,
+    }
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory, rasa_model, tencent_api):
     """Rasa + app service on SQLite, shared by the end-to-end and browser tests."""
-    stack = start_stack(tmp_path_factory.mktemp("live"), rasa_model, **WECHAT_TEST_SETTINGS)
+    stack = start_stack(
+        tmp_path_factory.mktemp("live"),
+        rasa_model,
+        merchant_identity_secret=LIVE_MERCHANT_SECRET,
+        **channel_api_settings(tencent_api),
+    )
     yield stack
     stack.stop()
 
 
 @pytest.fixture
-def chat(live_stack):
+def chat_client(live_stack):
+    """tests.support.ChatClient on the live stack: each sender id gets its own session token."""
+    from tests.support import ChatClient
+
+    client = ChatClient(live_stack.app_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def chat(chat_client):
     """Send one message as a merchant through the public chat API; returns (status, json)."""
-    client = httpx.Client(base_url=live_stack.app_url, timeout=60)
 
     def send(sender_id: str, text: str, **extra):
-        r = client.post("/api/chat", json={"sender_id": sender_id, "text": text, **extra})
+        r = chat_client.post(sender_id, text, **extra)
         return r.status_code, r.json()
 
-    yield send
-    client.close()
+    return send

@@ -8,3 +8,43 @@ def texts(body: dict) -> str:
 
 def buttons(body: dict) -> list[dict]:
     return [b for m in body.get("messages", []) for b in m.get("buttons", [])]
+
+
+class ChatClient:
+    """Merchants' browsers over HTTP: one session token per sender id, kept as the widget keeps it.
+
+    ``post`` starts the session on first use (``POST /api/chat/session`` with that sender id)
+    and sends ``Authorization: Bearer`` with every request afterwards.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 60):
+        import httpx
+
+        self.http = httpx.Client(base_url=base_url, timeout=timeout)
+        self.tokens: dict[str, str] = {}
+
+    def token(self, sender_id: str) -> str:
+        if sender_id not in self.tokens:
+            r = self.http.post("/api/chat/session", json={"sender_id": sender_id})
+            assert r.status_code == 200, r.text
+            self.tokens[sender_id] = r.json()["token"]
+        return self.tokens[sender_id]
+
+    def auth(self, sender_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(sender_id)}"}
+
+    def post(self, sender_id: str, text: str, **extra):
+        return self.http.post(
+            "/api/chat", json={"sender_id": sender_id, "text": text, **extra}, headers=self.auth(sender_id)
+        )
+
+    def updates(self, sender_id: str):
+        return self.http.get("/api/chat/updates", params={"sender_id": sender_id}, headers=self.auth(sender_id))
+
+    def ack(self, sender_id: str, ids: list[str]):
+        return self.http.post(
+            "/api/chat/updates/ack", json={"sender_id": sender_id, "ids": ids}, headers=self.auth(sender_id)
+        )
+
+    def close(self) -> None:
+        self.http.close()

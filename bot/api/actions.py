@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
+import threading
 
 from anyio import to_thread
 from fastapi import APIRouter, HTTPException, Request
@@ -20,6 +22,22 @@ from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainExc
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["rasa actions"])
+
+
+_worker = threading.local()
+_INVALID = object()  # the request body is not a JSON object
+
+
+def _run_on_worker_loop(coro_factory):
+    """Run a coroutine on this worker thread's own event loop, kept for the thread's life.
+
+    anyio reuses its worker threads, so each keeps one loop instead of paying
+    ``asyncio.run``'s set-up and tear-down (a new loop, its default executor) per call.
+    """
+    loop = getattr(_worker, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _worker.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro_factory())
 
 
 def make_executor(package: str = "actions") -> ActionExecutor:
@@ -37,17 +55,25 @@ def _check_token(request: Request) -> None:
 @router.post("/webhook", include_in_schema=False)
 async def webhook(request: Request):
     _check_token(request)
-    try:
-        action_call = await request.json()
-    except ValueError:
-        return JSONResponse(status_code=400, content={"error": "Invalid body request"})
-    if not isinstance(action_call, dict):
-        return JSONResponse(status_code=400, content={"error": "Invalid body request"})
+    body = await request.body()
     executor: ActionExecutor = request.app.state.action_executor
+
+    def parse_and_run():
+        # The body carries the conversation's tracker: parsing it is real work, done here
+        # rather than on the event loop. Actions call synchronous services (SQL, the encoder);
+        # this worker thread with its own loop keeps them from blocking chat requests.
+        try:
+            action_call = json.loads(body)
+        except ValueError:
+            return _INVALID
+        if not isinstance(action_call, dict):
+            return _INVALID
+        return _run_on_worker_loop(lambda: executor.run(action_call))
+
     try:
-        # Actions call synchronous services (SQL, the encoder); a worker thread with its own
-        # loop keeps them from blocking chat requests on this event loop.
-        result = await to_thread.run_sync(lambda: asyncio.run(executor.run(action_call)))
+        result = await to_thread.run_sync(parse_and_run)
+        if result is _INVALID:
+            return JSONResponse(status_code=400, content={"error": "Invalid body request"})
     except ActionExecutionRejection as e:
         return JSONResponse(status_code=400, content={"error": e.message, "action_name": e.action_name})
     except ActionNotFoundException as e:

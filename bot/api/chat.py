@@ -1,18 +1,184 @@
-"""Chat API used by the web widget: one merchant message in, the bot's messages out."""
+"""Chat API used by the web widget: one merchant message in, the bot's messages out.
+
+A conversation belongs to the browser that started it: ``POST /api/chat/session`` issues a
+signed session token bound to the sender id (``bot.chat_session``), and every other
+endpoint here needs it as ``Authorization: Bearer <token>``. Staff replies and
+notifications are fetched with ``GET /api/chat/updates`` and stay there until the widget
+acknowledges them (``POST /api/chat/updates/ack``), so reading is harmless and nothing is
+lost when a page closes half-way. See docs/widget.md for the whole protocol.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+import secrets
+from datetime import UTC, datetime
+
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot import merchant_identity
 from bot.api.deps import get_app_settings, get_chat
-from anyio import to_thread
-
-from bot.chat import SENDER_RE, ChatService, conversation_id
+from bot.api.errors import ApiError
+from bot.chat import (
+    HANDOFF_NOTICE,
+    SENDER_RE,
+    ChatInputError,
+    ChatService,
+    RatingRefused,
+    acknowledge_updates,
+    conversation_id,
+    pending_updates,
+    rate,
+)
+from bot.chat_session import SessionError, SessionTokens
+from bot.conversations.photos import PhotoError, normalize_photo, too_big
+from bot.conversations.service import BUTTON_PAYLOAD_MAX, BUTTON_TITLE_MAX, PhotoRefused
 from bot.settings import Settings
+from bot.tickets.numbers import is_ticket_number
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/chat", tags=["chat"])
+
+CHANNEL = "web"
+TICKET_CANDIDATE_RE = re.compile(r"GD[0-9A-Za-z-]{6,40}")
+UPDATE_ID_RE = re.compile(r"^[mn]\d{1,18}$")
+SESSION_STATUS = {
+    "session_missing": 401,
+    "session_invalid": 401,
+    "session_expired": 401,
+    "session_mismatch": 403,
+    "sender_taken": 409,
+}
+# A message is at most max_message_chars (1000) characters, 6 bytes each when JSON-escaped,
+# plus a title and a merchant identity: 64 KiB is generous and stops megabytes at the door.
+CHAT_BODY_MAX = 64 * 1024
+_AUTH_DOC = {
+    401: {"description": "Session token missing, invalid or expired (`code` says which)"},
+    403: {"description": "sender_id is not the session's"},
+}
+
+
+def body_limits(settings: Settings) -> list:
+    """Rules for bot.api.limits.BodyLimit: small JSON bodies, photos up to chat_photo_max_bytes."""
+    from bot.api.limits import too_large
+
+    def photo_refusal(_limit: int) -> tuple[str, str]:
+        e = too_big(settings.chat_photo_max_bytes)
+        return e.code, e.message
+
+    return [
+        ("/api/chat", CHAT_BODY_MAX, too_large),
+        ("/api/chat/photos", settings.chat_photo_max_bytes + 64 * 1024, photo_refusal),  # + multipart framing
+    ]
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+def session_tokens(request: Request) -> SessionTokens:
+    tokens = getattr(request.app.state, "chat_sessions", None)
+    if tokens is None:
+        tokens = request.app.state.chat_sessions = SessionTokens.from_settings(request.app.state.services.settings)
+    return tokens
+
+
+def _session_error(e: SessionError) -> ApiError:
+    status = SESSION_STATUS[e.code]
+    headers = {"WWW-Authenticate": 'Bearer realm="posbot-chat"'} if status == 401 else None
+    return ApiError(status, e.code, e.message, headers=headers)
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def session_sender(request: Request, claimed_sender_id: str) -> str:
+    """The request's token must be current and belong to the sender id the request names."""
+    try:
+        sid = session_tokens(request).verify(_bearer(request))
+    except SessionError as e:
+        raise _session_error(e) from None
+    if claimed_sender_id != sid:
+        raise _session_error(SessionError("session_mismatch"))
+    return sid
+
+
+def _check_sender(v: str | None) -> str | None:
+    if v is not None and not SENDER_RE.match(v):
+        raise ValueError("sender_id 只能包含字母、数字和 _ . : @ -，长度 1-64 / sender_id must be 1-64 chars of [A-Za-z0-9_.:@-]")
+    return v
+
+
+def _query_sender(sender_id: str) -> str:
+    if not SENDER_RE.match(sender_id):
+        raise ApiError(422, "sender_id_invalid", "sender_id 格式不正确 / invalid sender_id", loc=["query", "sender_id"])
+    return sender_id
+
+
+class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sender_id: str | None = Field(
+        None, description="Start a conversation under this id (refused with 409 when it exists). Empty: a new id."
+    )
+    token: str | None = Field(
+        None, max_length=512, description="A previous token, also an expired one, to renew the same conversation."
+    )
+
+    @field_validator("sender_id")
+    @classmethod
+    def _sender(cls, v):
+        return _check_sender(v)
+
+
+class SessionOut(BaseModel):
+    sender_id: str
+    token: str = Field(..., description="Send as `Authorization: Bearer <token>` with every chat request.")
+    expires_at: datetime
+    expires_in: int = Field(..., description="Seconds the token is valid.")
+
+
+@router.post(
+    "/session",
+    response_model=SessionOut,
+    responses={
+        401: {"description": "the token to renew is forged or too old"},
+        403: {"description": "the token belongs to another sender_id"},
+        409: {"description": "sender_id already belongs to another session"},
+    },
+)
+async def new_session(request: Request, body: SessionIn | None = None):
+    """Start a conversation (new or chosen sender id) or renew one with its previous token."""
+    body = body or SessionIn()
+    tokens = session_tokens(request)
+    convs = request.app.state.services.conversations
+    if body.token:
+        try:
+            sid = tokens.renewable(body.token)
+        except SessionError as e:
+            raise _session_error(e) from None
+        if body.sender_id is not None and body.sender_id != sid:
+            raise _session_error(SessionError("session_mismatch"))
+    elif body.sender_id is not None:
+        sid = body.sender_id
+        if not await to_thread.run_sync(convs.claim, conversation_id(CHANNEL, sid), CHANNEL):
+            log.info("session for existing sender id %s refused", sid)
+            raise _session_error(SessionError("sender_taken"))
+    else:
+        while True:
+            sid = "w" + secrets.token_hex(12)
+            if await to_thread.run_sync(convs.claim, conversation_id(CHANNEL, sid), CHANNEL):
+                break
+    issued = tokens.issue(sid)
+    return SessionOut(sender_id=sid, token=issued.token, expires_at=issued.expires_at, expires_in=tokens.ttl_s)
+
+
+# --- messages ------------------------------------------------------------------------------
 
 
 class Button(BaseModel):
@@ -23,19 +189,33 @@ class Button(BaseModel):
 class Message(BaseModel):
     text: str = ""
     buttons: list[Button] = Field(default_factory=list)
+    tickets: list[str] = Field(default_factory=list, description="Ticket numbers in `text` (shown as cards).")
+
+
+class MerchantIn(BaseModel):
+    """A merchant identity signed by the host page (docs/widget.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., max_length=64, examples=["898310048161234"])
+    expires: int = Field(..., description="Unix time in seconds.")
+    signature: str = Field(..., max_length=64, description='hex HMAC-SHA256 of "<id>.<expires>"')
 
 
 class ChatIn(BaseModel):
-    sender_id: str = Field(..., description="Stable id of the merchant's browser or session.", examples=["m-3f2a9c"])
+    sender_id: str = Field(..., description="The sender id of the session token.", examples=["w3f2a9c..."])
     text: str = Field(..., description="What the merchant typed, or a button payload.", examples=["刷卡机怎么激活"])
-    title: str | None = Field(None, description="Button title when `text` is a button payload (kept in the transcript).")
+    title: str | None = Field(
+        None,
+        max_length=BUTTON_TITLE_MAX,
+        description="Title of the clicked button; accepted only with the payload of a button offered in this conversation.",
+    )
+    merchant: MerchantIn | None = Field(None, description="Signed merchant identity from the host page.")
 
     @field_validator("sender_id")
     @classmethod
     def _sender(cls, v: str) -> str:
-        if not SENDER_RE.match(v):
-            raise ValueError("sender_id 只能包含字母、数字和 _ . : @ -，长度 1-64 / sender_id must be 1-64 chars of [A-Za-z0-9_.:@-]")
-        return v
+        return _check_sender(v)
 
     @field_validator("text")
     @classmethod
@@ -49,45 +229,99 @@ class ChatIn(BaseModel):
 class ChatOut(BaseModel):
     messages: list[Message]
     status: str = Field("ok", description="ok | handoff (a person owns the conversation) | rasa_unavailable")
+    handoff_notice: str | None = Field(None, description="While status is handoff: the line to show as a banner.")
+    received_at: datetime = Field(..., description="When the server stored the merchant's message (delivered).")
+
+
+def tickets_in(text: str) -> list[str]:
+    """Ticket numbers mentioned in a text, in order, once each (the format is bot.tickets.numbers')."""
+    out: list[str] = []
+    for m in TICKET_CANDIDATE_RE.finditer(text or ""):
+        number = m.group(0).rstrip("-")
+        if is_ticket_number(number) and number not in out:
+            out.append(number)
+    return out
+
+
+def verified_merchant(settings: Settings, merchant: MerchantIn | None) -> dict | None:
+    """Rasa metadata for a verified identity; ApiError 401 for a bad one."""
+    if merchant is None:
+        return None
+    try:
+        ident = merchant_identity.verify(
+            settings.merchant_identity_secret.get_secret_value(),
+            merchant.id,
+            merchant.expires,
+            merchant.signature,
+            max_ttl_s=settings.merchant_identity_max_ttl_s,
+        )
+    except merchant_identity.MerchantIdentityError as e:
+        log.info("merchant identity for %s refused: %s", merchant.id[:64], e.code)
+        raise ApiError(401, e.code, e.message) from None
+    return {merchant_identity.METADATA_KEY: ident.merchant_id}
 
 
 @router.post(
     "",
     response_model=ChatOut,
-    responses={503: {"model": ChatOut, "description": "Rasa is down or slow; the body still carries a polite message."}},
+    responses={
+        **_AUTH_DOC,
+        503: {"model": ChatOut, "description": "Rasa is down or slow; the body still carries a polite message."},
+    },
 )
 async def chat(
+    request: Request,
     body: ChatIn,
     chat: ChatService = Depends(get_chat),
     settings: Settings = Depends(get_app_settings),
 ):
     """Send a merchant message to the assistant and get its replies."""
     if len(body.text) > settings.max_message_chars:
-        return JSONResponse(
-            status_code=422,
-            content={
-                "detail": [
-                    {
-                        "loc": ["body", "text"],
-                        "msg": f"消息太长了，请控制在 {settings.max_message_chars} 字以内 / text longer than {settings.max_message_chars} characters",
-                        "type": "too_long",
-                    }
-                ]
-            },
+        raise ApiError(
+            422,
+            "too_long",
+            f"消息太长了，请控制在 {settings.max_message_chars} 字以内 / text longer than {settings.max_message_chars} characters",
+            loc=["body", "text"],
         )
-    reply = await chat.handle("web", body.sender_id, body.text, display_text=body.title)
+    if body.title is not None and len(body.text) > BUTTON_PAYLOAD_MAX:
+        raise ApiError(422, "unknown_button", "按钮已失效 / payload too long for a button", loc=["body", "text"])
+    session_sender(request, body.sender_id)
+    metadata = verified_merchant(settings, body.merchant)
+    try:
+        if body.title is not None:
+            await chat.check_click(CHANNEL, body.sender_id, body.text, body.title)
+    except ChatInputError as e:
+        raise ApiError(422, e.code, e.message, loc=["body", e.field]) from None
+    reply = await chat.handle(CHANNEL, body.sender_id, body.text, display_text=body.title, metadata=metadata)
     out = ChatOut(
-        messages=[Message(text=m.text, buttons=[Button(**b) for b in m.buttons]) for m in reply.messages],
+        messages=[
+            Message(text=m.text, buttons=[Button(**b) for b in m.buttons], tickets=tickets_in(m.text))
+            for m in reply.messages
+        ],
         status=reply.status,
+        handoff_notice=HANDOFF_NOTICE if reply.status == "handoff" else None,
+        received_at=datetime.now(UTC),
     )
     if reply.status == "rasa_unavailable":
-        return JSONResponse(status_code=503, content=out.model_dump())
+        return JSONResponse(status_code=503, content=out.model_dump(mode="json"))
     return out
 
 
+# --- staff replies and notifications ------------------------------------------------------
+
+
+class RatingPrompt(BaseModel):
+    subject: str = Field(..., description="What to rate; send it back to POST /api/chat/rating.")
+
+
 class UpdateOut(BaseModel):
+    id: str = Field(..., description="Acknowledge it with POST /api/chat/updates/ack once shown.")
     text: str
     from_: str = Field(..., alias="from", description="staff | system")
+    author: str | None = Field(None, description="Name of the staff member who replied.")
+    created_at: datetime | None = None
+    tickets: list[str] = Field(default_factory=list)
+    rating: RatingPrompt | None = Field(None, description="Ask the merchant for a 1-5 rating of this.")
 
     model_config = {"populate_by_name": True}
 
@@ -95,19 +329,180 @@ class UpdateOut(BaseModel):
 class UpdatesOut(BaseModel):
     messages: list[UpdateOut]
     handoff: bool = Field(..., description="True while a person owns the conversation (the bot is silent).")
+    handoff_notice: str | None = Field(None, description="While handoff is true: the line to show as a banner.")
 
 
-@router.get("/updates", response_model=UpdatesOut, response_model_by_alias=True)
+@router.get("/updates", response_model=UpdatesOut, response_model_by_alias=True, responses=_AUTH_DOC)
 async def updates(request: Request, sender_id: str):
-    """Staff replies (during 转人工) and ticket notifications waiting for this merchant; each is returned once."""
-    from bot.chat import collect_updates
-
-    if not SENDER_RE.match(sender_id):
-        return JSONResponse(
-            status_code=422,
-            content={"detail": [{"loc": ["query", "sender_id"], "msg": "sender_id 格式不正确 / invalid sender_id"}]},
-        )
+    """Staff replies (during 转人工) and notifications not yet acknowledged; reading changes nothing."""
+    session_sender(request, _query_sender(sender_id))
     services = request.app.state.services
-    items = await collect_updates(services, "web", sender_id)
-    handoff = await to_thread.run_sync(services.conversations.handoff_active, conversation_id("web", sender_id))
-    return UpdatesOut(messages=[UpdateOut(text=u.text, **{"from": u.source}) for u in items], handoff=handoff)
+    items = await to_thread.run_sync(pending_updates, services, CHANNEL, sender_id)
+    handoff = await to_thread.run_sync(services.conversations.handoff_active, conversation_id(CHANNEL, sender_id))
+    return UpdatesOut(
+        messages=[
+            UpdateOut(
+                id=u.id,
+                text=u.text,
+                author=u.author,
+                created_at=u.created_at,
+                tickets=tickets_in(u.text),
+                rating=RatingPrompt(subject=u.rating_subject) if u.rating_subject else None,
+                **{"from": u.source},
+            )
+            for u in items
+        ],
+        handoff=handoff,
+        handoff_notice=HANDOFF_NOTICE if handoff else None,
+    )
+
+
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sender_id: str
+    ids: list[str] = Field(..., max_length=200, description="Update ids shown to the merchant.")
+
+    @field_validator("sender_id")
+    @classmethod
+    def _sender(cls, v):
+        return _check_sender(v)
+
+    @field_validator("ids")
+    @classmethod
+    def _ids(cls, v: list[str]) -> list[str]:
+        if any(not UPDATE_ID_RE.match(i) for i in v):
+            raise ValueError("ids 应形如 m12 或 n3 / ids look like m12 or n3")
+        return v
+
+
+class AckOut(BaseModel):
+    acknowledged: int = Field(..., description="How many were pending and are delivered now.")
+
+
+@router.post("/updates/ack", response_model=AckOut, responses=_AUTH_DOC)
+async def ack_updates(request: Request, body: AckIn):
+    """Mark updates delivered. Ids of other conversations and repeated acks change nothing."""
+    session_sender(request, body.sender_id)
+    services = request.app.state.services
+    n = await to_thread.run_sync(acknowledge_updates, services, CHANNEL, body.sender_id, body.ids)
+    return AckOut(acknowledged=n)
+
+
+# --- photos during a handoff -------------------------------------------------------------
+
+
+class PhotoOut(BaseModel):
+    message_id: int
+    attachment_id: int
+    content_type: str
+    width: int
+    height: int
+    size: int
+    received_at: datetime
+
+
+PHOTO_STATUS = {
+    "photo_empty": 422,
+    "photo_too_big": 413,
+    "photo_not_image": 415,
+    "photo_too_many_pixels": 422,
+    "photo_damaged": 422,
+}
+
+
+def _photo_error(e: PhotoError) -> ApiError:
+    status = PHOTO_STATUS[e.code]
+    return ApiError(status, e.code, e.message, loc=["body", "file"] if status == 422 else None)
+
+
+@router.post(
+    "/photos",
+    response_model=PhotoOut,
+    status_code=201,
+    responses={
+        **_AUTH_DOC,
+        409: {"description": "no handoff active, or too many photos in this handoff"},
+        413: {"description": "larger than chat_photo_max_bytes"},
+        415: {"description": "not a JPEG, PNG, WebP or GIF image (by content)"},
+        422: {"description": "damaged image, too many pixels, or no file"},
+    },
+)
+async def upload_photo(request: Request, sender_id: str, settings: Settings = Depends(get_app_settings)):
+    """Attach a photo (multipart field ``file``) for the person handling the conversation."""
+    session_sender(request, _query_sender(sender_id))
+    limit = settings.chat_photo_max_bytes  # bodies far above it never get here (body_limits)
+    try:
+        form = await request.form(max_files=1, max_fields=4)
+    except Exception:
+        raise ApiError(
+            422, "photo_empty", "请用 multipart/form-data 上传 file 字段 / send the photo as multipart field 'file'"
+        ) from None
+    try:
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise _photo_error(PhotoError("photo_empty"))
+        raw = await upload.read(limit + 1)
+    finally:
+        await form.close()
+    try:
+        photo = await to_thread.run_sync(
+            lambda: normalize_photo(raw, max_bytes=limit, max_pixels=settings.chat_photo_max_pixels)
+        )
+    except PhotoError as e:
+        raise _photo_error(e) from None
+    convs = request.app.state.services.conversations
+    try:
+        m = await to_thread.run_sync(
+            lambda: convs.add_photo(
+                conversation_id(CHANNEL, sender_id), photo, max_per_handoff=settings.chat_photos_per_handoff
+            )
+        )
+    except PhotoRefused as e:
+        raise ApiError(409, e.code, e.message) from None
+    except LookupError:  # no conversation at all: nobody to hand a photo to
+        raise ApiError(409, "photo_no_handoff", PhotoRefused.MESSAGES["photo_no_handoff"]) from None
+    a = m.attachment
+    return PhotoOut(
+        message_id=m.id,
+        attachment_id=a.id,
+        content_type=a.content_type,
+        width=a.width,
+        height=a.height,
+        size=a.size,
+        received_at=m.created_at,
+    )
+
+
+# --- ratings -------------------------------------------------------------------------------
+
+
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sender_id: str
+    subject: str = Field(..., max_length=64, description="From an update's `rating.subject`.")
+    rating: int = Field(..., ge=1, le=5, strict=True, description="1 (very unhappy) to 5 (very happy).")
+
+    @field_validator("sender_id")
+    @classmethod
+    def _sender(cls, v):
+        return _check_sender(v)
+
+
+class RatingOut(BaseModel):
+    subject: str
+    rating: int = Field(..., description="The stored rating (the first one when rated twice).")
+    created: bool = Field(..., description="False when this subject had been rated already.")
+
+
+@router.post("/rating", response_model=RatingOut, responses=_AUTH_DOC)
+async def rate_service(request: Request, body: RatingIn):
+    """A 1-5 rating of a handoff that ended or a ticket resolved in this conversation."""
+    session_sender(request, body.sender_id)
+    services = request.app.state.services
+    try:
+        stored, created = await to_thread.run_sync(rate, services, CHANNEL, body.sender_id, body.subject, body.rating)
+    except RatingRefused as e:
+        raise ApiError(422, "rating_refused", e.message, loc=["body", "subject"]) from None
+    return RatingOut(subject=body.subject, rating=stored.rating, created=created)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import TicketsRead, TicketsWrite
+from bot.channels.outbox import with_deliveries
 from bot.conversations.schemas import ConversationDetail, ConversationState, FeedbackSummary, MessageOut
 from bot.conversations.service import ConversationNotFound, ConversationService
 
@@ -74,7 +75,7 @@ def get_conversation(conv_id: str, key: TicketsRead, convs: Conversations, limit
     detail = convs.get_detail(conv_id, limit)
     if detail is None:
         raise _not_found(conv_id)
-    return detail
+    return with_deliveries(detail, convs.db)
 
 
 @router.post(
@@ -107,6 +108,31 @@ def staff_message(conv_id: str, body: StaffMessageIn, key: TicketsWrite, convs: 
         return convs.staff_reply(conv_id, body.text, by=body.author or key.name)
     except ConversationNotFound:
         raise _not_found(conv_id) from None
+
+
+@router.get(
+    "/api/conversations/{conv_id}/attachments/{attachment_id}",
+    tags=["conversations"],
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, **_AUTH, 404: {"description": "Unknown photo"}},
+)
+def get_attachment(conv_id: str, attachment_id: int, key: TicketsRead, convs: Conversations):
+    """A photo the merchant sent during a handoff (staff only; re-encoded, metadata stripped)."""
+    found = convs.get_attachment(conv_id, attachment_id)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"图片 {attachment_id} 不存在 / attachment {attachment_id} not found in {conv_id}"
+        )
+    meta, data = found
+    return Response(
+        content=data,
+        media_type=meta.content_type,
+        headers={
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="photo-{meta.id}.{meta.content_type.rsplit("/", 1)[-1]}"',
+        },
+    )
 
 
 @router.get("/api/feedback/summary", response_model=FeedbackSummary, tags=["feedback"], responses=_AUTH)

@@ -6,7 +6,8 @@ the problem) and ``code``. Handled here:
 
 * RequestValidationError → 422, each item with ``field`` and a bilingual ``msg``; the
   offending input is never echoed (it may be 1 MB or a secret);
-* ``bot.tickets.TicketError`` → its status (404 unknown ticket, 409 illegal transition, ...).
+* ``bot.tickets.TicketError`` → its status (404 unknown ticket, 409 illegal transition, ...);
+* ``ApiError`` → its status and code (the web chat's 401 session errors, 409/413/415 photos ...).
 
 HTTPException (401/403/413 ...) keeps FastAPI's default handler, and a pydantic
 ValidationError escaping an endpoint stays a 500: it is a server bug, not bad input.
@@ -26,6 +27,18 @@ from bot.tickets import TicketError
 from bot.tickets.schemas import translate_errors
 
 log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error with a status, a machine-readable code and one bilingual message."""
+
+    def __init__(self, status_code: int, code: str, message: str, *, loc: list[str] | None = None, headers=None):
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.loc = loc
+        self.headers = headers
 
 
 def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
@@ -55,7 +68,18 @@ async def _ticket_error(request: Request, exc: TicketError) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content=content)
 
 
+async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    if exc.status_code == 422:
+        loc = list(exc.loc or ["body"])
+        item = {"type": exc.code, "loc": loc, "field": loc[-1], "msg": exc.message}
+        content: dict[str, Any] = {"detail": [item], "message": exc.message, "code": "validation_error"}
+    else:
+        content = {"detail": exc.message, "message": exc.message, "code": exc.code}
+    return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on ``app`` (idempotent)."""
     app.add_exception_handler(RequestValidationError, _request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(TicketError, _ticket_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]

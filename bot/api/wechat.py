@@ -1,48 +1,89 @@
-"""WeChat Official Account endpoint (server URL configured in the WeChat admin console)."""
+"""Callback endpoints of the WeChat Official Account (``/wechat``) and the WeCom application (``/wecom``).
+
+These are the server URLs configured in the two admin consoles. Both read the body as a stream
+and stop at ``MAX_BODY`` (a WeChat message is a few KB), before any parsing; every refusal is
+a plain-text 400 (malformed), 403 (not signed by Tencent, stale or replayed) or 413 (too big).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from bot.channels.wechat import WeChatChannel, WeChatError
-from bot.channels.wechat_dedupe import WeChatMessageStore
+from bot.channels.callback import CallbackError
 
-router = APIRouter(prefix="/wechat", tags=["wechat"])
+MAX_BODY = 64 * 1024
+
+router = APIRouter(tags=["wechat"])
+
+_RESPONSES = {
+    400: {"description": "Malformed request: missing parameters, empty or invalid XML, bad user id"},
+    403: {"description": "Not signed with our token, timestamp outside the window, or a replay"},
+    404: {"description": "The channel is not configured"},
+    413: {"description": "Body larger than 64 KB"},
+}
 
 
-def _channel(request: Request) -> WeChatChannel:
-    services = request.app.state.services
-    if not services.settings.wechat_token.get_secret_value():
-        raise HTTPException(status_code=404, detail="WeChat channel is not configured (POSBOT_WECHAT_TOKEN)")
-    return WeChatChannel(services.settings, request.app.state.chat, WeChatMessageStore(services.db))
+async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes (never read whole first)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status_code=413, detail=f"message too large (limit {limit} bytes)")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(status_code=413, detail=f"message too large (limit {limit} bytes)")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
-@router.get("", response_class=PlainTextResponse)
-async def verify(
-    request: Request,
-    signature: str = Query(...),
-    timestamp: str = Query(...),
-    nonce: str = Query(...),
-    echostr: str = Query(...),
-):
-    """URL verification by WeChat: echo `echostr` when the signature is ours."""
+def _channel(request: Request, name: str):
+    channel = getattr(request.app.state, name, None)
+    if channel is None:
+        setting = "POSBOT_WECHAT_TOKEN" if name == "wechat" else "POSBOT_WECOM_CORP_ID, POSBOT_WECOM_TOKEN, POSBOT_WECOM_AES_KEY"
+        raise HTTPException(status_code=404, detail=f"{name} channel is not configured ({setting})")
+    return channel
+
+
+def _verify(request: Request, name: str) -> PlainTextResponse:
+    channel = _channel(request, name)
     try:
-        _channel(request).verify(signature, timestamp, nonce)
-    except WeChatError as e:
-        raise HTTPException(status_code=e.status, detail=str(e))
-    return echostr
+        return PlainTextResponse(channel.verify_url(dict(request.query_params)))
+    except CallbackError as e:
+        raise HTTPException(status_code=e.status, detail=str(e)) from None
 
 
-@router.post("")
-async def receive(request: Request):
-    """A message or event from a follower; answered with a passive XML reply."""
-    channel = _channel(request)
-    body = await request.body()
-    if len(body) > 64 * 1024:
-        raise HTTPException(status_code=413, detail="WeChat message too large")
+async def _receive(request: Request, name: str) -> Response:
+    channel = _channel(request, name)
+    body = await read_capped(request)
     try:
         xml = await channel.handle(body, dict(request.query_params))
-    except WeChatError as e:
-        raise HTTPException(status_code=e.status, detail=str(e))
+    except CallbackError as e:
+        raise HTTPException(status_code=e.status, detail=str(e)) from None
     return Response(content=xml, media_type="application/xml" if xml != "success" else "text/plain")
+
+
+@router.get("/wechat", response_class=PlainTextResponse, responses=_RESPONSES)
+async def wechat_verify(request: Request):
+    """URL verification by WeChat: echo `echostr` when the signature is ours."""
+    return _verify(request, "wechat")
+
+
+@router.post("/wechat", responses=_RESPONSES)
+async def wechat_receive(request: Request):
+    """A message or event from a follower; answered with a passive XML reply (or `success`)."""
+    return await _receive(request, "wechat")
+
+
+@router.get("/wecom", response_class=PlainTextResponse, responses=_RESPONSES)
+async def wecom_verify(request: Request):
+    """URL verification by WeCom: the decrypted `echostr` when `msg_signature` is ours."""
+    return _verify(request, "wecom")
+
+
+@router.post("/wecom", responses=_RESPONSES)
+async def wecom_receive(request: Request):
+    """A message or event from a member of the enterprise; answered with an encrypted passive reply."""
+    return await _receive(request, "wecom")

@@ -1,125 +1,156 @@
-"""WeChat Official Account channel: verify, decrypt, forward text to the chat core, reply passively.
+"""WeChat Official Account channel: the callback protocol (modes, signatures, XML) around ``ChannelTurns``.
 
-WeChat has no buttons in passive replies, so the bot's buttons become a numbered list and
-a reply of "1", "2", ... picks the matching payload. The buttons are read back from Rasa's
-tracker, so any app instance can resolve the choice. WeChat gives a passive reply 5 s,
-so Rasa gets a shorter timeout here than on the web. When we take longer, WeChat sends the
-message again; bot.channels.wechat_dedupe makes sure only the first copy reaches Rasa.
+The three message modes of the admin console (消息加解密方式), ``wechat_mode``:
+
+- ``plaintext`` (明文): the body is the message; only the URL signature (token, timestamp,
+  nonce) is checked, which does not cover the body, so the timestamp window and the nonce
+  replay check of ``bot.channels.callback`` matter most here;
+- ``compatible`` (兼容): WeChat sends ``encrypt_type=aes`` with both the plaintext fields and
+  ``<Encrypt>``; we read only the ciphertext (its ``msg_signature`` covers it) and answer
+  encrypted. Plaintext-only requests are accepted too, for the switch-over;
+- ``safe`` (安全, recommended): only encrypted messages; a plaintext one is refused.
+
+WeChat has no buttons in passive replies, so the bot's buttons become a numbered list and a
+reply of "1", "2", ... picks the matching payload (read back from Rasa's tracker, so any app
+instance can resolve it).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
+from anyio import to_thread
 from wechatpy import create_reply, parse_message
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.exceptions import InvalidSignatureException
-from wechatpy.utils import check_signature
 
-from bot.channels.wechat_dedupe import WeChatMessageStore, answer_once, message_key
-from bot.chat import ChatService, collect_updates, conversation_id
-from bot.rasa_client import BotMessage, last_bot_buttons
+from bot.channels.callback import CallbackError, CallbackGuard, parse_xml, sha1_signature, text_field
+from bot.channels.delivery import RECIPIENT_RE
+from bot.channels.turns import ChannelTurns, Incoming
+from bot.channels.wechat_dedupe import WeChatMessageStore, message_key
+from bot.chat import ChatService
 from bot.settings import Settings
+from bot.shared_state import SharedState
 
 log = logging.getLogger(__name__)
 
-NON_TEXT_TEXT = "目前只能看懂文字消息哦，请用文字描述您的问题，比如“打印机不出纸”。"
-WELCOME_PAYLOAD = "/greet"
-# WeChat waits 5 s for a passive reply; leave room for our own work.
-RASA_TIMEOUT_S = 4.0
+SUBSCRIBE_EVENTS = {"subscribe", "subscribe_scan"}
 
 
-class WeChatError(Exception):
-    """Bad signature or undecryptable message (HTTP 403 / 400)."""
+def read_incoming(msg: Any, xml: dict[str, Any], channel: str, key_prefix: str = "") -> Incoming:
+    """The channel-independent view of a wechatpy message or event (Official Account and WeCom alike)."""
+    sender = text_field(xml, "FromUserName", max_len=200)
+    if not RECIPIENT_RE[channel].fullmatch(sender):
+        raise CallbackError(400, "FromUserName is not a valid user id")
+    try:
+        key = key_prefix + message_key(msg)
+        kind = msg.type
+        event = getattr(msg, "event", "") if kind == "event" else ""
+    except (ValueError, TypeError) as e:
+        raise CallbackError(400, f"malformed message: {type(e).__name__}") from e
+    if kind == "text":
+        return Incoming(key, sender, "text", text_field(xml, "Content", required=False))
+    if kind == "voice":
+        return Incoming(key, sender, "voice", text_field(xml, "Recognition", required=False))
+    if kind == "image":
+        return Incoming(key, sender, "image", detail=text_field(xml, "PicUrl", required=False, max_len=1000))
+    if kind in {"video", "shortvideo"}:
+        return Incoming(key, sender, "video")
+    if kind == "location":
+        label = text_field(xml, "Label", required=False, max_len=500)
+        x, y = text_field(xml, "Location_X", required=False), text_field(xml, "Location_Y", required=False)
+        return Incoming(key, sender, "location", label, f"{label} ({x}, {y})".strip())
+    if kind == "link":
+        title = text_field(xml, "Title", required=False, max_len=500)
+        return Incoming(key, sender, "link", detail=f"{title} {text_field(xml, 'Url', required=False, max_len=1000)}")
+    if kind == "file":
+        return Incoming(key, sender, "file", detail=text_field(xml, "Title", required=False, max_len=500))
+    if event in SUBSCRIBE_EVENTS:
+        return Incoming(key, sender, "subscribe")
+    if event == "unsubscribe":
+        return Incoming(key, sender, "unsubscribe")
+    if event == "click":
+        return Incoming(key, sender, "click", text_field(xml, "EventKey", required=False, max_len=200))
+    # LOCATION reports, VIEW (a menu link), template-send receipts, ...: nothing to answer.
+    return Incoming(key, sender, "ignore")
 
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
 
-
-def render_messages(messages: list[BotMessage]) -> str:
-    """Join the bot's messages into one WeChat text; buttons become a numbered list."""
-    parts: list[str] = []
-    for m in messages:
-        if m.text:
-            parts.append(m.text)
-        if m.buttons:
-            options = "\n".join(f"{i}. {b['title']}" for i, b in enumerate(m.buttons, 1))
-            parts.append(f"请回复数字选择：\n{options}")
-    return "\n\n".join(parts)
-
-
-@dataclass
 class WeChatChannel:
-    settings: Settings
-    chat: ChatService
-    messages: WeChatMessageStore
+    def __init__(
+        self,
+        settings: Settings,
+        chat: ChatService,
+        messages: WeChatMessageStore,
+        state: SharedState,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.settings = settings
+        self.clock = clock
+        self.turns = ChannelTurns("wechat", settings, chat, messages)
+        self.guard = CallbackGuard(state, "wechat", settings.wechat_timestamp_window_s, clock)
 
     @property
     def token(self) -> str:
         return self.settings.wechat_token.get_secret_value()
 
     @property
+    def mode(self) -> str:
+        return self.settings.effective_wechat_mode
+
+    @property
     def crypto(self) -> WeChatCrypto | None:
         key = self.settings.wechat_aes_key.get_secret_value()
         return WeChatCrypto(self.token, key, self.settings.wechat_app_id) if key else None
 
-    def verify(self, signature: str, timestamp: str, nonce: str) -> None:
-        try:
-            check_signature(self.token, signature, timestamp, nonce)
-        except InvalidSignatureException as e:
-            raise WeChatError(403, "invalid WeChat signature") from e
+    def verify_url(self, params: dict[str, str]) -> str:
+        """URL verification (GET): echo ``echostr`` when WeChat signed the request with our token."""
+        signature, timestamp, nonce, echostr = self.guard.require(params, "signature", "timestamp", "nonce", "echostr")
+        self.guard.check_timestamp(timestamp)
+        self.guard.check_signature(sha1_signature(self.token, timestamp, nonce), signature)
+        return echostr
 
     async def handle(self, body: bytes, params: dict[str, str]) -> str:
         """Process one POSTed message; returns the XML to send back ("success" for no reply)."""
-        self.verify(params.get("signature", ""), params.get("timestamp", ""), params.get("nonce", ""))
-        crypto = self.crypto
-        xml = body.decode("utf-8", errors="replace")
-        if crypto is not None:
-            try:
-                xml = crypto.decrypt_message(xml, params.get("msg_signature", ""), params["timestamp"], params["nonce"])
-            except Exception as e:  # wechatpy raises several types for tampered or foreign messages
-                raise WeChatError(400, f"cannot decrypt WeChat message: {type(e).__name__}") from e
+        signature, timestamp, nonce = self.guard.require(params, "signature", "timestamp", "nonce")
+        self.guard.check_timestamp(timestamp)
+        self.guard.check_signature(sha1_signature(self.token, timestamp, nonce), signature)
+        if not body.strip():
+            raise CallbackError(400, "empty body: a WeChat XML message is required")
+        await to_thread.run_sync(self.guard.check_replay, timestamp, nonce, signature, body)
         try:
-            msg = parse_message(xml)
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise CallbackError(400, "body is not UTF-8") from e
+        envelope = parse_xml(text)
+        encrypted = params.get("encrypt_type", "").lower() == "aes"
+        crypto = self.crypto
+        if encrypted:
+            if crypto is None or self.mode == "plaintext":
+                raise CallbackError(400, "encrypted message, but the channel is in plaintext mode (POSBOT_WECHAT_AES_KEY)")
+            (msg_signature,) = self.guard.require(params, "msg_signature")
+            encrypt = text_field(envelope, "Encrypt", max_len=100_000)
+            self.guard.check_signature(sha1_signature(self.token, timestamp, nonce, encrypt), msg_signature)
+            try:
+                inner = crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce)
+            except Exception as e:  # wechatpy raises several types for tampered or foreign ciphertext
+                raise CallbackError(400, f"cannot decrypt WeChat message: {type(e).__name__}") from e
+            xml = parse_xml(inner)
+        else:
+            if self.mode == "safe":
+                raise CallbackError(403, "plaintext message refused: the channel is in safe mode")
+            inner, xml = text, envelope
+        text_field(xml, "MsgType", max_len=50)
+        try:
+            msg = parse_message(inner)
         except Exception as e:
-            raise WeChatError(400, "malformed WeChat XML") from e
-        # A retry of a message we are answering (or have answered) gets that answer, not a second Rasa turn.
-        text = await answer_once(self.messages, message_key(msg), msg.source, lambda: self._answer(msg))
-        if not text:
+            raise CallbackError(400, f"malformed WeChat message: {type(e).__name__}") from e
+        reply_text = await self.turns.answer(read_incoming(msg, xml, "wechat"))
+        if not reply_text:
             return "success"  # WeChat's documented "no reply" answer
-        reply = create_reply(text, msg, render=True)
-        if crypto is not None:
-            return crypto.encrypt_message(reply, params.get("nonce", ""), str(int(time.time())))
+        reply = create_reply(reply_text, msg, render=True)
+        if encrypted:
+            assert crypto is not None
+            return crypto.encrypt_message(reply, nonce, str(int(self.clock())))
         return reply
-
-    async def _answer(self, msg) -> str:
-        sender = msg.source  # the merchant's openid
-        if msg.type == "event" and getattr(msg, "event", "") == "subscribe":
-            reply = await self.chat.handle(
-                "wechat", sender, WELCOME_PAYLOAD, display_text="(关注公众号)", timeout_s=RASA_TIMEOUT_S
-            )
-            return render_messages(reply.messages)
-        if msg.type != "text":
-            return NON_TEXT_TEXT if msg.type in {"image", "voice", "video", "shortvideo", "location", "link"} else ""
-        text = (msg.content or "").strip()
-        if not text:
-            return ""
-        payload, title = await self._resolve_choice(sender, text)
-        reply = await self.chat.handle("wechat", sender, payload or text, display_text=title, timeout_s=RASA_TIMEOUT_S)
-        # Passive replies are the only way back without WeChat's customer-service API: staff
-        # replies and ticket notifications waiting for this merchant ride along here.
-        waiting = [u.text for u in await collect_updates(self.chat.services, "wechat", sender)]
-        return "\n\n".join([*waiting, render_messages(reply.messages)]).strip()
-
-    async def _resolve_choice(self, sender: str, text: str) -> tuple[str | None, str | None]:
-        """A bare number answers the numbered options of the bot's last message."""
-        if not text.isdigit() or len(text) > 2:
-            return None, None
-        buttons = await last_bot_buttons(self.chat.rasa, conversation_id("wechat", sender))
-        i = int(text) - 1
-        if 0 <= i < len(buttons):
-            return buttons[i]["payload"], buttons[i]["title"]
-        return None, None

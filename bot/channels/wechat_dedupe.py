@@ -54,9 +54,12 @@ def message_key(msg) -> str:
     """The de-duplication key of a parsed wechatpy message or event."""
     if msg.id:
         return f"msg:{msg.id}"
-    # Events have no MsgId. The event name is part of the key because WeChat can send two
-    # different events in the same second (e.g. subscribe, then LOCATION).
+    # Events have no MsgId. The event name (and a menu click's key) is part of the key because
+    # WeChat can send two different events in the same second (e.g. subscribe, then LOCATION).
     key = f"event:{msg.source}:{msg.time}:{getattr(msg, 'event', '')}"
+    event_key = getattr(msg, "key", "")
+    if isinstance(event_key, str) and event_key:
+        key += f":{event_key}"
     return key if len(key) <= KEY_MAX else "event:" + hashlib.sha256(key.encode()).hexdigest()
 
 

@@ -1,14 +1,14 @@
 """ORM tables of conversations: handoff state, message log, FAQ feedback and ratings.
 
-The matching DDL is migration ``0002_conversations``; tests/dialogue/test_conversations.py
-checks the two stay identical. A conversation id is Rasa's sender id, ``<channel>:<id>``.
+The matching DDL is migrations ``0002_conversations`` and ``0005_web_chat`` (offered buttons,
+photos); tests/dialogue/test_conversations.py checks the two stay identical. A conversation id is Rasa's sender id, ``<channel>:<id>``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base
@@ -42,6 +42,8 @@ class Handoff(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_by: Mapped[str | None] = mapped_column(String(100))
+    # When the merchant got the "passed to a person" acknowledgement: once per handoff.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ConversationMessage(Base):
@@ -98,3 +100,42 @@ class ConversationRating(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
     __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),)
+
+
+class OfferedButton(Base):
+    """A button the bot showed in a conversation; only these payloads and titles come back as clicks.
+
+    One row per distinct (payload, title) of a conversation, however often it was shown.
+    ``payload_hash`` (SHA-256 hex of the payload) keeps the unique index small on PostgreSQL.
+    """
+
+    __tablename__ = "conversation_buttons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(String(200))
+    first_offered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_offered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("uq_conversation_buttons_conversation_id", "conversation_id", "payload_hash", "title", unique=True),
+    )
+
+
+class ConversationAttachment(Base):
+    """A photo the merchant sent during a handoff, re-encoded (metadata stripped); staff only."""
+
+    __tablename__ = "conversation_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("conversation_messages.id", ondelete="CASCADE"), index=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

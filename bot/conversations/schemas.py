@@ -7,8 +7,32 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from bot.channels.outbox import ChannelMessageOut
+
 Direction = Literal["in", "out", "staff"]
 Vote = Literal["up", "down"]
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    content_type: str
+    size: int
+    width: int
+    height: int
+    created_at: datetime
+
+
+class DeliveryOut(BaseModel):
+    """How an active message (WeChat / WeCom) fared; several parts of a long text are summed up as one."""
+
+    status: Literal["pending", "delivered", "failed", "dead"] = Field(
+        ..., description="failed: refused by WeChat, not retried (e.g. errcode 45015); dead: retries used up"
+    )
+    errcode: int | None = Field(None, description="WeChat/WeCom errcode of the last attempt, e.g. 45015.")
+    error: str | None = None
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    message_id: str = Field(..., description="Channel message id (POST /api/deliveries/{id}/retry).")
 
 
 class MessageOut(BaseModel):
@@ -18,9 +42,14 @@ class MessageOut(BaseModel):
     author: str | None = None
     created_at: datetime
     delivered_at: datetime | None = None
+    attachment: AttachmentOut | None = Field(
+        None, description="The photo the merchant sent with this line (staff fetch it from .../attachments/{id})."
+    )
+    delivery: DeliveryOut | None = Field(None, description="Active delivery to WeChat/WeCom, when there is one.")
 
 
 class HandoffOut(BaseModel):
+    id: int
     ticket_number: str | None
     reason: str
     started_at: datetime
@@ -39,6 +68,9 @@ class ConversationState(BaseModel):
 
 class ConversationDetail(ConversationState):
     messages: list[MessageOut] = Field(default_factory=list, description="Oldest first.")
+    deliveries: list[ChannelMessageOut] = Field(
+        default_factory=list, description="Active messages to WeChat/WeCom (answers, staff replies, notices), oldest first."
+    )
 
 
 class FeedbackOut(BaseModel):

@@ -5,28 +5,39 @@ transaction. The chat layer calls ``log_message`` for every line and checks
 ``handoff_active`` before forwarding a message to Rasa; the custom actions call
 ``start_handoff``, ``record_faq_feedback`` and ``record_rating``; the internal API
 reads transcripts, posts staff replies and hands conversations back to the bot.
+
+For the web chat it also claims a conversation for one browser session (``claim``),
+remembers the buttons the bot offered (``offer_buttons`` / ``is_offered``: only those come
+back as clicks) and keeps the photos a merchant sends during a handoff (``add_photo``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
+from bot.channels.delivery import push_to_conversation
 from bot.conversations.models import (
     CONV_ID_MAX,
     Conversation,
+    ConversationAttachment,
     ConversationMessage,
     ConversationRating,
     FaqFeedback,
     Handoff,
+    OfferedButton,
 )
+from bot.conversations.photos import Photo
 from bot.conversations.schemas import (
+    AttachmentOut,
     ConversationDetail,
     ConversationState,
     FaqFeedbackCount,
@@ -46,12 +57,38 @@ VOTES = ("up", "down")
 REASON_MAX = 200
 # Queued for the merchant when staff hand the conversation back, so the silence ends visibly.
 HAND_BACK_NOTICE = "人工客服已结束本次服务，接下来由智能助手继续为您服务。还有问题直接问我就行～"
+BUTTON_TITLE_MAX = 200
+BUTTON_PAYLOAD_MAX = 2000
+PHOTO_TEXT = "[图片]"
 
 
 class ConversationNotFound(LookupError):
     def __init__(self, conv_id: str):
         super().__init__(f"会话 {conv_id} 不存在 / conversation {conv_id} not found")
         self.conv_id = conv_id
+
+
+class PhotoRefused(Exception):
+    """A photo arriving when none is expected: 409 for the API."""
+
+    MESSAGES = {
+        "photo_no_handoff": "转人工后才能发图片给客服哦 / photos can be sent only while a person handles the conversation",
+        "photo_limit": "这次已经发了很多张图片了，请先等客服回复 / too many photos in this handoff",
+    }
+
+    def __init__(self, code: str):
+        self.code = code
+        self.message = self.MESSAGES[code]
+        super().__init__(self.message)
+
+
+def payload_hash(payload: str) -> str:
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _insert(s: Session):
+    dialect = s.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def channel_of(conv_id: str) -> str:
@@ -66,7 +103,13 @@ def _check_conv_id(conv_id: str) -> str:
     return conv_id
 
 
-def _message_out(m: ConversationMessage) -> MessageOut:
+def _attachment_out(a: ConversationAttachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=a.id, content_type=a.content_type, size=a.size, width=a.width, height=a.height, created_at=a.created_at
+    )
+
+
+def _message_out(m: ConversationMessage, attachment: ConversationAttachment | None = None) -> MessageOut:
     return MessageOut(
         id=m.id,
         direction=m.direction,  # type: ignore[arg-type]
@@ -74,11 +117,13 @@ def _message_out(m: ConversationMessage) -> MessageOut:
         author=m.author,
         created_at=m.created_at,
         delivered_at=m.delivered_at,
+        attachment=_attachment_out(attachment) if attachment is not None else None,
     )
 
 
 def _handoff_out(h: Handoff) -> HandoffOut:
     return HandoffOut(
+        id=h.id,
         ticket_number=h.ticket_number, reason=h.reason, started_at=h.started_at, ended_at=h.ended_at, ended_by=h.ended_by
     )
 
@@ -153,15 +198,92 @@ class ConversationService:
             return _message_out(m)
 
     def transcript(self, conv_id: str, limit: int = 200) -> list[MessageOut]:
-        """The last ``limit`` lines, oldest first."""
+        """The last ``limit`` lines, oldest first (photos described, not their bytes)."""
         with self.db.session() as s:
-            rows = s.execute(
-                select(ConversationMessage)
-                .where(ConversationMessage.conversation_id == conv_id)
-                .order_by(ConversationMessage.id.desc())
-                .limit(max(1, min(int(limit), 1000)))
-            ).scalars()
-            return [_message_out(m) for m in reversed(list(rows))]
+            rows = list(
+                s.execute(
+                    select(ConversationMessage)
+                    .where(ConversationMessage.conversation_id == conv_id)
+                    .order_by(ConversationMessage.id.desc())
+                    .limit(max(1, min(int(limit), 1000)))
+                ).scalars()
+            )
+            photos = {}
+            if rows:
+                for a in s.execute(
+                    select(ConversationAttachment)
+                    .options(defer(ConversationAttachment.data))
+                    .where(
+                        ConversationAttachment.conversation_id == conv_id,
+                        ConversationAttachment.message_id.in_([m.id for m in rows]),
+                    )
+                ).scalars():
+                    photos[a.message_id] = a
+            return [_message_out(m, photos.get(m.id)) for m in reversed(rows)]
+
+    # --- web sessions and offered buttons ---------------------------------------------------
+
+    def claim(self, conv_id: str, channel: str | None = None) -> bool:
+        """Create the conversation for a new session; False when it exists already (someone else's)."""
+        with self.db.session() as s:
+            if s.get(Conversation, _check_conv_id(conv_id)) is not None:
+                return False
+            try:
+                with s.begin_nested():
+                    s.add(
+                        Conversation(
+                            id=conv_id, channel=channel or channel_of(conv_id), handoff_active=False,
+                            created_at=self.clock(),
+                        )
+                    )
+            except IntegrityError:
+                return False  # another request claimed it a moment ago
+            return True
+
+    def exists(self, conv_id: str) -> bool:
+        with self.db.session() as s:
+            return s.get(Conversation, conv_id) is not None
+
+    def offer_buttons(self, conv_id: str, buttons: Iterable[dict[str, str]]) -> int:
+        """Remember buttons the bot showed; a click may later send exactly these. Returns how many."""
+        rows: dict[tuple[str, str], dict] = {}
+        for b in buttons:
+            payload, title = str(b.get("payload") or ""), str(b.get("title") or "")
+            if not payload or len(payload) > BUTTON_PAYLOAD_MAX or len(title) > BUTTON_TITLE_MAX:
+                if payload:
+                    log.warning("button of %s not remembered (too long): %.60r", conv_id, payload)
+                continue
+            rows[(payload, title)] = {"payload": payload, "title": title, "payload_hash": payload_hash(payload)}
+        if not rows:
+            return 0
+        with self.db.session() as s:
+            now = self.clock()
+            conv = self._ensure(s, conv_id, now)
+            insert = _insert(s)
+            stmt = insert(OfferedButton).values(
+                [{**r, "conversation_id": conv.id, "first_offered_at": now, "last_offered_at": now} for r in rows.values()]
+            )
+            s.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[OfferedButton.conversation_id, OfferedButton.payload_hash, OfferedButton.title],
+                    set_={"last_offered_at": stmt.excluded.last_offered_at},
+                )
+            )
+        return len(rows)
+
+    def is_offered(self, conv_id: str, payload: str, title: str | None = None) -> bool:
+        """Did the bot ever offer a button with this payload (and, when given, this title) here?"""
+        if not payload or len(payload) > BUTTON_PAYLOAD_MAX:
+            return False
+        q = select(OfferedButton.id).where(
+            OfferedButton.conversation_id == conv_id,
+            OfferedButton.payload_hash == payload_hash(payload),
+            OfferedButton.payload == payload,
+        )
+        if title is not None:
+            q = q.where(OfferedButton.title == title)
+        with self.db.session() as s:
+            return s.execute(q.limit(1)).first() is not None
 
     # --- handoff --------------------------------------------------------------------------
 
@@ -206,16 +328,12 @@ class ConversationService:
                 )
                 conv.handoff_active = False
                 if notice:
-                    s.add(
-                        ConversationMessage(
-                            conversation_id=conv.id,
-                            direction="out",
-                            text=notice,
-                            author="system",
-                            created_at=now,
-                            delivered_at=None,
-                        )
+                    m = ConversationMessage(
+                        conversation_id=conv.id, direction="out", text=notice, author="system", created_at=now
                     )
+                    s.add(m)
+                    s.flush()
+                    push_to_conversation(s, self.settings, conv.id, notice, kind="notice", conversation_message_id=m.id)
                 s.flush()
                 log.info("conversation %s handed back to the bot by %s", conv_id, by)
             return self._state(s, conv)
@@ -224,6 +342,18 @@ class ConversationService:
         with self.db.session() as s:
             conv = s.get(Conversation, conv_id)
             return bool(conv and conv.handoff_active)
+
+    def acknowledge_handoff(self, conv_id: str) -> bool:
+        """True only the first time during the current handoff: the merchant is told once that a person will answer."""
+        with self.db.session() as s:
+            done = s.execute(
+                update(Handoff)
+                .where(
+                    Handoff.conversation_id == conv_id, Handoff.ended_at.is_(None), Handoff.acknowledged_at.is_(None)
+                )
+                .values(acknowledged_at=self.clock())
+            )
+            return bool(done.rowcount)
 
     def get_state(self, conv_id: str) -> ConversationState | None:
         with self.db.session() as s:
@@ -264,6 +394,7 @@ class ConversationService:
             )
             s.add(m)
             s.flush()
+            push_to_conversation(s, self.settings, conv.id, text, kind="staff", conversation_message_id=m.id)
             return _message_out(m)
 
     def pending_outgoing(self, conv_id: str) -> list[MessageOut]:
@@ -280,18 +411,82 @@ class ConversationService:
             ).scalars()
             return [_message_out(m) for m in rows]
 
-    def mark_delivered(self, message_ids: int | Iterable[int]) -> int:
-        """Mark queued messages delivered; idempotent. Returns how many changed."""
+    def mark_delivered(self, message_ids: int | Iterable[int], conv_id: str | None = None) -> int:
+        """Mark queued messages delivered; idempotent. With ``conv_id`` only that conversation's lines.
+
+        Returns how many changed."""
         ids = [message_ids] if isinstance(message_ids, int) else list(message_ids)
         if not ids:
             return 0
+        conds = [ConversationMessage.id.in_(ids), ConversationMessage.delivered_at.is_(None)]
+        if conv_id is not None:
+            conds.append(ConversationMessage.conversation_id == conv_id)
         with self.db.session() as s:
-            result = s.execute(
-                update(ConversationMessage)
-                .where(ConversationMessage.id.in_(ids), ConversationMessage.delivered_at.is_(None))
-                .values(delivered_at=self.clock())
-            )
+            result = s.execute(update(ConversationMessage).where(*conds).values(delivered_at=self.clock()))
             return result.rowcount or 0
+
+    def handoff_before(self, conv_id: str, moment: datetime) -> HandoffOut | None:
+        """The latest handoff of the conversation that ended at or before ``moment``."""
+        with self.db.session() as s:
+            h = s.execute(
+                select(Handoff)
+                .where(Handoff.conversation_id == conv_id, Handoff.ended_at.is_not(None), Handoff.ended_at <= moment)
+                .order_by(Handoff.ended_at.desc(), Handoff.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            return _handoff_out(h) if h is not None else None
+
+    def get_handoff(self, conv_id: str, handoff_id: int) -> HandoffOut | None:
+        with self.db.session() as s:
+            h = s.get(Handoff, handoff_id)
+            return _handoff_out(h) if h is not None and h.conversation_id == conv_id else None
+
+    # --- photos ----------------------------------------------------------------------------
+
+    def add_photo(self, conv_id: str, photo: Photo, *, max_per_handoff: int = 20) -> MessageOut:
+        """Keep a photo the merchant sent to the person handling the conversation (a '[图片]' line)."""
+        with self.db.session() as s:
+            conv = self._load(s, conv_id)
+            current = self._latest_handoff(s, conv.id)
+            if not conv.handoff_active or current is None or current.ended_at is not None:
+                raise PhotoRefused("photo_no_handoff")
+            sent = s.execute(
+                select(func.count(ConversationAttachment.id)).where(
+                    ConversationAttachment.conversation_id == conv.id,
+                    ConversationAttachment.created_at >= current.started_at,
+                )
+            ).scalar_one()
+            if sent >= max_per_handoff:
+                raise PhotoRefused("photo_limit")
+            now = self.clock()
+            conv.last_message_at = now
+            m = ConversationMessage(
+                conversation_id=conv.id, direction="in", text=PHOTO_TEXT, created_at=now, delivered_at=now
+            )
+            s.add(m)
+            s.flush()
+            a = ConversationAttachment(
+                conversation_id=conv.id,
+                message_id=m.id,
+                content_type=photo.content_type,
+                size=len(photo.data),
+                width=photo.width,
+                height=photo.height,
+                sha256=photo.sha256,
+                data=photo.data,
+                created_at=now,
+            )
+            s.add(a)
+            s.flush()
+            return _message_out(m, a)
+
+    def get_attachment(self, conv_id: str, attachment_id: int) -> tuple[AttachmentOut, bytes] | None:
+        """A photo's description and bytes, only when it belongs to ``conv_id``."""
+        with self.db.session() as s:
+            a = s.get(ConversationAttachment, attachment_id)
+            if a is None or a.conversation_id != conv_id:
+                return None
+            return _attachment_out(a), bytes(a.data)
 
     # --- feedback ------------------------------------------------------------------------
 
@@ -362,6 +557,10 @@ class ConversationService:
             return moment
         tz = getattr(self.settings, "timezone", None) or "UTC"
         return moment.replace(tzinfo=ZoneInfo(tz))
+
+    def rating_by_key(self, key: str) -> RatingOut | None:
+        """The rating stored under ``dedupe_key`` (e.g. one handoff or ticket rated from the widget)."""
+        return self._rating_by_key(key[:200])
 
     def _rating_by_key(self, key: str) -> RatingOut | None:
         with self.db.session() as s:

@@ -7,7 +7,7 @@ const LABELS = {
   status: { open: "待处理", in_progress: "处理中", resolved: "已解决", closed: "已关闭" },
   category: { repair: "报修", settlement: "结算到账", activation: "开通激活", handoff: "转人工", other: "其他" },
   priority: { low: "低", normal: "普通", high: "高", urgent: "紧急" },
-  channel: { web: "网页", wechat: "微信", api: "接口", phone: "电话", staff: "客服" },
+  channel: { web: "网页", wechat: "微信", wecom: "企业微信", api: "接口", phone: "电话", staff: "客服" },
   event: {
     created: "创建工单",
     status_changed: "状态变更",
@@ -679,6 +679,7 @@ async function addComment() {
 // --- 人工会话 ---------------------------------------------------------------------------
 
 const conv = { id: null, timer: null, data: null, lastCount: -1, ticks: 0 };
+const AUTHOR_STORE = "posbot.staff.author"; // the name merchants see on replies
 const CONV_REFRESH_MS = 5000;
 
 function normalizeLine(m) {
@@ -714,11 +715,65 @@ function renderTranscript(list, lines) {
           m.who ? el("span", { class: "muted", text: ` ${m.who}` }) : null,
           m.at ? el("span", { class: "muted", text: ` · ${fmtTime(typeof m.at === "number" ? m.at * 1000 : m.at)}` }) : null
         ),
-        el("div", { class: "pre", text: m.text })
+        el("div", { class: "pre", text: m.text }),
+        raw.attachment ? photoOf(raw.attachment) : null,
+        deliveryNote(raw) ||
+          (cls === "agent" && String(conv.id).startsWith("web:") && "delivered_at" in raw
+            ? el("div", { class: "muted delivery", text: raw.delivered_at ? "商户已收到" : "等待商户打开对话" })
+            : null)
       );
     })
   );
   if (!lines.length) list.replaceChildren(el("li", { class: "empty", text: "暂无对话记录" }));
+}
+
+// Photos the merchant sent during the handoff: fetched with the API key (an <img src> cannot
+// send it) and kept as object URLs, so the 5 s refresh does not download them again.
+const photoUrls = new Map();
+
+function photoOf(att) {
+  const link = el("a", { class: "photo-link", target: "_blank", rel: "noopener", text: "图片加载中…" });
+  const path = `/api/conversations/${encodeURIComponent(conv.id)}/attachments/${encodeURIComponent(att.id)}`;
+  const show = (url) => {
+    link.href = url;
+    link.replaceChildren(el("img", { class: "photo", src: url, alt: `商户发送的图片 ${att.width}×${att.height}` }));
+  };
+  if (photoUrls.has(path)) show(photoUrls.get(path));
+  else {
+    fetch(path, { headers: { "X-API-Key": getKey() } })
+      .then((res) => (res.ok ? res.blob() : Promise.reject(new Error(`HTTP ${res.status}`))))
+      .then((blob) => {
+        const url = URL.createObjectURL(blob);
+        photoUrls.set(path, url);
+        show(url);
+      })
+      .catch((err) => (link.textContent = `图片打不开（${err.message}）`));
+  }
+  return link;
+}
+
+// WeChat / WeCom active delivery of a line (GET /api/conversations/{id}: messages[].delivery).
+const DELIVERY_CODES = {
+  45015: "商户超过48小时没有发消息，微信不允许主动发送；商户再发消息时会自动补发",
+  45047: "已达到本次互动可发送的条数上限；商户再发消息时会自动补发",
+  43004: "商户已取消关注",
+  81013: "该成员不在应用可见范围内",
+};
+
+function deliveryNote(raw) {
+  const d = raw && typeof raw === "object" ? raw.delivery : null;
+  if (!d || d.status === "delivered") return null;
+  if (d.status === "pending") return el("div", { class: "muted", text: "发送中…" });
+  const why = DELIVERY_CODES[d.errcode] || d.error || "发送失败";
+  const code = d.errcode ? `（错误码 ${d.errcode}）` : "";
+  return el("div", { class: "error", role: "status", text: `⚠ 未送达：${why}${code}` });
+}
+
+function transcriptKey(lines) {
+  // a web line's acknowledgement (delivered_at) changes what the line shows, too
+  return lines
+    .map((l) => (l && l.delivery ? `${l.id}:${l.delivery.status}` : `${l && l.id}:${l && l.delivered_at ? 1 : 0}`))
+    .join(",");
 }
 
 function convLines(data) {
@@ -763,6 +818,11 @@ async function loadWaiting() {
 }
 
 function initConversations() {
+  try {
+    $("#c-author").value = localStorage.getItem(AUTHOR_STORE) || "";
+  } catch {
+    /* storage blocked */
+  }
   $("#c-waiting-refresh").addEventListener("click", loadWaiting);
   $("#c-open").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -857,10 +917,12 @@ function renderConversation(id, data) {
   const lines = convLines(data);
   const list = $("#c-transcript");
   const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
-  if (lines.length !== conv.lastCount) {
+  const key = transcriptKey(lines);
+  if (lines.length !== conv.lastCount || key !== conv.lastKey) {
     renderTranscript(list, lines);
     if (atEnd || conv.lastCount < 0) list.scrollTop = list.scrollHeight;
     conv.lastCount = lines.length;
+    conv.lastKey = key;
   }
 }
 
@@ -876,7 +938,15 @@ async function sendReply() {
     return;
   }
   try {
-    await api("POST", `/api/conversations/${encodeURIComponent(conv.id)}/messages`, { body: { text } });
+    const author = $("#c-author").value.trim();
+    try {
+      localStorage.setItem(AUTHOR_STORE, author);
+    } catch {
+      /* storage blocked: the name is typed again next time */
+    }
+    await api("POST", `/api/conversations/${encodeURIComponent(conv.id)}/messages`, {
+      body: author ? { text, author } : { text },
+    });
     input.value = "";
     $("#c-count").textContent = "0/2000";
     flash($("#c-msg"), "已发送给商户");

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.channels.delivery import push_to_conversation
 from bot.db import Database
 from bot.settings import Settings, get_settings
 from bot.tickets.cursors import decode_cursor, encode_cursor
@@ -359,6 +360,7 @@ class TicketService:
         )
         s.add(n)
         s.flush()
+        push_to_conversation(s, self.settings, t.sender_id, n.text, kind="notification", notification_id=n.id)
         self._record(s, t, EventType.NOTIFICATION, actor, {"notification_id": n.id, "channel": n.channel}, now)
 
     # --- outbox operations ------------------------------------------------------------

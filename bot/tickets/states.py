@@ -49,6 +49,7 @@ class Priority(StrEnum):
 class Channel(StrEnum):
     WEB = "web"
     WECHAT = "wechat"
+    WECOM = "wecom"
     API = "api"
     PHONE = "phone"
     STAFF = "staff"

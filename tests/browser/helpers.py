@@ -39,7 +39,7 @@ class ChatWidget:
         self.send_button = page.get_by_role("button", name="发送", exact=True)
         self.counter = page.locator(".pw-counter")
         self.hint = page.locator(".pw-hint")
-        self.banner = page.get_by_text("已转人工，客服会在这里回复您")
+        self.banner = page.locator(".pw-banner")  # the server's handoff notice, not widget wording
 
     @property
     def merchant_bubbles(self) -> Locator:

@@ -234,9 +234,11 @@ async def test_channel_answers_a_retried_message_once_and_encrypts_each_reply(da
     from bot.settings import Settings
 
     settings = Settings(_env_file=None, data_dir=tmp_path, **WX)
-    channel = WeChatChannel(settings, chat=None, messages=WeChatMessageStore(database))  # type: ignore[arg-type]
+    from bot.shared_state import DatabaseState
+
+    channel = WeChatChannel(settings, chat=None, messages=WeChatMessageStore(database), state=DatabaseState(database))  # type: ignore[arg-type]
     answer = Counter("已为您登记")
-    channel._answer = lambda msg: answer()  # the Rasa turn; e2e tests run the real one
+    channel.turns._answer = lambda msg: answer()  # the Rasa turn; e2e tests run the real one
     crypto = WeChatCrypto(WX["wechat_token"], WX["wechat_aes_key"], WX["wechat_app_id"])
     inner = _xml("oFan1", int(time.time()), "<MsgType>text</MsgType><Content>是</Content><MsgId>77</MsgId>")
 
@@ -247,6 +249,7 @@ async def test_channel_answers_a_retried_message_once_and_encrypts_each_reply(da
             "signature": hashlib.sha1("".join(sorted([WX["wechat_token"], ts, nonce])).encode()).hexdigest(),
             "timestamp": ts,
             "nonce": nonce,
+            "encrypt_type": "aes",
             "msg_signature": root.findtext("MsgSignature"),
         }
         body = f"<xml><Encrypt><![CDATA[{root.findtext('Encrypt')}]]></Encrypt></xml>".encode()

@@ -1,8 +1,9 @@
 """Dialogue flows end to end: merchant text -> /api/chat -> Rasa -> actions -> database.
 
 Real Rasa server (trained model), real app service, real SQLite, the real knowledge base.
-Button payloads are used where a merchant would click, so the tests follow the dialogue
-rather than NLU wording; the first message of a flow is typed as a merchant types it.
+Button payloads are used where a merchant would click (only payloads of buttons the bot
+offered in the conversation count as clicks), so the tests follow the dialogue rather than
+NLU wording; the first message of a flow is typed as a merchant types it.
 """
 
 from __future__ import annotations
@@ -45,11 +46,16 @@ def say(chat, sender: str, text: str) -> tuple[str, str, list[dict]]:
     return body["status"], texts(body), buttons(body)
 
 
-def test_fault_not_solved_files_a_repair_ticket_and_its_status_can_be_checked(chat):
-    s = sid()
-    _, reply, btns = say(chat, s, f'/choose_faq{{"faq_id":"{PRINTER_ENTRY}"}}')
+def start_printer_fault(chat, s: str) -> None:
+    """The merchant types the printer fault and gets the troubleshooting steps with 解决了/没解决."""
+    _, reply, btns = say(chat, s, "打印机不出纸")
     assert "问题解决了吗？" in reply
     assert [b["payload"] for b in btns] == ["/affirm", "/deny"]
+
+
+def test_fault_not_solved_files_a_repair_ticket_and_its_status_can_be_checked(chat):
+    s = sid()
+    start_printer_fault(chat, s)
 
     _, reply, _ = say(chat, s, "/deny")
     assert "故障报修工单" in reply and "要登记吗" in reply
@@ -74,7 +80,7 @@ def test_fault_not_solved_files_a_repair_ticket_and_its_status_can_be_checked(ch
 
 def test_cancel_in_the_middle_of_the_form(chat):
     s = sid()
-    say(chat, s, f'/choose_faq{{"faq_id":"{PRINTER_ENTRY}"}}')
+    start_printer_fault(chat, s)
     say(chat, s, "/deny")
     say(chat, s, "/affirm")
     _, reply, _ = say(chat, s, "/cancel")
@@ -83,28 +89,31 @@ def test_cancel_in_the_middle_of_the_form(chat):
     assert "商户号" not in reply  # the form is gone
 
 
-def test_request_human_silences_the_bot_until_staff_hand_back(chat, live_stack, staff_key):
+def test_request_human_silences_the_bot_until_staff_hand_back(chat, chat_client, live_stack, staff_key):
+    from bot.chat import HANDOFF_ACK
     from bot.conversations.hours import ServiceHours
 
     s = sid()
     conv = f"web:{s}"
-    status, reply, _ = say(chat, s, "/request_human")
+    status, reply, _ = say(chat, s, "转人工")
     assert status == "handoff"
     hours = ServiceHours.parse(live_stack.settings.service_hours, live_stack.settings.timezone)
     expected = "已为您转接人工客服" if hours.is_open(datetime.now(UTC)) else "非人工服务时间"
     assert expected in reply
 
     status, reply, _ = say(chat, s, "有人吗")
-    assert (status, reply) == ("handoff", "")
+    assert (status, reply) == ("handoff", HANDOFF_ACK)  # acknowledged the first time only
 
     api = httpx.Client(base_url=live_stack.app_url, headers=staff_key, timeout=30)
     detail = api.get(f"/api/conversations/{conv}").json()
     assert detail["handoff_active"] is True
-    assert [m["text"] for m in detail["messages"] if m["direction"] == "in"] == ["/request_human", "有人吗"]
+    assert [m["text"] for m in detail["messages"] if m["direction"] == "in"] == ["转人工", "有人吗"]
 
     assert api.post(f"/api/conversations/{conv}/messages", json={"text": "您好，我是客服小王"}).status_code == 201
-    updates = httpx.get(f"{live_stack.app_url}/api/chat/updates", params={"sender_id": s}, timeout=30).json()
+    updates = chat_client.updates(s).json()
     assert [m["text"] for m in updates["messages"]] == ["您好，我是客服小王"]
+    assert updates["messages"][0]["author"] == "e2e-staff"
+    assert chat_client.ack(s, [m["id"] for m in updates["messages"]]).json() == {"acknowledged": 1}
 
     assert api.post(f"/api/conversations/{conv}/handback", json={"by": "王客服"}).status_code == 200
     status, reply, _ = say(chat, s, "你好")

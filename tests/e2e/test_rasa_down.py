@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.support import ChatClient
 
 pytestmark = pytest.mark.integration
 
@@ -63,8 +64,11 @@ def test_chat_apologises_when_rasa_is_unavailable(tmp_path, hanging_rasa, kind):
                 time.sleep(0.5)
         assert h.status_code == 503
         assert h.json()["rasa"]["reachable"] is False
+        chat = ChatClient(stack.app_url, timeout=30)
+        chat.token("m1")  # sessions need no Rasa
         started = time.monotonic()
-        r = httpx.post(f"{stack.app_url}/api/chat", json={"sender_id": "m1", "text": "你好"}, timeout=30)
+        r = chat.post("m1", "你好")
+        chat.close()
         elapsed = time.monotonic() - started
         assert r.status_code == 503
         body = r.json()

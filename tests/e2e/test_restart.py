@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 
 from tests.conftest import start_stack, wait_stack
-from tests.support import texts
+from tests.support import ChatClient, texts
 
 pytestmark = pytest.mark.integration
 
@@ -16,14 +15,15 @@ pytestmark = pytest.mark.integration
 def test_form_continues_after_both_processes_restart(tmp_path, rasa_model):
     stack = start_stack(tmp_path, rasa_model)
     sender = "r" + uuid.uuid4().hex[:10]
+    chat = ChatClient(stack.app_url)
 
     def say(text: str) -> str:
-        r = httpx.post(f"{stack.app_url}/api/chat", json={"sender_id": sender, "text": text}, timeout=60)
+        r = chat.post(sender, text)
         assert r.status_code == 200, r.text
         return texts(r.json())
 
     try:
-        say('/choose_faq{"faq_id":"fault-printer-out-of-paper"}')
+        say("打印机不出纸")
         say("/deny")
         assert "15位商户号" in say("/affirm")
         assert "8位终端号" in say("898310048161234")
@@ -32,10 +32,12 @@ def test_form_continues_after_both_processes_restart(tmp_path, rasa_model):
         stack.start()
         wait_stack(stack)
 
-        # Same data dir and database: the form resumes where it was, merchant id remembered.
+        # Same data dir and database: the session token (its key is in the data dir) still
+        # works and the form resumes where it was, merchant id remembered.
         reply = say("21450093")
         assert "手机号" in reply, reply
         reply = say("13812345678")
         assert "898310048161234" in reply and "21450093" in reply  # the confirmation shows both
     finally:
+        chat.close()
         stack.stop()

@@ -1,0 +1,55 @@
+"""Internal API for staff and operators: active messages to WeChat / WeCom and their fate.
+
+``GET /api/deliveries?status=failed`` lists what WeChat refused (45015: the merchant has not
+written for 48 hours, ...), ``status=dead`` what ran out of retries; ``POST
+/api/deliveries/{message_id}/retry`` queues one again. Keys need ``tickets:read`` /
+``tickets:write``, as for conversations.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+
+from bot.api.auth import TicketsRead, TicketsWrite
+from bot.channels import outbox
+from bot.channels.outbox import ChannelMessageOut, ChannelMessagePage
+
+router = APIRouter(prefix="/api/deliveries", tags=["deliveries"])
+
+_AUTH = {401: {"description": "Missing or invalid API key"}, 403: {"description": "Key lacks the scope"}}
+_NOT_FOUND = {404: {"description": "Unknown message id"}}
+
+
+def _not_found(message_id: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"消息 {message_id} 不存在 / channel message {message_id} not found")
+
+
+@router.get("", response_model=ChannelMessagePage, responses={**_AUTH, 422: {"description": "Invalid cursor"}})
+def list_deliveries(
+    request: Request,
+    key: TicketsRead,
+    status_: Literal["pending", "delivered", "failed", "dead"] = Query("failed", alias="status"),
+    cursor: str | None = Query(None, max_length=64),
+    limit: int = Query(50, ge=1, le=100),
+):
+    """Active messages of one status, oldest first."""
+    return outbox.list_messages(request.app.state.services.db, status_, cursor=cursor, limit=limit)
+
+
+@router.get("/{message_id}", response_model=ChannelMessageOut, responses={**_AUTH, **_NOT_FOUND})
+def get_delivery(message_id: str, request: Request, key: TicketsRead):
+    row = outbox.get_message(request.app.state.services.db, message_id)
+    if row is None:
+        raise _not_found(message_id)
+    return row
+
+
+@router.post("/{message_id}/retry", response_model=ChannelMessageOut, responses={**_AUTH, **_NOT_FOUND})
+def retry_delivery(message_id: str, request: Request, key: TicketsWrite):
+    """Queue a failed or dead message again (a delivered one is left alone: it would arrive twice)."""
+    row = outbox.retry_message(request.app.state.services.db, message_id)
+    if row is None:
+        raise _not_found(message_id)
+    return row
