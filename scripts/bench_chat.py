@@ -75,8 +75,11 @@ def run(url: str, questions, timeout_s: float) -> list[dict]:
     with httpx.Client(base_url=url, timeout=timeout_s) as client:
         for i, q in enumerate(questions):
             sender = f"bench-{uuid.uuid4().hex[:12]}"
+            # a new conversation as the widget starts one: a session token for this sender id
+            s = client.post("/api/chat/session", json={"sender_id": sender})
+            headers = {"Authorization": f"Bearer {s.json()['token']}"} if s.status_code == 200 else {}
             t = time.perf_counter()
-            r = client.post("/api/chat", json={"sender_id": sender, "text": q.text})
+            r = client.post("/api/chat", json={"sender_id": sender, "text": q.text}, headers=headers)
             ms = (time.perf_counter() - t) * 1000
             if r.status_code != 200:
                 out.append({"q": q, "kind": "error", "messages": [], "status": str(r.status_code), "ms": ms})
