@@ -28,23 +28,39 @@ from actions.common import (
     latest_text,
     services,
 )
+from actions.faq_replies import (
+    AREA_COMMON_TEXT,
+    AREA_TEXT,
+    CLOSEST_TEXT,
+    FEEDBACK_BUTTONS,
+    HUMAN_BUTTON,
+    IN_FORM_NONE_TEXT,
+    NONE_OF_THESE,
+    OUT_OF_SCOPE_TEXT,
+    PROVIDER_KNOWN,
+    PROVIDER_UNKNOWN,
+    RESOLVED_BUTTONS,
+    RESOLVED_TEXT,
+    SEARCH_ERROR_TEXT,
+    SUGGEST_TEXT,
+    TICKET_OR_HUMAN_BUTTONS,
+    TOPIC_EMPTY_TEXT,
+    TOPIC_TEXT,
+    area_buttons,
+)
+from bot.faq.triage import AREA_CATEGORIES, AREA_LABELS, search_area, triage
 
 log = logging.getLogger(__name__)
 
 # Escalations for which a ticket can take over when the answer did not solve the problem.
 TICKET_ESCALATIONS = ("repair", "settlement", "activation")
-INTENT_CATEGORY = {"report_fault": "repair", "settlement_problem": "settlement", "activation_problem": "activation"}
 FACT_ENTITIES = ("merchant_id", "terminal_id", "device_serial", "phone", "ticket_number")
 FACT_LABELS = {"merchant_id": "商户号", "terminal_id": "终端号", "device_serial": "序列号", "phone": "手机号"}
 _LABEL_WORDS = re.compile(r"商户号|商户编号|终端号|终端编号|终端|序列号|机身号|手机号|手机|电话|联系方式|工单号|单号|我的|是|号码|打这个号")
 
-FEEDBACK_BUTTONS = [
-    button("👍 有帮助", "give_feedback", feedback="up"),
-    button("👎 没帮助", "give_feedback", feedback="down"),
-]
-RESOLVED_BUTTONS = [button("解决了", "affirm"), button("没解决", "deny")]
-NONE_TEXT = "抱歉，这个问题我暂时没找到答案😥 您可以换个说法再问一次，或者："
 IN_FORM_SUFFIX = "（我们接着登记工单～）"
+# Ticket category for an area the merchant chose but that has no answer.
+AREA_TICKET = {"fault": "repair", "settlement": "settlement", "activation": "activation"}
 
 
 def in_form(tracker: Tracker) -> bool:
@@ -66,16 +82,37 @@ def ticket_category_for(entry: Any) -> str | None:
     return {"fault": "repair", "settlement": "settlement", "activation": "activation"}.get(entry.category, "other")
 
 
+def merchant_brand(tracker: Tracker) -> str | None:
+    """The brand the merchant named: in this message, else earlier (the ``brand`` slot)."""
+    lexicon = services().lexicon
+    found = lexicon.find_brand(latest_text(tracker))
+    if found is None:
+        value = entity(tracker, "brand") or tracker.get_slot("brand")
+        found = lexicon.brand(value) if value else None
+    return found.name if found is not None else None
+
+
+def provider_line(tracker: Tracker, entry: Any) -> str | None:
+    """For a provider-specific answer: where the rule that applies is written."""
+    if not getattr(entry, "provider_specific", False):
+        return None
+    brand = merchant_brand(tracker)
+    return PROVIDER_KNOWN.format(brand=brand) if brand else PROVIDER_UNKNOWN
+
+
 def answer_entry(dispatcher: CollectingDispatcher, tracker: Tracker, entry: Any, query: str) -> list[EventType]:
     """Send one FAQ answer with its follow-up; the events remember which entry was answered."""
     text = entry.answer.strip()
+    line = provider_line(tracker, entry)
+    if line:
+        text = f"{text}\n\n{line}"
     if in_form(tracker):
         # Mid-form: no buttons, no follow-up question; the form asks its pending slot next.
         dispatcher.utter_message(text=f"{text}\n\n{IN_FORM_SUFFIX}")
         return [SlotSet("faq_id", entry.id)]
     if asks_resolved(entry):
         dispatcher.utter_message(text=text)
-        dispatcher.utter_message(text="问题解决了吗？", buttons=RESOLVED_BUTTONS)
+        dispatcher.utter_message(text=RESOLVED_TEXT, buttons=RESOLVED_BUTTONS)
         pending = "resolved"
     else:
         dispatcher.utter_message(text=text, buttons=FEEDBACK_BUTTONS)
@@ -117,24 +154,44 @@ class ActionFaqSearch(Action):
         facts = _facts_only(tracker, text)
         if facts and not in_form(tracker):
             return self._acknowledge(dispatcher, tracker, facts)
+        svc = services()
+        latest = tracker.latest_message or {}
         try:
-            result = services().faq.search(text, k=5)
+            plan = triage(
+                svc.faq,
+                text,
+                intent=latest_intent(tracker),
+                intent_confidence=(latest.get("intent") or {}).get("confidence"),
+                code_value=entity(tracker, "response_code"),
+                codes=svc.codes,
+                lexicon=svc.lexicon,
+            )
         except Exception:
             log.exception("FAQ search failed for %s", tracker.sender_id)
-            dispatcher.utter_message(text="抱歉，我这边查资料出了点问题，请稍后再问一次，或者说“转人工”。")
+            dispatcher.utter_message(text=SEARCH_ERROR_TEXT)
             return []
-        if result.decision == "answer" and result.results:
-            return answer_entry(dispatcher, tracker, result.results[0], text)
-        if result.decision == "suggest" and result.results:
-            return self._suggest(dispatcher, tracker, result.results[:3], text)
+        if plan.kind == "code":
+            from actions.codes import reply_code
+
+            return reply_code(dispatcher, tracker, plan.code, text, in_form=in_form(tracker))
+        if plan.kind == "answer":
+            return answer_entry(dispatcher, tracker, plan.hits[0], text)
+        if plan.kind == "suggest":
+            return self._suggest(dispatcher, tracker, plan.hits, text)
+        if plan.kind == "closest":
+            return self._suggest(dispatcher, tracker, plan.hits, text, lead=CLOSEST_TEXT)
+        if plan.kind == "clarify" and not in_form(tracker):
+            return ask_topic(dispatcher, text)
         return self._none(dispatcher, tracker, text)
 
     @staticmethod
-    def _suggest(dispatcher: CollectingDispatcher, tracker: Tracker, hits: list, text: str) -> list[EventType]:
-        dispatcher.utter_message(
-            text="您是想问下面哪个问题吗？点一下就行👇",
-            buttons=[button(h.question, "choose_faq", faq_id=h.id) for h in hits],
-        )
+    def _suggest(
+        dispatcher: CollectingDispatcher, tracker: Tracker, hits: list, text: str, lead: str = SUGGEST_TEXT
+    ) -> list[EventType]:
+        buttons = [button(h.question, "choose_faq", faq_id=h.id) for h in hits]
+        if lead != SUGGEST_TEXT and not in_form(tracker):
+            buttons.append(NONE_OF_THESE)
+        dispatcher.utter_message(text=lead, buttons=buttons)
         events: list[EventType] = [SlotSet("faq_suggestions", [h.id for h in hits]), SlotSet("faq_query", text)]
         if not in_form(tracker):
             events += [SlotSet(PENDING, None), SlotSet(FALLBACKS, 0.0)]
@@ -142,22 +199,19 @@ class ActionFaqSearch(Action):
 
     @staticmethod
     def _none(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType]:
+        """Outside what the bot knows: say so honestly and offer a person; twice in a row hands over."""
         if in_form(tracker):
-            dispatcher.utter_message(text=f"这个问题我暂时答不上来，登记好工单后客服会一并帮您解答。{IN_FORM_SUFFIX}")
+            dispatcher.utter_message(text=f"{IN_FORM_NONE_TEXT}{IN_FORM_SUFFIX}")
             return []
         count = int(tracker.get_slot(FALLBACKS) or 0) + 1
         if count >= 2:
             from actions.handoff import perform_handoff  # handoff imports this module's helpers
 
             return perform_handoff(dispatcher, tracker, reason="fallback")
-        dispatcher.utter_message(
-            text=NONE_TEXT, buttons=[button("登记工单", "affirm"), button("转人工客服", "request_human")]
-        )
-        category = INTENT_CATEGORY.get(latest_intent(tracker), "other")
+        dispatcher.utter_message(text=OUT_OF_SCOPE_TEXT, buttons=[HUMAN_BUTTON])
         return [
             SlotSet(FALLBACKS, float(count)),
-            SlotSet(PENDING, "ticket_offer"),
-            SlotSet("ticket_category", category),
+            SlotSet(PENDING, None),
             SlotSet("faq_query", text),
             SlotSet("faq_id", None),
         ]
@@ -171,6 +225,35 @@ class ActionFaqSearch(Action):
         noted = "、".join(f"{FACT_LABELS[k]} {_mask_id(v)}" for k, v in facts.items() if k in FACT_LABELS)
         dispatcher.utter_message(text=f"收到，已记下您的{noted}。请问遇到了什么问题呢？")
         return [SlotSet(PENDING, None)]
+
+
+def ask_topic(dispatcher: CollectingDispatcher, text: str) -> list[EventType]:
+    """About POS work but nothing close enough: ask the area (the chosen area narrows the search)."""
+    dispatcher.utter_message(text=TOPIC_TEXT, buttons=[*area_buttons(), HUMAN_BUTTON])
+    return [
+        SlotSet("faq_query", text),
+        SlotSet("faq_suggestions", None),
+        SlotSet("faq_id", None),
+        SlotSet(PENDING, None),
+        SlotSet(FALLBACKS, 0.0),
+    ]
+
+
+def answer_topic(dispatcher: CollectingDispatcher, tracker: Tracker, area: str) -> list[EventType]:
+    """The merchant chose an area: search the earlier question within it, or list its common questions."""
+    query = tracker.get_slot("faq_query")
+    kind, hits = search_area(services().faq, area, query)
+    label = AREA_LABELS[area]
+    if kind == "answer" and hits:
+        return answer_entry(dispatcher, tracker, hits[0], query or hits[0].question)
+    if not hits:
+        dispatcher.utter_message(text=TOPIC_EMPTY_TEXT.format(area=label), buttons=TICKET_OR_HUMAN_BUTTONS)
+        return [SlotSet(PENDING, "ticket_offer"), SlotSet("ticket_category", AREA_TICKET.get(area, "other"))]
+    lead = (AREA_TEXT if query else AREA_COMMON_TEXT).format(area=label)
+    dispatcher.utter_message(
+        text=lead, buttons=[*(button(h.question, "choose_faq", faq_id=h.id) for h in hits), NONE_OF_THESE]
+    )
+    return [SlotSet("faq_suggestions", [h.id for h in hits]), SlotSet(PENDING, None)]
 
 
 _ORDINALS = {"一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2, "四": 3, "4": 3}
@@ -195,6 +278,9 @@ class ActionAnswerFaq(Action):
         return "action_answer_faq"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        topic = entity(tracker, "faq_topic")
+        if topic in AREA_CATEGORIES and not entity(tracker, "faq_id"):
+            return answer_topic(dispatcher, tracker, topic)
         faq_id = entity(tracker, "faq_id")
         if not faq_id:
             suggestions = tracker.get_slot("faq_suggestions") or []

@@ -25,6 +25,7 @@ MODELS_DIR = PROJECT_ROOT / "models"
 TRAINING_INPUTS = [
     "config.yml", "domain.yml", "data/nlu", "data/dialogue", "data/jieba",
     "bot/nlu", "bot/faq/encoders.py",  # custom NLU components and the encoder they run
+    "bot/faq/lexicon.py", "data/lexicon",  # the encoder's normalisation (brands, fillers, typos)
     "bot/rasa_ext/policies.py",  # custom dialogue policy (the tracker store beside it is runtime only)
     "requirements-rasa.txt",
 ]

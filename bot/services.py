@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imports for type checkers only; keeps this module light
     from bot.conversations.service import ConversationService
     from bot.db import Database
+    from bot.faq.codes import CodeTable
+    from bot.faq.lexicon import Lexicon
     from bot.faq.engine import FaqEngine
     from bot.settings import Settings
     from bot.tickets.service import TicketService
@@ -25,6 +27,20 @@ class Services:
     faq: "FaqEngine"
     tickets: "TicketService"
     conversations: "ConversationService"
+
+    @property
+    def codes(self) -> "CodeTable":
+        """The response-code table (data/codes/response_codes.yml), loaded once per process."""
+        from bot.faq.codes import default_codes
+
+        return default_codes()
+
+    @property
+    def lexicon(self) -> "Lexicon":
+        """Brands and domain vocabulary (data/lexicon/), loaded once per process."""
+        from bot.faq.lexicon import default_lexicon
+
+        return default_lexicon()
 
 
 _current: Services | None = None

@@ -1,4 +1,4 @@
-"""FAQ search over HTTP: ``GET /api/faq/search`` and ``GET /api/faq/{id}``.
+"""FAQ search over HTTP: ``GET /api/faq/search``, ``GET /api/faq/codes[/{code}]`` and ``GET /api/faq/{id}``.
 
 Both need an API key with the ``faq:read`` scope. The engine is the process-wide
 one at ``request.app.state.services.faq`` (hot-reloading, thread-safe), so these
@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from bot.api.auth import require_scope
+from bot.faq.codes import CodeMention, canonical_code, default_codes, find_codes, lookup
 from bot.faq.engine import FaqEngine
 
 MAX_QUERY_CHARS = 10_000  # the engine encodes at most 256 characters; longer input is cut, not refused
@@ -37,6 +38,20 @@ class FaqHit(BaseModel):
     answer: str
     score: float = Field(description="Fused relevance score (higher is better; compare within one response).")
     escalate: str | None = Field(None, description="Team to hand off to if the answer does not help.")
+    provider_specific: bool = Field(False, description="The answer depends on the provider (rates, times, menus).")
+
+
+class CodeHit(BaseModel):
+    code: str = Field(description="The code as the table has it (05, A7), or as typed when it is not a code.")
+    known: bool = Field(description="False: not in the code table (unknown or malformed).")
+    meaning: str | None = None
+    side: Literal["cardholder", "merchant", "acquirer", "none"] | None = Field(
+        None, description="Whose side the problem is on: card holder/issuer, merchant/terminal, acquirer/network."
+    )
+    side_label: str | None = None
+    steps: list[str] = Field(default_factory=list, description="What the merchant can do, in order.")
+    varies: bool = Field(False, description="Acquirers use this code differently.")
+    display: str | None = Field(None, description="What terminals commonly show next to the code.")
 
 
 class FaqSearchResponse(BaseModel):
@@ -45,6 +60,19 @@ class FaqSearchResponse(BaseModel):
         description="answer: reply with results[0]; suggest: offer results (at most 3) as choices; none: out of scope."
     )
     results: list[FaqHit]
+    codes: list[CodeHit] = Field(
+        default_factory=list, description="Terminal response codes the query quotes (返回码05, 显示A7), from the code table."
+    )
+
+
+def code_hit(m: CodeMention) -> CodeHit:
+    e = m.entry
+    if e is None:
+        return CodeHit(code=m.code or m.raw, known=False)
+    return CodeHit(
+        code=e.code, known=True, meaning=e.meaning, side=e.side, side_label=e.side_label, steps=list(e.steps),
+        varies=e.varies, display=e.display,
+    )
 
 
 class FaqEntry(BaseModel):
@@ -56,6 +84,7 @@ class FaqEntry(BaseModel):
     answer: str
     escalate: str | None = None
     source_file: str
+    provider_specific: bool = False
 
 
 @router.get(
@@ -92,7 +121,44 @@ def search_faq(
         query=res.query,
         decision=res.decision,
         results=[FaqHit(**h.__dict__) for h in res.results],
+        codes=[code_hit(m) for m in find_codes(q, default_codes())],
     )
+
+
+class CodeList(BaseModel):
+    codes: list[CodeHit]
+
+
+@router.get("/codes", response_model=CodeList, summary="Every terminal response code in the table")
+def list_codes() -> CodeList:
+    return CodeList(codes=[code_hit(lookup(c.code)) for c in default_codes()])
+
+
+@router.get(
+    "/codes/{code}",
+    response_model=CodeHit,
+    summary="One terminal response code",
+    responses={404: {"description": "Not in the code table"}, 422: {"description": "Not a code at all"}},
+)
+def get_code(code: Annotated[str, Path(description="The code: 05, 51, A7 (any case).", max_length=20)]) -> CodeHit:
+    if canonical_code(code) is None:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("path", "code"),
+                    "msg": "返回码应为 1-4 位数字或字母，如 05、A7 / a code is 1-4 letters or digits, e.g. 05 or A7",
+                    "input": code,
+                }
+            ]
+        )
+    m = lookup(code)
+    if m.entry is None:
+        raise HTTPException(
+            status_code=status.HTTP_404_NOT_FOUND,
+            detail=f"代码表里没有这个返回码 / no response code '{m.code}' in the table",
+        )
+    return code_hit(m)
 
 
 @router.get(
@@ -120,4 +186,5 @@ def get_faq_entry(
         answer=entry.answer,
         escalate=entry.escalate,
         source_file=entry.source_file,
+        provider_specific=entry.provider_specific,
     )

@@ -78,7 +78,9 @@ def build(faq_dir, index_dir, encoder, force, calibrate) -> None:
         engine = _engine(s)
         if force:
             engine.rebuild(progress=True)
-        need = calibrate and not engine.status()["calibrated"]
+        # a committed calibration (data/faq/calibration.json) serves as it is: re-fitting on the
+        # written set alone would drop the real questions it was fitted on
+        need = calibrate and engine.status()["calibration"] == "defaults"
         evalset = load_eval(eval_dir_of(s.faq_dir), engine.kb) if need else None
     except KbError as exc:
         _fail_kb(exc)
@@ -135,8 +137,16 @@ def search(faq_dir, index_dir, encoder, query, k, mode) -> None:
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds for the reported numbers.")
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False), help="Also write the tables as markdown.")
 @click.option("--no-timing", is_flag=True, help="Skip the per-query latency measurement.")
-def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing) -> None:
-    """Evaluate on data/faq/eval: top-1/top-3/MRR, out-of-scope precision/recall, latency."""
+@click.option(
+    "--coverage/--no-coverage", "coverage_list", default=True, show_default=True,
+    help="Print the real questions no entry answers (printed only, never stored).",
+)
+@click.option("--real-share", type=click.FloatRange(0.0, 10.0), default=None,
+              help="Weight of the real dev set against the written one in the fit (default 0.25).")
+def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, coverage_list, real_share) -> None:
+    """Evaluate on data/faq/eval (top-1/top-3/MRR, out-of-scope, latency) and, when
+    ../shared/data/merchant_questions/dev.tsv is there, on the real dev set (routing, right
+    answers, out-of-scope rejection, coverage gaps)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -169,22 +179,76 @@ def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing) -> No
             table.add_row(*(fmt(getattr(m, key)) for key, _ in METRIC_COLUMNS))
         console.print(table)
     console.print(sweep_markdown(report.sweep))
+    text = (
+        f"### Held-out ({folds}-fold CV)\n\n{metrics_markdown(report.metrics)}\n\n"
+        f"### Fit on all (in-sample)\n\n{metrics_markdown(report.in_sample)}\n\n"
+        f"### Out-of-scope threshold trade-off (fused, whole eval set)\n\n{sweep_markdown(report.sweep)}\n"
+    )
+    real_md = _real_report(engine, evalset, folds, console, coverage_list, real_share)
+    if real_md:
+        text += "\n" + real_md
     if markdown_path:
-        text = (
-            f"### Held-out ({folds}-fold CV)\n\n{metrics_markdown(report.metrics)}\n\n"
-            f"### Fit on all (in-sample)\n\n{metrics_markdown(report.in_sample)}\n\n"
-            f"### Out-of-scope threshold trade-off (fused, whole eval set)\n\n{sweep_markdown(report.sweep)}\n"
-        )
         Path(markdown_path).write_text(text, encoding="utf-8")
         click.echo(f"wrote {markdown_path}")
 
 
+def _real_report(engine, evalset, folds, console, coverage_list: bool, share: float | None) -> str | None:
+    """The real dev set next to the written one: routing, answers, out-of-scope, coverage gaps."""
+    from bot.faq.coverage import REAL_SHARE, evaluate_coverage, summary_markdown
+    from bot.faq.evaluate import metrics_markdown
+    from bot.faq.realset import check_labels, labels_path, load_labels, load_real, real_dev_path, stale_labels
+
+    real = load_real()
+    if real is None:
+        click.secho(f"real dev set not found at {real_dev_path()}: skipped (only the written eval set)", fg="yellow")
+        return None
+    labels = load_labels(labels_path(engine.faq_dir))
+    why = stale_labels(labels_path(engine.faq_dir), [e.id for e in engine.entries])
+    if why:
+        click.secho(f"warning: {why}; re-label (`posbot faq labels`) before trusting the real-set figures",
+                    fg="yellow", err=True)
+    bad = check_labels(labels, {e.id for e in engine.entries})
+    for b in bad:
+        click.secho(f"label {b} (ignored; fix with `posbot faq labels`)", fg="yellow", err=True)
+    unlabelled = sum(1 for q in real if q.in_scope and q.key not in labels)
+    rep = evaluate_coverage(engine, evalset, real, labels, folds=folds, share=REAL_SHARE if share is None else share)
+    md = (
+        f"### Written + real, calibrated together ({folds}-fold CV, real set weighted {rep.share:g}x the written one)\n\n"
+        f"Written eval set, held out:\n\n{metrics_markdown([rep.written_cv])}\n\n"
+        f"Real dev set ({rep.real_cv.n_in} in scope, {rep.real_cv.n_oos} out of scope; "
+        f"{rep.real_cv.labelled} labelled, {rep.real_cv.covered} answered by an entry or the code table "
+        f"by our labels; {rep.n_fit_real} enter the fit):\n\n{summary_markdown([rep.real_cv, rep.real_production])}\n"
+    )
+    console.print(md)
+    if unlabelled:
+        click.secho(f"{unlabelled} in-scope real question(s) have no label: `posbot faq labels --todo`", fg="yellow")
+    gaps = rep.gaps()
+    click.echo(f"coverage: {len(gaps)} in-scope real question(s) not covered by an entry or not routed")
+    if coverage_list:
+        for o in gaps:
+            why = "no entry answers it" if o.labels == () else "unlabelled" if o.labels is None else "not routed"
+            click.echo(f"  [{o.question.topic}] {o.kind:8s} {why:20s} {o.question.text}  -> {o.top_entry}")
+    return md
+
+
 @faq.command()
 @common
-def calibrate(faq_dir, index_dir, encoder) -> None:
-    """Fit fusion weights and thresholds on the whole eval set; store them in the index manifest."""
+@click.option(
+    "--write-file/--no-write-file", default=None,
+    help="Write data/faq/calibration.json (default: only when the real dev set was used).",
+)
+@click.option("--real-share", type=click.FloatRange(0.0, 10.0), default=None,
+              help="Weight of the real dev set against the written one in the fit (default 0.25).")
+@click.option("--stale-labels-ok", "stale_ok", is_flag=True,
+              help="Calibrate even though the real-set labels were written for another KB version.")
+def calibrate(faq_dir, index_dir, encoder, write_file, real_share, stale_ok) -> None:
+    """Fit fusion weights and thresholds (written eval set + the real dev set when present);
+    store them in the index manifest and, with the real set, in data/faq/calibration.json."""
+    from bot.faq.coverage import REAL_SHARE, combined_fit
+    from bot.faq.engine import MODES, write_committed_calibration
     from bot.faq.evaluate import calibrate_engine
     from bot.faq.kb import KbError, eval_dir_of, load_eval
+    from bot.faq.realset import labels_path, load_labels, load_real, real_dev_path, stale_labels
 
     s = _settings(faq_dir, index_dir, encoder)
     try:
@@ -195,15 +259,171 @@ def calibrate(faq_dir, index_dir, encoder) -> None:
     if not evalset.in_scope or not evalset.out_of_scope:
         click.secho("calibration needs both in-scope questions and out_of_scope examples", fg="red", err=True)
         sys.exit(1)
-    fitted = calibrate_engine(engine, evalset)
+    fitted = calibrate_engine(engine, evalset)  # dense/lexical modes (and fused, replaced below)
+    real = load_real()
+    info = engine.manifest.calibration
+    why = stale_labels(labels_path(s.faq_dir), [e.id for e in engine.entries]) if real is not None else None
+    if why and not stale_ok:
+        click.secho(
+            f"{why}. A stale [] label counts a now-right answer as wrong and pushes the answer band up. "
+            "Re-label (`posbot faq labels --todo`, `--set`, then `--confirm`) or pass --stale-labels-ok.",
+            fg="red", err=True,
+        )
+        sys.exit(1)
+    if real is not None:
+        share = REAL_SHARE if real_share is None else real_share
+        fusion, th = combined_fit(engine, evalset, real, load_labels(labels_path(s.faq_dir)), share=share)
+        fitted["fused"] = (fusion, th)
+        info = {**info, "real_questions": len(real), "real_share": share,
+                "fitted_on": "written eval set + real dev set"}
+        engine.store_calibration({m: t for m, (_, t) in fitted.items()}, fusion, info)
+        click.echo(f"fitted on the written eval set and {len(real)} real dev questions")
+    else:
+        info = {**info, "fitted_on": "written eval set"}
+        click.secho(
+            f"real dev set not found at {real_dev_path()}: fitted on the written eval set only "
+            "(data/faq/calibration.json is left as it is unless --write-file)",
+            fg="yellow",
+        )
     fusion = fitted["fused"][0]
     click.echo(
         f"fusion: dense_max {fusion.w_max:.1f}, dense_mean {fusion.w_mean:.1f}, lexical {fusion.w_lex:.1f}, "
         f"classifier {fusion.w_clf:.1f}"
     )
     for mode, (_, th) in fitted.items():
-        click.echo(f"{mode:8s} {_describe(th)}")
+        closest = "" if th.closest is None else f", closest entries offered from {th.closest:.4f}"
+        click.echo(f"{mode:8s} {_describe(th)}{closest}")
     click.echo(f"stored in {s.effective_faq_index_dir / 'manifest.json'}")
+    if write_file or (write_file is None and real is not None):
+        path = write_committed_calibration(
+            s.faq_dir, engine.encoder.id, {m: fitted[m][1] for m in MODES}, fusion, info
+        )
+        click.echo(f"wrote {path} (commit it: every checkout serves these bands)")
+
+
+@faq.command()
+@click.option("--todo", is_flag=True, help="Only the in-scope real questions without a label.")
+@click.option("--set", "assign", nargs=2, multiple=True, metavar="HASH IDS",
+              help="Label a question: its hash and comma-separated entry ids ('' = no entry answers it; 'code').")
+@click.option("--confirm", is_flag=True,
+              help="Record that every label was checked against the current KB (after re-labelling).")
+@click.option("--faq-dir", type=click.Path(file_okay=False), help="KB directory (default: settings.faq_dir).")
+def labels(todo, assign, confirm, faq_dir) -> None:
+    """Our labels for the real dev questions (data/faq/eval/real_labels.yml, keyed by hash).
+
+    Without options: check them against the KB and list every real question with its hash and
+    label (the text is read from ../shared and printed, never stored)."""
+    from bot.faq.kb import KbError, load_kb
+    from bot.faq.realset import (
+        CODE_LABEL,
+        check_labels,
+        labels_path,
+        load_labels,
+        load_real,
+        real_dev_path,
+        save_labels,
+        stale_labels,
+    )
+
+    s = _settings(faq_dir, None, None)
+    try:
+        ids = {e.id for e in load_kb(s.faq_dir).entries}
+    except KbError as exc:
+        _fail_kb(exc)
+    path = labels_path(s.faq_dir)
+    current = load_labels(path)
+    real = load_real()
+    keys = {q.key for q in real} if real else set()
+    if assign:
+        for key, value in assign:
+            new = tuple(i.strip() for i in value.split(",") if i.strip())
+            unknown = [i for i in new if i != CODE_LABEL and i not in ids]
+            if unknown:
+                click.secho(f"{key}: unknown entry id(s) {', '.join(unknown)}", fg="red", err=True)
+                sys.exit(1)
+            if real is not None and key not in keys:
+                click.secho(f"{key}: no real dev question has this hash", fg="red", err=True)
+                sys.exit(1)
+            current[key] = new
+        save_labels(current, path, ids)
+        click.echo(f"saved {len(assign)} label(s) in {path}")
+        return
+    if confirm:
+        save_labels(current, path, ids)
+        click.echo(f"labels confirmed for this KB ({len(ids)} entries) in {path}")
+        return
+    problems = check_labels(current, ids)
+    for p in problems:
+        click.secho(f"unknown entry in label {p}", fg="red")
+    why = stale_labels(path, ids)
+    if why:
+        click.secho(f"{why}: re-check the [] labels, then `posbot faq labels --confirm`", fg="yellow")
+    if real is None:
+        click.secho(f"real dev set not found at {real_dev_path()}: only the labels were checked", fg="yellow")
+    else:
+        for q in real:
+            if not q.in_scope or (todo and q.key in current):
+                continue
+            lab = current.get(q.key)
+            shown = "UNLABELLED" if lab is None else ",".join(lab) or "[] no entry"
+            click.echo(f"{q.key}  [{q.topic}]  {shown:40s}  {q.text}")
+        stale = sorted(set(current) - keys)
+        if stale:
+            click.secho(f"{len(stale)} label(s) match no real question (question edited or removed)", fg="yellow")
+    if problems:
+        sys.exit(1)
+
+
+@faq.command()
+@click.option("--write", is_flag=True, help="Write the generated Rasa files instead of checking them.")
+def lexicon(write) -> None:
+    """Check (or --write) the Rasa files generated from data/lexicon and the code table:
+    data/nlu/brands.yml and data/nlu/response_codes.yml."""
+    from bot.faq.nlu_data import generated_files
+
+    stale = []
+    for path, text in generated_files().items():
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            continue
+        if write:
+            path.write_text(text, encoding="utf-8")
+            click.echo(f"wrote {path}")
+        else:
+            stale.append(path)
+    for p in stale:
+        click.secho(f"{p} is out of date: run `posbot faq lexicon --write`", fg="red", err=True)
+    if stale:
+        sys.exit(1)
+    if not write:
+        click.echo("generated NLU files are up to date")
+
+
+@faq.command()
+@click.argument("code", required=False)
+def codes(code) -> None:
+    """Validate the response-code table, or show one code."""
+    from bot.faq.codes import CodeTableError, default_codes, lookup
+
+    try:
+        table = default_codes()
+    except CodeTableError as exc:
+        _fail_kb(exc)
+    if not code:
+        sides: dict[str, int] = {}
+        for c in table:
+            sides[c.side] = sides.get(c.side, 0) + 1
+        click.echo(f"OK: {len(table)} codes ({', '.join(f'{k} {v}' for k, v in sorted(sides.items()))}), "
+                   f"{sum(c.varies for c in table)} vary by acquirer")
+        return
+    m = lookup(code, table)
+    if m.entry is None:
+        click.secho(f"{code}: not in the table", fg="yellow")
+        sys.exit(1)
+    e = m.entry
+    click.echo(f"{e.code}  {e.meaning}  [{e.side_label}]{'  (varies by acquirer)' if e.varies else ''}")
+    for i, step in enumerate(e.steps, 1):
+        click.echo(f"  {i}. {step}")
 
 
 @faq.command()
@@ -241,7 +461,27 @@ def validate(faq_dir) -> None:
     for e in kb.entries:
         counts[e.category] = counts.get(e.category, 0) + 1
     cats = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
+    extra = _validate_side_data(s.faq_dir, {e.id for e in kb.entries})
     click.echo(
-        f"OK: {len(kb.entries)} entries in {len(kb.files)} files ({cats}), {len(kb.negatives)} negatives; "
-        f"eval: {len(evalset.in_scope)} questions, {len(evalset.out_of_scope)} out-of-scope"
+        f"OK: {len(kb.entries)} entries in {len(kb.files)} files ({cats}), "
+        f"{sum(e.provider_specific for e in kb.entries)} provider-specific, {len(kb.negatives)} negatives; "
+        f"eval: {len(evalset.in_scope)} questions, {len(evalset.out_of_scope)} out-of-scope; {extra}"
     )
+
+
+def _validate_side_data(faq_dir, entry_ids: set[str]) -> str:
+    """The code table and the lexicon (exit 1 on a problem) and the real-set labels (a label
+    naming an entry the KB no longer has is a warning: re-label with `posbot faq labels`)."""
+    from bot.faq.codes import CodeTableError, default_codes
+    from bot.faq.lexicon import LexiconError, default_lexicon
+    from bot.faq.realset import LabelError, check_labels, labels_path, load_labels
+
+    try:
+        codes = default_codes()
+        lexicon = default_lexicon()
+        labels = load_labels(labels_path(faq_dir))
+    except (CodeTableError, LexiconError, LabelError) as exc:
+        _fail_kb(exc)
+    for b in check_labels(labels, entry_ids):
+        click.secho(f"warning: real-set label {b} (re-label with `posbot faq labels`)", fg="yellow")
+    return f"{len(codes)} response codes, {len(lexicon.brands)} brands, {len(labels)} real-set labels"

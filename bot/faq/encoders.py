@@ -21,16 +21,21 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from hanziconv import HanziConv
 
+from bot.faq.lexicon import default_lexicon
+
 log = logging.getLogger(__name__)
 
 # Bump when normalize_text changes: it is part of every encoder id, so stored vectors rebuild.
-NORMALIZATION_VERSION = 2
+NORMALIZATION_VERSION = 3
 # Longest text (characters, after normalisation) that is encoded. KB wordings are far
 # shorter; a pasted 10,000-character message would otherwise cost ~1 s of tokenising.
 MAX_TEXT_CHARS = 256
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 _CLAUSE = re.compile(r"[^,，、。！？!?；;\n]*(?:[,，、。！？!?；;\n]+|$)")
 _WS = re.compile(r"\s+")
+# Unicode categories removed from every text: control/format/private/surrogate characters,
+# and symbols (emoji, dingbats): "机器坏了😭" is searched as "机器坏了".
+_DROPPED = ("Cc", "Cf", "Co", "Cs", "So", "Sk")
 # Up to this many texts an encode call runs single-threaded (see Usem3Encoder).
 SMALL_BATCH = 8
 
@@ -47,14 +52,17 @@ def normalize_text(text: str) -> str:
     NFKC folds full-width forms to half-width; traditional characters map to simplified
     (one character at a time: enough for support questions, no phrase dictionary);
     lowercase so ASCII terms match whatever case a merchant types; format/control
-    characters (zero-width spaces, BOMs) are dropped; whitespace collapses.
+    characters (zero-width spaces, BOMs) and emoji/symbols are dropped; whitespace collapses.
+    Then the lexicon (``bot.faq.lexicon``): typos fixed, leading fillers ("请问") and brand
+    names ("拉卡拉") removed, so the question is what is searched.
     """
     if not text:
         return ""
     t = unicodedata.normalize("NFKC", text)
     t = to_simplified(t).lower()
-    t = "".join(ch for ch in t if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Co", "Cs"))
-    return _WS.sub(" ", t).strip()
+    t = "".join(ch for ch in t if ch in "\n\t" or unicodedata.category(ch) not in _DROPPED)
+    t = _WS.sub(" ", t).strip()
+    return default_lexicon().clean(t) if t else t
 
 
 def has_content(text: str) -> bool:

@@ -34,9 +34,11 @@ on the project's eval set with the offline encoder.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -45,6 +47,7 @@ import numpy as np
 
 from bot.faq.classifier import EntryClassifier
 from bot.faq.encoders import Encoder, has_content, make_encoder, normalize_text, truncate
+from bot.faq.files import atomic_write_bytes
 from bot.faq.index import (
     DEFAULT_EXACT_MAX_VECTORS,
     DenseIndex,
@@ -117,6 +120,10 @@ class Thresholds:
     margin: float = 0.0
     # none when the best negative beats the best entry by more than this; None: no veto
     neg_margin: float | None = None
+    # An in-domain question whose best entry scores at least this (but is not answered or
+    # suggested) is offered its closest entries; below it the bot asks which area it is about
+    # (``bot.faq.triage``). None: never offer closest entries.
+    closest: float | None = None
 
     def decide(self, top: float, second: float, gap: float | None = None) -> Decision:
         if self.neg_margin is not None and gap is not None and gap > self.neg_margin:
@@ -155,6 +162,7 @@ class Hit:
     answer: str
     score: float
     escalate: str | None
+    provider_specific: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,11 @@ class SearchResult:
     query: str
     decision: Decision
     results: list[Hit] = field(default_factory=list)
+    # With ``closest=True``: the best entries even when the decision is none (an in-domain
+    # question that no entry answers confidently gets them offered), and why it was none.
+    closest: list[Hit] = field(default_factory=list)
+    top_score: float | None = None
+    vetoed: bool = False  # none because a known out-of-scope question is closer than any entry
 
 
 @dataclass(frozen=True)
@@ -236,7 +249,14 @@ class _Snapshot:
             k1=1.2,
             b=0.75,
         )
-        self.fusion = stored_fusion(manifest) or DEFAULT_FUSION
+        committed = read_committed_calibration(kb.files[0].parent, manifest.encoder_id) if kb.files else None
+        self.committed = committed
+        self.fusion = (
+            stored_fusion(manifest)
+            or (Fusion(**{k: v for k, v in committed["fusion"].items() if k in Fusion.__dataclass_fields__})
+                if committed and committed.get("fusion") else None)
+            or DEFAULT_FUSION
+        )
 
 
 def _exact_max_vectors(settings) -> int:
@@ -248,6 +268,46 @@ def _exact_max_vectors(settings) -> int:
 
 def _calibrated(manifest: Manifest) -> bool:
     return manifest.calibration.get("version") == CALIBRATION_VERSION
+
+
+# The calibration committed with the KB (``data/faq/calibration.json``, written by ``posbot faq
+# calibrate`` when the real dev set was there): every checkout, with or without ``../shared``,
+# serves the same bands. A machine's own ``posbot faq calibrate`` (stored in the manifest) wins.
+CALIBRATION_FILE = "calibration.json"
+
+
+def encoder_family(encoder_id: str) -> str:
+    return encoder_id.split("-", 1)[0]
+
+
+def read_committed_calibration(faq_dir: Path, encoder_id: str) -> dict | None:
+    """The committed calibration for this encoder's family under the current scheme, else None."""
+    path = Path(faq_dir) / CALIBRATION_FILE
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("version") != CALIBRATION_VERSION:
+        return None
+    if doc.get("encoder_family") != encoder_family(encoder_id):
+        return None
+    return doc
+
+
+def write_committed_calibration(
+    faq_dir: Path, encoder_id: str, thresholds: dict[str, Thresholds], fusion: Fusion, info: dict
+) -> Path:
+    path = Path(faq_dir) / CALIBRATION_FILE
+    doc = {
+        "version": CALIBRATION_VERSION,
+        "encoder_family": encoder_family(encoder_id),
+        "encoder_id": encoder_id,
+        "fusion": asdict(fusion),
+        "thresholds": {m: asdict(t) for m, t in thresholds.items()},
+        **{k: v for k, v in info.items() if k not in ("fusion", "thresholds", "version")},
+    }
+    atomic_write_bytes(path, (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    return path
 
 
 def stored_fusion(manifest: Manifest) -> Fusion | None:
@@ -393,6 +453,7 @@ class FaqEngine:
             "vectors": m.n_vectors,
             "built_at": m.built_at,
             "calibrated": bool(m.thresholds) and _calibrated(m),
+            "calibration": "manifest" if bool(m.thresholds) and _calibrated(m) else "committed" if snap.committed else "defaults",
             "negatives": len(snap.negatives),
             "classifier": snap.classifier is not None,
             "kb_hash": snap.kb.content_hash[:12],
@@ -408,18 +469,43 @@ class FaqEngine:
 
     def _thresholds_for(self, snap: "_Snapshot", mode: str) -> Thresholds:
         stored = snap.manifest.thresholds.get(mode) if _calibrated(snap.manifest) else None
+        if not stored and snap.committed:
+            stored = (snap.committed.get("thresholds") or {}).get(mode)
         if stored:
             return Thresholds(**{k: v for k, v in stored.items() if k in Thresholds.__dataclass_fields__})
         family = self.encoder.id.split("-", 1)[0]
         return DEFAULT_THRESHOLDS.get(family, GENERIC_THRESHOLDS).get(mode, GENERIC_THRESHOLDS[mode])
 
-    def search(self, query: str, k: int = 5, *, mode: Mode = "fused") -> SearchResult:
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        mode: Mode = "fused",
+        categories: Iterable[str] | None = None,
+        closest: bool = False,
+    ) -> SearchResult:
+        """Search the KB. ``categories`` restricts the entries that may match (the merchant
+        chose an area); ``closest`` also returns the best entries when the decision is none."""
         k = max(1, int(k))
         snap = self._snap
-        ranked = self._rank(snap, query, max(k, SUGGEST_MAX), mode)
+        ranked = self._rank(snap, query, max(k, SUGGEST_MAX), mode, categories=categories)
+        top = float(ranked.scores[0]) if len(ranked.scores) else None
+        vetoed = (
+            ranked.neg_gap is not None
+            and (th := self._thresholds_for(snap, mode)).neg_margin is not None
+            and ranked.neg_gap > th.neg_margin
+        )
         if ranked.decision == "none":
-            return SearchResult(query=query, decision="none", results=[])
+            near = self._hits(snap, ranked, SUGGEST_MAX) if closest else []
+            return SearchResult(query=query, decision="none", closest=near, top_score=top, vetoed=vetoed)
         n = k if ranked.decision == "answer" else min(k, SUGGEST_MAX)
+        return SearchResult(
+            query=query, decision=ranked.decision, results=self._hits(snap, ranked, n), top_score=top, vetoed=vetoed
+        )
+
+    @staticmethod
+    def _hits(snap: "_Snapshot", ranked: Ranked, n: int) -> list[Hit]:
         hits = []
         for idx, score in zip(ranked.entry_idx[:n], ranked.scores[:n]):
             e = snap.entries[int(idx)]
@@ -432,9 +518,10 @@ class FaqEngine:
                     answer=e.answer,
                     score=round(float(score), 4),
                     escalate=e.escalate,
+                    provider_specific=e.provider_specific,
                 )
             )
-        return SearchResult(query=query, decision=ranked.decision, results=hits)
+        return hits
 
     def rank(self, query: str, n: int = 10, *, mode: Mode = "fused") -> Ranked:
         return self._rank(self._snap, query, n, mode)
@@ -449,8 +536,11 @@ class FaqEngine:
             return ""
         return truncate(text)
 
-    def features(self, snap: _Snapshot, text: str, qvec: np.ndarray | None, n: int, mode: str) -> "Candidates":
-        """Candidate entries with their four signals, and the negatives' signals, for one prepared query."""
+    def features(
+        self, snap: _Snapshot, text: str, qvec: np.ndarray | None, n: int, mode: str, only: np.ndarray | None = None
+    ) -> "Candidates":
+        """Candidate entries with their four signals, and the negatives' signals, for one prepared
+        query; with ``only``, exactly those entries are the candidates (a category filter)."""
         want = max(n, CANDIDATES)
         cands: list[np.ndarray] = []
         if mode in ("fused", "dense"):
@@ -471,6 +561,8 @@ class FaqEngine:
             top = min(want, clf_all.size)
             cands.append(np.argpartition(-clf_all, top - 1)[:top])
         idx = np.unique(np.concatenate(cands)) if cands else np.zeros(0, dtype=np.int64)
+        if only is not None:
+            idx = only
         n_c = len(idx)
         dmax = snap.dense.entry_scores(qvec, idx) if qvec is not None else np.zeros(n_c, np.float32)
         dmean = (snap.centroids.vectors[idx] @ qvec) if qvec is not None else np.zeros(n_c, np.float32)
@@ -479,15 +571,23 @@ class FaqEngine:
         neg_cos, neg_lex = snap.negatives.signals(qvec, tokens if mode != "dense" else ())
         return Candidates(idx, dmax, dmean, lex, clf, neg_cos, neg_lex)
 
-    def _rank(self, snap: _Snapshot, query: str, n: int, mode: str) -> Ranked:
+    def _rank(
+        self, snap: _Snapshot, query: str, n: int, mode: str, *, categories: Iterable[str] | None = None
+    ) -> Ranked:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
         text = self.prepare(query)
         empty = Ranked(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), "none")
         if not text or not snap.entries:
             return empty
+        only = None
+        if categories is not None:
+            wanted = set(categories)
+            only = np.array([i for i, e in enumerate(snap.entries) if e.category in wanted], dtype=np.int64)
+            if not len(only):
+                return empty
         qvec = self.encoder.encode([text])[0] if mode != "lexical" else None
-        c = self.features(snap, text, qvec, n, mode)
+        c = self.features(snap, text, qvec, n, mode, only=only)
         if len(c.idx) == 0:
             return empty
         w = snap.fusion.weights(mode, classifier=snap.classifier is not None)

@@ -25,7 +25,7 @@ import itertools
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,26 @@ NEG_MARGINS = tuple(float(x) for x in np.round(np.arange(-0.15, 0.3001, 0.01), 2
 
 
 # --- metrics ----------------------------------------------------------------------------
+
+# An expected answer is an entry index, a set of entry indices (real questions: any of them is
+# right; empty: in scope but no entry answers it) or None (out of scope).
+Expected = int | frozenset | None
+
+
+def is_right(best: int, expected: Expected) -> bool:
+    if expected is None:
+        return False
+    if isinstance(expected, (frozenset, set, tuple)):
+        return int(best) in expected
+    return int(best) == expected
+
+
+def _first_rank(ranked: list[int], expected: Expected) -> int | None:
+    if expected is None:
+        return None
+    wanted = expected if isinstance(expected, (frozenset, set, tuple)) else (expected,)
+    ranks = [ranked.index(e) + 1 for e in wanted if e in ranked]
+    return min(ranks) if ranks else None
 
 
 @dataclass
@@ -98,15 +118,14 @@ def compute_metrics(
     oos = [i for i, e in enumerate(expected) if e is None]
 
     def rank_of(i: int) -> int | None:
-        r = ranked[i]
-        return r.index(expected[i]) + 1 if expected[i] in r else None
+        return _first_rank(ranked[i], expected[i])
 
     top1 = sum(1 for i in ins if rank_of(i) == 1)
     top3 = sum(1 for i in ins if (rank_of(i) or 99) <= 3)
     mrr = sum(1.0 / rank_of(i) for i in ins if rank_of(i) and rank_of(i) <= 10)
     top1_thr = sum(1 for i in ins if rank_of(i) == 1 and decisions[i] != "none")
     answered = [i for i in range(len(expected)) if decisions[i] == "answer"]
-    ans_ok = sum(1 for i in answered if expected[i] is not None and ranked[i] and ranked[i][0] == expected[i])
+    ans_ok = sum(1 for i in answered if ranked[i] and is_right(ranked[i][0], expected[i]))
     pred_none = [i for i in range(len(expected)) if decisions[i] == "none"]
     tp = sum(1 for i in pred_none if expected[i] is None)
     p50 = p95 = None
@@ -146,8 +165,16 @@ class Features:
     clf: np.ndarray
     neg_cos: np.ndarray
     neg_lex: np.ndarray
-    expected: list[int | None]
+    expected: list[Expected]
     has_clf: bool = True
+    # Per-question weight in calibration (None: all 1) and group (folds are stratified by it:
+    # "written" / "real"), so a small real set can count as much as the written one.
+    weight: np.ndarray | None = None
+    group: list[str] | None = None
+    # For the closest-entries floor: each question's domain level (2 core, 1 domain, 0 none:
+    # ``bot.faq.lexicon``) and which entries' categories count as right routing for it.
+    level: np.ndarray | None = None
+    cat_ok: np.ndarray | None = None
 
     def weights(self, fusion: Fusion, mode: str = "fused") -> tuple[float, float, float, float]:
         return fusion.weights(mode, classifier=self.has_clf)
@@ -176,18 +203,94 @@ class Features:
         return Features(
             self.dmax[rows], self.dmean[rows], self.lex[rows], self.clf[rows], self.neg_cos[rows],
             self.neg_lex[rows], [self.expected[i] for i in rows], self.has_clf,
+            None if self.weight is None else self.weight[rows],
+            None if self.group is None else [self.group[i] for i in rows],
+            None if self.level is None else self.level[rows],
+            None if self.cat_ok is None else self.cat_ok[rows],
+        )
+
+    def weights_or_ones(self) -> np.ndarray:
+        return self.weight if self.weight is not None else np.ones(len(self.expected), dtype=np.float64)
+
+    @staticmethod
+    def concat(parts: "Sequence[Features]") -> "Features":
+        """One feature set from several (same KB): e.g. the written eval set and the real one."""
+        cat = lambda name: np.concatenate([getattr(p, name) for p in parts], axis=0)  # noqa: E731
+        return Features(
+            cat("dmax"), cat("dmean"), cat("lex"), cat("clf"), cat("neg_cos"), cat("neg_lex"),
+            [e for p in parts for e in p.expected], parts[0].has_clf,
+            np.concatenate([p.weights_or_ones() for p in parts]),
+            [g for i, p in enumerate(parts) for g in (p.group or [f"part{i}"] * len(p.expected))],
+            cat("level") if all(p.level is not None for p in parts) else None,
+            cat("cat_ok") if all(p.cat_ok is not None for p in parts) else None,
         )
 
 
-def features_for(engine: FaqEngine, evalset: EvalSet) -> Features:
+def features_for(engine: FaqEngine, evalset: EvalSet, group: str = "written") -> Features:
     ids = {e.id: i for i, e in enumerate(engine.entries)}
     qs = list(evalset.questions)
-    m = engine.feature_matrix([q.text for q in qs])
-    return Features(
-        m.dmax, m.dmean, m.lex, m.clf, m.neg_cos, m.neg_lex,
-        [ids[q.expected] if q.expected else None for q in qs],
-        has_clf=engine._snap.classifier is not None,
+    cats = [e.category for e in engine.entries]
+    accept = [frozenset({cats[ids[q.expected]]}) if q.expected else frozenset() for q in qs]
+    return question_features(
+        engine, [q.text for q in qs], [ids[q.expected] if q.expected else None for q in qs], accept, group
     )
+
+
+def question_features(
+    engine: FaqEngine, texts: Sequence[str], expected: Sequence[Expected], accept: Sequence[frozenset], group: str
+) -> Features:
+    """Features of any questions: their texts, expected entries and the categories that count
+    as right routing for each."""
+    from bot.faq.lexicon import default_lexicon
+
+    lx = default_lexicon()
+    m = engine.feature_matrix(list(texts))
+    cats = np.array([e.category for e in engine.entries], dtype=object)
+    cat_ok = np.array([[c in acc for c in cats] for acc in accept], dtype=bool).reshape(len(texts), len(cats))
+    level = np.array([LEVELS[lx.domain_signal(t).level] for t in texts], dtype=np.int8)
+    return Features(
+        m.dmax, m.dmean, m.lex, m.clf, m.neg_cos, m.neg_lex, list(expected),
+        has_clf=engine._snap.classifier is not None, group=[group] * len(texts), level=level, cat_ok=cat_ok,
+    )
+
+
+LEVELS = {"none": 0, "domain": 1, "core": 2}
+# Offer an in-domain question its closest entries when at least this share of such offers (on
+# the fitting data, weighted) route it to an accepted category; else ask which area it is about.
+CLOSEST_PRECISION = 0.5
+
+
+def fit_closest(features: Features, fusion: Fusion, th: Thresholds, mode: str = "fused") -> float | None:
+    """The lowest best-entry score from which an in-domain question the decision rejects is
+    offered its closest entries (``Thresholds.closest``); None when no floor is good enough."""
+    if features.level is None or features.cat_ok is None:
+        return None
+    s = features.scores(fusion, mode)
+    best, top, margin = _top_and_margin(s)
+    gaps = features.gaps(fusion, mode, scores=s)
+    second = top - margin
+    w = features.weights_or_ones()
+    cand, good = [], []
+    for i in range(len(top)):
+        if th.decide(float(top[i]), float(second[i]), gaps[i]) != "none":
+            continue
+        vetoed = th.neg_margin is not None and gaps[i] is not None and gaps[i] > th.neg_margin
+        if not (features.level[i] == 2 or (features.level[i] == 1 and not vetoed)):
+            continue
+        cand.append(i)
+        good.append(features.expected[i] is not None and bool(features.cat_ok[i, best[i]]))
+    if not cand:
+        return None
+    order = sorted(range(len(cand)), key=lambda j: -top[cand[j]])
+    acc_w = acc_good = 0.0
+    floor = None
+    for j in order:
+        i = cand[j]
+        acc_w += w[i]
+        acc_good += w[i] * good[j]
+        if acc_good / acc_w >= CLOSEST_PRECISION:
+            floor = float(top[i])
+    return _floor4(floor) if floor is not None else None
 
 
 def _top_and_margin(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -199,7 +302,10 @@ def _top_and_margin(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def fit_thresholds(
-    scores: np.ndarray, expected: Sequence[int | None], gaps: Sequence[float | None] | None = None
+    scores: np.ndarray,
+    expected: Sequence[Expected],
+    gaps: Sequence[float | None] | None = None,
+    weights: np.ndarray | None = None,
 ) -> Thresholds:
     """Choose thresholds on one (training) score matrix (and the queries' ``neg_gap``).
 
@@ -208,25 +314,24 @@ def fit_thresholds(
     share of out-of-scope questions rejected. ``answer``/``margin`` are the most
     permissive pair whose answers are >= 95% correct (counting out-of-scope questions
     that would be answered as wrong), so ``answer`` stays a promise and the doubtful
-    cases become ``suggest``.
+    cases become ``suggest``. ``weights`` weigh questions in every share (default: all 1).
     """
     best_idx, top, margin = _top_and_margin(scores)
     is_in = np.array([e is not None for e in expected])
-    correct = np.array([e is not None and best_idx[i] == e for i, e in enumerate(expected)])
+    correct = np.array([is_right(best_idx[i], e) for i, e in enumerate(expected)])
+    w = np.ones(len(expected), dtype=np.float64) if weights is None else np.asarray(weights, dtype=np.float64)
     # rounded *down*: a threshold must never end up above the score it was taken from
     cands = np.unique(np.floor(top * 1e4) / 1e4)
     use_neg = gaps is not None and any(g is not None for g in gaps)
     gap = np.array([g if g is not None else -np.inf for g in gaps], dtype=np.float64) if use_neg else None
-    n_in, n_out = max(1, is_in.sum()), max(1, (~is_in).sum())
+    n_in, n_out = max(1e-12, w[is_in].sum()), max(1e-12, w[~is_in].sum())
     best_j, t_s, nm = -2.0, float(cands[0]) if len(cands) else 0.5, None
     # most lenient veto first: of equally good margins, keep the one that rejects fewest
     for m_neg in sorted(NEG_MARGINS, reverse=True) if use_neg else (None,):
         vetoed = gap > m_neg if m_neg is not None else np.zeros(len(top), dtype=bool)
         # kept(t) for every candidate t at once: in-scope tops >= t and not vetoed
-        keep_in = np.sort(top[is_in & ~vetoed])
-        keep_out = np.sort(top[~is_in & ~vetoed])
-        kept_in = len(keep_in) - np.searchsorted(keep_in, cands, side="left")
-        kept_out = len(keep_out) - np.searchsorted(keep_out, cands, side="left")
+        kept_in = _weight_at_or_above(top[is_in & ~vetoed], w[is_in & ~vetoed], cands)
+        kept_out = _weight_at_or_above(top[~is_in & ~vetoed], w[~is_in & ~vetoed], cands)
         j = kept_in / n_in + 1.0 - kept_out / n_out
         k = int(np.argmax(j))  # the first (lowest) threshold reaching the maximum
         if j[k] > best_j + 1e-12:
@@ -240,16 +345,25 @@ def fit_thresholds(
     for m in MARGINS:
         for t in cands[cands >= t_s]:
             sel = (top >= t) & (margin >= m) & ~vetoed
-            n = int(sel.sum())
-            if n == 0:
+            n = float(w[sel].sum())
+            if n <= 0:
                 continue
-            if correct[sel].sum() / n >= ANSWER_PRECISION_TARGET and correct[sel].sum() > best[2]:
-                best = (float(t), float(m), int(correct[sel].sum()))
+            good = float(w[sel & correct].sum())
+            if good / n >= ANSWER_PRECISION_TARGET and good > best[2]:
+                best = (float(t), float(m), good)
                 break  # lowest qualifying t for this margin answers the most
     t_a, m, _ = best
     if best[2] < 0:  # nothing reaches the target: never answer directly, always suggest
         t_a = float(top.max()) + 1.0 if top.size else 1.0
     return Thresholds(answer=_floor4(t_a), suggest=_floor4(t_s), margin=m, neg_margin=nm)
+
+
+def _weight_at_or_above(values: np.ndarray, weights: np.ndarray, cands: np.ndarray) -> np.ndarray:
+    """For each candidate threshold, the total weight of the values >= it."""
+    order = np.argsort(values)
+    v, cw = values[order], np.concatenate([[0.0], np.cumsum(weights[order])])
+    pos = np.searchsorted(v, cands, side="left")
+    return cw[-1] - cw[pos]
 
 
 def _floor4(x: float) -> float:
@@ -260,9 +374,11 @@ def fit(features: Features, mode: str = "fused") -> tuple[Fusion, Thresholds]:
     """Fusion weights (fused mode: best top-1, then best OOS separation) + thresholds."""
     if mode != "fused":
         fusion = Fusion()
-        return fusion, fit_thresholds(features.scores(fusion, mode), features.expected, features.gaps(fusion, mode))
+        return fusion, fit_thresholds(
+            features.scores(fusion, mode), features.expected, features.gaps(fusion, mode), features.weight
+        )
     is_in = np.array([e is not None for e in features.expected])
-    exp_in = np.array([e for e in features.expected if e is not None], dtype=np.int64)
+    qw = features.weights_or_ones()
     best_key, best_f = None, Fusion()
     seen: set[tuple] = set()
     for f in FUSION_GRID:
@@ -272,13 +388,15 @@ def fit(features: Features, mode: str = "fused") -> tuple[Fusion, Thresholds]:
         seen.add(w)
         s = features.scores(f)
         idx, top, _ = _top_and_margin(s)
-        acc = float(np.mean(idx[is_in] == exp_in)) if exp_in.size else 0.0
+        right = np.array([is_right(idx[i], e) for i, e in enumerate(features.expected)])
+        acc = float(qw[is_in & right].sum() / qw[is_in].sum()) if is_in.any() else 0.0
         auc = _auc(top[is_in], top[~is_in])
         key = (round(acc + auc, 4), acc)
         if best_key is None or key > best_key:
             best_key, best_f = key, f
     s = features.scores(best_f)
-    return best_f, fit_thresholds(s, features.expected, features.gaps(best_f, scores=s))
+    th = fit_thresholds(s, features.expected, features.gaps(best_f, scores=s), features.weight)
+    return best_f, replace(th, closest=fit_closest(features, best_f, th))
 
 
 def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -314,12 +432,17 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     return float((ra * rb).sum() / den) if den else 0.0
 
 
-def _folds(expected: Sequence[int | None], k: int, seed: int) -> list[list[int]]:
-    """Stratified folds: in-scope and out-of-scope questions spread evenly."""
+def _folds(
+    expected: Sequence[Expected], k: int, seed: int, groups: Sequence[str] | None = None
+) -> list[list[int]]:
+    """Stratified folds: in-scope and out-of-scope questions (of each group) spread evenly."""
     rng = np.random.default_rng(seed)
     folds: list[list[int]] = [[] for _ in range(k)]
-    for group in ([i for i, e in enumerate(expected) if e is not None], [i for i, e in enumerate(expected) if e is None]):
-        group = list(rng.permutation(group))
+    strata: dict[tuple, list[int]] = {}
+    for i, e in enumerate(expected):
+        strata.setdefault((groups[i] if groups else "", e is not None), []).append(i)
+    for key in sorted(strata, key=lambda t: (t[0], not t[1])):
+        group = list(rng.permutation(strata[key]))
         for j, i in enumerate(group):
             folds[j % k].append(int(i))
     return folds
@@ -330,7 +453,7 @@ def cross_validate(features: Features, mode: str, k: int = 5, seed: int = 0) -> 
     n = len(features.expected)
     ranked: list[list[int]] = [[] for _ in range(n)]
     decisions: list[str] = ["none"] * n
-    for fold in _folds(features.expected, k, seed):
+    for fold in _folds(features.expected, k, seed, features.group):
         train = sorted(set(range(n)) - set(fold))
         fusion, th = fit(features.subset(train), mode)
         held = features.subset(fold)
@@ -372,7 +495,7 @@ def threshold_sweep(
     is_in = np.array([e is not None for e in features.expected])
     gaps = features.gaps(fusion, mode, scores=s)
     vetoed = np.array([neg_margin is not None and g is not None and g > neg_margin for g in gaps], dtype=bool)
-    correct = np.array([e is not None and idx[i] == e for i, e in enumerate(features.expected)])
+    correct = np.array([is_right(idx[i], e) for i, e in enumerate(features.expected)])
     if steps is None:
         lo, hi = np.percentile(top, 5), np.percentile(top, 95)
         steps = np.round(np.linspace(lo, hi, 9), 3)

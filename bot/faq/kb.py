@@ -22,6 +22,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.faq.lexicon import fingerprint as lexicon_fingerprint
+
 CATEGORIES = ("settlement", "fees", "activation", "fault", "account", "general")
 ESCALATIONS = ("repair", "settlement", "activation", "handoff", "other")
 MIN_PARAPHRASES = 6
@@ -62,6 +64,9 @@ class Entry:
     answer: str
     escalate: str | None
     source_file: str
+    # The answer depends on the provider (rates, times, deposits, menu names): the bot adds a
+    # line saying where to look, naming the merchant's brand when it is known.
+    provider_specific: bool = False
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -248,12 +253,16 @@ def has_text(text: str) -> bool:
 
 
 def negatives_hash(negatives) -> str:
-    return hashlib.sha256(json.dumps(list(negatives), ensure_ascii=False).encode()).hexdigest()
+    """Hash of the negatives and of the lexicon that normalises them (``bot.faq.lexicon``)."""
+    payload = [list(negatives), lexicon_fingerprint()]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 
 def index_hash(entries) -> str:
-    """Hash of exactly what the search index is built from, so an answer-only edit needs no re-encoding."""
-    payload = [[e.id, list(e.texts)] for e in entries]
+    """Hash of exactly what the search index is built from, so an answer-only edit needs no
+    re-encoding: ids and wordings, and the lexicon that normalises them (a new brand or typo
+    changes what a wording is encoded as)."""
+    payload = [[e.id, list(e.texts)] for e in entries] + [lexicon_fingerprint()]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -305,6 +314,9 @@ def _parse_entry(item, pos: int, shown: str, problems: list[Problem], warnings: 
             Problem(shown, eid, f"has {len(paraphrases)} distinct paraphrase(s); at least {MIN_PARAPHRASES} required")
         )
     sub = _text(item.get("subcategory")) or None
+    provider_specific = item.get("provider_specific", False)
+    if not isinstance(provider_specific, bool):
+        problems.append(Problem(shown, eid, "'provider_specific' must be true or false"))
     if len(problems) > start:
         return None
     return Entry(
@@ -316,6 +328,7 @@ def _parse_entry(item, pos: int, shown: str, problems: list[Problem], warnings: 
         answer=answer,
         escalate=escalate,
         source_file=shown,
+        provider_specific=provider_specific,
     )
 
 

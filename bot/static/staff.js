@@ -298,11 +298,13 @@ async function searchFaq(q, k) {
   try {
     const data = await api("GET", "/api/faq/search", { query: { q, k } });
     const results = data.results || [];
+    const codes = data.codes || [];
     summary.replaceChildren(
       el("span", { class: `badge decision-${data.decision}`, text: label("decision", data.decision) }),
-      ` “${data.query ?? q}” 找到 ${results.length} 条`
+      ` “${data.query ?? q}” 找到 ${results.length} 条` + (codes.length ? `，返回码 ${codes.length} 个` : "")
     );
     list.replaceChildren(
+      ...codes.map(codeCard),
       ...results.map((r, i) =>
         el(
           "li",
@@ -323,13 +325,28 @@ async function searchFaq(q, k) {
         )
       )
     );
-    if (!results.length) list.replaceChildren(el("li", { class: "empty", text: "没有结果，换个说法试试" }));
+    if (!results.length && !codes.length) list.replaceChildren(el("li", { class: "empty", text: "没有结果，换个说法试试" }));
     $("#faq-detail").hidden = true;
   } catch (err) {
     summary.textContent = "";
     list.replaceChildren();
     showError(errBox, err);
   }
+}
+
+// A terminal response code the query quotes (/api/faq/search "codes"): meaning, side, steps.
+function codeCard(c) {
+  if (!c.known) {
+    return el("li", { class: "code-hit unknown" },
+      el("span", { class: "result-head" }, el("span", { class: "result-q", text: `返回码 ${c.code}` })),
+      el("span", { class: "muted", text: "代码表里没有这个返回码：请商户提供机器上代码旁边显示的文字，或向收单机构核实。" }));
+  }
+  return el("li", { class: "code-hit" },
+    el("span", { class: "result-head" },
+      el("span", { class: "result-q", text: `返回码 ${c.code}：${c.meaning}` }),
+      el("span", { class: "tag", text: c.side_label || "" })),
+    c.varies ? el("span", { class: "muted", text: "各收单机构用法不完全一样，以机器上显示的文字为准" }) : null,
+    el("ol", { class: "code-steps" }, ...(c.steps || []).map((step) => el("li", { text: step }))));
 }
 
 async function showFaq(id, fallback) {

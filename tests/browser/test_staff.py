@@ -162,3 +162,18 @@ def test_handoff_round_trip_between_merchant_and_staff(open_page, site, staff_ke
     expect(staff.locator("#c-state")).to_have_text("机器人接待中")
     expect(chat.say("你好").first).to_have_text(CJK)
     expect(chat.banner).to_be_hidden()
+
+
+def test_faq_search_shows_the_response_code_the_query_quotes(page, site, staff_key):
+    log_in(page, site, staff_key)
+    page.get_by_label("商户的问题").fill("顾客刷卡显示51")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    card = page.locator("#faq-results .code-hit").first
+    expect(card).to_contain_text("返回码 51：余额不足")
+    expect(card).to_contain_text("持卡人和发卡银行这边")
+    expect(card.locator(".code-steps li").first).to_have_text(CJK)
+    expect(page.locator("#faq-summary")).to_contain_text("返回码 1 个")
+
+    page.get_by_label("商户的问题").fill("机器报错B9")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    expect(page.locator("#faq-results .code-hit.unknown")).to_contain_text("代码表里没有这个返回码")

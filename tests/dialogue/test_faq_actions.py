@@ -14,6 +14,9 @@ PRINTER_ANSWER = (
     "3. 关机重启后再刷一笔小额交易试试。"
 )
 FEES_ANSWER = "费率以您签约时约定的为准，可以在商户App“我的/商户信息 - 费率信息”里查看。"
+# fees-rate-how-much is provider_specific: the answer says where the merchant's own rule is.
+PROVIDER_LINE = "不同服务商的规定不一样：具体以您签约服务商的合同、商户 App 或客服的说明为准。"
+FEES_REPLY = f"{FEES_ANSWER}\n\n{PROVIDER_LINE}"
 UP = {"title": "👍 有帮助", "payload": '/give_feedback{"feedback":"up"}'}
 DOWN = {"title": "👎 没帮助", "payload": '/give_feedback{"feedback":"down"}'}
 
@@ -48,7 +51,7 @@ async def test_information_answer_has_feedback_buttons(services, domain, dispatc
         SlotSet("helped", True),
         SlotSet("fallback_count", 0.0),
     ]
-    assert texts(dispatcher) == [FEES_ANSWER]
+    assert texts(dispatcher) == [FEES_REPLY]
     assert dispatcher.messages[0]["buttons"] == [UP, DOWN]
 
 
@@ -69,22 +72,42 @@ async def test_unsure_match_suggests_up_to_three_questions(services, domain, dis
     ]
 
 
-async def test_no_answer_offers_a_ticket_or_a_person(services, domain, dispatcher):
+async def test_vague_fault_gets_a_question_back_not_a_bare_no_answer(services, domain, dispatcher):
     tracker = make_tracker(domain, text="机器坏了怎么办", intent="report_fault")
     events = await ActionFaqSearch().run(dispatcher, tracker, domain)
-    assert texts(dispatcher) == ["抱歉，这个问题我暂时没找到答案😥 您可以换个说法再问一次，或者："]
+    assert texts(dispatcher) == ["我想帮您找准答案😊 您的问题是关于哪方面的？点一下就行："]
     assert dispatcher.messages[0]["buttons"] == [
-        {"title": "登记工单", "payload": "/affirm"},
+        {"title": "结算到账", "payload": '/choose_faq{"faq_topic":"settlement"}'},
+        {"title": "手续费", "payload": '/choose_faq{"faq_topic":"fees"}'},
+        {"title": "开通激活", "payload": '/choose_faq{"faq_topic":"activation"}'},
+        {"title": "故障", "payload": '/choose_faq{"faq_topic":"fault"}'},
+        {"title": "其他", "payload": '/choose_faq{"faq_topic":"other"}'},
         {"title": "转人工客服", "payload": "/request_human"},
     ]
     assert events == [
-        SlotSet("fallback_count", 1.0),
-        SlotSet("pending_question", "ticket_offer"),
-        SlotSet("ticket_category", "repair"),
         SlotSet("faq_query", "机器坏了怎么办"),
+        SlotSet("faq_suggestions", None),
         SlotSet("faq_id", None),
+        SlotSet("pending_question", None),
+        SlotSet("fallback_count", 0.0),
     ]
     assert services.conversations.handoff_active(tracker.sender_id) is False
+
+
+async def test_out_of_scope_question_is_declined_with_a_person_offered(services, domain, dispatcher):
+    tracker = make_tracker(domain, text="周末带家人去哪儿爬山", intent="ask_question")
+    events = await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert texts(dispatcher) == [
+        "这个问题不在我能解答的范围内😅 我是刷卡机客服小助手，结算到账、手续费、开通激活、故障报修、"
+        "交易失败的代码都可以问我；需要的话也可以转人工客服。"
+    ]
+    assert dispatcher.messages[0]["buttons"] == [{"title": "转人工客服", "payload": "/request_human"}]
+    assert events == [
+        SlotSet("fallback_count", 1.0),
+        SlotSet("pending_question", None),
+        SlotSet("faq_query", "周末带家人去哪儿爬山"),
+        SlotSet("faq_id", None),
+    ]
 
 
 async def test_second_fallback_in_a_row_hands_over_to_a_person(services, domain, dispatcher, clock):
@@ -140,7 +163,7 @@ async def test_chosen_suggestion_by_button(services, domain, dispatcher):
         slots={"faq_query": "扣了多少"},
     )
     events = await ActionAnswerFaq().run(dispatcher, tracker, domain)
-    assert texts(dispatcher) == [FEES_ANSWER]
+    assert texts(dispatcher) == [FEES_REPLY]
     assert events[:2] == [SlotSet("faq_id", "fees-rate-how-much"), SlotSet("faq_query", "扣了多少")]
 
 

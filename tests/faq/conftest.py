@@ -59,3 +59,9 @@ def write_yaml(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_real_dev_set(tmp_path, monkeypatch):
+    """Tests never read ../shared: the real dev set is absent unless a test points at its own."""
+    monkeypatch.setenv("POSBOT_REAL_DEV", str(tmp_path / "no-real-dev-set.tsv"))

@@ -36,7 +36,8 @@ def test_search_json_shape(client):
     r = client.get("/api/faq/search", params={"q": "刷卡机不出小票了", "k": 5})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"query", "decision", "results"}
+    assert set(body) == {"query", "decision", "results", "codes"}
+    assert body["codes"] == []
     assert body["query"] == "刷卡机不出小票了" and body["decision"] == "answer"
     first = body["results"][0]
     assert {"id", "category", "question", "answer", "score"} <= set(first)
@@ -75,6 +76,7 @@ def test_long_and_emoji_queries_are_answered_not_refused(client):
         "query": "😀😀",
         "decision": "none",
         "results": [],
+        "codes": [],
     }
     r = client.get("/api/faq/search", params={"q": "刷卡机不出小票" + "啊" * 2000})
     assert r.status_code == 200
@@ -97,3 +99,37 @@ def test_requires_faq_read_scope(client):
     assert client.get("/api/faq/search", params={"q": "到账"}).status_code == 401
     assert client.get("/api/faq/search", params={"q": "到账"}, headers={"X-API-Key": client.other_token}).status_code == 403
     assert client.get("/api/faq/search", params={"q": "到账"}, headers={"X-API-Key": key}).status_code == 200
+
+
+def test_search_includes_the_codes_the_query_quotes(client):
+    body = client.get("/api/faq/search", params={"q": "刷卡显示51，还有一个错误码 zz9"}).json()
+    [code] = body["codes"]
+    assert code["code"] == "51" and code["known"] is True and code["side"] == "cardholder"
+    assert code["meaning"].startswith("余额不足") and code["steps"]
+    unknown = client.get("/api/faq/search", params={"q": "报错B9"}).json()["codes"]
+    assert unknown == [{"code": "B9", "known": False, "meaning": None, "side": None, "side_label": None,
+                        "steps": [], "varies": False, "display": None}]
+
+
+def test_code_route(client):
+    r = client.get("/api/faq/codes/a7")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["code"] == "A7" and body["varies"] is True and body["side"] == "acquirer"
+    assert client.get("/api/faq/codes/5").json()["code"] == "05"  # a single digit is how some terminals print it
+
+
+def test_code_route_unknown_and_malformed(client):
+    r = client.get("/api/faq/codes/B9")
+    assert r.status_code == 404 and "B9" in r.text
+    assert client.get("/api/faq/codes/not-a-code").status_code == 422
+    assert client.get("/api/faq/codes/%E4%BA%94").status_code == 422  # 五
+
+
+def test_code_list_and_scope(client):
+    body = client.get("/api/faq/codes").json()
+    assert {c["code"] for c in body["codes"]} >= {"00", "05", "51", "96", "A0", "A7"}
+    r = client.get("/api/faq/codes/05", headers={"X-API-Key": client.other_token})
+    assert r.status_code == 403
+    r = client.get("/api/faq/codes/05", headers={"X-API-Key": "wrong"})
+    assert r.status_code == 401

@@ -1,0 +1,71 @@
+"""Explaining a terminal response code ("返回码05", "显示A7") from the code table.
+
+``reply_code`` is called by ``action_faq_search`` when ``bot.faq.triage`` finds a code in the
+message (the ``response_code`` entity, or the same pattern on the text). Known codes get
+their meaning, whose side the problem is on and numbered steps; codes the table does not
+have, or text that is not a code, get an honest reply and what to do next.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import FALLBACKS, HELPED, PENDING
+from actions.faq_replies import (
+    CODE_HEAD,
+    CODE_MALFORMED_HEAD,
+    CODE_SIDE,
+    CODE_STEPS,
+    CODE_SUCCESS,
+    CODE_UNKNOWN_HEAD,
+    CODE_UNKNOWN_STEPS,
+    CODE_VARIES,
+    FEEDBACK_BUTTONS,
+    TICKET_OR_HUMAN_BUTTONS,
+)
+from bot.faq.codes import CodeMention
+
+IN_FORM_SUFFIX = "（我们接着登记工单～）"
+ESCALATE_TEXT = "按上面做了还不行？我可以帮您登记报修工单，或者转人工客服："
+
+
+def numbered(steps) -> str:
+    return "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
+
+
+def code_text(mention: CodeMention) -> str:
+    """The explanation of one code mention (known, unknown or malformed)."""
+    e = mention.entry
+    if e is None:
+        head = (CODE_UNKNOWN_HEAD if mention.well_formed else CODE_MALFORMED_HEAD).format(raw=mention.raw)
+        return f"{head}\n建议您：\n{numbered(CODE_UNKNOWN_STEPS)}"
+    lines = [CODE_HEAD.format(code=e.code, meaning=e.meaning)]
+    lines.append(CODE_SUCCESS if e.success else CODE_SIDE.format(side=e.side_label))
+    if e.varies:
+        lines.append(CODE_VARIES)
+    lines.append(f"{CODE_STEPS}\n{numbered(e.steps)}")
+    return "\n".join(lines)
+
+
+def reply_code(dispatcher: CollectingDispatcher, tracker: Tracker, mention: CodeMention, text: str, *,
+               in_form: bool) -> list[EventType]:
+    body = code_text(mention)
+    events: list[EventType] = [SlotSet("response_code", mention.code or mention.raw)]
+    if in_form:
+        dispatcher.utter_message(text=f"{body}\n\n{IN_FORM_SUFFIX}")
+        return events
+    events += [SlotSet("faq_id", None), SlotSet("faq_query", text), SlotSet("faq_suggestions", None)]
+    e = mention.entry
+    if e is not None and e.side in ("cardholder", "none"):
+        # The card or the bank decides: nothing for a ticket to fix.
+        dispatcher.utter_message(text=body, buttons=FEEDBACK_BUTTONS)
+        return events + [SlotSet(PENDING, None), SlotSet(HELPED, True), SlotSet(FALLBACKS, 0.0)]
+    if e is not None:
+        dispatcher.utter_message(text=body)
+        dispatcher.utter_message(text=ESCALATE_TEXT, buttons=TICKET_OR_HUMAN_BUTTONS)
+        events.append(SlotSet(HELPED, True))
+    else:
+        dispatcher.utter_message(text=body, buttons=TICKET_OR_HUMAN_BUTTONS)
+    return events + [SlotSet(PENDING, "ticket_offer"), SlotSet("ticket_category", "repair"), SlotSet(FALLBACKS, 0.0)]
