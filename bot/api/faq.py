@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from bot.api.auth import require_scope
 from bot.faq.codes import CodeMention, canonical_code, default_codes, find_codes, lookup
 from bot.faq.engine import FaqEngine
+from bot.faq.triage import CODE_CATEGORY, KINDS, triage
 
 MAX_QUERY_CHARS = 10_000  # the engine encodes at most 256 characters; longer input is cut, not refused
 
@@ -57,7 +58,17 @@ class CodeHit(BaseModel):
 class FaqSearchResponse(BaseModel):
     query: str
     decision: Literal["answer", "suggest", "none"] = Field(
-        description="answer: reply with results[0]; suggest: offer results (at most 3) as choices; none: out of scope."
+        description=(
+            "What the chat does with this question. answer: reply with results[0] (or, for a quoted "
+            "response code, with codes[0]); suggest: offer results (at most 3) as choices; none: no entry "
+            "to offer (see kind: out of scope, or about POS work but the area must be asked first)."
+        )
+    )
+    kind: Literal[KINDS] = Field(  # type: ignore[valid-type]
+        description=(
+            "The chat's plan (bot.faq.triage): code, answer, suggest, closest (no confident entry, the "
+            "closest ones are offered), clarify (about POS work, the area is asked), none (out of scope)."
+        )
     )
     results: list[FaqHit]
     codes: list[CodeHit] = Field(
@@ -116,11 +127,20 @@ def search_faq(
                 }
             ]
         )
-    res = engine.search(q, k=k)
+    # The same decision the chat makes, so what staff and the ticketing system see is what merchants get.
+    plan = triage(engine, q, k=k)
+    if plan.kind == "code":
+        # The code table answers; the entries shown beside it are the fault entries closest to the message.
+        hits, decision = engine.search(q, k=k, categories=(CODE_CATEGORY,), closest=True), "answer"
+        results = hits.results or hits.closest
+    else:
+        results = plan.hits
+        decision = {"answer": "answer", "suggest": "suggest", "closest": "suggest"}.get(plan.kind, "none")
     return FaqSearchResponse(
-        query=res.query,
-        decision=res.decision,
-        results=[FaqHit(**h.__dict__) for h in res.results],
+        query=q,
+        decision=decision,
+        kind=plan.kind,
+        results=[FaqHit(**{k_: v for k_, v in h.__dict__.items() if k_ in FaqHit.model_fields}) for h in results[:k]],
         codes=[code_hit(m) for m in find_codes(q, default_codes())],
     )
 

@@ -36,7 +36,7 @@ def test_search_json_shape(client):
     r = client.get("/api/faq/search", params={"q": "刷卡机不出小票了", "k": 5})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"query", "decision", "results", "codes"}
+    assert set(body) == {"query", "decision", "kind", "results", "codes"}
     assert body["codes"] == []
     assert body["query"] == "刷卡机不出小票了" and body["decision"] == "answer"
     first = body["results"][0]
@@ -47,7 +47,7 @@ def test_search_json_shape(client):
 
 def test_search_out_of_scope(client):
     body = client.get("/api/faq/search", params={"q": "今天天气怎么样"}).json()
-    assert body["decision"] == "none" and body["results"] == []
+    assert body["decision"] == "none" and body["kind"] == "none" and body["results"] == []
 
 
 def test_bearer_token_works_too(client):
@@ -75,6 +75,7 @@ def test_long_and_emoji_queries_are_answered_not_refused(client):
     assert client.get("/api/faq/search", params={"q": "😀😀"}).json() == {
         "query": "😀😀",
         "decision": "none",
+        "kind": "none",
         "results": [],
         "codes": [],
     }
@@ -133,3 +134,16 @@ def test_code_list_and_scope(client):
     assert r.status_code == 403
     r = client.get("/api/faq/codes/05", headers={"X-API-Key": "wrong"})
     assert r.status_code == 401
+
+
+def test_search_reports_the_decision_the_chat_makes(client):
+    """A quoted code is answered from the code table; an in-domain question is never reported as out of scope."""
+    code = client.get("/api/faq/search", params={"q": "刷卡提示51"}).json()
+    assert code["kind"] == "code" and code["decision"] == "answer"
+    assert code["codes"][0]["code"] == "51" and all(r["category"] == "fault" for r in code["results"])
+    vague = client.get("/api/faq/search", params={"q": "刷卡机有点问题"}).json()
+    assert vague["kind"] in ("suggest", "closest", "clarify") and vague["decision"] != "answer"
+    if vague["kind"] == "clarify":
+        assert vague["decision"] == "none" and vague["results"] == []
+    else:
+        assert vague["decision"] == "suggest" and 1 <= len(vague["results"]) <= 3
