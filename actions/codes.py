@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import FALLBACKS, HELPED, PENDING
+from actions.common import FALLBACKS, HELPED, PENDING, PROBLEM, STEP, new_step
 from actions.faq_replies import (
     CODE_HEAD,
     CODE_MALFORMED_HEAD,
@@ -22,8 +22,8 @@ from actions.faq_replies import (
     CODE_UNKNOWN_HEAD,
     CODE_UNKNOWN_STEPS,
     CODE_VARIES,
-    FEEDBACK_BUTTONS,
-    TICKET_OR_HUMAN_BUTTONS,
+    feedback_buttons,
+    ticket_or_human_buttons,
 )
 from bot.faq.codes import CodeMention
 
@@ -60,12 +60,20 @@ def reply_code(dispatcher: CollectingDispatcher, tracker: Tracker, mention: Code
     e = mention.entry
     if e is not None and e.side in ("cardholder", "none"):
         # The card or the bank decides: nothing for a ticket to fix.
-        dispatcher.utter_message(text=body, buttons=FEEDBACK_BUTTONS)
-        return events + [SlotSet(PENDING, None), SlotSet(HELPED, True), SlotSet(FALLBACKS, 0.0)]
+        step = new_step("feedback")
+        dispatcher.utter_message(text=body, buttons=feedback_buttons(step))
+        return events + [SlotSet(PENDING, None), SlotSet(STEP, step), SlotSet(HELPED, True), SlotSet(FALLBACKS, 0.0)]
+    step = new_step("ticket_offer")
     if e is not None:
         dispatcher.utter_message(text=body)
-        dispatcher.utter_message(text=ESCALATE_TEXT, buttons=TICKET_OR_HUMAN_BUTTONS)
+        dispatcher.utter_message(text=ESCALATE_TEXT, buttons=ticket_or_human_buttons(step, "repair"))
         events.append(SlotSet(HELPED, True))
     else:
-        dispatcher.utter_message(text=body, buttons=TICKET_OR_HUMAN_BUTTONS)
-    return events + [SlotSet(PENDING, "ticket_offer"), SlotSet("ticket_category", "repair"), SlotSet(FALLBACKS, 0.0)]
+        dispatcher.utter_message(text=body, buttons=ticket_or_human_buttons(step, "repair"))
+    return events + [
+        SlotSet(PENDING, "ticket_offer"),
+        SlotSet(STEP, step),
+        SlotSet("ticket_category", "repair"),
+        SlotSet(PROBLEM, text),  # the ticket describes what the merchant saw ("显示05")
+        SlotSet(FALLBACKS, 0.0),
+    ]

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import re
+import secrets
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,6 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.masking import mask_phone  # noqa: F401  (re-exported for the action modules)
 from bot.services import Services, get_services
 
 # datetime.UTC is Python 3.11+; Rasa's Python 3.10 also imports this module (it runs
@@ -31,6 +33,9 @@ PENDING = "pending_question"  # what the bot just asked: resolved | ticket_offer
 HELPED = "helped"  # True once the bot helped (answer, ticket, status): thanks/goodbye then ask a rating
 URGENT = "urgent"  # set by action_turn_hook when the merchant is angry or in a hurry
 FALLBACKS = "fallback_count"  # consecutive turns the bot could not answer
+STEP = "question_step"  # step id of the question the bot asked last (its buttons carry it)
+STALE = "stale_button"  # set by action_turn_hook: the click answers an earlier question
+PROBLEM = "problem"  # the problem the merchant chose (typed, or the clicked entry): a ticket's description
 
 # Facts about the merchant: kept after a ticket and across sessions.
 IDENTITY_SLOTS = ("merchant_id", "terminal_id", "device_serial", "phone")
@@ -41,7 +46,9 @@ FORM_CONTROL_SLOTS = (
     "ticket_continue",
     "edit_field",
     "ticket_editing",
+    "edit_backup",
     "form_paused_field",
+    "form_reasked",
     "invalid_attempts",
 )
 FORM_SLOTS = IDENTITY_SLOTS + FORM_CASE_SLOTS + FORM_CONTROL_SLOTS
@@ -74,6 +81,7 @@ PENDING_ANSWERS: dict[str, frozenset[str]] = {
     "feedback_reason": frozenset({"give_feedback", "inform", "nlu_fallback", "deny", "chitchat", "out_of_scope"}),
     "rating": frozenset({"give_feedback", "inform"}),
     "ticket_lookup": frozenset({"inform", "check_ticket"}),
+    "verify_phone": frozenset({"inform", "check_ticket", "nlu_fallback", "deny"}),
 }
 
 CATEGORY_LABELS = {
@@ -108,8 +116,11 @@ def channel_of(sender_id: str) -> str:
 
 def ticket_channel(tracker: Tracker) -> str:
     """The ticket's channel enum value for this conversation (web / wechat / wecom, else api)."""
-    ch = channel_of(tracker.sender_id)
-    return ch if ch in ("web", "wechat", "wecom") else "api"
+    # Imported here: Rasa's Python 3.10 imports this module for action_turn_hook, and the
+    # ticket service (StrEnum, SQLAlchemy 2, the app's settings) lives in the app only.
+    from bot.tickets.service import conversation_channel
+
+    return conversation_channel(tracker.sender_id)
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -156,6 +167,71 @@ def payload(intent: str, **entities: Any) -> str:
 
 def button(title: str, intent: str, **entities: Any) -> dict[str, str]:
     return {"title": title, "payload": payload(intent, **entities)}
+
+
+# --- buttons that know their moment -------------------------------------------------------
+# Every button that answers a question carries the question's step id ("resolved-3fa2c1"):
+# the kind of question and a random token. The step of the question asked last is kept in
+# the question_step slot. A click whose step is not that one answers an earlier question
+# (an old button, a reload, a second tab); action_turn_hook flags it and action_stale_button
+# answers it for that question instead of for today's state.
+
+# Kinds whose buttons say everything themselves (which answer, which vote): outside the
+# ticket form a late click is simply recorded.
+SELF_CONTAINED_KINDS = frozenset({"feedback", "reason", "rating"})
+
+
+def new_step(kind: str) -> str:
+    return f"{kind}-{secrets.token_hex(3)}"
+
+
+def step_kind(step: str | None) -> str:
+    return (step or "").partition("-")[0]
+
+
+def clicked_step(tracker: Tracker) -> str | None:
+    """The step id carried by the clicked button, None for typed text."""
+    if not latest_text(tracker).startswith("/"):
+        return None
+    value = entity(tracker, "step")
+    return str(value) if value else None
+
+
+def in_form(tracker: Tracker) -> bool:
+    return bool((tracker.active_loop or {}).get("name"))
+
+
+def is_stale_click(tracker: Tracker) -> bool:
+    """True when the clicked button belongs to another question than the one asked last."""
+    step = clicked_step(tracker)
+    if not step or step == tracker.get_slot(STEP):
+        return False
+    return in_form(tracker) or step_kind(step) not in SELF_CONTAINED_KINDS
+
+
+def verified_merchant_id(tracker: Tracker) -> str | None:
+    """The merchant id the host app vouches for with this message, else None.
+
+    The app service checks the host page's signed merchant identity and passes the result
+    to Rasa as message metadata ``{"verified_merchant_id": "<15 digits>"}``; nothing the
+    merchant types can set it.
+    """
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    value = metadata.get("verified_merchant_id") if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) and re.fullmatch(r"\d{15}", value) else None
+
+
+def value_before_message(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the latest merchant message (what this message may have replaced)."""
+    value = None
+    last_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"), default=-1)
+    for e in tracker.events[: last_user + 1]:
+        kind = e.get("event")
+        if kind == "slot" and e.get("name") == slot:
+            value = e.get("value")
+        elif kind in ("session_started", "restart", "reset_slots"):
+            value = None
+    return value
 
 
 def latest_user_event(tracker: Tracker) -> dict[str, Any] | None:
@@ -208,10 +284,6 @@ def detect_urgency(text: str) -> str | None:
     return next((w for w in URGENT_KEYWORDS if w in text), None)
 
 
-def mask_phone(phone: str | None) -> str:
-    return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) == 11 else (phone or "")
-
-
 def reset_slots(names: tuple[str, ...] | list[str]) -> list[EventType]:
     return [SlotSet(n, None) for n in names]
 
@@ -229,9 +301,10 @@ def cjk_count(text: str) -> int:
 class ActionTurnHook(Action):
     """Runs inside action_extract_slots on every merchant message (custom slot mapping of ``urgent``).
 
-    Flags anger/urgency so a rule hands over to a person, forgets a question the merchant
-    did not answer (so a late "好的" cannot trigger an old offer), and ends a run of
-    fallbacks when the merchant says something else.
+    Flags anger/urgency so a rule hands over to a person, flags a click on an earlier
+    question's button (``stale_button``), forgets a question the merchant did not answer
+    (so a late "好的" cannot trigger an old offer, and its buttons are out of date), and
+    ends a run of fallbacks when the merchant says something else.
     """
 
     def name(self) -> str:
@@ -244,9 +317,24 @@ class ActionTurnHook(Action):
         if word and not tracker.get_slot(URGENT):
             log.info("conversation %s: urgency keyword %r", tracker.sender_id, word)
             events.append(SlotSet(URGENT, True))
+        if is_stale_click(tracker):
+            # An earlier question's button: action_stale_button answers it (a rule keys on
+            # stale_button; the form rejects the click). The current question is set aside
+            # so no rule reads the click as its answer; action_stale_button puts it back.
+            log.info("conversation %s: button of an earlier question (%s)", tracker.sender_id, clicked_step(tracker))
+            events.append(SlotSet(STALE, True))
+            if tracker.get_slot(PENDING):
+                events.append(SlotSet(PENDING, None))
+            return events
+        if tracker.get_slot(STALE):
+            events.append(SlotSet(STALE, None))
         pending = tracker.get_slot(PENDING)
-        if pending and intent not in PENDING_ANSWERS.get(pending, frozenset()):
+        moved_on = bool(pending) and intent not in PENDING_ANSWERS.get(pending, frozenset())
+        if moved_on:
             events.append(SlotSet(PENDING, None))
+        if tracker.get_slot(STEP) and not clicked_step(tracker) and not in_form(tracker) and (moved_on or not pending):
+            # Typed text that does not answer the open question: its buttons are out of date now.
+            events.append(SlotSet(STEP, None))
         if tracker.get_slot(FALLBACKS) and intent not in FAQ_INTENTS | {"nlu_fallback", "inform"}:
             events.append(SlotSet(FALLBACKS, 0.0))
         return events
@@ -255,7 +343,7 @@ class ActionTurnHook(Action):
 class ActionSessionStart(Action):
     """New session: carry over only what we know about the merchant, not half-finished questions."""
 
-    CARRY_OVER = IDENTITY_SLOTS + ("last_ticket_number",)
+    CARRY_OVER = IDENTITY_SLOTS + ("last_ticket_number",)  # never question_step: old buttons are stale
 
     def name(self) -> str:
         return "action_session_start"

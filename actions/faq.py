@@ -15,40 +15,45 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import texts
 from actions.common import (
     CATEGORY_LABELS,
     FALLBACKS,
     HELPED,
     PENDING,
+    PROBLEM,
+    STEP,
     button,
     cjk_count,
     entities,
     entity,
+    in_form,
     latest_intent,
     latest_text,
+    new_step,
     services,
 )
 from actions.faq_replies import (
     AREA_COMMON_TEXT,
     AREA_TEXT,
     CLOSEST_TEXT,
-    FEEDBACK_BUTTONS,
     HUMAN_BUTTON,
     IN_FORM_NONE_TEXT,
     NONE_OF_THESE,
     OUT_OF_SCOPE_TEXT,
     PROVIDER_KNOWN,
     PROVIDER_UNKNOWN,
-    RESOLVED_BUTTONS,
-    RESOLVED_TEXT,
     SEARCH_ERROR_TEXT,
     SUGGEST_TEXT,
-    TICKET_OR_HUMAN_BUTTONS,
     TOPIC_EMPTY_TEXT,
     TOPIC_TEXT,
     area_buttons,
+    feedback_buttons,
+    resolved_buttons,
+    ticket_or_human_buttons,
 )
 from bot.faq.triage import AREA_CATEGORIES, AREA_LABELS, search_area, triage
+from bot.masking import mask_id, mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +66,6 @@ _LABEL_WORDS = re.compile(r"商户号|商户编号|终端号|终端编号|终端
 IN_FORM_SUFFIX = "（我们接着登记工单～）"
 # Ticket category for an area the merchant chose but that has no answer.
 AREA_TICKET = {"fault": "repair", "settlement": "settlement", "activation": "activation"}
-
-
-def in_form(tracker: Tracker) -> bool:
-    return bool((tracker.active_loop or {}).get("name"))
 
 
 def asks_resolved(entry: Any) -> bool:
@@ -100,9 +101,15 @@ def provider_line(tracker: Tracker, entry: Any) -> str | None:
     return PROVIDER_KNOWN.format(brand=brand) if brand else PROVIDER_UNKNOWN
 
 
-def answer_entry(dispatcher: CollectingDispatcher, tracker: Tracker, entry: Any, query: str) -> list[EventType]:
-    """Send one FAQ answer with its follow-up; the events remember which entry was answered."""
-    text = entry.answer.strip()
+def answer_entry(
+    dispatcher: CollectingDispatcher, tracker: Tracker, entry: Any, query: str, *, chosen: bool = False
+) -> list[EventType]:
+    """Send one FAQ answer with its follow-up; the events remember which entry was answered.
+
+    ``chosen``: the merchant picked the entry (a suggestion), so the entry's question, not
+    their earlier words, is the problem a ticket will describe.
+    """
+    text = texts.answer_text(tracker, entry.answer)
     line = provider_line(tracker, entry)
     if line:
         text = f"{text}\n\n{line}"
@@ -111,24 +118,25 @@ def answer_entry(dispatcher: CollectingDispatcher, tracker: Tracker, entry: Any,
         dispatcher.utter_message(text=f"{text}\n\n{IN_FORM_SUFFIX}")
         return [SlotSet("faq_id", entry.id)]
     if asks_resolved(entry):
+        step = new_step("resolved")
+        question, titles = texts.resolved_question(text)
         dispatcher.utter_message(text=text)
-        dispatcher.utter_message(text=RESOLVED_TEXT, buttons=RESOLVED_BUTTONS)
+        dispatcher.utter_message(text=question, buttons=resolved_buttons(step, entry.id, titles))
         pending = "resolved"
     else:
-        dispatcher.utter_message(text=text, buttons=FEEDBACK_BUTTONS)
+        step = new_step("feedback")
+        dispatcher.utter_message(text=text, buttons=feedback_buttons(step, entry.id))
         pending = None
     return [
         SlotSet("faq_id", entry.id),
         SlotSet("faq_query", query),
         SlotSet("faq_suggestions", None),
         SlotSet(PENDING, pending),
+        SlotSet(STEP, step),
+        SlotSet(PROBLEM, texts.topic_of(entry.question) if chosen else query),
         SlotSet(HELPED, True),
         SlotSet(FALLBACKS, 0.0),
     ]
-
-
-def _mask_id(value: str) -> str:
-    return f"{value[:4]}****{value[-4:]}" if len(value) > 8 else value
 
 
 def _facts_only(tracker: Tracker, text: str) -> dict[str, str]:
@@ -153,7 +161,7 @@ class ActionFaqSearch(Action):
         text = latest_text(tracker).strip()
         facts = _facts_only(tracker, text)
         if facts and not in_form(tracker):
-            return self._acknowledge(dispatcher, tracker, facts)
+            return self._acknowledge(dispatcher, tracker, facts, text)
         svc = services()
         latest = tracker.latest_message or {}
         try:
@@ -217,12 +225,18 @@ class ActionFaqSearch(Action):
         ]
 
     @staticmethod
-    def _acknowledge(dispatcher: CollectingDispatcher, tracker: Tracker, facts: dict[str, str]) -> list[EventType]:
-        if "ticket_number" in facts:
+    def _acknowledge(
+        dispatcher: CollectingDispatcher, tracker: Tracker, facts: dict[str, str], text: str
+    ) -> list[EventType]:
+        if "ticket_number" in facts or "工单" in text:  # "查工单 898310048161234": a lookup, not a fact
             from actions.tickets import ticket_status_reply
 
             return ticket_status_reply(dispatcher, tracker)
-        noted = "、".join(f"{FACT_LABELS[k]} {_mask_id(v)}" for k, v in facts.items() if k in FACT_LABELS)
+        noted = "、".join(
+            f"{FACT_LABELS[k]} {mask_phone(v) if k == 'phone' else mask_id(v)}"
+            for k, v in facts.items()
+            if k in FACT_LABELS
+        )
         dispatcher.utter_message(text=f"收到，已记下您的{noted}。请问遇到了什么问题呢？")
         return [SlotSet(PENDING, None)]
 
@@ -247,8 +261,11 @@ def answer_topic(dispatcher: CollectingDispatcher, tracker: Tracker, area: str) 
     if kind == "answer" and hits:
         return answer_entry(dispatcher, tracker, hits[0], query or hits[0].question)
     if not hits:
-        dispatcher.utter_message(text=TOPIC_EMPTY_TEXT.format(area=label), buttons=TICKET_OR_HUMAN_BUTTONS)
-        return [SlotSet(PENDING, "ticket_offer"), SlotSet("ticket_category", AREA_TICKET.get(area, "other"))]
+        category = AREA_TICKET.get(area, "other")
+        step = new_step("ticket_offer")
+        dispatcher.utter_message(text=TOPIC_EMPTY_TEXT.format(area=label), buttons=ticket_or_human_buttons(step, category))
+        events = [SlotSet(PENDING, "ticket_offer"), SlotSet(STEP, step), SlotSet("ticket_category", category)]
+        return events + ([SlotSet(PROBLEM, query)] if query else [])
     lead = (AREA_TEXT if query else AREA_COMMON_TEXT).format(area=label)
     dispatcher.utter_message(
         text=lead, buttons=[*(button(h.question, "choose_faq", faq_id=h.id) for h in hits), NONE_OF_THESE]
@@ -290,30 +307,55 @@ class ActionAnswerFaq(Action):
         if entry is None:
             dispatcher.utter_message(text="抱歉，没找到您选的这条内容，可以直接说说您遇到的问题吗？")
             return [] if in_form(tracker) else [SlotSet(PENDING, None)]
-        return answer_entry(dispatcher, tracker, entry, tracker.get_slot("faq_query") or entry.question)
+        return answer_entry(dispatcher, tracker, entry, tracker.get_slot("faq_query") or entry.question, chosen=True)
 
 
-def offer_escalation(dispatcher: CollectingDispatcher, tracker: Tracker, lead: str) -> list[EventType]:
-    """After an answer that did not help: offer a ticket of the entry's category, or a person."""
-    faq_id = tracker.get_slot("faq_id")
-    entry = None
-    if faq_id:
-        try:
-            entry = services().faq.get(faq_id)
-        except Exception:
-            log.exception("FAQ lookup of %s failed", faq_id)
+def faq_entry(faq_id: str | None) -> Any:
+    """The knowledge-base entry, or None (unknown id, or the engine failed: logged)."""
+    if not faq_id:
+        return None
+    try:
+        return services().faq.get(faq_id)
+    except Exception:
+        log.exception("FAQ lookup of %s failed", faq_id)
+        return None
+
+
+def offer_handoff(dispatcher: CollectingDispatcher, lead: str) -> list[EventType]:
+    step = new_step("handoff_offer")
+    dispatcher.utter_message(
+        text=f"{lead}要为您转人工客服吗？",
+        buttons=[button("转人工", "affirm", step=step), button("不用了", "deny", step=step)],
+    )
+    return [SlotSet(PENDING, "handoff_offer"), SlotSet(STEP, step)]
+
+
+def offer_ticket(dispatcher: CollectingDispatcher, lead: str, category: str, faq_id: str | None = None) -> list[EventType]:
+    step = new_step("ticket_offer")
+    ids = {"faq_id": faq_id} if faq_id else {}
+    dispatcher.utter_message(
+        text=f"{lead}我可以帮您登记一张{CATEGORY_LABELS[category]}工单，由专人跟进处理。要登记吗？",
+        buttons=[
+            button("登记工单", "affirm", category=category, **ids, step=step),
+            button("不用了", "deny", category=category, **ids, step=step),
+        ],
+    )
+    return [SlotSet(PENDING, "ticket_offer"), SlotSet(STEP, step), SlotSet("ticket_category", category)]
+
+
+def offer_escalation(
+    dispatcher: CollectingDispatcher, tracker: Tracker, lead: str, faq_id: str | None = None
+) -> list[EventType]:
+    """After an answer that did not help: offer a ticket of the entry's category, or a person.
+
+    ``faq_id``: the answer that did not help (a clicked button names it); else the last one.
+    """
+    faq_id = faq_id or tracker.get_slot("faq_id")
+    entry = faq_entry(faq_id)
     category = ticket_category_for(entry) if entry is not None else "other"
     if category is None:
-        dispatcher.utter_message(
-            text=f"{lead}要为您转人工客服吗？", buttons=[button("转人工", "affirm"), button("不用了", "deny")]
-        )
-        return [SlotSet(PENDING, "handoff_offer")]
-    label = CATEGORY_LABELS[category]
-    dispatcher.utter_message(
-        text=f"{lead}我可以帮您登记一张{label}工单，由专人跟进处理。要登记吗？",
-        buttons=[button("登记工单", "affirm"), button("不用了", "deny")],
-    )
-    return [SlotSet(PENDING, "ticket_offer"), SlotSet("ticket_category", category)]
+        return offer_handoff(dispatcher, lead)
+    return offer_ticket(dispatcher, lead, category, entry.id if entry is not None else None)
 
 
 class ActionDeclineOffer(Action):
@@ -327,4 +369,5 @@ class ActionDeclineOffer(Action):
             dispatcher.utter_message(text="好的～还有其他问题随时问我。")
         else:
             dispatcher.utter_message(text="好的，那先不登记了。之后需要帮忙随时找我，也可以说“转人工”。")
-        return [SlotSet(PENDING, None)]
+        # Answered: its buttons are out of date now (a late 登记工单 is asked again).
+        return [SlotSet(PENDING, None), SlotSet(STEP, None)]

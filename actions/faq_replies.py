@@ -5,7 +5,8 @@ The FAQ actions (``actions.faq``) build their replies from these constants, and
 (``scripts/bench_chat.py``) counts replies by what the code produced, not by guessing at
 texts. Kinds:
 
-``answer``        an entry's answer (ends with the feedback or "问题解决了吗？" buttons)
+``answer``        an entry's answer (ends with the feedback buttons, or the "did it help?"
+                  question whose buttons answer a ``resolved`` step)
 ``code``          a response code explained from the code table
 ``suggestions``   choices: a close call, the closest entries, or an area's questions
 ``topic``         the bot asks which area the question is about (area buttons)
@@ -21,7 +22,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from actions.common import button
+from actions.common import button, step_kind
 from bot.faq.triage import AREA_LABELS
 
 # --- texts ---------------------------------------------------------------------------------
@@ -39,7 +40,6 @@ OUT_OF_SCOPE_TEXT = (
 )
 IN_FORM_NONE_TEXT = "这个问题我暂时答不上来，登记好工单后客服会一并帮您解答。"
 SEARCH_ERROR_TEXT = "抱歉，我这边查资料出了点问题，请稍后再问一次，或者说“转人工”。"
-RESOLVED_TEXT = "问题解决了吗？"
 
 CODE_HEAD = "代码 {code}：{meaning}"
 CODE_SIDE = "问题出在{side}。"
@@ -59,12 +59,30 @@ PROVIDER_UNKNOWN = "不同服务商的规定不一样：具体以您签约服务
 
 # --- buttons -------------------------------------------------------------------------------
 
-FEEDBACK_BUTTONS = [
-    button("👍 有帮助", "give_feedback", feedback="up"),
-    button("👎 没帮助", "give_feedback", feedback="down"),
-]
-RESOLVED_BUTTONS = [button("解决了", "affirm"), button("没解决", "deny")]
-TICKET_OR_HUMAN_BUTTONS = [button("登记工单", "affirm"), button("转人工客服", "request_human")]
+# Buttons that answer a question carry its step id (actions.common.new_step: a click on an
+# earlier question's button is told apart from one on the current question) and what they are
+# about (the entry, the ticket category).
+
+
+def feedback_buttons(step: str, faq_id: str | None = None) -> list[dict[str, str]]:
+    """👍/👎 under an answer; ``faq_id``: the entry the vote is about (None for a code explained)."""
+    about = {"faq_id": faq_id} if faq_id else {}
+    return [
+        button("👍 有帮助", "give_feedback", feedback="up", **about, step=step),
+        button("👎 没帮助", "give_feedback", feedback="down", **about, step=step),
+    ]
+
+
+def resolved_buttons(step: str, faq_id: str, titles: tuple[str, str]) -> list[dict[str, str]]:
+    """The two answers to "did it help?" (titles from actions.texts.resolved_question)."""
+    return [button(titles[0], "affirm", faq_id=faq_id, step=step), button(titles[1], "deny", faq_id=faq_id, step=step)]
+
+
+def ticket_or_human_buttons(step: str, category: str) -> list[dict[str, str]]:
+    """A ticket of ``category`` (answers the ticket_offer step) or a person."""
+    return [button("登记工单", "affirm", category=category, step=step), HUMAN_BUTTON]
+
+
 NONE_OF_THESE = button("都不是，转人工", "request_human")
 HUMAN_BUTTON = button("转人工客服", "request_human")
 
@@ -124,7 +142,16 @@ def reply_kind(
         return "dont_know"
     if any(t in {OUT_OF_SCOPE_TEXT, *out_of_scope_texts} for t in texts):
         return "out_of_scope"
-    feedback = {b["payload"] for b in FEEDBACK_BUTTONS} | {b["payload"] for b in RESOLVED_BUTTONS}
-    if any(p in feedback for p in payloads) or RESOLVED_TEXT in texts:
+    if any(_answers_an_answer(p) for p in payloads):
         return "answer"
     return "other"
+
+
+def _answers_an_answer(payload: str) -> bool:
+    """A button that follows an entry's answer: a 👍/👎 vote (not a 👎 reason, not a rating),
+    or a reply to its "did it help?" question (the ``resolved`` step)."""
+    intent = payload.partition("{")[0]
+    found = _payload_entities(payload)
+    if intent == "/give_feedback":
+        return "feedback" in found and "feedback_reason" not in found
+    return intent in ("/affirm", "/deny") and step_kind(str(found.get("step") or "")) == "resolved"

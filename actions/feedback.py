@@ -8,7 +8,20 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import HELPED, PENDING, button, entity, latest_intent, latest_text, message_key, services
+from actions.common import (
+    HELPED,
+    PENDING,
+    STEP,
+    button,
+    clicked_step,
+    entity,
+    latest_intent,
+    latest_text,
+    message_key,
+    new_step,
+    services,
+    stable_key,
+)
 from actions.faq import offer_escalation
 from actions.validators import parse_rating
 
@@ -16,18 +29,40 @@ log = logging.getLogger(__name__)
 
 # Reasons offered after 👎 (button payload code -> what staff read in the summary).
 REASONS = {"irrelevant": "答非所问", "unclear": "看不懂", "unresolved": "没解决问题"}
-REASON_BUTTONS = [button(label, "give_feedback", feedback="down", feedback_reason=code) for code, label in REASONS.items()]
-RATING_BUTTONS = [
-    button(title, "give_feedback", rating=str(n))
-    for n, title in ((5, "5分 非常满意"), (4, "4分 满意"), (3, "3分 一般"), (2, "2分 不满意"), (1, "1分 很不满意"))
-]
+RATING_TITLES = ((5, "5分 非常满意"), (4, "4分 满意"), (3, "3分 一般"), (2, "2分 不满意"), (1, "1分 很不满意"))
+
+
+def reason_buttons(step: str, faq_id: str) -> list[dict[str, str]]:
+    return [
+        button(label, "give_feedback", feedback="down", feedback_reason=code, faq_id=faq_id, step=step)
+        for code, label in REASONS.items()
+    ]
+
+
+def rating_buttons(step: str) -> list[dict[str, str]]:
+    return [button(title, "give_feedback", rating=str(n), step=step) for n, title in RATING_TITLES]
+
+
 _UP_WORDS = ("有用", "有帮助", "不错", "满意", "好评", "点赞", "挺好", "很好")
 _DOWN_WORDS = ("没用", "没啥用", "答非所问", "文不对题", "废话", "看不懂", "不靠谱", "没什么帮助", "不满意", "差评")
 
 
 def ask_rating(dispatcher: CollectingDispatcher, lead: str) -> list[EventType]:
-    dispatcher.utter_message(text=f"{lead}方便给这次服务打个分吗？（5分最满意）", buttons=RATING_BUTTONS)
-    return [SlotSet(PENDING, "rating"), SlotSet(HELPED, None)]
+    step = new_step("rating")
+    dispatcher.utter_message(text=f"{lead}方便给这次服务打个分吗？（5分最满意）", buttons=rating_buttons(step))
+    return [SlotSet(PENDING, "rating"), SlotSet(STEP, step), SlotSet(HELPED, None)]
+
+
+def voted_faq_id(tracker: Tracker) -> str | None:
+    """The answer a vote is about: named by the clicked button, else the last answer.
+
+    A button that carries a step but no entry (under an explained response code) is about no
+    entry: a late click on it must not be counted for whatever was answered since.
+    """
+    named = entity(tracker, "faq_id")
+    if named or clicked_step(tracker):
+        return named
+    return tracker.get_slot("faq_id")
 
 
 def _vote(tracker: Tracker) -> str | None:
@@ -52,8 +87,8 @@ def _rating(tracker: Tracker) -> int | None:
     return None
 
 
-def _record_vote(tracker: Tracker, vote: str, reason: str | None = None) -> None:
-    faq_id = tracker.get_slot("faq_id")
+def record_vote(tracker: Tracker, vote: str, reason: str | None = None) -> None:
+    faq_id = voted_faq_id(tracker)
     if not faq_id:
         return  # feedback without an answer to attach it to: nothing to store
     try:
@@ -75,33 +110,44 @@ class ActionRecordFeedback(Action):
         if rating is not None:
             return self._rate(dispatcher, tracker, rating)
         if pending == "rating":
-            dispatcher.utter_message(text="请点一下1到5分，5分最满意～", buttons=RATING_BUTTONS)
-            return []
+            step = tracker.get_slot(STEP) or new_step("rating")
+            dispatcher.utter_message(text="请点一下1到5分，5分最满意～", buttons=rating_buttons(step))
+            return [SlotSet(STEP, step)]
         code = entity(tracker, "feedback_reason")
         if code or pending == "feedback_reason":
             return self._reason(dispatcher, tracker, code)
         vote = _vote(tracker)
         if vote == "up":
-            _record_vote(tracker, "up")
+            record_vote(tracker, "up")
             dispatcher.utter_message(text="收到，谢谢您的肯定😊 还有其他问题随时问我～")
             return [SlotSet(PENDING, None)]
         if vote == "down":
-            _record_vote(tracker, "down")
-            if not tracker.get_slot("faq_id"):
+            record_vote(tracker, "down")
+            faq_id = voted_faq_id(tracker)
+            if not faq_id:
                 dispatcher.utter_message(text="抱歉没能让您满意😥 我们会继续改进。需要的话可以说“转人工”。")
                 return [SlotSet(PENDING, None)]
-            dispatcher.utter_message(text="抱歉没帮上忙😥 能告诉我哪里不好吗？也可以直接打字说。", buttons=REASON_BUTTONS)
-            return [SlotSet(PENDING, "feedback_reason")]
+            step = new_step("reason")
+            dispatcher.utter_message(
+                text="抱歉没帮上忙😥 能告诉我哪里不好吗？也可以直接打字说。", buttons=reason_buttons(step, faq_id)
+            )
+            # The reason (typed or clicked) and a ticket offer are about this answer from now on.
+            return [SlotSet(PENDING, "feedback_reason"), SlotSet(STEP, step), SlotSet("faq_id", faq_id)]
         dispatcher.utter_message(text="谢谢您的反馈，我们会继续努力～")
         return [SlotSet(PENDING, None)]
 
     @staticmethod
     def _rate(dispatcher: CollectingDispatcher, tracker: Tracker, rating: int) -> list[EventType]:
         if not 1 <= rating <= 5:
-            dispatcher.utter_message(text="评分是1到5分哦，5分最满意～", buttons=RATING_BUTTONS)
-            return []
+            step = new_step("rating")
+            dispatcher.utter_message(text="评分是1到5分哦，5分最满意～", buttons=rating_buttons(step))
+            return [SlotSet(STEP, step)]
+        # One rating per rating question: a second click on the same buttons (a reload, a
+        # double click) is the same rating, not another one.
+        step = clicked_step(tracker)
+        key = stable_key(tracker.sender_id, "rating", step) if step else message_key(tracker)
         try:
-            services().conversations.record_rating(tracker.sender_id, rating, dedupe_key=message_key(tracker))
+            services().conversations.record_rating(tracker.sender_id, rating, dedupe_key=key)
         except Exception:
             log.exception("storing the rating of %s failed", tracker.sender_id)
         if rating <= 2:
@@ -116,9 +162,9 @@ class ActionRecordFeedback(Action):
     def _reason(dispatcher: CollectingDispatcher, tracker: Tracker, code: str | None) -> list[EventType]:
         text = latest_text(tracker).strip()
         reason = REASONS.get(str(code)) if code else (text if not text.startswith("/") else None)
-        _record_vote(tracker, "down", reason)
+        record_vote(tracker, "down", reason)
         if code == "unresolved" or (not code and latest_intent(tracker) == "deny"):
-            return offer_escalation(dispatcher, tracker, "谢谢反馈。")
+            return offer_escalation(dispatcher, tracker, "谢谢反馈。", voted_faq_id(tracker))
         dispatcher.utter_message(text="谢谢您的反馈，我们会改进这条答案🙏 您可以换个说法再问问，或者说“转人工”。")
         return [SlotSet(PENDING, None)]
 
@@ -130,7 +176,7 @@ class ActionFaqResolved(Action):
         return "action_faq_resolved"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        _record_vote(tracker, "up")
+        record_vote(tracker, "up")
         return ask_rating(dispatcher, "太好了，问题解决了就好😊 ")
 
 
@@ -141,8 +187,8 @@ class ActionFaqUnresolved(Action):
         return "action_faq_unresolved"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        _record_vote(tracker, "down", REASONS["unresolved"])
-        return offer_escalation(dispatcher, tracker, "很抱歉没能帮您解决😥 ")
+        record_vote(tracker, "down", REASONS["unresolved"])
+        return offer_escalation(dispatcher, tracker, "很抱歉没能帮您解决😥 ", voted_faq_id(tracker))
 
 
 class ActionAskRating(Action):

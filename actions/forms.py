@@ -6,8 +6,20 @@ category; only settlement asks two more questions (date and amount), which
 ``required_slots`` adds. Three forms would triple the rules and the tests for that.
 
 Flow: action_start_ticket_form (intro) → ticket_form asks what is missing →
-validate_ticket_form checks every answer → summary with 确认/修改/取消 → action_submit_ticket
-creates the ticket. 取消 at any point → action_cancel_form.
+validate_ticket_form checks every answer → summary with 确认提交/修改/取消 →
+action_submit_ticket creates the ticket. 取消 at any point → action_cancel_form.
+
+A form that forgives (validate_ticket_form):
+
+* Only the field being asked takes a bare number. Rasa's slot mappings also read ids
+  out of every message (and DIET sometimes reads a mistyped phone as a merchant id); a
+  value for another field is taken only when the field is still empty, or the merchant
+  names it ("终端号改成…"), and never from a bare number.
+* A value once accepted is never cleared by a later message: a candidate that is
+  refused restores the value it would have replaced. Changing a value is explicit
+  (修改, or naming the field), and the old value comes back if the new one never arrives.
+* The two-strikes help counts per field, and a valid value of another field ("this is a
+  phone number, not a merchant id") is said as such instead of counting as a miss.
 """
 
 from __future__ import annotations
@@ -24,7 +36,7 @@ from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, EventType, Slot
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import common
+from actions import common, texts
 from actions.common import (
     CATEGORY_LABELS,
     FORM_CASE_SLOTS,
@@ -32,16 +44,24 @@ from actions.common import (
     FORM_SLOTS,
     HELPED,
     PENDING,
+    PROBLEM,
+    STALE,
+    STEP,
     URGENT,
     button,
-    mask_phone,
+    latest_intent,
+    latest_text,
+    new_step,
     reset_slots,
     services,
     stable_key,
     ticket_channel,
     transcript,
+    value_before_message,
 )
 from actions.validators import (
+    bare_number,
+    other_id_field,
     parse_amount,
     parse_date,
     parse_description,
@@ -55,33 +75,8 @@ log = logging.getLogger(__name__)
 
 FORM = "ticket_form"
 TICKET_CATEGORIES = ("repair", "settlement", "activation", "other")
+REASKED = "form_reasked"  # the field the validator just asked again (its ask action then stays quiet)
 
-FIELD_LABELS = {
-    "merchant_id": "商户号",
-    "terminal": "终端号/序列号",
-    "phone": "手机号",
-    "txn_date": "交易日期",
-    "amount": "交易金额",
-    "description": "问题描述",
-}
-# Where to find each value: shown after the second wrong answer for the same field.
-WHERE_TO_FIND = {
-    "merchant_id": "商户号印在签购单（刷卡小票）最上方的“商户编号”一栏；商户App“我的/商户信息”里也能看到。",
-    "terminal_id": "终端号印在签购单最上方、商户编号下面的“终端编号”一栏；没有签购单的话，"
-    "也可以发机身背面标签上的SN序列号。",
-    "phone": "客服会通过这个号码联系您，请留一个能接通的11位手机号（1开头）。",
-    "txn_date": "可以说“今天”“昨天”“前天”，或者“11月20日”；签购单上也印着交易时间。",
-    "amount": "请只发金额数字，比如 1280 或 1280.50（单位：元），签购单上“金额”一栏就是。",
-    "description": "简单说一下遇到的问题就行，比如“打印机不出纸”“昨天的款没到账”。",
-}
-# What each category's merchant can expect after submitting.
-NEXT_STEPS = {
-    "repair": "技术客服会先电话帮您远程排查，需要上门或换机会和您约时间",
-    "settlement": "结算专员会核实这笔交易的清算和出款情况",
-    "activation": "开通专员会核对资料并协助您完成激活",
-    "other": "客服会尽快跟进处理",
-}
-CONFIRM_BUTTONS = [button("确认提交", "affirm"), button("修改", "deny"), button("取消", "cancel")]
 EDIT_FIELD_WORDS = (
     ("merchant_id", ("商户",)),
     ("terminal", ("终端", "序列", "SN", "sn", "机身")),
@@ -91,6 +86,8 @@ EDIT_FIELD_WORDS = (
     ("description", ("描述", "问题", "情况")),
 )
 DATA_SLOTS = ("merchant_id", "terminal_id", "device_serial", "phone", "txn_date", "amount", "description")
+# Slots one question accepts: the terminal question takes a serial number too.
+ANSWERS_OF = {"terminal_id": ("terminal_id", "device_serial"), "device_serial": ("device_serial", "terminal_id")}
 
 
 def category(tracker: Tracker) -> str:
@@ -105,18 +102,17 @@ def local_today() -> date:
 def summary(tracker: Tracker) -> str:
     """Everything collected, for the merchant to confirm."""
     cat = category(tracker)
-    lines = [f"请核对工单信息（{CATEGORY_LABELS[cat]}）：", f"· 商户号：{tracker.get_slot('merchant_id')}"]
+    lines = [("商户号", tracker.get_slot("merchant_id"))]
     if tracker.get_slot("terminal_id"):
-        lines.append(f"· 终端号：{tracker.get_slot('terminal_id')}")
+        lines.append(("终端号", tracker.get_slot("terminal_id")))
     elif tracker.get_slot("device_serial"):
-        lines.append(f"· 设备序列号：{tracker.get_slot('device_serial')}")
-    lines.append(f"· 联系手机：{tracker.get_slot('phone')}")
+        lines.append(("设备序列号", tracker.get_slot("device_serial")))
+    lines.append(("联系手机", tracker.get_slot("phone")))
     if cat == "settlement":
-        lines.append(f"· 交易日期：{tracker.get_slot('txn_date')}")
-        lines.append(f"· 交易金额：{tracker.get_slot('amount')} 元")
-    lines.append(f"· 问题描述：{tracker.get_slot('description')}")
-    lines.append("没问题请点“确认提交”；需要改就点“修改”。")
-    return "\n".join(lines)
+        lines.append(("交易日期", tracker.get_slot("txn_date")))
+        lines.append(("交易金额", f"{tracker.get_slot('amount')} 元"))
+    lines.append(("问题描述", tracker.get_slot("description")))
+    return texts.summary(CATEGORY_LABELS[cat], lines)
 
 
 def edit_choices(tracker: Tracker) -> list[str]:
@@ -130,11 +126,52 @@ def slots_of_field(field: str) -> tuple[str, ...]:
     return ("terminal_id", "device_serial") if field == "terminal" else (field,)
 
 
+def field_of_slot(slot: str) -> str:
+    return "terminal" if slot in ("terminal_id", "device_serial") else slot
+
+
 def field_from_text(text: str, allowed: list[str]) -> str | None:
     for field, words in EDIT_FIELD_WORDS:
         if field in allowed and any(w in (text or "") for w in words):
             return field
     return None
+
+
+def asked_slot(tracker: Tracker) -> str | None:
+    """The field the merchant is answering: the requested slot, or the field a pause is about."""
+    requested = tracker.get_slot("requested_slot")
+    if requested == "ticket_continue":
+        return tracker.get_slot("form_paused_field")
+    return requested
+
+
+SERIAL_PROBLEM = "没看懂这个序列号，它一般以字母开头，比如 N910SN00123456"
+
+
+def check_slot(slot: str, value: Any) -> tuple[Any, str | None]:
+    """``(normalised value, None)`` or ``(None, what is wrong)`` for a value of ``slot``."""
+    text = str(value or "")
+    if slot == "merchant_id":
+        return parse_merchant_id(text)
+    if slot == "terminal_id":
+        return parse_terminal_id(text)
+    if slot == "device_serial":
+        serial = parse_device_serial(text)
+        return (serial, None) if serial else (None, SERIAL_PROBLEM)
+    if slot == "phone":
+        return parse_phone(text)
+    if slot == "txn_date":
+        return parse_date(text, local_today())
+    if slot == "amount":
+        return parse_amount(text)
+    if slot == "description":
+        return parse_description(text)
+    return None, None
+
+
+def parse_slot(slot: str, value: Any) -> Any:
+    """The normalised value of ``slot`` from ``value``, or None when it is not valid."""
+    return check_slot(slot, value)[0]
 
 
 class ActionStartTicketForm(Action):
@@ -145,16 +182,16 @@ class ActionStartTicketForm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         cat = category(tracker)
-        dispatcher.utter_message(
-            text=f"好的，我来帮您登记{CATEGORY_LABELS[cat]}工单，需要几项信息，之前告诉过我的就不用再说了。"
-            "中途说“取消”可以随时退出。"
-        )
+        dispatcher.utter_message(text=texts.form_intro(CATEGORY_LABELS[cat]))
+        # question_step stays the offer's until the form asks: the form's activation reads the
+        # accepting click again, and it must not look like an old button.
         events: list[EventType] = [SlotSet(PENDING, None), SlotSet("ticket_category", cat)]
         events += reset_slots(FORM_CONTROL_SLOTS)
-        # The words the merchant first used for the problem are the description; they confirm it at the end.
-        query = tracker.get_slot("faq_query")
-        if not tracker.get_slot("description") and query:
-            described, _ = parse_description(query)
+        # The problem the merchant chose (their words, or the suggestion they clicked) is the
+        # description; they confirm it at the end.
+        problem = tracker.get_slot(PROBLEM) or tracker.get_slot("faq_query")
+        if not tracker.get_slot("description") and problem:
+            described, _ = parse_description(problem)
             if described:
                 events.append(SlotSet("description", described))
         return events
@@ -165,10 +202,17 @@ class ValidateTicketForm(FormValidationAction):
         return "validate_ticket_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if tracker.get_slot(URGENT) and tracker.active_loop.get("name") == FORM:
-            # An angry or urgent message must reach a person, not fill a form field:
-            # rejecting lets the urgency rule run action_handoff.
-            return [ActionExecutionRejected(FORM)]
+        if tracker.active_loop.get("name") == FORM and (tracker.get_slot(URGENT) or tracker.get_slot(STALE)):
+            # An angry or urgent message must reach a person, and a button of an earlier
+            # question is not an answer to this one: rejecting lets their rule run. The slot
+            # mappings already copied the message into the asked field ("急死了" as the phone,
+            # a payload as the merchant id): undo that, keeping only real values of an urgent one.
+            keep_values = not tracker.get_slot(STALE)
+            restore = []
+            for slot, value in tracker.slots_to_validate().items():
+                parsed = parse_slot(slot, value) if keep_values and slot in DATA_SLOTS else None
+                restore.append(SlotSet(slot, parsed if parsed is not None else value_before_message(tracker, slot)))
+            return [*restore, ActionExecutionRejected(FORM)]
         return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(
@@ -188,7 +232,43 @@ class ValidateTicketForm(FormValidationAction):
             slots.insert(0, "ticket_continue")
         return slots
 
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Validate this message's slot candidates; only the asked field answers from a bare number."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        asked = asked_slot(tracker)
+        answers = ANSWERS_OF.get(asked or "", (asked,))
+        out: dict[str, Any] = {}
+        for slot, value in tracker.slots_to_validate().items():
+            if slot in DATA_SLOTS and asked is None:
+                # Activation: values the merchant gave before; a wrong one is simply asked for.
+                result = {slot: parse_slot(slot, value)}
+            elif slot in DATA_SLOTS and slot not in answers:
+                result = self._not_asked(slot, value, tracker, at_confirmation=asked == "ticket_confirm")
+            elif slot in required:
+                method = getattr(self, f"validate_{slot}", None)
+                result = method(value, dispatcher, tracker, domain) if method else {slot: value}
+            else:
+                continue  # e.g. a serial while the terminal id is asked: validate_terminal_id reads it
+            out.update(result)
+            tracker.slots.update(result)
+        return [SlotSet(slot, value) for slot, value in out.items()]
+
     # --- shared outcome helpers -------------------------------------------------------
+
+    @staticmethod
+    def _not_asked(slot: str, value: Any, tracker: Tracker, *, at_confirmation: bool) -> dict[str, Any]:
+        """A value for a field that was not asked: keep it only when it is clearly meant for that field."""
+        previous = value_before_message(tracker, slot)
+        text = latest_text(tracker)
+        parsed = parse_slot(slot, value)
+        named = field_from_text(text, [field_of_slot(slot)]) is not None
+        if parsed is not None and not bare_number(text) and (previous is None or named):
+            return {slot: parsed}  # given along the way ("终端号12345678，手机13812345678"), or corrected by name
+        if parsed is not None and at_confirmation and previous is not None:
+            return {slot: parsed}  # the corrected value itself, typed at the summary
+        return {slot: previous}  # never cleared or replaced by an answer to another question
 
     @staticmethod
     def _valid(field: str, value: Any, tracker: Tracker, **extra: Any) -> dict[str, Any]:
@@ -198,128 +278,163 @@ class ValidateTicketForm(FormValidationAction):
             out["invalid_attempts"] = attempts or None
         if tracker.get_slot("form_paused_field") == field:
             out["form_paused_field"] = None
+        backup = dict(tracker.get_slot("edit_backup") or {})
+        if any(backup.pop(s, None) is not None for s in ANSWERS_OF.get(field, (field,))):
+            out["edit_backup"] = backup or None
         return out
 
     @staticmethod
     def _invalid(field: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
-        """Re-ask with what is wrong; the second miss in a row explains where to find the value."""
+        """Re-ask with what is wrong; the second miss for the same field explains where to find the value."""
+        other = other_id_field(latest_text(tracker), field)
+        if other is not None:
+            # A valid value of another field is not a miss: say what it looks like, ask again.
+            dispatcher.utter_message(text=texts.looks_like_other_field(other, field))
+            return {field: None, REASKED: field}
+        backup = dict(tracker.get_slot("edit_backup") or {})
         attempts = dict(tracker.get_slot("invalid_attempts") or {})
         count = int(attempts.get(field, 0)) + 1
+        editing = [s for s in ANSWERS_OF.get(field, (field,)) if s in backup]
+        if count >= 2 and editing:
+            # Changing an accepted value failed twice: the old value comes back.
+            attempts.pop(field, None)
+            restored = {s: backup.pop(s) for s in editing}
+            dispatcher.utter_message(text=texts.edit_failed(problem, field))
+            return {**restored, "invalid_attempts": attempts or None, "edit_backup": backup or None}
         if count >= 2:
             attempts.pop(field, None)
-            dispatcher.utter_message(text=f"{problem}。\n{WHERE_TO_FIND[field]}")
+            dispatcher.utter_message(text=texts.where_to_find(problem, field))
             return {field: None, "invalid_attempts": attempts or None, "form_paused_field": field}
         attempts[field] = count
-        dispatcher.utter_message(text=f"{problem}，请再发一次～")
-        return {field: None, "invalid_attempts": attempts}
+        dispatcher.utter_message(text=texts.retry(problem))
+        return {field: None, "invalid_attempts": attempts, REASKED: field}
+
+    @staticmethod
+    def _kept(field: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
+        """"不改了" while changing a value: restore it. None when no change is under way."""
+        backup = dict(tracker.get_slot("edit_backup") or {})
+        editing = [s for s in ANSWERS_OF.get(field, (field,)) if s in backup]
+        if latest_intent(tracker) != "deny" or not editing:
+            return None
+        restored = {s: backup.pop(s) for s in editing}
+        dispatcher.utter_message(text=texts.kept_value(field))
+        return {**restored, "edit_backup": backup or None}
+
+    def _check(self, field: str, parsed: Any, problem: str | None, dispatcher, tracker) -> dict[str, Any]:
+        if parsed:
+            return self._valid(field, parsed, tracker)
+        return self._kept(field, dispatcher, tracker) or self._invalid(field, problem or "", dispatcher, tracker)
 
     # --- one method per slot ----------------------------------------------------------
 
     def validate_merchant_id(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         parsed, problem = parse_merchant_id(str(value or ""))
-        if parsed:
-            return self._valid("merchant_id", parsed, tracker)
-        return self._invalid("merchant_id", problem, dispatcher, tracker)
+        return self._check("merchant_id", parsed, problem, dispatcher, tracker)
 
     def validate_terminal_id(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         text = str(value or "")
         parsed, problem = parse_terminal_id(text)
         if parsed:
             return self._valid("terminal_id", parsed, tracker)
-        serial = parse_device_serial(text)
+        serial = parse_device_serial(text) or parse_device_serial(latest_text(tracker))
         if serial:
             # The merchant answered with the serial on the device label: that identifies it too.
             return self._valid("terminal_id", None, tracker, device_serial=serial)
-        if tracker.get_slot("device_serial"):
-            return {"terminal_id": None}  # a serial came as an entity in the same message
-        return self._invalid("terminal_id", problem, dispatcher, tracker)
+        return self._kept("terminal_id", dispatcher, tracker) or self._invalid("terminal_id", problem, dispatcher, tracker)
 
     def validate_device_serial(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         serial = parse_device_serial(str(value or ""))
         if serial:
-            return {"device_serial": serial}
-        return {"device_serial": None}
+            return self._valid("device_serial", serial, tracker)
+        terminal, _ = parse_terminal_id(latest_text(tracker))
+        if terminal:
+            return self._valid("device_serial", None, tracker, terminal_id=terminal)
+        kept = self._kept("device_serial", dispatcher, tracker)
+        if kept is not None:
+            return kept
+        return self._invalid("device_serial", SERIAL_PROBLEM, dispatcher, tracker)
 
     def validate_phone(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         parsed, problem = parse_phone(str(value or ""))
-        if parsed:
-            return self._valid("phone", parsed, tracker)
-        return self._invalid("phone", problem, dispatcher, tracker)
+        return self._check("phone", parsed, problem, dispatcher, tracker)
 
     def validate_txn_date(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         parsed, problem = parse_date(str(value or ""), local_today())
-        if parsed:
-            return self._valid("txn_date", parsed, tracker)
-        return self._invalid("txn_date", problem, dispatcher, tracker)
+        return self._check("txn_date", parsed, problem, dispatcher, tracker)
 
     def validate_amount(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         parsed, problem = parse_amount(str(value or ""))
-        if parsed:
-            return self._valid("amount", parsed, tracker)
-        return self._invalid("amount", problem, dispatcher, tracker)
+        return self._check("amount", parsed, problem, dispatcher, tracker)
 
     def validate_description(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         parsed, problem = parse_description(str(value or ""))
-        if parsed:
-            return self._valid("description", parsed, tracker)
-        return self._invalid("description", problem, dispatcher, tracker)
+        return self._check("description", parsed, problem, dispatcher, tracker)
 
     def validate_ticket_continue(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
+        paused = tracker.get_slot("form_paused_field")
+        if not paused:
+            return {"ticket_continue": None}  # the paused field was just answered: the form goes on
         if value == "yes":
-            dispatcher.utter_message(text="好的，我们继续～")
+            dispatcher.utter_message(response="utter_form_continue")
             return {"ticket_continue": None, "form_paused_field": None}
         if value == "no":
             return {"ticket_continue": "no"}
-        dispatcher.utter_message(text="请回复“继续”或者“不登记了”～")
-        return {"ticket_continue": None}
+        # Neither button: maybe the value itself, typed instead of clicking 继续登记.
+        parsed, problem = check_slot(paused, value)
+        if parsed is not None:
+            return {"ticket_continue": None, **self._valid(paused, parsed, tracker)}
+        if problem and bare_number(str(value or "")):
+            dispatcher.utter_message(text=f"{problem}。")
+        return {"ticket_continue": None}  # action_ask_ticket_continue names the buttons again
 
     def validate_ticket_confirm(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         if value == "yes":
             return {"ticket_confirm": "yes"}
         if value == "edit":
             return {"ticket_confirm": None, "ticket_editing": True}
-        just_given = set(tracker.slots_to_validate()) & set(DATA_SLOTS)
+        just_given = {
+            s for s in set(tracker.slots_to_validate()) & set(DATA_SLOTS)
+            if tracker.get_slot(s) != value_before_message(tracker, s)
+        }
         if just_given:
             return {"ticket_confirm": None}  # a corrected value came with the message: show the summary again
         field = field_from_text(str(value or ""), edit_choices(tracker))
         if field:
-            dispatcher.utter_message(text=f"好的，我们重新填一下{FIELD_LABELS[field]}。")
-            return {"ticket_confirm": None, **{s: None for s in slots_of_field(field)}}
-        dispatcher.utter_message(text="请点“确认提交”；要改哪一项可以点“修改”，不登记了就点“取消”。")
+            return {"ticket_confirm": None, **self._start_edit(field, tracker)}
+        dispatcher.utter_message(text=texts.confirm_reask())
         return {"ticket_confirm": None}
 
     def validate_edit_field(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         allowed = edit_choices(tracker)
         field = value if value in allowed else field_from_text(str(value or ""), allowed)
         if field:
-            return {"edit_field": None, "ticket_editing": None, **{s: None for s in slots_of_field(field)}}
-        if set(tracker.slots_to_validate()) & set(DATA_SLOTS):
+            return {"edit_field": None, "ticket_editing": None, **self._start_edit(field, tracker)}
+        if any(tracker.get_slot(s) != value_before_message(tracker, s) for s in set(tracker.slots_to_validate()) & set(DATA_SLOTS)):
             return {"edit_field": None, "ticket_editing": None}  # they typed the new value right away
-        dispatcher.utter_message(text="请点一下要修改的项目～")
+        dispatcher.utter_message(response="utter_form_pick_field")
         return {"edit_field": None}
 
-
-ASK_TEXTS = {
-    "merchant_id": "请提供您的15位商户号（印在签购单最上方）：",
-    "terminal_id": "请提供8位终端号（签购单上商户编号下面一行）；手边没有签购单的话，发机身背面标签上的SN序列号也可以。",
-    "phone": "请留一个能联系到您的手机号（11位）：",
-    "txn_date": "请问是哪天的交易？可以说“昨天”“前天”或“11月20日”。",
-    "amount": "这笔交易的金额是多少元？",
-    "description": "请简单描述一下遇到的问题，比如“打印机不出纸”“昨天的款没到账”：",
-}
-CONTINUE_BUTTONS = [button("继续登记", "affirm"), button("先不登记了", "deny")]
+    @staticmethod
+    def _start_edit(field: str, tracker: Tracker) -> dict[str, Any]:
+        """Empty the field so the form asks it again; keep the old value to restore."""
+        backup = dict(tracker.get_slot("edit_backup") or {})
+        for s in slots_of_field(field):
+            if tracker.get_slot(s) is not None:
+                backup[s] = tracker.get_slot(s)
+        return {**{s: None for s in slots_of_field(field)}, "edit_backup": backup or None}
 
 
-def validator_just_complained(tracker: Tracker, slot: str) -> bool:
-    """True when this form run's validation already said what was wrong with ``slot`` ("…请再发一次")."""
-    if not (tracker.get_slot("invalid_attempts") or {}).get(slot):
-        return False
-    for e in reversed(tracker.events):
-        if e.get("event") == "bot":
-            return True
-        if e.get("event") in ("action", "user"):
-            return False  # reached the form's own execution marker or the merchant's message
-    return False
+CONTINUE_INTENTS = ("affirm", "deny")
+
+
+def continue_buttons(step: str) -> list[dict[str, str]]:
+    return [button(title, intent, step=step) for title, intent in zip(texts.CONTINUE_TITLES, CONTINUE_INTENTS)]
+
+
+def confirm_buttons(step: str) -> list[dict[str, str]]:
+    return [
+        button(title, intent, step=step) for title, intent in zip(texts.CONFIRM_TITLES, ("affirm", "deny", "cancel"))
+    ]
 
 
 class _AskSlot:
@@ -331,9 +446,15 @@ class _AskSlot:
         return f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        if not validator_just_complained(tracker, self.slot):
-            dispatcher.utter_message(text=ASK_TEXTS[self.slot])
-        return []
+        if tracker.get_slot(REASKED) != self.slot:
+            backup = tracker.get_slot("edit_backup") or {}
+            old = next((backup[s] for s in ANSWERS_OF.get(self.slot, (self.slot,)) if s in backup), None)
+            if old is not None:
+                dispatcher.utter_message(text=texts.ask_new_value(self.slot, old))
+            else:
+                dispatcher.utter_message(text=texts.ASK_TEXTS[self.slot])
+        # No buttons: an earlier question's buttons are out of date now.
+        return [SlotSet(REASKED, None), SlotSet(STEP, None)]
 
 
 class ActionAskMerchantId(_AskSlot, Action):
@@ -342,6 +463,10 @@ class ActionAskMerchantId(_AskSlot, Action):
 
 class ActionAskTerminalId(_AskSlot, Action):
     slot = "terminal_id"
+
+
+class ActionAskDeviceSerial(_AskSlot, Action):
+    slot = "device_serial"
 
 
 class ActionAskPhone(_AskSlot, Action):
@@ -365,8 +490,9 @@ class ActionAskTicketContinue(Action):
         return "action_ask_ticket_continue"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        dispatcher.utter_message(text="还要继续登记工单吗？", buttons=CONTINUE_BUTTONS)
-        return []
+        step = new_step("continue")
+        dispatcher.utter_message(text=texts.continue_prompt(), buttons=continue_buttons(step))
+        return [SlotSet(STEP, step)]
 
 
 class ActionAskTicketConfirm(Action):
@@ -374,8 +500,9 @@ class ActionAskTicketConfirm(Action):
         return "action_ask_ticket_confirm"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        dispatcher.utter_message(text=summary(tracker), buttons=CONFIRM_BUTTONS)
-        return []
+        step = new_step("confirm")
+        dispatcher.utter_message(text=summary(tracker), buttons=confirm_buttons(step))
+        return [SlotSet(STEP, step)]
 
 
 class ActionAskEditField(Action):
@@ -383,19 +510,29 @@ class ActionAskEditField(Action):
         return "action_ask_edit_field"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        step = new_step("edit")
         dispatcher.utter_message(
-            text="请问要修改哪一项？",
-            buttons=[button(FIELD_LABELS[f], "inform", edit_field=f) for f in edit_choices(tracker)],
+            response="utter_form_which_field",
+            buttons=[
+                button(texts.FIELD_LABELS[f], "inform", edit_field=f, step=step) for f in edit_choices(tracker)
+            ],
         )
-        return []
+        return [SlotSet(STEP, step)]
 
 
-def _form_instance(tracker: Tracker) -> str:
-    """Timestamp of the activation of the form instance being submitted."""
-    for e in reversed(tracker.events):
+def form_instance(tracker: Tracker, before: int | None = None) -> str:
+    """Timestamp of the activation of the form instance being submitted (or the last one before
+    event index ``before``)."""
+    events = tracker.events if before is None else tracker.events[:before]
+    for e in reversed(events):
         if e.get("event") == "active_loop" and e.get("name") == FORM:
             return str(e.get("timestamp", ""))
     return ""
+
+
+def submission_key(tracker: Tracker, instance: str) -> str:
+    """Idempotency key of the ticket one form instance creates."""
+    return stable_key(tracker.sender_id, FORM, instance)
 
 
 def _ticket_description(tracker: Tracker) -> str:
@@ -416,10 +553,8 @@ class ActionSubmitTicket(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         if tracker.get_slot("ticket_continue") == "no" or tracker.get_slot("ticket_confirm") != "yes":
-            dispatcher.utter_message(
-                text="好的，这次先不登记了。找到信息后随时再找我，也可以说“转人工”让客服帮您。"
-            )
-            return reset_slots(FORM_SLOTS)
+            dispatcher.utter_message(response="utter_ticket_not_filed")
+            return [SlotSet(STEP, None), *reset_slots(FORM_SLOTS)]
         from bot.tickets.schemas import TicketCreate
 
         cat = category(tracker)
@@ -441,34 +576,30 @@ class ActionSubmitTicket(Action):
         except ValidationError as exc:
             # The form validated every field; this is a bug, not the merchant's fault.
             log.error("ticket form produced an invalid ticket for %s: %s", tracker.sender_id, exc)
-            dispatcher.utter_message(text="抱歉，工单信息有点问题没能提交。要为您转人工客服吗？",
-                                     buttons=[button("转人工", "affirm"), button("不用了", "deny")])
-            return [SlotSet(PENDING, "handoff_offer")]
-        key = stable_key(tracker.sender_id, FORM, _form_instance(tracker))
+            return self._offer_person(dispatcher, "utter_ticket_invalid")
         try:
-            ticket = services().tickets.create(data, idempotency_key=key)
+            ticket = services().tickets.create(data, idempotency_key=submission_key(tracker, form_instance(tracker)))
         except Exception:
             log.exception("ticket creation failed for %s", tracker.sender_id)
-            dispatcher.utter_message(
-                text="抱歉，工单系统暂时出了点问题，没能提交成功😥 要为您转人工客服吗？",
-                buttons=[button("转人工", "affirm"), button("不用了", "deny")],
-            )
-            return [SlotSet(PENDING, "handoff_offer")]
-        dispatcher.utter_message(
-            text=(
-                f"工单已提交 ✅\n工单号：{ticket.number}\n接下来：\n"
-                f"1. {NEXT_STEPS[cat]}，会通过 {mask_phone(ticket.contact_phone)} 联系您；\n"
-                f"2. 想看进度，随时发“查工单 {ticket.number}”；\n"
-                "3. 处理完成后，我会在这里通知您。"
-            )
-        )
+            return self._offer_person(dispatcher, "utter_ticket_system_down")
+        dispatcher.utter_message(text=texts.ticket_submitted(ticket.number, cat, ticket.contact_phone))
         # Identity slots stay (the merchant confirmed them); the case itself is done.
         return [
             SlotSet("last_ticket_number", ticket.number),
             SlotSet(HELPED, True),
             SlotSet(PENDING, None),
+            SlotSet(STEP, None),
+            SlotSet(PROBLEM, None),
             *reset_slots(FORM_CASE_SLOTS + FORM_CONTROL_SLOTS),
         ]
+
+    @staticmethod
+    def _offer_person(dispatcher: CollectingDispatcher, response: str) -> list[EventType]:
+        step = new_step("handoff_offer")
+        dispatcher.utter_message(
+            response=response, buttons=[button("转人工", "affirm", step=step), button("不用了", "deny", step=step)]
+        )
+        return [SlotSet(PENDING, "handoff_offer"), SlotSet(STEP, step)]
 
 
 class ActionCancelForm(Action):
@@ -476,5 +607,5 @@ class ActionCancelForm(Action):
         return "action_cancel_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        dispatcher.utter_message(text="好的，已取消这次工单登记，填写的信息已清除。还有其他问题随时问我～")
-        return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_slots(FORM_SLOTS)]
+        dispatcher.utter_message(response="utter_ticket_cancelled")
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet(STEP, None), *reset_slots(FORM_SLOTS)]

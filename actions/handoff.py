@@ -1,10 +1,15 @@
-"""转人工: hand the conversation to a person.
+"""转人工: hand the conversation to a person, as one story per problem.
 
 Triggered by request_human, by an anger/urgency keyword (``urgent`` slot, see
 actions.common.URGENT_KEYWORDS) and by two fallbacks in a row (from action_faq_search).
-Creates a ``handoff`` ticket with the transcript, marks the conversation as owned by a
-person (the chat layer then keeps the bot silent until staff hand it back) and tells
-the merchant what happens next, depending on the service hours.
+
+When the conversation already has an unfinished ticket (a repair ticket just filed, say),
+the handoff joins it: an internal note says why the merchant asked for a person, an urgent
+request raises its priority, and the agent works on that ticket. Otherwise a ``handoff``
+ticket is opened with the transcript and everything the merchant already told the bot.
+Either way the conversation is marked as owned by a person (the chat layer keeps the bot
+silent until staff hand it back) and the merchant hears one consistent promise of when a
+person answers (bot.conversations.hours.reply_promise), asked only for what is missing.
 """
 
 from __future__ import annotations
@@ -16,14 +21,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import common
+from actions import common, texts
 from actions.common import (
     FALLBACKS,
     FORM_CASE_SLOTS,
     FORM_CONTROL_SLOTS,
     PENDING,
+    STEP,
     URGENT,
     channel_of,
+    in_form,
     latest_text,
     message_key,
     reset_slots,
@@ -31,7 +38,7 @@ from actions.common import (
     ticket_channel,
     transcript,
 )
-from bot.conversations.hours import ServiceHours
+from bot.conversations import hours
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,7 @@ REASON_TEXT = {
     "urgent": "商户情绪激动或情况紧急，已自动转人工",
     "fallback": "机器人连续两次没能回答，已自动转人工",
 }
+ACTIVE_STATUSES = ("open", "in_progress")
 
 
 def _description(tracker: Tracker, reason: str) -> str:
@@ -54,6 +62,33 @@ def _description(tracker: Tracker, reason: str) -> str:
         if tracker.get_slot(slot):
             parts.append(f"{label}：{tracker.get_slot(slot)}")
     return "\n".join(parts)
+
+
+def open_ticket_of(tracker: Tracker):
+    """The conversation's newest unfinished ticket, or None."""
+    try:
+        mine = services().tickets.list_for_conversation(tracker.sender_id, limit=20)
+    except Exception:
+        log.exception("tickets of %s unavailable", tracker.sender_id)
+        return None
+    return next((t for t in mine if getattr(t.status, "value", t.status) in ACTIVE_STATUSES), None)
+
+
+def _attach(ticket, tracker: Tracker, reason: str):
+    """Note on the open ticket why a person is needed now (once per message); urgent raises it."""
+    from bot.tickets.schemas import TicketPatch
+
+    svc = services().tickets
+    note = _description(tracker, reason)
+    try:
+        last = [e for e in svc.events(ticket.number) if getattr(e.type, "value", e.type) == "commented"]
+        if not last or (last[-1].data or {}).get("body") != note:  # a retried action adds nothing
+            svc.add_comment(ticket.number, "bot", note)
+        if reason == "urgent" and getattr(ticket.priority, "value", ticket.priority) in ("low", "normal"):
+            svc.update(ticket.number, TicketPatch(priority="high"), actor="bot")
+    except Exception:
+        log.exception("handoff note on %s failed", ticket.number)
+    return ticket
 
 
 def _create_ticket(tracker: Tracker, reason: str):
@@ -89,44 +124,58 @@ def _create_ticket(tracker: Tracker, reason: str):
         return None
 
 
-def _next_steps(number: str | None, reason: str) -> str:
-    svc = services()
-    now = common.now_utc()
-    sorry = "非常抱歉给您带来不好的体验😔 " if reason == "urgent" else ""
-    ref = f"（工单号 {number}）" if number else ""
+def _ticket_of_this_message(tracker: Tracker) -> str | None:
     try:
-        hours = ServiceHours.parse(svc.settings.service_hours, svc.settings.timezone)
-    except ValueError:
-        log.error("invalid service_hours %r: treating as always open", svc.settings.service_hours)
-        hours = None
-    if hours is None or hours.is_open(now):
-        return f"{sorry}已为您转接人工客服，请稍候，客服会在这里回复您{ref}。"
-    ticket = f"已为您登记工单 {number}，" if number else "已为您记录下来，"
-    return (
-        f"{sorry}现在是非人工服务时间（人工客服在线时间 {hours.label}）。{ticket}"
-        f"客服会在{hours.describe_next_open(now)} 上班后尽快在这里回复您。\n"
-        "您可以先留言补充情况（比如商户号、手机号、遇到的问题），客服上线后会一并查看。"
-    )
+        created = services().tickets.find_by_idempotency_key(message_key(tracker))
+    except Exception:
+        log.exception("idempotency lookup for %s failed", tracker.sender_id)
+        return None
+    return created.number if created is not None else None
+
+
+def _missing(tracker: Tracker, ticket) -> list[str]:
+    """What a person will need and nobody has told us yet (merchant id, phone)."""
+    known = {
+        "merchant_id": tracker.get_slot("merchant_id") or (ticket.merchant_id if ticket else None),
+        "phone": tracker.get_slot("phone") or (ticket.contact_phone if ticket else None),
+    }
+    return [k for k, v in known.items() if not v]
 
 
 def perform_handoff(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[EventType]:
-    """Create the handoff ticket, silence the bot for this conversation and tell the merchant."""
+    """Join or open the ticket, silence the bot for this conversation and tell the merchant."""
     conv = tracker.sender_id
-    ticket = _create_ticket(tracker, reason)
+    existing = open_ticket_of(tracker)
+    if existing is not None and existing.number == _ticket_of_this_message(tracker):
+        ticket, existing = existing, None  # a retried action: the ticket it opened the first time
+    elif existing is not None:
+        ticket = _attach(existing, tracker, reason)
+    else:
+        ticket = _create_ticket(tracker, reason)
     number = ticket.number if ticket is not None else None
+    after = [SlotSet(URGENT, None), SlotSet(FALLBACKS, 0.0), SlotSet(PENDING, None), SlotSet(STEP, None)]
     try:
         services().conversations.start_handoff(conv, channel_of(conv), number, reason)
     except Exception:
         log.exception("start_handoff failed for %s", conv)
-        dispatcher.utter_message(
-            text="抱歉，转接人工暂时没有成功，请稍后再说一次“转人工”，着急的话可拨打机身背面的客服热线。"
+        dispatcher.utter_message(response="utter_handoff_failed")
+        return after
+    now = common.now_utc()
+    service_hours = hours.from_settings(services().settings)
+    dispatcher.utter_message(
+        text=texts.handoff_reply(
+            hours.reply_promise(service_hours, now),
+            number=number,
+            attached=existing is not None,
+            urgent=reason == "urgent",
+            open_now=service_hours is None or service_hours.is_open(now),
+            missing=_missing(tracker, ticket),
         )
-        return [SlotSet(URGENT, None), SlotSet(FALLBACKS, 0.0), SlotSet(PENDING, None)]
-    dispatcher.utter_message(text=_next_steps(number, reason))
-    events: list[EventType] = [SlotSet(URGENT, None), SlotSet(FALLBACKS, 0.0), SlotSet(PENDING, None)]
+    )
+    events: list[EventType] = list(after)
     if number:
         events.append(SlotSet("last_ticket_number", number))
-    if (tracker.active_loop or {}).get("name"):
+    if in_form(tracker):
         # A person takes over mid-form: leave the form; collected identity slots stay for reuse.
         events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         events += reset_slots(FORM_CASE_SLOTS + FORM_CONTROL_SLOTS)

@@ -1,5 +1,15 @@
-"""Ticket status ("查工单"): by ticket number, else by the merchant id known in the conversation,
-else the tickets opened from this chat, else ask for one of them."""
+"""Ticket status ("查工单"), private by default.
+
+A ticket is shown in a chat only to the conversation that opened it, or after the merchant
+proved who they are: the mobile number on the ticket (the bot asks for it), or the
+merchant identity the host app signs (``verified_merchant_id`` in the message metadata,
+see actions.common.verified_merchant_id). A stranger's guess gets the same answer for a
+ticket that exists and one that does not (no oracle for ticket numbers), never a
+resolution text, and is told how to check safely.
+
+"我的工单怎么样了" lists this conversation's tickets (and, with a verified identity, the
+merchant's): unfinished ones first, newest first, states named as they are.
+"""
 
 from __future__ import annotations
 
@@ -11,94 +21,200 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import CATEGORY_LABELS, HELPED, PENDING, channel_of, entity, latest_text, services
-from actions.validators import normalize
+from actions import texts
+from actions.common import (
+    CATEGORY_LABELS,
+    HELPED,
+    PENDING,
+    entity,
+    in_form,
+    latest_intent,
+    latest_text,
+    services,
+    verified_merchant_id,
+)
+from actions.validators import normalize, parse_phone
+from bot.masking import mask_id
+from bot.tickets.numbers import find_ticket_number
 
 log = logging.getLogger(__name__)
 
-STATUS_LABELS = {"open": "待处理", "in_progress": "处理中", "resolved": "已解决", "closed": "已关闭"}
-_NUMBER_RE = re.compile(r"GD\d{8}-\d{4}", re.IGNORECASE)
-_MERCHANT_RE = re.compile(r"(?<!\d)\d{15}(?!\d)")
-MAX_LISTED = 3
-ASK_TEXT = "请发一下工单号（比如 GD20261125-0001，在登记成功的消息里），或者15位商户号，我帮您查～"
+MAX_LISTED = 5
+VERIFY_TRIES = 3  # wrong phones for one ticket before the bot stops asking
+VERIFY_TICKET = "verify_ticket"  # the ticket number waiting for the phone check
+VERIFY_FAILS = "verify_failures"  # {ticket number: wrong phones so far}
+VERIFIED = "verified_tickets"  # numbers this session proved with the phone
+ACTIVE = ("in_progress", "open")
 
 
-def _ticket_number(tracker: Tracker) -> str | None:
+def _value(v) -> str:
+    return getattr(v, "value", v)
+
+
+def ticket_number_in(tracker: Tracker) -> str | None:
     value = entity(tracker, "ticket_number")
-    if not value:
-        m = _NUMBER_RE.search(normalize(latest_text(tracker)))
-        value = m.group(0) if m else None
-    return value.upper() if value else None
+    return find_ticket_number(str(value)) if value else find_ticket_number(normalize(latest_text(tracker)))
 
 
-def _merchant_id(tracker: Tracker) -> str | None:
+def merchant_id_in(tracker: Tracker) -> str | None:
+    """A merchant id named in this message ("查工单 898310048161234")."""
     value = entity(tracker, "merchant_id")
-    if not value:
-        m = _MERCHANT_RE.search(normalize(latest_text(tracker)))
-        value = m.group(0) if m else None
-    return value or tracker.get_slot("merchant_id")
+    if value and len(str(value)) == 15 and str(value).isdigit():
+        return str(value)
+    m = re.search(r"(?<!\d)\d{15}(?!\d)", normalize(latest_text(tracker)))
+    return m.group(0) if m else None
+
+
+def may_see(ticket, tracker: Tracker) -> bool:
+    """The conversation that opened the ticket, a verified merchant, or a phone proved this session."""
+    if ticket.sender_id and ticket.sender_id == tracker.sender_id:
+        return True
+    verified = verified_merchant_id(tracker)
+    if verified and ticket.merchant_id == verified:
+        return True
+    return ticket.number in (tracker.get_slot(VERIFIED) or [])
 
 
 def describe(ticket, tz: ZoneInfo) -> str:
-    """One ticket as the merchant reads it: number, type, status, last update (local time)."""
-    status = getattr(ticket.status, "value", ticket.status)
-    category = getattr(ticket.category, "value", ticket.category)
-    lines = [
-        f"工单 {ticket.number}",
-        f"· 类型：{CATEGORY_LABELS.get(category, category)}",
-        f"· 状态：{STATUS_LABELS.get(status, status)}",
-        f"· 最近更新：{ticket.updated_at.astimezone(tz):%Y-%m-%d %H:%M}",
-    ]
-    if status == "resolved" and ticket.resolution:
-        lines.append(f"· 处理结果：{ticket.resolution}")
-    return "\n".join(lines)
+    """One ticket as its merchant reads it; the resolution only if staff sent it to them."""
+    status = _value(ticket.status)
+    category = _value(ticket.category)
+    resolution = None
+    if status in ("resolved", "closed"):
+        try:
+            resolution = services().tickets.told_resolution(ticket.number)
+        except Exception:
+            log.exception("resolution of %s unavailable", ticket.number)
+    return texts.ticket_lines(
+        ticket.number,
+        CATEGORY_LABELS.get(category, category),
+        status,
+        f"{ticket.updated_at.astimezone(tz):%Y-%m-%d %H:%M}",
+        resolution,
+    )
 
 
-def ticket_status_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+def overview(tickets: list, tz: ZoneInfo) -> str:
+    """Unfinished tickets first (in progress before waiting), each group newest first."""
+    def order(t):
+        status = _value(t.status)
+        rank = ACTIVE.index(status) if status in ACTIVE else len(ACTIVE)
+        return (rank, -t.created_at.timestamp())
+
+    ranked = sorted(tickets, key=order)
+    shown, more = ranked[:MAX_LISTED], max(0, len(ranked) - MAX_LISTED)
+    # The counts are of all tickets, the list of the first few: "6 张…" with 5 shown says so.
+    counts = {s: sum(1 for t in ranked if _value(t.status) == s) for s in ACTIVE}
+    return texts.tickets_overview(
+        [describe(t, tz) for t in shown if _value(t.status) in ACTIVE],
+        [describe(t, tz) for t in shown if _value(t.status) not in ACTIVE],
+        counts,
+        more,
+    )
+
+
+def own_tickets(tracker: Tracker) -> list:
+    """This conversation's tickets, the ones proved with their phone this session, and the
+    verified merchant's from any channel."""
     from bot.tickets import TicketNotFound
     from bot.tickets.schemas import TicketFilters
 
-    svc = services()
-    tz = ZoneInfo(svc.settings.timezone)
-    number = _ticket_number(tracker)
+    svc = services().tickets
+    found = {t.number: t for t in svc.list_for_conversation(tracker.sender_id, limit=50)}
+    for number in tracker.get_slot(VERIFIED) or []:
+        if number not in found:
+            try:
+                found[number] = svc.get(number)
+            except TicketNotFound:
+                continue
+    verified = verified_merchant_id(tracker)
+    if verified:
+        for t in svc.list(TicketFilters(merchant_id=verified), limit=50).items:
+            found.setdefault(t.number, t)
+    return list(found.values())
+
+
+def _shown(dispatcher: CollectingDispatcher, text: str) -> list[EventType]:
+    dispatcher.utter_message(text=text)
+    return [SlotSet(PENDING, None), SlotSet(HELPED, True), SlotSet(VERIFY_TICKET, None)]
+
+
+def ask_phone(dispatcher: CollectingDispatcher, number: str) -> list[EventType]:
+    dispatcher.utter_message(text=texts.ask_phone_to_verify(number))
+    return [SlotSet(PENDING, "verify_phone"), SlotSet(VERIFY_TICKET, number)]
+
+
+def by_number(dispatcher: CollectingDispatcher, tracker: Tracker, number: str, tz: ZoneInfo) -> list[EventType]:
+    from bot.tickets import TicketNotFound
+
+    try:
+        ticket = services().tickets.get(number)
+    except TicketNotFound:
+        ticket = None
+    if ticket is not None and may_see(ticket, tracker):
+        return _shown(dispatcher, describe(ticket, tz))
+    if in_form(tracker):
+        # The form is asking for its own fields (a phone among them): check the ticket afterwards.
+        dispatcher.utter_message(text=texts.verify_after_form(number))
+        return []
+    failures = (tracker.get_slot(VERIFY_FAILS) or {}).get(number, 0)
+    if failures >= VERIFY_TRIES:
+        dispatcher.utter_message(text=texts.check_safely())
+        return [SlotSet(PENDING, None), SlotSet(VERIFY_TICKET, None)]
+    # Unknown or someone else's: the same answer, so a guessed number reveals nothing.
+    return ask_phone(dispatcher, number)
+
+
+def verify_phone(dispatcher: CollectingDispatcher, tracker: Tracker, number: str, tz: ZoneInfo) -> list[EventType]:
+    """The merchant answered the phone question for ``number``."""
+    from bot.tickets import TicketNotFound
+
+    phone, _ = parse_phone(latest_text(tracker))
+    if phone is None and latest_intent(tracker) == "deny":
+        dispatcher.utter_message(text=texts.check_safely())
+        return [SlotSet(PENDING, None), SlotSet(VERIFY_TICKET, None)]
+    if phone is None:
+        dispatcher.utter_message(text=texts.ask_phone_to_verify(number))
+        return [SlotSet(PENDING, "verify_phone")]
+    try:
+        ticket = services().tickets.get(number)
+    except TicketNotFound:
+        ticket = None
+    if ticket is not None and ticket.contact_phone == phone:
+        verified = list(tracker.get_slot(VERIFIED) or [])
+        return _shown(dispatcher, describe(ticket, tz)) + [SlotSet(VERIFIED, [*verified, number])]
+    failures = dict(tracker.get_slot(VERIFY_FAILS) or {})
+    failures[number] = failures.get(number, 0) + 1
+    log.info("conversation %s: phone check for a ticket failed (%d)", tracker.sender_id, failures[number])
+    if failures[number] >= VERIFY_TRIES:
+        dispatcher.utter_message(text=texts.check_safely())
+        return [SlotSet(PENDING, None), SlotSet(VERIFY_TICKET, None), SlotSet(VERIFY_FAILS, failures)]
+    dispatcher.utter_message(text=texts.phone_mismatch(number))
+    return [SlotSet(PENDING, "verify_phone"), SlotSet(VERIFY_FAILS, failures)]
+
+
+def ticket_status_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    tz = ZoneInfo(services().settings.timezone)
+    number = ticket_number_in(tracker)
+    waiting = tracker.get_slot(VERIFY_TICKET)
     if number:
-        try:
-            ticket = svc.tickets.get(number)
-        except TicketNotFound:
-            dispatcher.utter_message(
-                text=f"没有查到工单 {number}，麻烦核对一下工单号（格式如 GD20261125-0001）。"
-                "也可以发15位商户号，我帮您查名下的工单。"
-            )
-            return [SlotSet(PENDING, "ticket_lookup")]
-        dispatcher.utter_message(text=describe(ticket, tz))
-        return [SlotSet(PENDING, None), SlotSet(HELPED, True)]
+        return by_number(dispatcher, tracker, number, tz)
+    if waiting and tracker.get_slot(PENDING) == "verify_phone":
+        return verify_phone(dispatcher, tracker, waiting, tz)
 
-    merchant_id = _merchant_id(tracker)
-    if merchant_id:
-        open_tickets = svc.tickets.find_open_for_merchant(merchant_id, limit=MAX_LISTED)
-        if open_tickets:
-            head = f"商户号 {merchant_id} 名下有 {len(open_tickets)} 张处理中的工单："
-            dispatcher.utter_message(text=head + "\n\n" + "\n\n".join(describe(t, tz) for t in open_tickets))
-        else:
-            recent = svc.tickets.list(TicketFilters(merchant_id=merchant_id), limit=MAX_LISTED).items
-            if recent:
-                dispatcher.utter_message(
-                    text=f"商户号 {merchant_id} 名下目前没有处理中的工单。最近的工单：\n\n"
-                    + "\n\n".join(describe(t, tz) for t in recent)
-                )
-            else:
-                dispatcher.utter_message(
-                    text=f"商户号 {merchant_id} 名下暂时没有查到工单。如果是刚提交的，请发一下工单号我再查查～"
-                )
-        return [SlotSet(PENDING, None), SlotSet(HELPED, True), SlotSet("merchant_id", merchant_id)]
-
-    mine = svc.tickets.list_for_sender(channel_of(tracker.sender_id), tracker.sender_id, limit=MAX_LISTED)
+    merchant_id = merchant_id_in(tracker)
+    events: list[EventType] = [SlotSet("merchant_id", merchant_id)] if merchant_id else []
+    mine = own_tickets(tracker)
+    if merchant_id and merchant_id != verified_merchant_id(tracker):
+        # Anyone can type a merchant id: show only what this chat may see of it.
+        mine = [t for t in mine if t.merchant_id == merchant_id]
+        if not mine:
+            dispatcher.utter_message(text=texts.merchant_lookup_needs_identity(mask_id(merchant_id)))
+            return events + [SlotSet(PENDING, "ticket_lookup")]
     if mine:
-        dispatcher.utter_message(text="您在这里提交过的工单：\n\n" + "\n\n".join(describe(t, tz) for t in mine))
-        return [SlotSet(PENDING, None), SlotSet(HELPED, True)]
-
-    dispatcher.utter_message(text=ASK_TEXT)
-    return [SlotSet(PENDING, "ticket_lookup")]
+        return events + _shown(dispatcher, overview(mine, tz))
+    dispatcher.utter_message(text=texts.ask_ticket_number())
+    return events + [SlotSet(PENDING, "ticket_lookup")]
 
 
 class ActionCheckTicket(Action):
@@ -110,5 +226,5 @@ class ActionCheckTicket(Action):
             return ticket_status_reply(dispatcher, tracker)
         except Exception:
             log.exception("ticket lookup failed for %s", tracker.sender_id)
-            dispatcher.utter_message(text="抱歉，工单系统暂时查不了，请稍后再试，或者说“转人工”。")
+            dispatcher.utter_message(response="utter_ticket_lookup_down")
             return []

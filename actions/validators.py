@@ -199,9 +199,32 @@ def parse_date(text: str, today: date) -> tuple[str | None, str | None]:
     return found.isoformat(), None
 
 
+def bare_number(text: str) -> bool:
+    """A message that is only a number ("1381234567", "8983 1004 8161 234", "+86 138…")."""
+    t = _digits_joined(text)
+    return bool(re.fullmatch(r"\+?[\d\s]+", t)) and any(c.isdigit() for c in t)
+
+
+ID_PARSERS = {"merchant_id": parse_merchant_id, "terminal_id": parse_terminal_id, "phone": parse_phone}
+
+
+def other_id_field(text: str, asked: str) -> str | None:
+    """The id field a bare number is a valid value of, when it is not one of ``asked``.
+
+    Merchant ids (15 digits), terminal ids (8) and mobile numbers (11, 1[3-9]…) have
+    different lengths, so at most one field matches.
+    """
+    if not bare_number(text):
+        return None
+    parse = ID_PARSERS.get(asked)
+    if parse is not None and parse(text)[0]:
+        return None
+    return next((field for field, p in ID_PARSERS.items() if field != asked and p(text)[0]), None)
+
+
 def parse_description(text: str) -> tuple[str | None, str | None]:
     t = re.sub(r"\s+", " ", (text or "").strip())
-    if t.startswith("/"):
+    if t.startswith("/") or bare_number(t):
         return None, "请用文字简单描述一下问题"
     if len(t) < DESCRIPTION_MIN:
         return None, "描述有点太短了，请多说几个字"

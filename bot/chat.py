@@ -22,11 +22,12 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from anyio import to_thread
 
+from bot.conversations import hours
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from bot.services import Services
 
@@ -36,11 +37,15 @@ SENDER_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 INTENT_PREFIX = "/"  # rasa.shared.constants.INTENT_MESSAGE_PREFIX
 
 RASA_DOWN_TEXT = "抱歉，系统暂时有点忙，没能及时回复您。请稍后再发一次；着急的话可以拨打客服热线（见机身背面标签）。"
-# What the widget shows while a person owns the conversation. When a person answers
-# (service hours) is said by the handoff reply itself, so this line makes no promise of time.
-HANDOFF_NOTICE = "已转人工客服，您在这里发的消息客服都能看到，客服接入后会在这里回复您。"
-# The merchant's first message while a person owns the conversation gets this, on every channel; later ones none.
-HANDOFF_ACK = "已转给客服，请稍候"
+
+
+def handoff_notice(services: Services, now: datetime | None = None) -> str:
+    """While a person owns the conversation: when they will answer (the handoff reply's wording).
+
+    The merchant's first message during a handoff gets it as the acknowledgement, on every
+    channel (later ones none), and the web chat API returns it as ``notice`` for the banner.
+    """
+    return hours.waiting_notice(hours.from_settings(services.settings), now or datetime.now(UTC))
 
 
 class ChatInputError(ValueError):
@@ -57,6 +62,7 @@ class ChatInputError(ValueError):
 class ChatReply:
     messages: list[BotMessage] = field(default_factory=list)
     status: str = "ok"  # ok | handoff | rasa_unavailable
+    notice: str | None = None  # status handoff: handoff_notice(), for the widget's banner
 
 
 def conversation_id(channel: str, sender_id: str) -> str:
@@ -128,8 +134,9 @@ class ChatService:
             # An action may have just handed the conversation to a person.
             return convs.handoff_active(conv)
 
-        handed_off = await to_thread.run_sync(_record)
-        return ChatReply(messages=messages, status="handoff" if handed_off else "ok")
+        if await to_thread.run_sync(_record):
+            return ChatReply(messages=messages, status="handoff", notice=handoff_notice(self.services))
+        return ChatReply(messages=messages, status="ok")
 
     async def check_click(self, channel: str, sender_id: str, payload: str, title: str) -> None:
         """A button title typed into the transcript must belong to a button offered with ``payload``.
@@ -173,10 +180,11 @@ class ChatService:
         await self.rasa.restart(conv)
 
     async def _during_handoff(self, conv: str) -> ChatReply:
+        notice = handoff_notice(self.services)
         if not await to_thread.run_sync(self.services.conversations.acknowledge_handoff, conv):
-            return ChatReply(messages=[], status="handoff")
-        await to_thread.run_sync(self.services.conversations.log_message, conv, "out", HANDOFF_ACK)
-        return ChatReply(messages=[BotMessage(text=HANDOFF_ACK)], status="handoff")
+            return ChatReply(messages=[], status="handoff", notice=notice)
+        await to_thread.run_sync(self.services.conversations.log_message, conv, "out", notice)
+        return ChatReply(messages=[BotMessage(text=notice)], status="handoff", notice=notice)
 
 
 # --- what waits for the merchant outside the request/response cycle --------------------

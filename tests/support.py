@@ -48,3 +48,14 @@ class ChatClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def signed_merchant(merchant_id: str, secret: str, expires: int | None = None) -> dict:
+    """The host page's signed merchant identity (docs/widget.md): HMAC-SHA256 over "<id>.<expires>"."""
+    import hashlib
+    import hmac
+    import time
+
+    expires = int(time.time()) + 600 if expires is None else expires
+    sig = hmac.new(secret.encode(), f"{merchant_id}.{expires}".encode(), hashlib.sha256).hexdigest()
+    return {"id": merchant_id, "expires": expires, "signature": sig}

@@ -24,7 +24,7 @@ from bot import merchant_identity
 from bot.api.deps import get_app_settings, get_chat
 from bot.api.errors import ApiError
 from bot.chat import (
-    HANDOFF_NOTICE,
+    handoff_notice,
     SENDER_RE,
     ChatInputError,
     ChatService,
@@ -229,7 +229,9 @@ class ChatIn(BaseModel):
 class ChatOut(BaseModel):
     messages: list[Message]
     status: str = Field("ok", description="ok | handoff (a person owns the conversation) | rasa_unavailable")
-    handoff_notice: str | None = Field(None, description="While status is handoff: the line to show as a banner.")
+    handoff_notice: str | None = Field(
+        None, description="While status is handoff: the banner line, when a person will answer (bot.chat.handoff_notice)."
+    )
     received_at: datetime = Field(..., description="When the server stored the merchant's message (delivered).")
 
 
@@ -299,7 +301,7 @@ async def chat(
             for m in reply.messages
         ],
         status=reply.status,
-        handoff_notice=HANDOFF_NOTICE if reply.status == "handoff" else None,
+        handoff_notice=reply.notice,
         received_at=datetime.now(UTC),
     )
     if reply.status == "rasa_unavailable":
@@ -329,7 +331,9 @@ class UpdateOut(BaseModel):
 class UpdatesOut(BaseModel):
     messages: list[UpdateOut]
     handoff: bool = Field(..., description="True while a person owns the conversation (the bot is silent).")
-    handoff_notice: str | None = Field(None, description="While handoff is true: the line to show as a banner.")
+    handoff_notice: str | None = Field(
+        None, description="While handoff is true: the banner line, when a person will answer (bot.chat.handoff_notice)."
+    )
 
 
 @router.get("/updates", response_model=UpdatesOut, response_model_by_alias=True, responses=_AUTH_DOC)
@@ -353,7 +357,7 @@ async def updates(request: Request, sender_id: str):
             for u in items
         ],
         handoff=handoff,
-        handoff_notice=HANDOFF_NOTICE if handoff else None,
+        handoff_notice=handoff_notice(services) if handoff else None,
     )
 
 

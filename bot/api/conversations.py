@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import TicketsRead, TicketsWrite
 from bot.channels.outbox import with_deliveries
+from bot.conversations.context import ConversationContext, conversation_context
 from bot.conversations.schemas import ConversationDetail, ConversationState, FeedbackSummary, MessageOut
 from bot.conversations.service import ConversationNotFound, ConversationService
 
@@ -31,6 +32,10 @@ def get_conversation_service(request: Request) -> ConversationService:
 
 
 Conversations = Annotated[ConversationService, Depends(get_conversation_service)]
+
+
+class StaffConversation(ConversationDetail, ConversationContext):
+    """A conversation as an agent sees it: state, messages, the merchant's facts, its tickets."""
 
 
 class StaffMessageIn(BaseModel):
@@ -66,16 +71,21 @@ def list_handoffs(key: TicketsRead, convs: Conversations, limit: int = Query(100
 
 @router.get(
     "/api/conversations/{conv_id}",
-    response_model=ConversationDetail,
+    response_model=StaffConversation,
     tags=["conversations"],
     responses={**_NOT_FOUND, **_AUTH},
 )
-def get_conversation(conv_id: str, key: TicketsRead, convs: Conversations, limit: int = Query(200, ge=1, le=1000)):
-    """Handoff state and the last ``limit`` messages (oldest first) of one conversation."""
+def get_conversation(
+    conv_id: str, request: Request, key: TicketsRead, convs: Conversations, limit: int = Query(200, ge=1, le=1000)
+):
+    """Handoff state, the last ``limit`` messages (oldest first), the merchant's facts (phone masked)
+    and the conversation's tickets (newest first)."""
     detail = convs.get_detail(conv_id, limit)
     if detail is None:
         raise _not_found(conv_id)
-    return with_deliveries(detail, convs.db)
+    detail = with_deliveries(detail, convs.db)
+    context = conversation_context(request.app.state.services.tickets, conv_id)
+    return StaffConversation(**detail.model_dump(), **context.model_dump())
 
 
 @router.post(

@@ -22,6 +22,8 @@ from bot.api.auth import TicketsRead, TicketsWrite
 from bot.tickets.schemas import (
     CommentCreate,
     EventOut,
+    MerchantPreviewIn,
+    MerchantPreviewOut,
     OutboxEventOut,
     OutboxPage,
     TicketCreate,
@@ -162,7 +164,23 @@ def patch_ticket(number: str, patch: TicketPatch, service: Tickets, key: Tickets
     responses={**_NOT_FOUND, **_TOO_LARGE, **_AUTH},
 )
 def add_comment(number: str, comment: CommentCreate, service: Tickets, key: TicketsWrite) -> EventOut:
-    return service.add_comment(number, comment.author or key.name[:64], comment.body)
+    """An internal note; ``reply_to_merchant`` also sends it to the merchant's chat."""
+    return service.add_comment(
+        number, comment.author or key.name[:64], comment.body, reply_to_merchant=comment.reply_to_merchant
+    )
+
+
+@router.post(
+    "/api/tickets/{number}/preview",
+    response_model=MerchantPreviewOut,
+    tags=["tickets"],
+    responses={**_NOT_FOUND, 409: {"description": "Illegal status transition"}, **_TOO_LARGE, **_AUTH},
+)
+def preview_merchant_messages(
+    number: str, change: MerchantPreviewIn, service: Tickets, _key: TicketsRead
+) -> MerchantPreviewOut:
+    """Exactly what the merchant's chat would receive for this change (PATCH or comment); saves nothing."""
+    return service.preview(number, change)
 
 
 @router.get(

@@ -572,6 +572,7 @@ function renderTicket(t) {
   $("#t-new-assignee").value = t.assignee || "";
   $("#t-new-priority").value = t.priority;
   $("#t-note").value = "";
+  resetMerchantPreviews();
 }
 
 function eventSummary(ev) {
@@ -645,6 +646,7 @@ async function updateTicket() {
     return;
   }
   if (note) patch.note = note;
+  if ($("#t-reply").checked) patch.reply_to_merchant = true;
   try {
     const updated = await api("PATCH", `/api/tickets/${encodeURIComponent(t.number)}`, { body: patch });
     flash($("#t-detail-msg"), "已保存");
@@ -667,7 +669,8 @@ async function addComment() {
     return;
   }
   try {
-    await api("POST", `/api/tickets/${encodeURIComponent(t.number)}/comments`, { body: { body } });
+    const reply = $("#t-comment-reply").checked;
+    await api("POST", `/api/tickets/${encodeURIComponent(t.number)}/comments`, { body: { body, reply_to_merchant: reply } });
     bodyInput.value = "";
     flash($("#t-detail-msg"), "备注已添加");
     await openTicket(t.number);
@@ -913,6 +916,7 @@ function renderConversation(id, data) {
     fields.push([name, dd]);
   }
   $("#c-fields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
+  renderConvContext(data);
 
   const lines = convLines(data);
   const list = $("#c-transcript");
@@ -974,12 +978,108 @@ async function handBack() {
   }
 }
 
+// --- what the merchant will read; who the merchant is -----------------------------------
+// Notes are internal unless marked for the merchant. The server renders the exact message
+// (POST /api/tickets/{number}/preview), shown under the form before anything is saved.
+
+const PREVIEWS = {
+  update: {
+    box: "#t-preview",
+    inputs: ["#t-new-status", "#t-note", "#t-reply"],
+    body: () => {
+      const status = $("#t-new-status").value;
+      const current = ticketView.ticket && ticketView.ticket.status;
+      return {
+        status: status && status !== current ? status : null,
+        note: $("#t-note").value.trim() || null,
+        reply_to_merchant: $("#t-reply").checked,
+      };
+    },
+  },
+  comment: {
+    box: "#t-comment-preview",
+    inputs: ["#t-comment-body", "#t-comment-reply"],
+    body: () => ({ note: $("#t-comment-body").value.trim() || null, reply_to_merchant: $("#t-comment-reply").checked }),
+  },
+};
+
+function showPreview(box, ...children) {
+  box.replaceChildren(...children);
+  box.hidden = !children.length;
+}
+
+async function refreshPreview(kind) {
+  const { box: sel, body: makeBody } = PREVIEWS[kind];
+  const box = $(sel);
+  const t = ticketView.ticket;
+  const body = makeBody();
+  if (!t || (!body.status && !body.reply_to_merchant)) return showPreview(box);
+  if (body.reply_to_merchant && !body.note) return showPreview(box, el("span", { class: "none", text: "请先写好要发给商户的内容" }));
+  try {
+    const data = await api("POST", `/api/tickets/${encodeURIComponent(t.number)}/preview`, { body });
+    if (ticketView.ticket !== t) return;
+    if (!data.messages.length) {
+      const why = data.recipient ? "这次修改商户不会收到消息" : "这张工单不是从对话里来的，商户不会收到消息";
+      return showPreview(box, el("span", { class: "none", text: why }));
+    }
+    showPreview(box, el("strong", { text: "商户将收到：" }), ...data.messages.map((m) => el("div", { class: "pre", text: m })));
+  } catch (err) {
+    showPreview(box, el("span", { class: "none", text: err.message }));
+  }
+}
+
+function resetMerchantPreviews() {
+  $("#t-reply").checked = false;
+  $("#t-comment-reply").checked = false;
+  for (const kind of Object.keys(PREVIEWS)) showPreview($(PREVIEWS[kind].box));
+}
+
+function initMerchantPreviews() {
+  for (const [kind, { inputs }] of Object.entries(PREVIEWS)) {
+    let timer = null;
+    const later = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => refreshPreview(kind), 300);
+    };
+    for (const sel of inputs) {
+      $(sel).addEventListener("input", later);
+      $(sel).addEventListener("change", later);
+    }
+  }
+}
+
+function renderConvContext(data) {
+  const m = data.merchant || {};
+  const tickets = Array.isArray(data.tickets) ? data.tickets : [];
+  const rows = [
+    ["商户号", m.merchant_id],
+    ["终端号", m.terminal_id],
+    ["设备序列号", m.device_serial],
+    ["联系电话", m.contact_phone_masked],
+  ].filter(([, v]) => v);
+  $("#c-context").hidden = !rows.length && !tickets.length;
+  $("#c-merchant").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { class: "mono", text: v })]));
+  $("#c-tickets").replaceChildren(
+    ...tickets.map((t) =>
+      el(
+        "li",
+        {},
+        el("a", { href: `#tickets/${encodeURIComponent(t.number)}`, class: "mono", text: t.number }),
+        " ",
+        badge("status", t.status),
+        el("span", { class: "muted", text: ` ${label("category", t.category)} · ${fmtTime(t.created_at)} · ${t.description}` })
+      )
+    )
+  );
+}
+
 // --- start -----------------------------------------------------------------------------
 
 initKey();
 initTabs();
 initFaq();
 initTickets();
+initMerchantPreviews();
 initConversations();
 route();
 if (!getKey()) $("#api-key").focus();

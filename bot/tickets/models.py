@@ -57,20 +57,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class TicketCounter(Base):
-    """Last ticket sequence number handed out per local day (YYYYMMDD)."""
-
-    __tablename__ = "ticket_counters"
-
-    day: Mapped[str] = mapped_column(String(8), primary_key=True)
-    last_value: Mapped[int] = mapped_column(Integer)
-
-
 class Ticket(Base):
     __tablename__ = "tickets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)  # bot.tickets.numbers
     category: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), index=True)
     priority: Mapped[str] = mapped_column(String(10))
@@ -195,7 +186,6 @@ class ApiKey(Base):
 
 
 TICKET_TABLES = (
-    "ticket_counters",
     "tickets",
     "ticket_events",
     "outbox_events",

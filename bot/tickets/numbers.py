@@ -1,27 +1,37 @@
-"""Human-friendly ticket numbers: ``GD<YYYYMMDD>-<NNNN>``.
+"""Ticket numbers: ``GD<YYYYMMDD>-<6 random characters>``, e.g. ``GD20261125-K7M3Q9``.
 
-The date is the local date in ``settings.timezone`` (merchants read it), the sequence
-restarts at 0001 each day and widens past 9999 rather than wrapping.
+The date is the local date in ``settings.timezone`` (merchants and staff read it). The
+rest is random, so a number says nothing about how many tickets exist and cannot be
+walked: one day has 31^6 ≈ 887 million possible numbers, and the chat never tells a
+stranger whether a guessed number exists (see actions/tickets.py).
 
-The sequence comes from one row per day in ``ticket_counters``, bumped with a single
-``INSERT ... ON CONFLICT DO UPDATE SET last_value = last_value + 1 RETURNING``
-inside the ticket's own transaction. The row lock (PostgreSQL) or the database write
-lock (SQLite) serialises concurrent creators, and a rolled-back ticket rolls its
-number back too, so numbers are unique and gap-free.
+The random part is read out on the phone, so its alphabet leaves out the characters
+people confuse when they say or read them: 0/O, 1/I/L. Merchants type numbers in any
+case, with spaces or without the hyphen; ``find_ticket_number`` reads all of that, and
+also the older ``GD<YYYYMMDD>-<NNNN>`` numbers (daily sequence, before migration 0006),
+which still exist.
+
+Uniqueness: the ``tickets.number`` column is unique; the creator draws again when the
+drawn number is taken (``TicketService.create``).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0 O 1 I L
+RANDOM_LENGTH = 6
 
-from bot.tickets.models import TicketCounter
-
-NUMBER_RE = re.compile(r"^GD(\d{8})-(\d{4,})$")
+# Canonical forms: the current one and the legacy daily sequence.
+NUMBER_RE = re.compile(rf"^GD(\d{{8}})-([{ALPHABET}]{{{RANDOM_LENGTH}}}|\d{{4,}})$")
+# What a merchant types: any case, spaces or a missing hyphen between the parts.
+_TYPED_RE = re.compile(
+    rf"(?<![0-9A-Za-z])GD\s*(\d{{8}})\s*[-_－—]?\s*([{ALPHABET}]{{{RANDOM_LENGTH}}}|\d{{4,6}})(?![0-9A-Za-z])",
+    re.IGNORECASE,
+)
 
 
 def local_day(moment: datetime, timezone: str) -> str:
@@ -31,35 +41,24 @@ def local_day(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y%m%d")
 
 
-def format_number(day: str, sequence: int) -> str:
-    return f"GD{day}-{sequence:04d}"
+def random_part() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
+
+
+def new_number(moment: datetime, timezone: str) -> str:
+    """A fresh number for a ticket created at ``moment`` (not yet checked for uniqueness)."""
+    return f"GD{local_day(moment, timezone)}-{random_part()}"
 
 
 def is_ticket_number(text: str) -> bool:
-    return bool(NUMBER_RE.match(text))
+    """True for a canonical number (upper case, with the hyphen), current or legacy format."""
+    return bool(NUMBER_RE.match(text or ""))
 
 
-def next_sequence(session: Session, day: str) -> int:
-    """Atomically take the next sequence number of ``day`` in the session's transaction."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        insert = postgresql.insert
-    elif dialect == "sqlite":
-        insert = sqlite.insert
-    else:  # pragma: no cover - the project runs on these two only
-        raise RuntimeError(f"ticket numbers need SQLite or PostgreSQL, not {dialect}")
-    stmt = (
-        insert(TicketCounter)
-        .values(day=day, last_value=1)
-        .on_conflict_do_update(
-            index_elements=[TicketCounter.day],
-            set_={"last_value": TicketCounter.last_value + 1},
-        )
-        .returning(TicketCounter.last_value)
-    )
-    return int(session.execute(stmt).scalar_one())
-
-
-def next_number(session: Session, moment: datetime, timezone: str) -> str:
-    day = local_day(moment, timezone)
-    return format_number(day, next_sequence(session, day))
+def find_ticket_number(text: str) -> str | None:
+    """The first ticket number in what a merchant typed, in canonical form, else None."""
+    t = (text or "").translate(str.maketrans("０１２３４５６７８９－", "0123456789-"))
+    m = _TYPED_RE.search(t)
+    if not m:
+        return None
+    return f"GD{m.group(1)}-{m.group(2).upper()}"

@@ -45,6 +45,7 @@ FIELD_LABELS: dict[str, str] = {
     "status": "状态",
     "assignee": "处理人",
     "note": "备注",
+    "reply_to_merchant": "发给商户",
     "channel": "渠道",
     "sender_id": "会话用户标识",
     "transcript": "对话记录",
@@ -365,6 +366,13 @@ class TicketCreate(BilingualModel):
         return None if self.settlement_amount is None else int(self.settlement_amount * 100)
 
 
+def _reply_errors(reply_to_merchant: bool, note: str | None) -> list[tuple[str, PydanticCustomError]]:
+    """A note sent to the merchant must exist."""
+    if reply_to_merchant and not note:
+        return [("note", _error("note", "发给商户时不能为空", "is required with reply_to_merchant"))]
+    return []
+
+
 class TicketPatch(BilingualModel):
     """Staff changes. An explicit ``"assignee": null`` unassigns; absent fields stay as they are."""
 
@@ -372,11 +380,15 @@ class TicketPatch(BilingualModel):
     assignee: Assignee | None = None
     priority: Priority | None = None
     note: Note | None = Field(
-        None, description="Why; for status resolved it is the resolution text sent to the merchant."
+        None, description="Why (internal); for status resolved it is the resolution. Sent to the merchant "
+        "only with reply_to_merchant."
+    )
+    reply_to_merchant: bool = Field(
+        False, description="Send the note to the merchant (quoted under the status message); else it stays internal."
     )
 
     def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
-        problems = []
+        problems = _reply_errors(self.reply_to_merchant, self.note)
         if not ({"status", "assignee", "priority"} & self.model_fields_set):
             problems.append(
                 (
@@ -397,6 +409,25 @@ class TicketPatch(BilingualModel):
 class CommentCreate(BilingualModel):
     author: Author | None = Field(None, description="Staff name; the API key's name when omitted.")
     body: CommentBody
+    reply_to_merchant: bool = Field(False, description="Also send the comment to the merchant's chat.")
+
+
+class MerchantPreviewIn(BilingualModel):
+    """A change as staff are about to save it (PATCH or comment), to show what the merchant will read."""
+
+    status: Status | None = None
+    note: Note | None = None
+    reply_to_merchant: bool = False
+
+    def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
+        return _reply_errors(self.reply_to_merchant, self.note)
+
+
+class MerchantPreviewOut(BaseModel):
+    recipient: str | None = Field(
+        None, description="The chat conversation that will receive the messages; null: nobody is told."
+    )
+    messages: list[str] = Field(default_factory=list, description="Exactly what the merchant will read, in order.")
 
 
 class TicketFilters(BilingualModel):

@@ -33,13 +33,15 @@ from bot.tickets import (
     NotificationNotFound,
     TicketNotFound,
 )
-from bot.tickets import outbox
+from bot.tickets import notices, outbox
 from bot.tickets.models import Notification, Ticket, TicketEvent, utcnow
-from bot.tickets.numbers import next_number
+from bot.tickets.numbers import new_number
 from bot.tickets.schemas import (
     CommentCreate,
     CreateResult,
     EventOut,
+    MerchantPreviewIn,
+    MerchantPreviewOut,
     NotificationOut,
     OutboxEventOut,
     OutboxPage,
@@ -49,19 +51,32 @@ from bot.tickets.schemas import (
     TicketPage,
     TicketPatch,
 )
-from bot.tickets.states import ACTIVE_STATUSES, OUTBOX_EVENT_TYPES, EventType, Status, check_transition
+from bot.tickets.states import ACTIVE_STATUSES, OUTBOX_EVENT_TYPES, Channel, EventType, Status, check_transition
 
 log = logging.getLogger(__name__)
 
 _KEY_RE = re.compile(r"[\x21-\x7e]{1,128}")
 _UPDATE_RETRIES = 5
+_NUMBER_DRAWS = 5
 
 
-def resolved_text(number: str, resolution: str | None) -> str:
-    """What the merchant reads in the chat when staff resolve the ticket."""
-    if resolution:
-        return f"您的工单 {number} 已处理完成：{resolution}"
-    return f"您的工单 {number} 已处理完成。如问题仍未解决，请直接回复我们。"
+def conversation_channel(conv_id: str) -> str:
+    """The ticket channel of a chat conversation id: ``web:…`` → web, ``wechat:…`` → wechat,
+    ``wecom:…`` → wecom, anything else api."""
+    head = conv_id.partition(":")[0]
+    return head if head in (Channel.WEB.value, Channel.WECHAT.value, Channel.WECOM.value) else Channel.API.value
+
+
+def merchant_messages(
+    number: str, change: tuple[str, str] | None, note: str | None, reply_to_merchant: bool
+) -> builtins.list[str]:
+    """Exactly what the merchant's chat receives for one staff change (bot.tickets.notices)."""
+    reply = note if reply_to_merchant and note else None
+    if change is not None:
+        text = notices.status_notice(number, change[0], change[1], reply)
+    else:
+        text = notices.comment_notice(number, reply) if reply else None
+    return [text] if text else []
 
 
 def ticket_out(t: Ticket) -> TicketOut:
@@ -149,9 +164,7 @@ class TicketService:
         try:
             with self.db.session() as s:
                 now = self.clock()
-                # The counter bump is the transaction's first write: it takes the lock that
-                # serialises creators (and makes a concurrent same-key insert wait for us).
-                number = next_number(s, now, self.settings.timezone)
+                number = self._free_number(s, now)
                 t = Ticket(
                     number=number,
                     category=data.category.value,
@@ -193,6 +206,18 @@ class TicketService:
             raise
         log.info("ticket %s created (%s, channel %s)", result.number, result.category, result.channel)
         return CreateResult(ticket=result, created=True)
+
+    def _free_number(self, s: Session, now: datetime) -> str:
+        """A random number not used yet (a clash is about one in a hundred million per draw)."""
+        for _ in range(_NUMBER_DRAWS):
+            number = new_number(now, self.settings.timezone)
+            if s.execute(select(Ticket.id).where(Ticket.number == number)).first() is None:
+                return number
+        raise RuntimeError("no free ticket number after several draws")  # pragma: no cover
+
+    def find_by_idempotency_key(self, key: str) -> TicketOut | None:
+        """The ticket created with ``key``, if any (the chat uses its own stable keys)."""
+        return self._by_key(key)
 
     def _by_key(self, key: str) -> TicketOut | None:
         with self.db.session() as s:
@@ -257,6 +282,10 @@ class TicketService:
             ).scalars()
             return [ticket_out(t) for t in rows]
 
+    def list_for_conversation(self, conv_id: str, *, limit: int = 20) -> builtins.list[TicketOut]:
+        """Tickets opened from one chat conversation (``<channel>:<id>``), any status, newest first."""
+        return self.list_for_sender(conversation_channel(conv_id), conv_id, limit=limit)
+
     def events(self, number: str) -> builtins.list[EventOut]:
         with self.db.session() as s:
             t = self._load(s, number)
@@ -283,14 +312,22 @@ class TicketService:
             t = self._load(s, number, lock=True)
             now = self.clock()
             changes: builtins.list[tuple[EventType, dict[str, Any]]] = []
-            resolved = False
+            status_change: tuple[str, str] | None = None
             if "status" in fields and patch.status is not None and check_transition(t.status, patch.status):
+                status_change = (t.status, patch.status.value)
                 changes.append(
-                    (EventType.STATUS_CHANGED, {"from": t.status, "to": patch.status.value, "note": patch.note})
+                    (
+                        EventType.STATUS_CHANGED,
+                        {
+                            "from": t.status,
+                            "to": patch.status.value,
+                            "note": patch.note,
+                            "reply_to_merchant": patch.reply_to_merchant,
+                        },
+                    )
                 )
                 if patch.status == Status.RESOLVED:
                     t.resolution = patch.note
-                    resolved = True
                 elif patch.status == Status.OPEN:
                     t.resolution = None  # reopened: the old resolution no longer holds
                 t.status = patch.status.value
@@ -300,30 +337,75 @@ class TicketService:
             if "priority" in fields and patch.priority is not None and patch.priority.value != t.priority:
                 changes.append((EventType.PRIORITY_CHANGED, {"from": t.priority, "to": patch.priority.value}))
                 t.priority = patch.priority.value
-            if patch.note and not any(kind == EventType.STATUS_CHANGED for kind, _ in changes):
+            if patch.note and status_change is None:
                 # A note without a status change is still worth keeping: as a comment.
-                changes.append((EventType.COMMENTED, {"author": actor, "body": patch.note}))
+                changes.append(
+                    (
+                        EventType.COMMENTED,
+                        {"author": actor, "body": patch.note, "reply_to_merchant": patch.reply_to_merchant},
+                    )
+                )
             if changes:
                 if any(kind != EventType.COMMENTED for kind, _ in changes):
                     t.updated_at = now
                 s.flush()  # bumps the version; raises StaleDataError if we lost a race
                 for kind, data in changes:
                     self._record(s, t, kind, actor, data, now)
-                if resolved:
-                    self._notify_resolved(s, t, actor, now)
+                for text in merchant_messages(t.number, status_change, patch.note, patch.reply_to_merchant):
+                    self._notify(s, t, actor, now, text)
             result = ticket_out(t)
         if changes:
             log.info("ticket %s updated by %s: %s", number, actor, ", ".join(k.value for k, _ in changes))
         return result
 
-    def add_comment(self, number: str, author: str, body: str) -> EventOut:
-        data = CommentCreate(author=author, body=body)
+    def add_comment(self, number: str, author: str, body: str, *, reply_to_merchant: bool = False) -> EventOut:
+        """An internal note; with ``reply_to_merchant`` it is also sent to the merchant's chat."""
+        data = CommentCreate(author=author, body=body, reply_to_merchant=reply_to_merchant)
         with self.db.session() as s:
             t = self._load(s, number)
+            now = self.clock()
             ev = self._record(
-                s, t, EventType.COMMENTED, data.author or "unknown", {"author": data.author, "body": data.body}, self.clock()
+                s,
+                t,
+                EventType.COMMENTED,
+                data.author or "unknown",
+                {"author": data.author, "body": data.body, "reply_to_merchant": data.reply_to_merchant},
+                now,
             )
+            for text in merchant_messages(t.number, None, data.body, data.reply_to_merchant):
+                self._notify(s, t, data.author or "unknown", now, text)
             return _event_out(ev, t.number)
+
+    def preview(self, number: str, change: MerchantPreviewIn) -> MerchantPreviewOut:
+        """What the merchant would read if staff saved ``change`` now; nothing is written.
+
+        An illegal status move raises IllegalTransition, exactly as saving it would.
+        """
+        with self.db.session() as s:
+            t = self._load(s, number)
+            status_change = None
+            if change.status is not None and check_transition(t.status, change.status):
+                status_change = (t.status, change.status.value)
+            messages = merchant_messages(t.number, status_change, change.note, change.reply_to_merchant)
+            recipient = t.sender_id if t.sender_id else None
+            return MerchantPreviewOut(recipient=recipient, messages=messages if recipient else [])
+
+    def told_resolution(self, number: str) -> str | None:
+        """The resolution the merchant was told: the resolving note, if staff sent it to them."""
+        with self.db.session() as s:
+            t = self._load(s, number)
+            if t.status not in (Status.RESOLVED.value, Status.CLOSED.value):
+                return None
+            rows = s.execute(
+                select(TicketEvent)
+                .where(TicketEvent.ticket_id == t.id, TicketEvent.type == EventType.STATUS_CHANGED.value)
+                .order_by(TicketEvent.id.desc())
+            ).scalars()
+            for ev in rows:
+                if (ev.data or {}).get("to") == Status.RESOLVED.value:
+                    data = ev.data or {}
+                    return data.get("note") if data.get("reply_to_merchant") else None
+            return None
 
     # --- merchant notifications -------------------------------------------------------
 
@@ -347,21 +429,24 @@ class TicketService:
                 n.sent_at = self.clock()
             return _notification_out(n)
 
-    def _notify_resolved(self, s: Session, t: Ticket, actor: str, now: datetime) -> None:
+    def _notify(self, s: Session, t: Ticket, actor: str, now: datetime, text: str) -> None:
+        """Queue one message for the chat that opened the ticket (nobody to tell without one)."""
         if not t.sender_id:
-            return  # created without a chat user (e.g. by API): nobody to tell in a chat
+            return
         n = Notification(
             ticket_id=t.id,
             ticket_number=t.number,
             channel=t.channel,
             sender_id=t.sender_id,
-            text=resolved_text(t.number, t.resolution),
+            text=text,
             created_at=now,
         )
         s.add(n)
         s.flush()
         push_to_conversation(s, self.settings, t.sender_id, n.text, kind="notification", notification_id=n.id)
-        self._record(s, t, EventType.NOTIFICATION, actor, {"notification_id": n.id, "channel": n.channel}, now)
+        self._record(
+            s, t, EventType.NOTIFICATION, actor, {"notification_id": n.id, "channel": n.channel, "text": text}, now
+        )
 
     # --- outbox operations ------------------------------------------------------------
 

@@ -66,3 +66,7 @@ class ChatWidget:
 
     def sender_id(self) -> str:
         return self.page.evaluate("window.PosbotWidget.senderId")
+
+    def last_reply(self) -> Locator:
+        """The bot's latest reply bubble (e.g. the handoff reply)."""
+        return self.page.locator(".pw-msg.pw-bot:not(.pw-typing) .pw-bubble").last

@@ -177,3 +177,57 @@ def test_faq_search_shows_the_response_code_the_query_quotes(page, site, staff_k
     page.get_by_label("商户的问题").fill("机器报错B9")
     page.get_by_role("button", name="搜索", exact=True).click()
     expect(page.locator("#faq-results .code-hit.unknown")).to_contain_text("代码表里没有这个返回码")
+
+
+def test_staff_see_what_the_merchant_will_receive(page, site, staff_key, api):
+    sender = f"web:b{uuid.uuid4().hex[:12]}"
+    ticket = create_ticket(api, channel="web", sender_id=sender)
+    number = ticket["number"]
+    log_in(page, site, staff_key, f"tickets/{number}")
+    expect(page.locator("#t-title")).to_have_text(f"工单 {number}")
+
+    preview = page.locator("#t-preview")
+    page.get_by_label("工单状态").select_option("resolved")
+    page.get_by_role("textbox", name="说明").fill("内部：更换了打印头")
+    expect(preview).to_contain_text(f"您的工单 {number} 已处理完成")
+    expect(preview).not_to_contain_text("更换了打印头")  # the note stays internal
+
+    page.get_by_role("textbox", name="说明").fill("已为您更换打印头")
+    page.get_by_label("把说明作为客服留言发给商户").check()
+    expect(preview).to_contain_text("客服留言：已为您更换打印头")
+    page.get_by_role("button", name="保存修改").click()
+    expect(page.locator("#t-badges")).to_contain_text("已解决")
+    expect(page.locator("#t-events")).to_contain_text("客服留言：已为您更换打印头")  # what was sent, logged
+
+    comment_preview = page.locator("#t-comment-preview")
+    page.get_by_label("备注内容").fill("商户说明天在店")
+    expect(comment_preview).to_be_hidden()  # internal: nothing to preview
+    page.get_by_label("同时作为客服回复发给商户").check()
+    expect(comment_preview).to_contain_text(f"关于您的工单 {number}，客服回复：商户说明天在店")
+
+
+def test_a_ticket_without_a_chat_says_the_merchant_gets_nothing(page, site, staff_key, api):
+    number = create_ticket(api)["number"]
+    log_in(page, site, staff_key, f"tickets/{number}")
+    expect(page.locator("#t-title")).to_have_text(f"工单 {number}")
+    page.get_by_label("工单状态").select_option("in_progress")
+    expect(page.locator("#t-preview")).to_have_text("这张工单不是从对话里来的，商户不会收到消息")
+
+
+def test_the_agent_sees_the_merchant_and_the_conversations_tickets(open_page, site, staff_key, api):
+    merchant = open_page()
+    merchant.goto(site + "/")
+    chat = ChatWidget(merchant)
+    conv_id = "web:" + chat.sender_id()
+    repair = create_ticket(api, channel="web", sender_id=conv_id, contact_phone="13812345678")
+    chat.say("转人工")
+    expect(chat.last_reply()).to_contain_text(repair["number"])
+
+    staff = open_page()
+    log_in(staff, site, staff_key, f"conversations/{conv_id}")
+    context = staff.locator("#c-context")
+    expect(context).to_contain_text("898310048161234")
+    expect(context).to_contain_text("138****5678")
+    expect(context).not_to_contain_text("13812345678")
+    expect(staff.locator("#c-tickets li")).to_have_count(1)  # joined, not a second ticket
+    expect(staff.locator("#c-tickets")).to_contain_text(repair["number"])

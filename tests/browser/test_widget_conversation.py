@@ -60,8 +60,8 @@ def test_the_top_of_a_long_reply_is_visible(open_page, site, screen, tmp_path):
 
     first = chat.say("打印机不出纸").first
     expect(first).to_contain_text("1.")
-    # The reply (steps, then 问题解决了吗？ with its buttons) is taller than the log here ...
-    expect(page.get_by_role("button", name="没解决")).to_be_attached()
+    # The reply (steps, then 试完点下面告诉我结果 with its buttons) is taller than the log here ...
+    expect(page.get_by_role("button", name="试了还是不行")).to_be_attached()
     assert first.evaluate(REPLY_TALLER_THAN_LOG), "the reply fits the log: this screen cannot test the scrolling"
     # ... so the log shows where it starts, not its last lines, and the pill leads on.
     wait_true(page, TOP_IN_LOG, first)
@@ -69,7 +69,7 @@ def test_the_top_of_a_long_reply_is_visible(open_page, site, screen, tmp_path):
     page.screenshot(path=str(tmp_path / f"long-reply-{screen}.png"))
 
     page.get_by_role("button", name="新消息 ↓").click()
-    expect(page.get_by_role("button", name="没解决")).to_be_in_viewport()
+    expect(page.get_by_role("button", name="试了还是不行")).to_be_in_viewport()
     expect(page.get_by_role("button", name="新消息 ↓")).to_be_hidden()
 
 
@@ -78,7 +78,7 @@ def test_a_staff_reply_while_scrolled_up_shows_the_pill(open_page, site, staff_k
     page.goto(site + "/")
     chat = ChatWidget(page)
     chat.say("打印机不出纸")
-    expect(page.get_by_role("button", name="没解决")).to_be_attached()
+    expect(page.get_by_role("button", name="试了还是不行")).to_be_attached()
     chat.say("转人工")
     expect(chat.banner).to_be_visible()
     conv = "web:" + chat.sender_id()
@@ -141,7 +141,7 @@ def test_the_ticket_number_is_a_card_with_a_copy_button(open_page, site, screen,
     page.goto(site + "/")
     chat = ChatWidget(page)
     chat.say("打印机不出纸")
-    click(page, "没解决")
+    click(page, "试了还是不行")
     click(page, "登记工单")
     expect(page.locator(".pw-msg.pw-bot .pw-bubble").filter(has_text="15位商户号").last).to_be_visible()
     chat.say("898310048161234")

@@ -1,5 +1,5 @@
 """Units of the channel delivery: text splitting, shared state on the database and on Redis, access tokens,
-and the schema of the new tables (migration 0006 against the models)."""
+and the schema of the new tables (migration 0004_channel_outbox against the models)."""
 
 from __future__ import annotations
 

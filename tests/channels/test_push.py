@@ -11,9 +11,9 @@ import asyncio
 from sqlalchemy import select
 
 from bot.channels.outbox import ChannelMessage
-from bot.chat import HANDOFF_ACK
+from bot.chat import handoff_notice
+from bot.tickets.notices import status_notice
 from bot.tickets.schemas import TicketCreate, TicketPatch
-from bot.tickets.service import resolved_text
 from tests.channels.fake_rasa import GREETING
 
 
@@ -80,14 +80,14 @@ async def test_a_long_answer_is_split_at_wechats_byte_limit(harness):
 async def test_during_a_handoff_the_first_message_is_acknowledged_once(harness):
     side = harness.wechat()
     await start_handoff(harness, side)
-    assert await harness.say(side, "有人吗") == HANDOFF_ACK
+    assert await harness.say(side, "有人吗") == handoff_notice(harness.services)
     assert await harness.say(side, "在吗？？") == ""
     assert harness.rasa.texts(f"wechat:{side.openid}") == ["你好"]  # the bot stayed out of it
     # A new handoff acknowledges again.
     conv = f"wechat:{side.openid}"
     harness.services.conversations.hand_back(conv, "staff", notice=None)
     harness.services.conversations.start_handoff(conv, "wechat", None, "request_human")
-    assert await harness.say(side, "又是我") == HANDOFF_ACK
+    assert await harness.say(side, "又是我") == handoff_notice(harness.services)
 
 
 async def test_a_staff_reply_reaches_the_merchant_without_them_writing(harness):
@@ -115,7 +115,8 @@ async def test_a_ticket_update_reaches_a_wechat_merchant(harness):
         category="handoff", description="打印机不出纸", channel="wechat", sender_id=f"wechat:{side.openid}"))
     harness.services.tickets.update(t.number, TicketPatch(status="resolved", note="已远程重置打印模块"), actor="alice")
     assert await harness.drain() == 1
-    assert harness.standin.texts(side.openid) == [resolved_text(t.number, "已远程重置打印模块")]
+    # The status template only: the note was internal.
+    assert harness.standin.texts(side.openid) == [status_notice(t.number, "open", "resolved")]
     assert harness.services.tickets.pending_notifications("wechat") == []  # marked sent
 
 
@@ -139,7 +140,7 @@ async def test_45015_is_recorded_shown_to_staff_not_retried_and_sent_when_the_me
     listed = (await harness.http.get("/api/deliveries", params={"status": "failed"}, headers=harness.staff)).json()
     assert [i["last_errcode"] for i in listed["items"]] == [45015]
     # The merchant writes again: the window is open and the message goes out, once.
-    assert await harness.say(side, "还在吗") == HANDOFF_ACK
+    assert await harness.say(side, "还在吗") == handoff_notice(harness.services)
     assert await harness.drain() == 1
     assert harness.standin.texts(side.openid) == ["您的问题已处理好了"]
     assert await harness.drain() == 0
@@ -290,7 +291,7 @@ async def test_without_an_app_secret_replies_ride_on_the_next_passive_reply(make
     conv = await start_handoff(h, side)
     await h.http.post(f"/api/conversations/{conv}/messages", json={"text": "您好，我是客服小王"}, headers=h.staff)
     assert rows(h) == []
-    assert await h.say(side, "你好") == "您好，我是客服小王\n\n" + HANDOFF_ACK
+    assert await h.say(side, "你好") == "您好，我是客服小王\n\n" + handoff_notice(h.services)
 
 
 # --- WeCom ---------------------------------------------------------------------------------------
@@ -301,7 +302,7 @@ async def test_wecom_staff_reply_goes_through_message_send(harness):
     conv = f"wecom:{side.userid}"
     await harness.say(side, "你好")
     harness.services.conversations.start_handoff(conv, "wecom", None, "request_human")
-    assert await harness.say(side, "有人吗") == HANDOFF_ACK
+    assert await harness.say(side, "有人吗") == handoff_notice(harness.services)
     await harness.http.post(f"/api/conversations/{conv}/messages", json={"text": "您好，我是IT小李"}, headers=harness.staff)
     await harness.drain()
     assert harness.standin.texts(side.userid, channel="wecom") == ["您好，我是IT小李"]

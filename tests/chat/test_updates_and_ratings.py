@@ -126,10 +126,14 @@ def test_the_handoff_reply_carries_the_servers_notice(browser, rasa, services):
     rasa.on_message = lambda conv, text: services.conversations.start_handoff(conv, "web") if text == "转人工" else None
     rasa.replies["转人工"] = [BotMessage(text="已为您转接人工客服，请稍候。")]
     body = m.say("转人工").json()
-    assert body["status"] == "handoff" and body["handoff_notice"]
-    from bot.chat import HANDOFF_ACK
+    from bot.chat import handoff_notice
 
-    first = m.say("有人吗").json()  # acknowledged once, then the bot is silent
-    assert [x["text"] for x in first["messages"]] == [HANDOFF_ACK] and first["handoff_notice"]
+    # The banner line is the handoff reply's promise of when a person answers (bot.conversations.hours).
+    notice = handoff_notice(services)
+    assert notice.startswith("已转人工客服：")
+    assert body["status"] == "handoff" and body["handoff_notice"] == notice
+
+    first = m.say("有人吗").json()  # acknowledged once, with the same line, then the bot is silent
+    assert [x["text"] for x in first["messages"]] == [notice] and first["handoff_notice"] == notice
     quiet = m.say("还在吗").json()
-    assert quiet["messages"] == [] and quiet["status"] == "handoff" and quiet["handoff_notice"]
+    assert quiet["messages"] == [] and quiet["status"] == "handoff" and quiet["handoff_notice"] == notice

@@ -74,8 +74,32 @@ def make_tracker(
     )
 
 
+_RESPONSES: dict[str, str] = {}
+
+
+def response_text(name: str) -> str:
+    """A domain response as Rasa renders it (our fixed replies have one variant and no slots)."""
+    if not _RESPONSES:
+        from pathlib import Path
+
+        import yaml
+
+        domain = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8"))
+        _RESPONSES.update({k: v[0]["text"] for k, v in domain["responses"].items()})
+    return _RESPONSES[name]
+
+
 def texts(dispatcher: CollectingDispatcher) -> list[str]:
-    return [m["text"] for m in dispatcher.messages]
+    """What the merchant reads: texts, and domain responses rendered."""
+    return [m["text"] if m.get("text") else response_text(m["response"]) for m in dispatcher.messages]
+
+
+def step_of(button: dict[str, str]) -> str:
+    """The step id a button's payload carries (actions.common.new_step)."""
+    import json
+
+    payload = button["payload"]
+    return json.loads(payload[payload.index("{"):])["step"]
 
 
 def buttons(dispatcher: CollectingDispatcher, index: int = -1) -> list[dict[str, str]]:

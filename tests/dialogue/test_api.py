@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 
 from bot.conversations.service import HAND_BACK_NOTICE, ConversationService
 from bot.tickets.apikeys import ApiKeyStore
+from bot.tickets.schemas import TicketCreate
+from bot.tickets.service import TicketService
 
 CONV = "web:merchant-1"
 
@@ -23,12 +25,15 @@ def api(db, settings):
     install_error_handlers(app)
     app.include_router(router)
     convs = ConversationService(db, settings)
-    app.state.services = SimpleNamespace(db=db, conversations=convs, settings=settings)
+    tickets = TicketService(db, settings)
+    app.state.services = SimpleNamespace(db=db, conversations=convs, tickets=tickets, settings=settings)
     store = ApiKeyStore(db)
     rw = store.create("staff-console", ["tickets:read", "tickets:write"])
     ro = store.create("reporting", ["tickets:read"])
     with TestClient(app) as client:
-        yield SimpleNamespace(client=client, convs=convs, rw={"X-API-Key": rw.token}, ro={"X-API-Key": ro.token})
+        yield SimpleNamespace(
+            client=client, convs=convs, tickets=tickets, rw={"X-API-Key": rw.token}, ro={"X-API-Key": ro.token}
+        )
 
 
 def test_every_endpoint_needs_a_key(api):
@@ -113,3 +118,44 @@ def test_feedback_summary(api):
     r = api.client.get("/api/feedback/summary", params={"since": "2999-01-01T00:00:00+08:00"}, headers=api.ro)
     assert r.json()["faq"] == [] and r.json()["ratings_count"] == 0
     assert api.client.get("/api/feedback/summary", params={"since": "yesterday"}, headers=api.ro).status_code == 422
+
+
+def test_the_agent_sees_who_the_merchant_is_and_the_tickets_of_the_conversation(api):
+    repair = api.tickets.create(
+        TicketCreate(
+            category="repair",
+            merchant_id="898310048161234",
+            terminal_id="21450093",
+            contact_phone="13812345678",
+            description="刷卡提示读卡失败",
+            channel="web",
+            sender_id=CONV,
+        )
+    )
+    handoff = api.tickets.create(
+        TicketCreate(category="handoff", description="商户要求转人工客服", channel="web", sender_id=CONV)
+    )
+    api.tickets.create(
+        TicketCreate(
+            category="repair",
+            merchant_id="111111111111111",
+            contact_phone="13900000000",
+            terminal_id="11111111",
+            description="别的会话",
+            channel="web",
+            sender_id="web:someone-else",
+        )
+    )
+    api.convs.start_handoff(CONV, "web", repair.number, "request_human")
+    body = api.client.get(f"/api/conversations/{CONV}", headers=api.ro).json()
+    assert body["merchant"] == {
+        "merchant_id": "898310048161234",
+        "terminal_id": "21450093",
+        "device_serial": None,
+        "contact_phone_masked": "138****5678",  # the full number is on the ticket
+    }
+    assert [(t["number"], t["category"], t["status"]) for t in body["tickets"]] == [
+        (handoff.number, "handoff", "open"),
+        (repair.number, "repair", "open"),
+    ]
+    assert "13812345678" not in str(body)

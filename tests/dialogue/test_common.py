@@ -119,3 +119,121 @@ def test_slot_defaults_are_json_serialisable(domain):
     for name, slot in domain["slots"].items():
         json.dumps({name: slot.get("initial_value")})
         assert slot["type"] in ("text", "bool", "categorical", "float", "list", "any"), name
+
+
+# --- buttons that know their moment -----------------------------------------------------------
+
+
+def click(domain, payload: str, intent: str, slots: dict, active_loop: str | None = None, **entities):
+    import json
+
+    values = json.loads(payload[payload.index("{"):]) if "{" in payload else {}
+    return make_tracker(
+        domain,
+        text=payload,
+        intent=intent,
+        entities=[{"entity": k, "value": v} for k, v in values.items()],
+        slots=slots,
+        active_loop=active_loop,
+    )
+
+
+async def test_a_button_of_the_current_question_is_its_answer(domain, dispatcher):
+    tracker = click(
+        domain,
+        '/deny{"faq_id":"fault-printer-no-paper","step":"resolved-aaaaaa"}',
+        "deny",
+        {"pending_question": "resolved", "question_step": "resolved-aaaaaa"},
+    )
+    assert await ActionTurnHook().run(dispatcher, tracker, domain) == []
+
+
+async def test_a_button_of_an_earlier_question_is_flagged_and_sets_the_current_one_aside(domain, dispatcher):
+    tracker = click(
+        domain,
+        '/deny{"faq_id":"fault-printer-no-paper","step":"resolved-aaaaaa"}',
+        "deny",
+        {"pending_question": "resolved", "question_step": "resolved-bbbbbb"},
+    )
+    assert await ActionTurnHook().run(dispatcher, tracker, domain) == [
+        SlotSet("stale_button", True),
+        SlotSet("pending_question", None),
+    ]
+
+
+async def test_a_late_vote_or_rating_is_simply_recorded_outside_the_form(domain, dispatcher):
+    for payload in ('/give_feedback{"feedback":"up","faq_id":"x","step":"feedback-aaaaaa"}', '/give_feedback{"rating":"4","step":"rating-aaaaaa"}'):
+        tracker = click(domain, payload, "give_feedback", {"question_step": "resolved-bbbbbb"})
+        assert SlotSet("stale_button", True) not in await ActionTurnHook().run(dispatcher, tracker, domain)
+
+
+async def test_inside_the_form_every_other_button_is_an_earlier_one(domain, dispatcher):
+    tracker = click(
+        domain, '/give_feedback{"rating":"4","step":"rating-aaaaaa"}', "give_feedback", {"question_step": "confirm-cccccc"}, "ticket_form"
+    )
+    assert await ActionTurnHook().run(dispatcher, tracker, domain) == [SlotSet("stale_button", True)]
+
+
+async def test_typed_text_that_leaves_the_question_makes_its_buttons_old(domain, dispatcher):
+    tracker = make_tracker(
+        domain, text="费率多少", intent="ask_question", slots={"pending_question": "resolved", "question_step": "resolved-aaaaaa"}
+    )
+    assert await ActionTurnHook().run(dispatcher, tracker, domain) == [
+        SlotSet("pending_question", None),
+        SlotSet("question_step", None),
+    ]
+    # Typed "没解决" answers it: its buttons stay current.
+    typed_answer = make_tracker(
+        domain, text="没解决", intent="deny", slots={"pending_question": "resolved", "question_step": "resolved-aaaaaa"}
+    )
+    assert await ActionTurnHook().run(dispatcher, typed_answer, domain) == []
+
+
+async def test_the_stale_flag_lasts_one_message(domain, dispatcher):
+    tracker = make_tracker(domain, text="你好", intent="greet", slots={"stale_button": True})
+    assert await ActionTurnHook().run(dispatcher, tracker, domain) == [SlotSet("stale_button", None)]
+
+
+async def test_a_payload_without_a_step_is_taken_as_it_is(domain, dispatcher):
+    # Buttons sent before steps existed (a widget open over the upgrade) still work.
+    tracker = make_tracker(domain, text="/deny", intent="deny", slots={"pending_question": "resolved", "question_step": "resolved-aaaaaa"})
+    assert await ActionTurnHook().run(dispatcher, tracker, domain) == []
+
+
+def test_verified_merchant_id_comes_only_from_the_message_metadata(domain):
+    from actions.common import verified_merchant_id
+
+    tracker = make_tracker(domain, text="查工单 898310048161234", entities=[{"entity": "merchant_id", "value": "898310048161234"}])
+    assert verified_merchant_id(tracker) is None
+    tracker.latest_message["metadata"] = {"verified_merchant_id": "898310048161234"}
+    assert verified_merchant_id(tracker) == "898310048161234"
+    for bad in ("89831004816123", "89831004816123x", 898310048161234, None):
+        tracker.latest_message["metadata"] = {"verified_merchant_id": bad}
+        assert verified_merchant_id(tracker) is None
+
+
+def test_value_before_message(domain):
+    from actions.common import value_before_message
+
+    events = [
+        {"event": "slot", "name": "merchant_id", "value": "898310048161234"},
+        user_event("1381234567", "inform"),
+        {"event": "slot", "name": "merchant_id", "value": "1381234567"},
+    ]
+    tracker = make_tracker(domain, events=events, slots={"merchant_id": "1381234567"})
+    assert value_before_message(tracker, "merchant_id") == "898310048161234"
+    after_session = [{"event": "slot", "name": "phone", "value": "13812345678"}, {"event": "session_started"}, user_event("hi", "greet")]
+    assert value_before_message(make_tracker(domain, events=after_session), "phone") is None
+
+
+async def test_a_second_hello_is_not_another_greeting(domain, dispatcher):
+    from actions.smalltalk import ActionGreet
+
+    first = make_tracker(domain, text="你好", intent="greet")
+    await ActionGreet().run(dispatcher, first, domain)
+    again = make_tracker(
+        domain, text="你好", intent="greet", events=[user_event("你好", "greet"), bot_event("您好！我是刷卡机智能客服小助手😊"), user_event("你好", "greet")]
+    )
+    await ActionGreet().run(dispatcher, again, domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_greet", "utter_greet_again"]
+    assert "您好" not in texts(dispatcher)[1]

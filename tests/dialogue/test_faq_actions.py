@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa_sdk.events import SlotSet
 
 from actions.faq import ActionAnswerFaq, ActionDeclineOffer, ActionFaqSearch
-from tests.dialogue.helpers import ents, make_tracker, texts
+from tests.dialogue.helpers import bot_event, ents, make_tracker, step_of, texts, user_event
 
 PRINTER_ANSWER = (
     "您好，打印不出纸可以这样排查：\n"
@@ -17,42 +17,68 @@ FEES_ANSWER = "费率以您签约时约定的为准，可以在商户App“我�
 # fees-rate-how-much is provider_specific: the answer says where the merchant's own rule is.
 PROVIDER_LINE = "不同服务商的规定不一样：具体以您签约服务商的合同、商户 App 或客服的说明为准。"
 FEES_REPLY = f"{FEES_ANSWER}\n\n{PROVIDER_LINE}"
-UP = {"title": "👍 有帮助", "payload": '/give_feedback{"feedback":"up"}'}
-DOWN = {"title": "👎 没帮助", "payload": '/give_feedback{"feedback":"down"}'}
+TRY_STEPS = "请先按上面的3个步骤试一试，试完点下面告诉我结果👇"
+
+
+def slot_value(events, name):
+    return next(e["value"] for e in events if e.get("name") == name)
 
 
 async def test_troubleshooting_answer_asks_whether_it_helped(services, domain, dispatcher):
     tracker = make_tracker(domain, text="打印机不出纸怎么办", intent="report_fault")
     events = await ActionFaqSearch().run(dispatcher, tracker, domain)
+    step = step_of(dispatcher.messages[1]["buttons"][0])
+    assert step.startswith("resolved-")
     assert events == [
         SlotSet("faq_id", "fault-printer-no-paper"),
         SlotSet("faq_query", "打印机不出纸怎么办"),
         SlotSet("faq_suggestions", None),
         SlotSet("pending_question", "resolved"),
+        SlotSet("question_step", step),
+        SlotSet("problem", "打印机不出纸怎么办"),
         SlotSet("helped", True),
         SlotSet("fallback_count", 0.0),
     ]
-    assert texts(dispatcher) == [PRINTER_ANSWER, "问题解决了吗？"]
+    # Three steps the merchant has not tried yet: "try them, then tell me", not "问题解决了吗？".
+    assert texts(dispatcher) == [PRINTER_ANSWER, TRY_STEPS]
     assert dispatcher.messages[0]["buttons"] == []
+    # Each button says which answer and which question it belongs to.
     assert dispatcher.messages[1]["buttons"] == [
-        {"title": "解决了", "payload": "/affirm"},
-        {"title": "没解决", "payload": "/deny"},
+        {"title": "解决了", "payload": f'/affirm{{"faq_id":"fault-printer-no-paper","step":"{step}"}}'},
+        {"title": "试了还是不行", "payload": f'/deny{{"faq_id":"fault-printer-no-paper","step":"{step}"}}'},
     ]
+
+
+async def test_answers_after_the_greeting_do_not_greet_again(services, domain, dispatcher):
+    events = [
+        user_event("你好", "greet"),
+        bot_event("您好！我是刷卡机智能客服小助手😊"),
+        user_event("打印机不出纸怎么办", "report_fault"),
+    ]
+    tracker = make_tracker(domain, text="打印机不出纸怎么办", intent="report_fault", events=events)
+    await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert texts(dispatcher)[0] == PRINTER_ANSWER.removeprefix("您好，")
 
 
 async def test_information_answer_has_feedback_buttons(services, domain, dispatcher):
     tracker = make_tracker(domain, text="费率多少", intent="ask_question", slots={"fallback_count": 1.0})
     events = await ActionFaqSearch().run(dispatcher, tracker, domain)
+    step = step_of(dispatcher.messages[0]["buttons"][0])
     assert events == [
         SlotSet("faq_id", "fees-rate-how-much"),
         SlotSet("faq_query", "费率多少"),
         SlotSet("faq_suggestions", None),
         SlotSet("pending_question", None),
+        SlotSet("question_step", step),
+        SlotSet("problem", "费率多少"),
         SlotSet("helped", True),
         SlotSet("fallback_count", 0.0),
     ]
     assert texts(dispatcher) == [FEES_REPLY]
-    assert dispatcher.messages[0]["buttons"] == [UP, DOWN]
+    assert dispatcher.messages[0]["buttons"] == [
+        {"title": "👍 有帮助", "payload": f'/give_feedback{{"feedback":"up","faq_id":"fees-rate-how-much","step":"{step}"}}'},
+        {"title": "👎 没帮助", "payload": f'/give_feedback{{"feedback":"down","faq_id":"fees-rate-how-much","step":"{step}"}}'},
+    ]
 
 
 async def test_unsure_match_suggests_up_to_three_questions(services, domain, dispatcher):
@@ -116,11 +142,15 @@ async def test_second_fallback_in_a_row_hands_over_to_a_person(services, domain,
     # No merchant id or phone yet: the handoff ticket is still opened (the chat is the contact).
     [ticket] = services.tickets.list_for_sender("web", tracker.sender_id)
     assert ticket.category == "handoff"
-    assert texts(dispatcher) == [f"已为您转接人工客服，请稍候，客服会在这里回复您（工单号 {ticket.number}）。"]
+    assert texts(dispatcher) == [
+        f"已为您转接人工客服（工单号 {ticket.number}）。客服会尽快在这里回复您。\n"
+        "方便的话先发一下您的商户号和手机号，客服查起来更快。"
+    ]
     assert events == [
         SlotSet("urgent", None),
         SlotSet("fallback_count", 0.0),
         SlotSet("pending_question", None),
+        SlotSet("question_step", None),
         SlotSet("last_ticket_number", ticket.number),
     ]
     state = services.conversations.get_state(tracker.sender_id)
@@ -154,6 +184,12 @@ async def test_message_with_only_an_id_is_acknowledged(services, domain, dispatc
     assert events == [SlotSet("pending_question", None)]
 
 
+async def test_a_phone_alone_is_masked_like_everywhere_else(services, domain, dispatcher):
+    tracker = make_tracker(domain, text="13812345678", intent="inform", entities=ents(phone="13812345678"))
+    await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert texts(dispatcher) == ["收到，已记下您的手机号 138****5678。请问遇到了什么问题呢？"]
+
+
 async def test_chosen_suggestion_by_button(services, domain, dispatcher):
     tracker = make_tracker(
         domain,
@@ -165,6 +201,8 @@ async def test_chosen_suggestion_by_button(services, domain, dispatcher):
     events = await ActionAnswerFaq().run(dispatcher, tracker, domain)
     assert texts(dispatcher) == [FEES_REPLY]
     assert events[:2] == [SlotSet("faq_id", "fees-rate-how-much"), SlotSet("faq_query", "扣了多少")]
+    # The clicked question, not the words typed before it, is the merchant's problem now.
+    assert slot_value(events, "problem") == "我的刷卡费率是多少"
 
 
 async def test_chosen_suggestion_by_ordinal(services, domain, dispatcher):
@@ -175,8 +213,9 @@ async def test_chosen_suggestion_by_ordinal(services, domain, dispatcher):
         slots={"faq_suggestions": ["settlement-not-arrived", "fault-printer-no-paper"], "faq_query": "打印和到账"},
     )
     events = await ActionAnswerFaq().run(dispatcher, tracker, domain)
-    assert texts(dispatcher) == [PRINTER_ANSWER, "问题解决了吗？"]
+    assert texts(dispatcher) == [PRINTER_ANSWER, TRY_STEPS]
     assert SlotSet("pending_question", "resolved") in events
+    assert slot_value(events, "problem") == "打印机不出纸"
 
 
 async def test_chosen_suggestion_that_no_longer_exists(services, domain, dispatcher):
@@ -188,12 +227,27 @@ async def test_chosen_suggestion_that_no_longer_exists(services, domain, dispatc
 
 async def test_declining_a_ticket_offer(services, domain, dispatcher):
     tracker = make_tracker(domain, text="不用了", intent="deny", slots={"pending_question": "ticket_offer"})
-    assert await ActionDeclineOffer().run(dispatcher, tracker, domain) == [SlotSet("pending_question", None)]
+    assert await ActionDeclineOffer().run(dispatcher, tracker, domain) == [
+        SlotSet("pending_question", None),
+        SlotSet("question_step", None),
+    ]
     assert texts(dispatcher) == ["好的，那先不登记了。之后需要帮忙随时找我，也可以说“转人工”。"]
 
 
 async def test_declining_a_handoff_offer(services, domain, dispatcher):
     tracker = make_tracker(domain, text="不用了", intent="deny", slots={"pending_question": "handoff_offer"})
-    assert await ActionDeclineOffer().run(dispatcher, tracker, domain) == [SlotSet("pending_question", None)]
+    assert await ActionDeclineOffer().run(dispatcher, tracker, domain) == [
+        SlotSet("pending_question", None),
+        SlotSet("question_step", None),
+    ]
     assert texts(dispatcher) == ["好的～还有其他问题随时问我。"]
 
+
+
+async def test_a_merchant_id_with_ticket_words_is_a_lookup_not_a_fact(services, domain, dispatcher):
+    # NLU may call "查工单 <merchant id>" inform: it is still a (private) ticket lookup.
+    tracker = make_tracker(
+        domain, text="查工单 898310048161234", intent="inform", entities=ents(merchant_id="898310048161234")
+    )
+    await ActionFaqSearch().run(dispatcher, tracker, domain)
+    assert texts(dispatcher)[0].startswith("为了保护商户信息，按商户号（8983****1234）查全部工单需要先核对身份。")

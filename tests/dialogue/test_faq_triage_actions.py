@@ -12,16 +12,25 @@ from rasa_sdk.events import SlotSet
 
 from actions.faq import ActionAnswerFaq, ActionFaqSearch
 from actions.faq_replies import reply_kind
-from tests.dialogue.helpers import ents, make_tracker, texts
+from tests.dialogue.helpers import ents, make_tracker, step_of, texts
 
-TICKET_OR_HUMAN = [
-    {"title": "登记工单", "payload": "/affirm"},
-    {"title": "转人工客服", "payload": "/request_human"},
-]
-FEEDBACK = [
-    {"title": "👍 有帮助", "payload": '/give_feedback{"feedback":"up"}'},
-    {"title": "👎 没帮助", "payload": '/give_feedback{"feedback":"down"}'},
-]
+
+def ticket_or_human(step: str, category: str = "repair") -> list[dict[str, str]]:
+    """登记工单 answers this ticket offer (its step) for this category; 转人工 is never stale."""
+    assert step.startswith("ticket_offer-")
+    return [
+        {"title": "登记工单", "payload": f'/affirm{{"category":"{category}","step":"{step}"}}'},
+        {"title": "转人工客服", "payload": "/request_human"},
+    ]
+
+
+def feedback(step: str) -> list[dict[str, str]]:
+    """👍/👎 under an explained code: about no FAQ entry, but about this reply (its step)."""
+    assert step.startswith("feedback-")
+    return [
+        {"title": "👍 有帮助", "payload": f'/give_feedback{{"feedback":"up","step":"{step}"}}'},
+        {"title": "👎 没帮助", "payload": f'/give_feedback{{"feedback":"down","step":"{step}"}}'},
+    ]
 
 
 async def test_cardholder_code_is_explained_without_offering_a_repair(services, domain, dispatcher):
@@ -31,9 +40,11 @@ async def test_cardholder_code_is_explained_without_offering_a_repair(services, 
     assert text.startswith("代码 51：余额不足")
     assert "问题出在持卡人和发卡银行这边。" in text
     assert "1. " in text and "2. " in text
-    assert dispatcher.messages[0]["buttons"] == FEEDBACK
+    step = step_of(dispatcher.messages[0]["buttons"][0])
+    assert dispatcher.messages[0]["buttons"] == feedback(step)
     assert SlotSet("response_code", "51") in events
     assert SlotSet("pending_question", None) in events
+    assert SlotSet("question_step", step) in events
     assert reply_kind(dispatcher.messages) == "code"
 
 
@@ -45,9 +56,12 @@ async def test_terminal_side_code_offers_a_repair_ticket(services, domain, dispa
     assert first.startswith("代码 A0：MAC 校验错")
     assert "签到" in first
     assert second == "按上面做了还不行？我可以帮您登记报修工单，或者转人工客服："
-    assert dispatcher.messages[1]["buttons"] == TICKET_OR_HUMAN
+    step = step_of(dispatcher.messages[1]["buttons"][0])
+    assert dispatcher.messages[1]["buttons"] == ticket_or_human(step)
     assert SlotSet("pending_question", "ticket_offer") in events
+    assert SlotSet("question_step", step) in events
     assert SlotSet("ticket_category", "repair") in events
+    assert SlotSet("problem", "签到提示【a0】") in events  # a ticket describes what the merchant saw
 
 
 async def test_code_that_varies_by_acquirer_says_so(services, domain, dispatcher):
@@ -70,7 +84,7 @@ async def test_unknown_code_gets_an_honest_reply_and_next_steps(services, domain
     [text] = texts(dispatcher)
     assert text.startswith("我这边的代码表里没有「B9」这个代码😅")
     assert "1. 把机器上代码旁边显示的文字发给我" in text
-    assert dispatcher.messages[0]["buttons"] == TICKET_OR_HUMAN
+    assert dispatcher.messages[0]["buttons"] == ticket_or_human(step_of(dispatcher.messages[0]["buttons"][0]))
     assert SlotSet("pending_question", "ticket_offer") in events
     assert not any(e.get("name") == "helped" for e in events)  # nothing was answered
 
@@ -96,7 +110,8 @@ async def test_brand_names_do_not_derail_the_answer(services, domain, dispatcher
     tracker = make_tracker(domain, text="拉卡拉的POS机打印机不出纸怎么办", intent="report_fault")
     events = await ActionFaqSearch().run(dispatcher, tracker, domain)
     assert SlotSet("faq_id", "fault-printer-no-paper") in events
-    assert texts(dispatcher)[-1] == "问题解决了吗？"
+    # the printer answer's three steps, then "try them and tell me" (actions.texts.resolved_question)
+    assert texts(dispatcher)[-1] == "请先按上面的3个步骤试一试，试完点下面告诉我结果👇"
 
 
 async def test_provider_specific_answer_names_the_merchants_brand(services, domain, dispatcher):
@@ -155,7 +170,13 @@ async def test_chosen_area_with_no_entries_offers_a_ticket(services, domain, dis
     )
     events = await ActionAnswerFaq().run(dispatcher, tracker, domain)
     assert texts(dispatcher) == ["暂时没有「开通激活」方面的现成答案😥 我可以帮您登记工单，或者转人工客服："]
-    assert events == [SlotSet("pending_question", "ticket_offer"), SlotSet("ticket_category", "activation")]
+    step = step_of(dispatcher.messages[0]["buttons"][0])
+    assert dispatcher.messages[0]["buttons"] == ticket_or_human(step, "activation")
+    assert events == [
+        SlotSet("pending_question", "ticket_offer"),
+        SlotSet("question_step", step),
+        SlotSet("ticket_category", "activation"),
+    ]
 
 
 async def test_an_old_or_forged_area_button_is_refused_politely(services, domain, dispatcher):

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot.chat import HANDOFF_ACK
+from bot.chat import handoff_notice
 from tests.conftest import WECHAT_TEST_SETTINGS as WX
 from tests.conftest import WECOM_TEST_SETTINGS as WC
 from tests.conftest import channel_api_settings, free_port
@@ -225,12 +225,12 @@ def test_concurrent_copies_of_one_message_make_one_bot_turn(wechat, live_stack):
 # --- active messages ---------------------------------------------------------------------------
 
 
-def test_handoff_acknowledged_once_and_staff_replies_arrive_without_the_merchant_writing(wechat, staff, tencent_api):
+def test_handoff_acknowledged_once_and_staff_replies_arrive_without_the_merchant_writing(wechat, staff, tencent_api, live_stack):
     openid = wechat.side.openid
     conv = f"wechat:{openid}"
     first = wechat.text("转人工")
     assert "转接人工" in first or "非人工服务时间" in first
-    assert wechat.text("有人吗") == HANDOFF_ACK
+    assert wechat.text("有人吗") == handoff_notice(live_stack)  # when a person answers, as on the web
     assert wechat.text("快点") == ""
     r = staff.post(f"/api/conversations/{conv}/messages", json={"text": "您好，我是客服小王，请问哪里不明白？"})
     assert r.status_code == 201
@@ -252,10 +252,12 @@ def test_a_resolved_ticket_reaches_the_wechat_merchant(wechat, staff, tencent_ap
     wechat.text("转人工")
     tickets = staff.get("/api/tickets", params={"channel": "wechat"}).json()["items"]
     number = next(t["number"] for t in tickets if t["sender_id"] == f"wechat:{openid}")
-    r = staff.patch(f"/api/tickets/{number}", json={"status": "resolved", "note": "已为您远程重置"})
+    body = {"status": "resolved", "note": "已为您远程重置", "reply_to_merchant": True}
+    r = staff.patch(f"/api/tickets/{number}", json=body)
     assert r.status_code == 200, r.text
     texts = wait_for(lambda: [t for t in tencent_api.texts(openid) if number in t])
-    assert "已为您远程重置" in texts[0]
+    # Exactly what the console previewed: the template, then the note marked for the merchant.
+    assert texts[0].startswith(f"您的工单 {number} 已处理完成") and texts[0].endswith("客服留言：已为您远程重置")
 
 
 def test_unsubscribe_closes_the_handoff(wechat, staff):
@@ -297,7 +299,7 @@ def test_wecom_verification_message_and_staff_reply(live_stack, staff, tencent_a
     poster = Poster(url, side)
     assert "激活" in poster.text("刷卡机怎么激活")
     poster.text("转人工")
-    assert poster.text("有人吗") == HANDOFF_ACK
+    assert poster.text("有人吗") == handoff_notice(live_stack)
     conv = f"wecom:{side.userid}"
     assert staff.post(f"/api/conversations/{conv}/messages", json={"text": "您好，我是IT小李"}).status_code == 201
     assert wait_for(lambda: tencent_api.texts(side.userid, channel="wecom")) == ["您好，我是IT小李"]

@@ -34,13 +34,22 @@ PROBE = textwrap.dedent(
         "answered": ("解决了", "affirm", {"pending_question": "resolved"}),
         "fallbacks_end": ("谢谢", "thanks", {"fallback_count": 2.0}),
         "fallbacks_go_on": ("那个", "nlu_fallback", {"fallback_count": 2.0}),
+        # 没解决 under an earlier answer (its step is not the question asked last)
+        "stale": ('/deny{"faq_id":"fault-printer-no-paper","step":"resolved-aaaaaa"}', "deny",
+                  {"pending_question": "resolved", "question_step": "resolved-bbbbbb"},
+                  [{"entity": "step", "value": "resolved-aaaaaa"}]),
+        "current": ('/deny{"faq_id":"fault-printer-no-paper","step":"resolved-bbbbbb"}', "deny",
+                    {"pending_question": "resolved", "question_step": "resolved-bbbbbb"},
+                    [{"entity": "step", "value": "resolved-bbbbbb"}]),
+        "typed_on": ("昨天的钱没到账", "settlement_problem",
+                     {"pending_question": "resolved", "question_step": "resolved-bbbbbb"}),
     }
-    HOOK_SLOTS = {"urgent", "pending_question", "fallback_count"}
+    HOOK_SLOTS = {"urgent", "pending_question", "fallback_count", "stale_button", "question_step"}
 
-    async def run(text, intent, slots):
+    async def run(text, intent, slots, entities=()):
         tracker = DialogueStateTracker.from_events(
             "web:probe", [ActionExecuted("action_listen")] + [SlotSet(k, v) for k, v in slots.items()]
-            + [UserUttered(text, {"name": intent, "confidence": 0.9})], domain.slots)
+            + [UserUttered(text, {"name": intent, "confidence": 0.9}, list(entities))], domain.slots)
         events = await ActionExtractSlots(None).run(CollectingOutputChannel(), nlg, tracker, domain)
         return [[e.key, e.value] for e in events if isinstance(e, SlotSet) and e.key in HOOK_SLOTS]
 
@@ -64,3 +73,7 @@ def test_rasa_runs_the_turn_hook_itself():
     assert out["answered"] == []
     assert out["fallbacks_end"] == [["fallback_count", 0.0]]
     assert out["fallbacks_go_on"] == []
+    # buttons that know their moment (conv-flows): flagged in Rasa's own process too
+    assert out["stale"] == [["stale_button", True], ["pending_question", None]]
+    assert out["current"] == []
+    assert out["typed_on"] == [["pending_question", None], ["question_step", None]]  # its buttons are out of date

@@ -55,3 +55,25 @@ def test_downgrade_and_upgrade_again(db_url):
         assert set(TICKET_TABLES) <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_one_head_random_numbers_after_web_chat(db_url):
+    """0006_random_ticket_numbers comes after 0005_web_chat, is the only head, and drops the
+    per-day counter; downgrading one step brings the (empty) counter back."""
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(db_url)
+    script = ScriptDirectory.from_config(cfg)
+    assert script.get_heads() == ["0006_random_ticket_numbers"]
+    assert script.get_revision("0006_random_ticket_numbers").down_revision == "0005_web_chat"
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        assert "ticket_counters" not in sa.inspect(engine).get_table_names()
+        command.downgrade(cfg, "0005_web_chat")
+        assert "ticket_counters" in sa.inspect(engine).get_table_names()
+        upgrade(db_url)
+        assert "ticket_counters" not in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

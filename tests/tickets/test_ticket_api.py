@@ -111,7 +111,7 @@ def test_create_returns_201_and_location(api):
     )
     assert r.status_code == 201
     body = r.json()
-    assert re.fullmatch(r"GD\d{8}-\d{4}", body["number"])
+    assert re.fullmatch(r"GD\d{8}-[2-9A-HJKMNP-Z]{6}", body["number"])
     assert r.headers["Location"] == f"/api/tickets/{body['number']}"
     assert body["status"] == "open" and body["settlement_amount"] == "99.90"
     got = api.client.get(f"/api/tickets/{body['number']}", headers=api.ro)
@@ -323,6 +323,7 @@ def test_patch_legal_and_illegal_transitions(api):
         "created",
         "status_changed",
         "assigned",
+        "notification",
         "status_changed",
         "notification",
         "status_changed",
@@ -385,3 +386,44 @@ def test_outbox_endpoints_errors(api, database):
     r = api.client.post(f"/api/outbox/{event_id}/retry", headers=api.rw)
     assert r.status_code == 409 and r.json()["code"] == "outbox_event_delivered"
     assert api.client.post(f"/api/outbox/{event_id}/retry", headers=api.ro).status_code == 403
+
+
+# --- what the merchant will read -------------------------------------------------------------
+
+
+def test_preview_shows_exactly_what_the_merchant_will_receive(api):
+    number = _create(api, channel="web", sender_id="web:m-preview")["number"]
+    body = {"status": "resolved", "note": "已远程重置参数", "reply_to_merchant": True}
+    r = api.client.post(f"/api/tickets/{number}/preview", json=body, headers=api.ro)
+    assert r.status_code == 200
+    preview = r.json()
+    assert preview["recipient"] == "web:m-preview"
+    assert preview["messages"] == [
+        f"您的工单 {number} 已处理完成✅ 如果问题还在，直接说“转人工”，客服会接着帮您处理。\n客服留言：已远程重置参数"
+    ]
+    assert api.client.get(f"/api/tickets/{number}", headers=api.ro).json()["status"] == "open"  # nothing saved
+    assert api.client.patch(f"/api/tickets/{number}", json=body, headers=api.rw).status_code == 200
+    internal = api.client.post(f"/api/tickets/{number}/preview", json={"note": "内部"}, headers=api.ro).json()
+    assert internal["messages"] == []
+
+
+def test_preview_refuses_what_saving_would_refuse(api):
+    number = _create(api, channel="web", sender_id="web:m-preview2")["number"]
+    assert api.client.post(f"/api/tickets/{number}/preview", json={"status": "closed"}, headers=api.ro).status_code == 409
+    r = api.client.post(f"/api/tickets/{number}/preview", json={"reply_to_merchant": True}, headers=api.ro)
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "note"
+    assert api.client.post("/api/tickets/GD20000101-ABCDEF/preview", json={}, headers=api.ro).status_code == 404
+    assert api.client.post(f"/api/tickets/{number}/preview", json={}).status_code == 401
+
+
+def test_a_comment_reaches_the_merchant_only_when_marked(api):
+    number = _create(api, channel="web", sender_id="web:m-comment")["number"]
+    r = api.client.post(f"/api/tickets/{number}/comments", json={"body": "内部：先别告诉商户"}, headers=api.rw)
+    assert r.status_code == 201
+    r = api.client.post(
+        f"/api/tickets/{number}/comments", json={"body": "师傅明天上午到店", "reply_to_merchant": True}, headers=api.rw
+    )
+    assert r.status_code == 201 and r.json()["data"]["reply_to_merchant"] is True
+    events = api.client.get(f"/api/tickets/{number}/events", headers=api.ro).json()
+    sent = [e["data"]["text"] for e in events if e["type"] == "notification"]
+    assert sent == [f"关于您的工单 {number}，客服回复：师傅明天上午到店"]

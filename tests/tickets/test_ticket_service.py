@@ -214,12 +214,14 @@ def test_full_lifecycle_records_events(service):
         "created",
         "status_changed",
         "assigned",
+        "notification",  # picked up
         "status_changed",
-        "notification",
+        "notification",  # resolved
         "status_changed",
+        "notification",  # reopened
         "status_changed",
-        "notification",
-        "status_changed",
+        "notification",  # resolved again
+        "status_changed",  # closed: the merchant was already told
         "priority_changed",
     ]
     changes = [e.data for e in service.events(t.number) if e.type == "status_changed"]
@@ -276,7 +278,7 @@ def test_note_without_status_change_becomes_a_comment(service):
     service.update(t.number, TicketPatch(priority="high", note="商户很着急"), actor="staff:bob")
     events = service.events(t.number)
     assert [e.type for e in events] == ["created", "priority_changed", "commented"]
-    assert events[-1].data == {"author": "staff:bob", "body": "商户很着急"}
+    assert events[-1].data == {"author": "staff:bob", "body": "商户很着急", "reply_to_merchant": False}
 
 
 def test_empty_patch_is_refused():
@@ -463,7 +465,9 @@ def test_resolving_notifies_the_merchant_channel(service):
     assert service.pending_notifications("wechat", "oMerchant") == []
     service.update(t.number, TicketPatch(status="resolved", note="已为您重新激活终端"), actor="staff:alice")
     [n] = service.pending_notifications("wechat", "oMerchant")
-    assert n.text == f"您的工单 {t.number} 已处理完成：已为您重新激活终端"
+    # A templated message: the internal note is not sent.
+    assert n.text == f"您的工单 {t.number} 已处理完成✅ 如果问题还在，直接说“转人工”，客服会接着帮您处理。"
+    assert "重新激活" not in n.text
     assert n.ticket_number == t.number and n.sent_at is None
     assert service.pending_notifications("wechat") == [n]
     assert service.pending_notifications("web", "oMerchant") == []
@@ -476,14 +480,80 @@ def test_resolving_notifies_the_merchant_channel(service):
         service.mark_sent(999999)
 
     notif_events = [e for e in service.events(t.number) if e.type == "notification"]
-    assert notif_events[0].data == {"notification_id": n.id, "channel": "wechat"}
+    assert notif_events[0].data == {"notification_id": n.id, "channel": "wechat", "text": n.text}
 
 
-def test_resolution_without_note_has_a_default_text(service):
-    t = service.create(ticket_data(channel="web", sender_id="s1"))
+def test_a_note_marked_as_a_reply_is_quoted_under_the_status_message(service):
+    t = service.create(ticket_data(channel="web", sender_id="web:s1"))
+    service.update(
+        t.number, TicketPatch(status="resolved", note="已为您寄出新的纸卷", reply_to_merchant=True), actor="staff:alice"
+    )
+    [n] = service.pending_notifications("web", "web:s1")
+    assert n.text == (
+        f"您的工单 {t.number} 已处理完成✅ 如果问题还在，直接说“转人工”，客服会接着帮您处理。\n客服留言：已为您寄出新的纸卷"
+    )
+    assert service.told_resolution(t.number) == "已为您寄出新的纸卷"
+
+
+def test_the_merchant_hears_pick_up_and_reopen_but_not_internal_moves(service):
+    t = service.create(ticket_data(channel="web", sender_id="web:s2"))
+    service.update(t.number, TicketPatch(status="in_progress", note="先查日志"), actor="x")
+    service.update(t.number, TicketPatch(status="open"), actor="x")  # back to the queue
     service.update(t.number, TicketPatch(status="resolved"), actor="x")
-    [n] = service.pending_notifications("web", "s1")
-    assert n.text.startswith(f"您的工单 {t.number} 已处理完成")
+    service.update(t.number, TicketPatch(status="open", note="商户说还是不行"), actor="x")  # reopened
+    texts = [n.text for n in service.pending_notifications("web", "web:s2")]
+    assert texts == [
+        f"您的工单 {t.number} 客服已开始处理，有进展会在这里通知您。",
+        f"您的工单 {t.number} 已处理完成✅ 如果问题还在，直接说“转人工”，客服会接着帮您处理。",
+        f"您的工单 {t.number} 已重新打开，客服会继续跟进，有进展会在这里通知您。",
+    ]
+    assert service.told_resolution(t.number) is None
+
+
+def test_comments_are_internal_unless_marked_as_a_reply(service):
+    t = service.create(ticket_data(channel="web", sender_id="web:s3"))
+    service.add_comment(t.number, "alice", "商户脾气不太好")
+    assert service.pending_notifications("web", "web:s3") == []
+    service.add_comment(t.number, "alice", "师傅明天上午到店", reply_to_merchant=True)
+    [n] = service.pending_notifications("web", "web:s3")
+    assert n.text == f"关于您的工单 {t.number}，客服回复：师傅明天上午到店"
+    # A PATCH with only a note is a comment too.
+    service.update(t.number, TicketPatch(priority="high", note="加急处理中", reply_to_merchant=True), actor="x")
+    assert [n.text for n in service.pending_notifications("web", "web:s3")][-1] == (
+        f"关于您的工单 {t.number}，客服回复：加急处理中"
+    )
+
+
+def test_preview_is_exactly_what_is_then_sent(service):
+    from bot.tickets.schemas import MerchantPreviewIn
+
+    t = service.create(ticket_data(channel="web", sender_id="web:s4"))
+    change = {"status": "resolved", "note": "已远程重置", "reply_to_merchant": True}
+    preview = service.preview(t.number, MerchantPreviewIn(**change))
+    assert preview.recipient == "web:s4"
+    assert service.pending_notifications("web", "web:s4") == []  # a preview sends nothing
+    assert service.get(t.number).status == "open"
+    service.update(t.number, TicketPatch(**change), actor="x")
+    assert [n.text for n in service.pending_notifications("web", "web:s4")] == preview.messages
+    with pytest.raises(IllegalTransition):
+        service.preview(t.number, MerchantPreviewIn(status="in_progress"))  # resolved → in_progress
+
+
+def test_preview_of_an_internal_change_is_empty(service):
+    from bot.tickets.schemas import MerchantPreviewIn
+
+    t = service.create(ticket_data(channel="web", sender_id="web:s5"))
+    assert service.preview(t.number, MerchantPreviewIn(note="内部备注")).messages == []
+    api_ticket = service.create(ticket_data())
+    preview = service.preview(api_ticket.number, MerchantPreviewIn(status="resolved"))
+    assert (preview.recipient, preview.messages) == (None, [])
+
+
+def test_a_reply_needs_a_note(service):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="note"):
+        TicketPatch(status="resolved", reply_to_merchant=True)
 
 
 def test_no_notification_without_a_chat_user(service, database):

@@ -1,0 +1,317 @@
+"""Composed bot wording of the custom actions, written once.
+
+Fixed replies are responses in ``domain.yml``; what depends on data (a ticket, an
+answer, the service hours, the field being asked) is composed here, so the actions stay
+thin and every sentence has one home. Button labels live next to the sentence that
+names them, so the two always agree.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.masking import mask_phone
+
+# --- greetings and knowledge-base answers ---------------------------------------------------
+
+_LEADING_GREETING = re.compile(r"^\s*(?:您好|你好)[，,！!。.～~\s]*")
+
+
+def greeted(tracker: Any) -> bool:
+    """True when the bot already said 您好 in this session."""
+    for e in reversed(tracker.events):
+        if e.get("event") == "session_started":
+            return False
+        if e.get("event") == "bot" and "您好" in (e.get("text") or ""):
+            return True
+    return False
+
+
+def without_repeated_greeting(tracker: Any, text: str) -> str:
+    """Drop a leading "您好，" once the bot has greeted: a conversation greets once, not every answer."""
+    if greeted(tracker):
+        stripped = _LEADING_GREETING.sub("", text, count=1)
+        return stripped or text
+    return text
+
+
+# Knowledge-base answers are written for any channel and sometimes say "请联系客服";
+# inside this chat the merchant reaches a person by saying 转人工, so that is what we say.
+_CONTACT_REWRITES = (
+    (re.compile(r"请联系客服(?=[。；，,;]|$)"), "可以直接说“转人工”找客服"),
+    (re.compile(r"请(?:及时|尽快|立即)?联系客服(?=说明|反映|反馈)"), "可以直接说“转人工”，向客服"),
+    (re.compile(r"请(?:及时|尽快|立即)?联系客服"), "可以直接说“转人工”，请客服"),
+    (re.compile(r"(或|或者)联系客服"), r"\1说“转人工”请客服"),
+    (re.compile(r"联系客服"), "找人工客服"),
+)
+
+
+def in_chat(text: str) -> str:
+    """An answer as said inside the support chat: "请联系客服核实" becomes an action the merchant can take here."""
+    for pattern, replacement in _CONTACT_REWRITES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def answer_text(tracker: Any, answer: str) -> str:
+    return in_chat(without_repeated_greeting(tracker, answer.strip()))
+
+
+# --- "did it help?" after a troubleshooting answer --------------------------------------------
+
+_STEP_LINE = re.compile(r"^\s*\d+\s*[.、．)）]", re.MULTILINE)
+RESOLVED_TITLES = ("解决了", "没解决")
+TRIED_TITLES = ("解决了", "试了还是不行")
+
+
+def step_count(answer: str) -> int:
+    return len(_STEP_LINE.findall(answer or ""))
+
+
+def resolved_question(answer: str) -> tuple[str, tuple[str, str]]:
+    """The follow-up question and its two button titles (solved, not solved).
+
+    Right after several steps the merchant has not tried yet, "问题解决了吗？" is the wrong
+    question: they are asked to try first and tell us how it went.
+    """
+    n = step_count(answer)
+    if n >= 2:
+        return f"请先按上面的{n}个步骤试一试，试完点下面告诉我结果👇", TRIED_TITLES
+    return "这样能解决您的问题吗？", RESOLVED_TITLES
+
+
+def topic_of(question: str | None) -> str:
+    """A knowledge-base question as a topic: "刷卡提示读卡失败怎么办？" -> "刷卡提示读卡失败"."""
+    t = (question or "").strip().rstrip("？?。. ")
+    t = re.sub(r"(怎么办|怎么回事|怎么处理|怎么解决|是什么原因|该怎么办)$", "", t).rstrip("，, ")
+    return t or (question or "").strip()
+
+
+def earlier_button(topic: str | None) -> str:
+    """Lead of every reply to a button of an earlier question."""
+    return f"您点的是之前关于“{topic}”的按钮～" if topic else "您点的是之前一个问题的按钮～"
+
+
+# What follows the lead (earlier_button) for each kind of late click.
+LATE_SOLVED = "那个问题解决了就好😊 还有其他问题随时问我。"
+LATE_DECLINED = "好的，那个就先不处理了。还有其他问题随时问我。"
+LATE_OTHER = "那个问题已经过去了，现在有什么可以帮您的，直接告诉我就行。"
+IN_FORM_LATE = "我们正在登记工单，先把这张填完，那个问题可以写进问题描述里。"
+LATE_RECORDED_IN_FORM = "收到您的反馈，谢谢～我们接着登记工单。"
+
+
+def earlier_form_step() -> str:
+    return "您点的是前面一步的按钮～我们接着填这张工单："
+
+
+def form_already_submitted(number: str) -> str:
+    return f"那次登记已经提交过了，工单号 {number}。想看进度，随时发“查工单 {number}”。"
+
+
+# --- the ticket form -----------------------------------------------------------------------
+
+FIELD_LABELS = {
+    "merchant_id": "商户号",
+    "terminal": "终端号/序列号",
+    "terminal_id": "终端号",
+    "device_serial": "设备序列号",
+    "phone": "手机号",
+    "txn_date": "交易日期",
+    "amount": "交易金额",
+    "description": "问题描述",
+}
+ASK_TEXTS = {
+    "merchant_id": "请提供您的15位商户号（印在签购单最上方）：",
+    "terminal_id": "请提供8位终端号（签购单上商户编号下面一行）；手边没有签购单的话，发机身背面标签上的SN序列号也可以。",
+    "device_serial": "请发一下机身背面标签上的SN序列号：",
+    "phone": "请留一个能联系到您的手机号（11位）：",
+    "txn_date": "请问是哪天的交易？可以说“昨天”“前天”或“11月20日”。",
+    "amount": "这笔交易的金额是多少元？",
+    "description": "请简单描述一下遇到的问题，比如“打印机不出纸”“昨天的款没到账”：",
+}
+# Where to find each value: shown after the second wrong answer for the same field.
+WHERE_TO_FIND = {
+    "merchant_id": "商户号印在签购单（刷卡小票）最上方的“商户编号”一栏；商户App“我的/商户信息”里也能看到。",
+    "terminal_id": "终端号印在签购单最上方、商户编号下面的“终端编号”一栏；没有签购单的话，"
+    "也可以发机身背面标签上的SN序列号。",
+    "device_serial": "序列号在机身背面的标签上，以字母开头，比如 N910SN00123456。",
+    "phone": "客服会通过这个号码联系您，请留一个能接通的11位手机号（1开头）。",
+    "txn_date": "可以说“今天”“昨天”“前天”，或者“11月20日”；签购单上也印着交易时间。",
+    "amount": "请只发金额数字，比如 1280 或 1280.50（单位：元），签购单上“金额”一栏就是。",
+    "description": "简单说一下遇到的问题就行，比如“打印机不出纸”“昨天的款没到账”。",
+}
+# What each category's merchant can expect after submitting.
+NEXT_STEPS = {
+    "repair": "技术客服会先电话帮您远程排查，需要上门或换机会和您约时间",
+    "settlement": "结算专员会核实这笔交易的清算和出款情况",
+    "activation": "开通专员会核对资料并协助您完成激活",
+    "other": "客服会尽快跟进处理",
+}
+CONFIRM_TITLES = ("确认提交", "修改", "取消")
+CONTINUE_TITLES = ("继续登记", "先不登记了")
+
+
+def form_intro(category_label: str) -> str:
+    return (
+        f"好的，我来帮您登记{category_label}工单，需要几项信息，之前告诉过我的就不用再说了。"
+        "中途说“取消”可以随时退出。"
+    )
+
+
+def retry(problem: str) -> str:
+    return f"{problem}，请再发一次～"
+
+
+def where_to_find(problem: str, field: str) -> str:
+    return f"{problem}。\n{WHERE_TO_FIND[field]}\n找到了直接发给我就行；暂时找不到的话，也可以先不登记。"
+
+
+def looks_like_other_field(other: str, asked: str) -> str:
+    """The merchant sent a valid value of another field: say so, and ask again for this one."""
+    return f"这个看起来是{FIELD_LABELS[other]}～现在需要的是{FIELD_LABELS[asked]}。{ASK_TEXTS[asked]}"
+
+
+def continue_prompt() -> str:
+    return f"还要继续登记工单吗？可以点“{CONTINUE_TITLES[0]}”或“{CONTINUE_TITLES[1]}”。"
+
+
+def continue_reask() -> str:
+    return f"请点“{CONTINUE_TITLES[0]}”或“{CONTINUE_TITLES[1]}”～也可以直接把信息发给我。"
+
+
+def confirm_reask() -> str:
+    return f"请点“{CONFIRM_TITLES[0]}”；要改哪一项可以点“{CONFIRM_TITLES[1]}”，不登记了就点“{CONFIRM_TITLES[2]}”。"
+
+
+def ask_new_value(slot: str, old: str | None) -> str:
+    """Re-asking a field the merchant chose to change: name the value being replaced."""
+    shown = mask_phone(old) if slot == "phone" else old
+    head = f"好的，请发新的{FIELD_LABELS[slot]}" + (f"（现在是 {shown}）" if shown else "")
+    return f"{head}；不改了就说“不改了”。"
+
+
+def kept_value(slot: str) -> str:
+    return f"好的，{FIELD_LABELS[slot]}保持不变。"
+
+
+def edit_failed(problem: str, slot: str) -> str:
+    return f"{problem}。{FIELD_LABELS[slot]}先保持原来的，您可以稍后再改。"
+
+
+def summary(category_label: str, lines: list[tuple[str, str]]) -> str:
+    body = "\n".join(f"· {label}：{value}" for label, value in lines)
+    return (
+        f"请核对工单信息（{category_label}）：\n{body}\n"
+        f"没问题请点“{CONFIRM_TITLES[0]}”；需要改就点“{CONFIRM_TITLES[1]}”。"
+    )
+
+
+def ticket_submitted(number: str, category: str, phone: str | None) -> str:
+    return (
+        f"工单已提交 ✅\n工单号：{number}\n接下来：\n"
+        f"1. {NEXT_STEPS[category]}，会通过 {mask_phone(phone)} 联系您；\n"
+        f"2. 想看进度，随时发“查工单 {number}”；\n"
+        "3. 处理完成后，我会在这里通知您。"
+    )
+
+
+# --- 转人工 ----------------------------------------------------------------------------------
+
+MISSING_LABELS = {"merchant_id": "商户号", "phone": "手机号"}
+
+
+def handoff_reply(promise: str, *, number: str | None, attached: bool, urgent: bool, open_now: bool,
+                  missing: list[str]) -> str:
+    """What the merchant is told when a person takes over.
+
+    ``promise`` is bot.conversations.hours.reply_promise (the one wording of when a person
+    answers); ``attached``: the handoff joined the conversation's open ticket.
+    """
+    sorry = "非常抱歉给您带来不好的体验😔 " if urgent else ""
+    if number and attached:
+        head = f"已为您转接人工客服，您的工单 {number} 由客服接着处理。"
+    elif number:
+        head = f"已为您转接人工客服（工单号 {number}）。"
+    else:
+        head = "已为您转接人工客服。"
+    text = f"{sorry}{head}{promise}。"
+    if missing:
+        text += f"\n方便的话先发一下您的{'和'.join(MISSING_LABELS[m] for m in missing)}，客服查起来更快。"
+    elif not open_now:
+        text += "\n您可以先留言补充情况，客服上线后会一并查看。"
+    return text
+
+
+# --- ticket status ---------------------------------------------------------------------------
+
+STATUS_LABELS = {"open": "待处理", "in_progress": "处理中", "resolved": "已解决", "closed": "已关闭"}
+NUMBER_EXAMPLE = "GD20261125-K7M3Q9"
+
+
+def ticket_lines(number: str, category_label: str, status: str, updated: str, resolution: str | None) -> str:
+    lines = [
+        f"工单 {number}",
+        f"· 类型：{category_label}",
+        f"· 状态：{STATUS_LABELS.get(status, status)}",
+        f"· 最近更新：{updated}",
+    ]
+    if resolution:
+        lines.append(f"· 处理结果：{resolution}")
+    return "\n".join(lines)
+
+
+def tickets_overview(active: list[str], finished: list[str], counts: dict[str, int], more: int) -> str:
+    """This conversation's tickets: unfinished ones first, the counts matching their states.
+
+    ``counts``: unfinished tickets per status (all of them; ``more`` were not listed).
+    """
+    parts: list[str] = []
+    if active:
+        unfinished = sum(counts.values())
+        detail = "、".join(f"{counts[s]} 张{STATUS_LABELS[s]}" for s in ("in_progress", "open") if counts.get(s))
+        parts.append(f"您有 {unfinished} 张工单还没处理完（{detail}）：\n\n" + "\n\n".join(active))
+    if finished:
+        lead = "最近处理完的工单：" if active else "您的工单都已处理完，最近的："
+        parts.append(lead + "\n\n" + "\n\n".join(finished))
+    text = "\n\n".join(parts)
+    if more:
+        text += f"\n\n还有 {more} 张更早的工单没有列出，发工单号可以单独查询。"
+    return text
+
+
+def ask_ticket_number() -> str:
+    return f"请发一下工单号（比如 {NUMBER_EXAMPLE}，在登记成功的消息里），我帮您查～"
+
+
+def ask_phone_to_verify(number: str) -> str:
+    return (
+        f"为了保护商户信息，查询工单 {number} 需要先核对一下身份：请发一下登记这张工单时留的手机号（11位）。"
+    )
+
+
+def verify_after_form(number: str) -> str:
+    return f"工单 {number} 需要先核对身份才能查看，等这张工单登记完，再发一次工单号我帮您核对～"
+
+
+def phone_mismatch(number: str) -> str:
+    return (
+        f"没有查到和这个手机号对应的工单 {number}，麻烦核对一下工单号和手机号再发一次～"
+    )
+
+
+def check_safely() -> str:
+    """How a merchant checks a ticket that is not from this chat, without us showing it to a stranger."""
+    return (
+        "为了保护商户信息，这张工单暂时不能在这里查看。您可以：\n"
+        "1. 在商户App里打开“在线客服”（会自动核对身份）再查；\n"
+        "2. 说“转人工”，客服核对身份后帮您查。"
+    )
+
+
+def merchant_lookup_needs_identity(merchant_mask: str) -> str:
+    return (
+        f"为了保护商户信息，按商户号（{merchant_mask}）查全部工单需要先核对身份。您可以：\n"
+        "1. 在商户App里打开“在线客服”（会自动核对身份）再查；\n"
+        "2. 发工单号，我核对登记时留的手机号后告诉您进度。"
+    )
