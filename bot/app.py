@@ -118,9 +118,12 @@ async def lifespan(app: FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     from bot.api import actions, chat, conversations, deliveries, faq, health, tickets, wechat
     from bot.api.errors import install_error_handlers
-    from bot.api.limits import BodyLimit
+    from bot.api.limits import BodyLimit, too_large
+    from bot.api.ratelimit import Limiter, RateLimitMiddleware
+    from bot.api.security import SecurityHeaders
 
     settings = settings or get_settings()
+    docs = settings.docs_exposed  # production: no /docs, /redoc, /openapi.json (docs/operations.md)
     app = FastAPI(
         title="POS 商户助手 / POS merchant support assistant",
         version="0.1.0",
@@ -129,9 +132,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "for the ticketing system, staff FAQ search, and the custom-action endpoint Rasa calls."
         ),
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
-    app.add_middleware(BodyLimit, rules=chat.body_limits(settings))
+    # Outermost first when the request arrives: CORS, security headers, rate limits, body limits.
+    app.add_middleware(
+        BodyLimit,
+        rules=[*chat.body_limits(settings), ("/webhook", settings.action_body_max_bytes, too_large)],
+        default=(settings.max_body_bytes, too_large),
+        unicode_exempt=("/webhook",),
+    )
+    app.state.limiter = Limiter(settings)
+    app.add_middleware(RateLimitMiddleware, limiter=app.state.limiter)
+    app.add_middleware(SecurityHeaders, settings=settings)
     if settings.cors_origins:  # outermost: errors (413 included) carry the CORS headers too
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]

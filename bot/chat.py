@@ -282,7 +282,7 @@ def rate(services: Services, channel: str, sender_id: str, subject: str, rating:
     Returns ``(RatingOut, created)``; rating the same subject again keeps the first rating.
     """
     conv = conversation_id(channel, sender_id)
-    m = RATING_SUBJECT_RE.match(subject or "")
+    m = RATING_SUBJECT_RE.fullmatch(subject or "")
     if not m:
         raise RatingRefused("评价对象不正确 / subject must be handoff:<id> or ticket:<number>")
     if m.group(1):

@@ -78,11 +78,11 @@ def verify(
         raise MerchantIdentityError("merchant_identity_disabled")
     if (
         not isinstance(merchant_id, str)
-        or not MERCHANT_ID_RE.match(merchant_id)
+        or not MERCHANT_ID_RE.fullmatch(merchant_id)
         or isinstance(expires, bool)
         or not isinstance(expires, int)
         or not isinstance(signature, str)
-        or not SIGNATURE_RE.match(signature)
+        or not SIGNATURE_RE.fullmatch(signature)
     ):
         raise MerchantIdentityError("merchant_identity_malformed")
     # Signature first, in constant time: an attacker learns nothing from which check failed.

@@ -83,6 +83,64 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed to embed the chat widget (JSON list)."
     )
 
+    # --- limits and exposure (docs/operations.md "Limits and exposure") ----------------
+    env: Literal["development", "production"] = Field(
+        "development",
+        description=(
+            "production hides /docs, /redoc, /openapi.json and Rasa's /actions list, and refuses the action "
+            "endpoint while no rasa_token is set. development keeps them open (tests, schemathesis)."
+        ),
+    )
+    expose_docs: bool | None = Field(
+        None, description="Serve /docs, /redoc and /openapi.json. Empty: yes unless env is production."
+    )
+    max_body_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description=(
+            "Largest request body of any route without a rule of its own (photos and the action endpoint have "
+            "theirs), refused with 413 before parsing and before authentication."
+        ),
+    )
+    action_body_max_bytes: int = Field(
+        16 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest body of Rasa's action calls to /webhook (they carry the conversation's tracker).",
+    )
+    rate_limits_enabled: bool = Field(
+        True, description="Apply the rate limits below (a load bench may turn them off or raise them)."
+    )
+    rate_limit_ip: str = Field(
+        "1200/minute",
+        description=(
+            "Requests per client IP, all routes but the WeChat/WeCom callbacks and Rasa's action calls "
+            "(those come from a few servers on behalf of everyone). limits syntax, ';' separates several."
+        ),
+    )
+    rate_limit_api_key: str = Field("600/minute", description="Requests per API key (internal routes, staff console).")
+    rate_limit_sender_messages: str = Field(
+        "30/minute;600/hour", description="Chat messages (POST /api/chat) per web chat sender id."
+    )
+    rate_limit_sender_requests: str = Field(
+        "240/minute",
+        description="Other chat requests (session, updates, ack, photos, rating) per web chat sender id.",
+    )
+    chat_session_max_messages: int = Field(
+        500,
+        ge=1,
+        description=(
+            "Messages one web chat conversation may send within chat_session_ttl_s; further messages get a "
+            "polite refusal suggesting 转人工 or a new conversation."
+        ),
+    )
+    frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Origins allowed to show the app's pages (/, /staff) in a frame (CSP frame-ancestors, JSON list). "
+            "Empty: the app's own origin plus cors_origins."
+        ),
+    )
+
     # --- web chat: sessions, merchant identity, photos ------------------------------
     chat_session_secret: SecretStr = Field(
         SecretStr(""),
@@ -275,6 +333,14 @@ class Settings(BaseSettings):
     @property
     def wecom_push_enabled(self) -> bool:
         return bool(self.wecom_corp_id and self.wecom_agent_id and self.wecom_secret.get_secret_value())
+
+    @property
+    def docs_exposed(self) -> bool:
+        return self.env != "production" if self.expose_docs is None else self.expose_docs
+
+    @property
+    def effective_frame_ancestors(self) -> list[str]:
+        return self.frame_ancestors or ["'self'", *self.cors_origins]
 
     @property
     def effective_public_url(self) -> str:

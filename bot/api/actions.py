@@ -47,7 +47,11 @@ def make_executor(package: str = "actions") -> ActionExecutor:
 
 
 def _check_token(request: Request) -> None:
-    expected = request.app.state.services.settings.rasa_token.get_secret_value()
+    settings = request.app.state.services.settings
+    expected = settings.rasa_token.get_secret_value()
+    if not expected and settings.env == "production":
+        log.error("action call refused: POSBOT_RASA_TOKEN is not set (required in production)")
+        raise HTTPException(status_code=401, detail="invalid action endpoint token")
     if expected and not hmac.compare_digest(request.query_params.get("token", ""), expected):
         raise HTTPException(status_code=401, detail="invalid action endpoint token")
 
@@ -86,5 +90,8 @@ async def webhook(request: Request):
 
 @router.get("/actions", include_in_schema=False)
 async def list_actions(request: Request):
+    """The registered action names (development only: in production it is a 404)."""
+    if request.app.state.services.settings.env == "production":
+        raise HTTPException(status_code=404, detail="Not Found")
     executor: ActionExecutor = request.app.state.action_executor
     return [{"name": name} for name in sorted(executor.actions)]

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot import merchant_identity
 from bot.api.deps import get_app_settings, get_chat
 from bot.api.errors import ApiError
+from bot.api.ratelimit import check_sender, check_session_cap
 from bot.chat import (
     handoff_notice,
     SENDER_RE,
@@ -45,7 +46,7 @@ router = APIRouter(prefix="/api/chat", tags=["chat"])
 
 CHANNEL = "web"
 TICKET_CANDIDATE_RE = re.compile(r"GD[0-9A-Za-z-]{6,40}")
-UPDATE_ID_RE = re.compile(r"^[mn]\d{1,18}$")
+UPDATE_ID_RE = re.compile(r"[mn]\d{1,18}")  # always fullmatch: "$" would accept a trailing newline
 SESSION_STATUS = {
     "session_missing": 401,
     "session_invalid": 401,
@@ -59,6 +60,7 @@ CHAT_BODY_MAX = 64 * 1024
 _AUTH_DOC = {
     401: {"description": "Session token missing, invalid or expired (`code` says which)"},
     403: {"description": "sender_id is not the session's"},
+    429: {"description": "Too many requests from this sender or client (`Retry-After` says when to retry)"},
 }
 
 
@@ -108,14 +110,21 @@ def session_sender(request: Request, claimed_sender_id: str) -> str:
     return sid
 
 
+async def limited_sender(request: Request, claimed_sender_id: str, group: str = "sender_requests") -> str:
+    """``session_sender``, then one request counted against the sender's rate limit (429 past it)."""
+    sid = session_sender(request, claimed_sender_id)
+    await check_sender(request, sid, group)
+    return sid
+
+
 def _check_sender(v: str | None) -> str | None:
-    if v is not None and not SENDER_RE.match(v):
+    if v is not None and not SENDER_RE.fullmatch(v):
         raise ValueError("sender_id 只能包含字母、数字和 _ . : @ -，长度 1-64 / sender_id must be 1-64 chars of [A-Za-z0-9_.:@-]")
     return v
 
 
 def _query_sender(sender_id: str) -> str:
-    if not SENDER_RE.match(sender_id):
+    if not SENDER_RE.fullmatch(sender_id):
         raise ApiError(422, "sender_id_invalid", "sender_id 格式不正确 / invalid sender_id", loc=["query", "sender_id"])
     return sender_id
 
@@ -150,6 +159,7 @@ class SessionOut(BaseModel):
         401: {"description": "the token to renew is forged or too old"},
         403: {"description": "the token belongs to another sender_id"},
         409: {"description": "sender_id already belongs to another session"},
+        429: {"description": "Too many requests from this sender or client"},
     },
 )
 async def new_session(request: Request, body: SessionIn | None = None):
@@ -164,8 +174,10 @@ async def new_session(request: Request, body: SessionIn | None = None):
             raise _session_error(e) from None
         if body.sender_id is not None and body.sender_id != sid:
             raise _session_error(SessionError("session_mismatch"))
+        await check_sender(request, sid)
     elif body.sender_id is not None:
         sid = body.sender_id
+        await check_sender(request, sid)
         if not await to_thread.run_sync(convs.claim, conversation_id(CHANNEL, sid), CHANNEL):
             log.info("session for existing sender id %s refused", sid)
             raise _session_error(SessionError("sender_taken"))
@@ -287,7 +299,8 @@ async def chat(
         )
     if body.title is not None and len(body.text) > BUTTON_PAYLOAD_MAX:
         raise ApiError(422, "unknown_button", "按钮已失效 / payload too long for a button", loc=["body", "text"])
-    session_sender(request, body.sender_id)
+    await limited_sender(request, body.sender_id, "sender_messages")
+    await check_session_cap(request, body.sender_id)
     metadata = verified_merchant(settings, body.merchant)
     try:
         if body.title is not None:
@@ -339,7 +352,7 @@ class UpdatesOut(BaseModel):
 @router.get("/updates", response_model=UpdatesOut, response_model_by_alias=True, responses=_AUTH_DOC)
 async def updates(request: Request, sender_id: str):
     """Staff replies (during 转人工) and notifications not yet acknowledged; reading changes nothing."""
-    session_sender(request, _query_sender(sender_id))
+    await limited_sender(request, _query_sender(sender_id))
     services = request.app.state.services
     items = await to_thread.run_sync(pending_updates, services, CHANNEL, sender_id)
     handoff = await to_thread.run_sync(services.conversations.handoff_active, conversation_id(CHANNEL, sender_id))
@@ -375,7 +388,7 @@ class AckIn(BaseModel):
     @field_validator("ids")
     @classmethod
     def _ids(cls, v: list[str]) -> list[str]:
-        if any(not UPDATE_ID_RE.match(i) for i in v):
+        if any(not UPDATE_ID_RE.fullmatch(i) for i in v):
             raise ValueError("ids 应形如 m12 或 n3 / ids look like m12 or n3")
         return v
 
@@ -387,7 +400,7 @@ class AckOut(BaseModel):
 @router.post("/updates/ack", response_model=AckOut, responses=_AUTH_DOC)
 async def ack_updates(request: Request, body: AckIn):
     """Mark updates delivered. Ids of other conversations and repeated acks change nothing."""
-    session_sender(request, body.sender_id)
+    await limited_sender(request, body.sender_id)
     services = request.app.state.services
     n = await to_thread.run_sync(acknowledge_updates, services, CHANNEL, body.sender_id, body.ids)
     return AckOut(acknowledged=n)
@@ -434,7 +447,7 @@ def _photo_error(e: PhotoError) -> ApiError:
 )
 async def upload_photo(request: Request, sender_id: str, settings: Settings = Depends(get_app_settings)):
     """Attach a photo (multipart field ``file``) for the person handling the conversation."""
-    session_sender(request, _query_sender(sender_id))
+    await limited_sender(request, _query_sender(sender_id))
     limit = settings.chat_photo_max_bytes  # bodies far above it never get here (body_limits)
     try:
         form = await request.form(max_files=1, max_fields=4)
@@ -503,7 +516,7 @@ class RatingOut(BaseModel):
 @router.post("/rating", response_model=RatingOut, responses=_AUTH_DOC)
 async def rate_service(request: Request, body: RatingIn):
     """A 1-5 rating of a handoff that ended or a ticket resolved in this conversation."""
-    session_sender(request, body.sender_id)
+    await limited_sender(request, body.sender_id)
     services = request.app.state.services
     try:
         stored, created = await to_thread.run_sync(rate, services, CHANNEL, body.sender_id, body.subject, body.rating)

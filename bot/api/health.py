@@ -1,20 +1,62 @@
-"""Health endpoint for operators and `make run`'s readiness wait."""
+"""Health endpoint for operators, probes and `make run`'s readiness wait.
+
+Anyone gets ``{"status": "ok"}`` (200) or ``{"status": "degraded"}`` (503): enough for a load
+balancer or Kubernetes probe. The details (Rasa version and model, database dialect, FAQ index
+and its hash) need an API key (``X-API-Key`` or ``Authorization: Bearer``; every key has a scope):
+they tell an attacker exactly which versions run.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from anyio import to_thread
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
+
+from bot.api.ratelimit import api_key_of
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-async def healthz(request: Request):
-    """App liveness plus Rasa reachability, loaded model, database and FAQ index state.
+class HealthOut(BaseModel):
+    status: str = Field(..., description="ok | degraded")
+    rasa: dict | None = Field(None, description="With an API key: reachability, version, loaded model.")
+    database: dict | None = Field(None, description="With an API key: ok, dialect.")
+    faq: dict | None = Field(None, description="With an API key: entries, encoder, index hash.")
 
-    HTTP 200 when the app can serve chat (Rasa reachable with a model, database up), else 503.
+
+def _caller_may_see_details(request: Request) -> bool:
+    from bot.api.auth import UNAUTHORIZED_MESSAGE
+    from bot.tickets.apikeys import ApiKeyRejected, ApiKeyStore
+
+    token = api_key_of({k.lower(): v for k, v in request.headers.raw})
+    if token is None:
+        return False
+    try:
+        key = ApiKeyStore(request.app.state.services.db).authenticate(token)
+    except ApiKeyRejected:
+        raise HTTPException(401, UNAUTHORIZED_MESSAGE, headers={"WWW-Authenticate": "Bearer"}) from None
+    except Exception:  # the database is down: no way to check a key, and the status says so
+        return False
+    return bool(key.scopes)
+
+
+@router.get(
+    "/healthz",
+    response_model=HealthOut,
+    response_model_exclude_none=True,
+    responses={
+        401: {"description": "An API key was sent and is invalid"},
+        503: {"model": HealthOut, "description": "Rasa unreachable or without a model, or the database down"},
+    },
+)
+async def healthz(request: Request):
+    """Can the app serve chat (Rasa reachable with a model, database up)? 200 yes, 503 no.
+
+    Details only for callers with an API key.
     """
+    details = await to_thread.run_sync(_caller_may_see_details, request)
     services = request.app.state.services
     rasa = await request.app.state.rasa.status()
     db_ok = True
@@ -24,11 +66,13 @@ async def healthz(request: Request):
     except Exception as e:  # report, never raise: this is the page operators look at when things break
         db_ok = False
         db_error = type(e).__name__
-    faq = services.faq
-    body = {
-        "status": "ok" if (rasa.get("reachable") and rasa.get("model_loaded") and db_ok) else "degraded",
-        "rasa": rasa,
-        "database": {"ok": db_ok, "dialect": services.db.engine.dialect.name} | ({} if db_ok else {"error": db_error}),
-        "faq": faq.status() if hasattr(faq, "status") else {"entries": len(faq.entries)},
-    }
-    return JSONResponse(status_code=200 if body["status"] == "ok" else 503, content=body)
+    status = "ok" if (rasa.get("reachable") and rasa.get("model_loaded") and db_ok) else "degraded"
+    body: dict = {"status": status}
+    if details:
+        faq = services.faq
+        body |= {
+            "rasa": rasa,
+            "database": {"ok": db_ok, "dialect": services.db.engine.dialect.name} | ({} if db_ok else {"error": db_error}),
+            "faq": faq.status() if hasattr(faq, "status") else {"entries": len(faq.entries)},
+        }
+    return JSONResponse(status_code=200 if status == "ok" else 503, content=body)

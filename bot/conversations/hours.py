@@ -26,7 +26,7 @@ class ServiceHours:
 
     @classmethod
     def parse(cls, spec: str, timezone: str) -> "ServiceHours":
-        m = _RANGE_RE.match(spec or "")
+        m = _RANGE_RE.fullmatch(spec or "")
         if not m:
             raise ValueError(f"service hours must look like 09:00-21:00, got {spec!r}")
         h1, m1, h2, m2 = (int(g) for g in m.groups())

@@ -141,7 +141,7 @@ def load_codes(path: Path | str = CODES_FILE) -> CodeTable:
             continue
         code = str(item.get("code") or "").strip()
         where = f"code '{code or '#' + str(pos)}'"
-        if not CODE_RE.match(code):
+        if not CODE_RE.fullmatch(code):
             problems.append(f"{where}: must be two digits or a capital letter and a digit/letter (quote it: \"05\")")
             continue
         if code in codes:
@@ -204,7 +204,7 @@ class CodeMention:
 
     @property
     def well_formed(self) -> bool:
-        return self.code is not None and bool(CODE_RE.match(self.code))
+        return self.code is not None and bool(CODE_RE.fullmatch(self.code))
 
 
 def find_codes(text: str, table: CodeTable | None = None) -> list[CodeMention]:

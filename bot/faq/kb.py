@@ -275,7 +275,7 @@ def _parse_entry(item, pos: int, shown: str, problems: list[Problem], warnings: 
         problems.append(Problem(shown, f"#{pos}", "missing 'id'"))
         return None
     start = len(problems)
-    if not _ID_RE.match(eid):
+    if not _ID_RE.fullmatch(eid):
         problems.append(Problem(shown, eid, "id must be lowercase letters, digits, '-' or '_'"))
     category = _text(item.get("category"))
     if category not in CATEGORIES:

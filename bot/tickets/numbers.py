@@ -52,7 +52,7 @@ def new_number(moment: datetime, timezone: str) -> str:
 
 def is_ticket_number(text: str) -> bool:
     """True for a canonical number (upper case, with the hyphen), current or legacy format."""
-    return bool(NUMBER_RE.match(text or ""))
+    return bool(NUMBER_RE.fullmatch(text or ""))
 
 
 def find_ticket_number(text: str) -> str | None:

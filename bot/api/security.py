@@ -1,0 +1,67 @@
+"""Security headers on every response (ASGI middleware, outside everything but CORS).
+
+* HTML pages (``/``, ``/staff``): a Content-Security-Policy that allows only the app's own
+  scripts, styles, images (plus ``data:``/``blob:`` images: photo previews) and API calls, and
+  ``frame-ancestors`` from ``settings.effective_frame_ancestors`` (the app itself and the
+  embedding origins of ``cors_origins`` unless ``frame_ancestors`` says otherwise).
+  The widget is embedded with a ``<script>`` tag (docs/widget.md): a host page's own CSP
+  governs it there, ours never does.
+* Everything else (JSON, static files, errors): ``default-src 'none'; frame-ancestors 'none'``.
+* All: ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer``.
+
+``/docs`` and ``/redoc`` (development only, see bot.settings ``env``) load Swagger UI / ReDoc
+from a CDN with inline scripts: they get no CSP rather than a broken page.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.settings import Settings
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+NO_CSP = ("/docs", "/redoc")
+
+
+def page_csp(frame_ancestors: list[str]) -> str:
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",  # style="" attributes and index.html's <style>
+            "img-src 'self' data: blob:",
+            "media-src 'self' blob:",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors " + " ".join(frame_ancestors),
+        ]
+    )
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, settings: Settings):
+        self.app = app
+        self.page_policy = page_csp(settings.effective_frame_ancestors)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        no_csp = any(path == p or path.startswith(p + "/") for p in NO_CSP)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                if not no_csp and "content-security-policy" not in headers:
+                    html = headers.get("content-type", "").startswith("text/html")
+                    headers["Content-Security-Policy"] = self.page_policy if html else API_CSP
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

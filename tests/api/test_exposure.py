@@ -1,0 +1,121 @@
+"""What the app shows to whom: health details, API docs, the action list, security headers."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import api_key, browser
+
+
+def test_health_says_only_ok_to_anyone(api):
+    r = api.client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+    assert "3.6" not in r.text and "sqlite" not in r.text
+
+
+def test_health_says_only_degraded_to_anyone_when_rasa_is_down(api):
+    api.app.state.rasa.up = False
+    r = api.client.get("/healthz")
+    assert r.status_code == 503
+    assert r.json() == {"status": "degraded"}
+
+
+@pytest.mark.parametrize("scopes", [["tickets:read"], ["faq:read"]])
+def test_health_details_need_an_api_key(api, scopes):
+    key = api_key(api.services, scopes)
+    r = api.client.get("/healthz", headers=key)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok"
+    assert body["rasa"]["version"] == "3.6.21" and body["rasa"]["model_loaded"] is True
+    assert body["database"] == {"ok": True, "dialect": "sqlite"}
+    assert body["faq"]["kb_hash"]
+    bearer = api.client.get("/healthz", headers={"Authorization": f"Bearer {key['X-API-Key']}"})
+    assert bearer.json() == body
+
+
+def test_health_with_a_bad_key_is_401_not_details(api):
+    r = api.client.get("/healthz", headers={"X-API-Key": "posbot_deadbeef_" + "x" * 43})
+    assert r.status_code == 401
+    assert "rasa" not in r.text
+
+
+DOCS = ["/docs", "/redoc", "/openapi.json"]
+
+
+def test_docs_are_open_in_development(api):
+    for path in DOCS:
+        assert api.client.get(path).status_code == 200, path
+    assert api.client.get("/actions").status_code == 200
+
+
+@pytest.mark.parametrize("overrides", [{"env": "production"}, {"expose_docs": False}])
+def test_docs_are_off_in_production(make_app, overrides):
+    _, client, _ = make_app(**overrides)
+    for path in DOCS:
+        assert client.get(path).status_code == 404, path
+    assert client.get("/healthz").status_code == 200  # the app itself still serves
+
+
+def test_production_can_turn_docs_back_on(make_app):
+    _, client, _ = make_app(env="production", expose_docs=True)
+    assert client.get("/openapi.json").status_code == 200
+
+
+def test_rasas_action_list_and_tokenless_action_calls_are_off_in_production(make_app):
+    _, client, _ = make_app(env="production")
+    assert client.get("/actions").status_code == 404
+    r = client.post("/webhook", json={"next_action": "action_faq_answer", "tracker": {}, "domain": {}})
+    assert r.status_code == 401
+    _, client, _ = make_app(env="production", rasa_token="t0ken")
+    assert client.post("/webhook?token=wrong", json={}).status_code == 401
+
+
+def test_action_calls_with_the_token_still_work_in_production(make_app):
+    _, client, _ = make_app(env="production", rasa_token="t0ken")
+    r = client.post("/webhook?token=t0ken", content=b"[]", headers={"content-type": "application/json"})
+    assert r.status_code == 400  # reached the executor: not an object
+
+
+def test_pages_get_a_content_security_policy(api):
+    for path in ["/", "/staff"]:
+        r = api.client.get(path)
+        assert r.status_code == 200
+        csp = r.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "object-src 'none'" in csp
+        assert "frame-ancestors 'self'" in csp
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_api_responses_and_errors_get_the_headers(api):
+    b = browser(api.client)
+    for r in [
+        b.updates(),
+        api.client.get("/api/tickets"),  # 401
+        api.client.post("/api/chat", content=b"x" * 70_000),  # 413 from the body limit
+        api.client.get("/static/widget.js"),
+    ]:
+        assert r.headers["X-Content-Type-Options"] == "nosniff", r.request.url
+        assert r.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'", r.request.url
+        assert r.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_chat_page_may_be_framed_by_the_embedding_origins(make_app):
+    """docs/widget.md: the portal listed in cors_origins embeds the chat; it may also frame the page."""
+    _, client, _ = make_app(cors_origins=["https://merchant-portal.example.com"])
+    csp = client.get("/").headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://merchant-portal.example.com" in csp
+    _, client, _ = make_app(frame_ancestors=["'none'"])
+    assert "frame-ancestors 'none'" in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_the_widget_script_stays_loadable_from_other_sites(make_app):
+    """A host page loads widget.js and widget.css cross-origin: right types, no same-origin-only policy."""
+    _, client, _ = make_app(cors_origins=["https://merchant-portal.example.com"])
+    js = client.get("/static/widget.js", headers={"Origin": "https://merchant-portal.example.com"})
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert "Cross-Origin-Resource-Policy" not in js.headers
+    css = client.get("/static/widget.css")
+    assert css.headers["content-type"].startswith("text/css")
