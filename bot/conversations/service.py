@@ -153,6 +153,21 @@ class ConversationService:
                 raise
         return conv
 
+    def _lock(self, s: Session, conv: Conversation) -> None:
+        """Serialize writers of one conversation until this transaction ends.
+
+        A no-op UPDATE takes the row lock (PostgreSQL) or the database's write lock (SQLite)
+        before the caller looks at the current state, so a concurrent caller waits and then sees
+        what the first one committed: two simultaneous start_handoff calls open one handoff.
+        """
+        s.execute(
+            update(Conversation)
+            .where(Conversation.id == conv.id)
+            .values(handoff_active=Conversation.handoff_active)
+            .execution_options(synchronize_session=False)
+        )
+        s.refresh(conv)
+
     def _latest_handoff(self, s: Session, conv_id: str) -> Handoff | None:
         return s.execute(
             select(Handoff).where(Handoff.conversation_id == conv_id).order_by(Handoff.id.desc()).limit(1)
@@ -297,6 +312,7 @@ class ConversationService:
         with self.db.session() as s:
             now = self.clock()
             conv = self._ensure(s, conv_id, now, channel)
+            self._lock(s, conv)
             current = self._latest_handoff(s, conv.id)
             if conv.handoff_active and current is not None and current.ended_at is None:
                 if ticket_number and not current.ticket_number:

