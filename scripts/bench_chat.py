@@ -21,6 +21,7 @@ in ../shared). Target (reported, not asserted): "don't know" replies to in-scope
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import socket
 import sys
@@ -55,7 +56,9 @@ def start_stack(tmp: Path):
     from bot.stack import Stack
 
     model = train_if_needed()
-    settings = Settings(data_dir=tmp, host="127.0.0.1", port=free_port(), outbox_worker_enabled=False)
+    # Every question from one loopback IP: the per-IP rate limit is off unless the environment sets it.
+    limits = {} if "POSBOT_RATE_LIMITS_ENABLED" in os.environ else {"rate_limits_enabled": False}
+    settings = Settings(data_dir=tmp, host="127.0.0.1", port=free_port(), outbox_worker_enabled=False, **limits)
     upgrade(settings.effective_database_url)
     stack = Stack(model=model, settings=settings, rasa_port=free_port(), log_dir=tmp / "logs")
     stack.start()

@@ -50,6 +50,18 @@ class ChatClient:
         self.http.close()
 
 
+def operator_key(database_url: str, scopes=("tickets:read",)) -> dict[str, str]:
+    """Headers with a fresh API key on that database: /healthz shows its details only to a key."""
+    from bot.db import Database
+    from bot.tickets.apikeys import ApiKeyStore
+
+    db = Database(database_url)
+    try:
+        return {"X-API-Key": ApiKeyStore(db).create("operator", list(scopes)).token}
+    finally:
+        db.dispose()
+
+
 def signed_merchant(merchant_id: str, secret: str, expires: int | None = None) -> dict:
     """The host page's signed merchant identity (docs/widget.md): HMAC-SHA256 over "<id>.<expires>"."""
     import hashlib

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from tests import nginx
 from tests.conftest import free_port, launch_stack, wait_stack
-from tests.support import ChatClient, buttons, texts
+from tests.support import ChatClient, buttons, operator_key, texts
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -44,7 +44,8 @@ def test_conversation_moves_between_instances(two_stacks, postgres_url):
     a, b = two_stacks
     assert a.rasa_url != b.rasa_url and a.app_url != b.app_url
     for s in two_stacks:
-        health = httpx.get(f"{s.app_url}/healthz", timeout=10).json()
+        key = operator_key(s.settings.effective_database_url)
+        health = httpx.get(f"{s.app_url}/healthz", headers=key, timeout=10).json()
         assert health["database"]["dialect"] == "postgresql"
 
     sender = "p" + uuid.uuid4().hex[:10]

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-from tests.support import ChatClient
+from tests.support import ChatClient, operator_key
 
 pytestmark = pytest.mark.integration
 
@@ -54,10 +54,11 @@ def test_chat_apologises_when_rasa_is_unavailable(tmp_path, hanging_rasa, kind):
     stack = Stack(model=tmp_path / "unused.tar.gz", settings=settings, rasa_port=rasa_port, log_dir=tmp_path / "logs")
     stack.start(start_rasa=False)
     try:
+        key = operator_key(settings.effective_database_url)
         deadline = time.monotonic() + 120
         while True:  # the app is up when /healthz answers at all (503: Rasa missing)
             try:
-                h = httpx.get(f"{stack.app_url}/healthz", timeout=5)
+                h = httpx.get(f"{stack.app_url}/healthz", headers=key, timeout=5)
                 break
             except httpx.HTTPError:
                 assert time.monotonic() < deadline, "app service did not start"

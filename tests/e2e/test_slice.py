@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.support import texts
+from tests.support import operator_key, texts
 
 pytestmark = pytest.mark.integration
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -37,7 +37,10 @@ def test_activation_question_gets_the_activation_answer(chat):
 
 
 def test_healthz_reports_rasa_and_model(live_stack):
-    r = httpx.get(f"{live_stack.app_url}/healthz", timeout=10)
+    public = httpx.get(f"{live_stack.app_url}/healthz", timeout=10)
+    assert public.status_code == 200 and public.json() == {"status": "ok"}  # no versions for anyone
+    key = operator_key(live_stack.settings.effective_database_url)
+    r = httpx.get(f"{live_stack.app_url}/healthz", headers=key, timeout=10)
     assert r.status_code == 200
     body = r.json()
     assert body["rasa"]["reachable"] is True
