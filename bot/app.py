@@ -117,7 +117,7 @@ async def lifespan(app: FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from bot.api import actions, chat, conversations, deliveries, faq, health, tickets, wechat
-    from bot.api.errors import install_error_handlers
+    from bot.api.errors import COMMON_RESPONSES, install_error_handlers
     from bot.api.limits import BodyLimit, too_large
     from bot.api.ratelimit import Limiter, RateLimitMiddleware
     from bot.api.security import SecurityHeaders
@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     install_error_handlers(app)
     for module in (health, chat, actions, faq, tickets, conversations, deliveries, wechat):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=COMMON_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -22,11 +22,30 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from bot.tickets import TicketError
 from bot.tickets.schemas import translate_errors
 
 log = logging.getLogger(__name__)
+
+
+class ErrorOut(BaseModel):
+    """The error shape of every route (FastAPI's own HTTPException bodies carry only ``detail``)."""
+
+    detail: str | list[dict[str, Any]]
+    message: str | None = Field(None, description="One bilingual Chinese / English sentence.")
+    code: str | None = Field(None, description="Machine-readable reason, e.g. too_large, rate_limited.")
+
+
+# Answers any route may give before its own code runs (bot.api.limits, bot.api.ratelimit).
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorOut, "description": "Request body larger than the route's limit (code too_large)"},
+    429: {
+        "model": ErrorOut,
+        "description": "Too many requests from this client, API key or sender (code rate_limited); see Retry-After",
+    },
+}
 
 
 class ApiError(Exception):
