@@ -1105,6 +1105,11 @@
       this.notice("消息没有发出去：" + chinese(json && json.message));
       return;
     }
+    if (status === 429 && json && json.code === "session_message_cap") {
+      // The conversation's message cap: waiting a few seconds will not help, so no retry button.
+      this.notice(chinese(json.message));
+      return;
+    }
     if (status === 429) {
       this.notice("您发得有点快，请稍等几秒再试。", retry);
       return;

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 
@@ -161,3 +163,31 @@ def test_embedded_widget_opens_as_a_floating_bubble(page, site):
     page.keyboard.press("Escape")
     expect(chat.input).to_be_hidden()
     expect(page.get_by_role("button", name="打开在线客服")).to_be_focused()
+
+
+@pytest.mark.parametrize(
+    "code, shown, retry",
+    [
+        ("session_message_cap", "这次对话的消息已经很多了，请稍后再来，或点「转人工」让客服直接帮您", False),
+        ("rate_limited", "您发得有点快，请稍等几秒再试。", True),
+    ],
+)
+def test_refusals_for_sending_too_much_are_explained(page, site, code, shown, retry):
+    """The server's 429s (bot.api.ratelimit): the message cap says what to do instead, no retry button."""
+    from bot.api.ratelimit import RATE_LIMITED_MESSAGE, SESSION_CAP_MESSAGE
+
+    message = SESSION_CAP_MESSAGE if code == "session_message_cap" else RATE_LIMITED_MESSAGE
+    body = json.dumps({"detail": message, "message": message, "code": code}, ensure_ascii=False)
+    page.route(
+        site + "/api/chat",
+        lambda route: route.fulfill(status=429, body=body, content_type="application/json", headers={"Retry-After": "60"})
+        if route.request.method == "POST"
+        else route.continue_(),
+    )
+    page.goto(site + "/")
+    chat = ChatWidget(page)
+    chat.input.fill("还有一个问题")
+    chat.input.press("Enter")
+    alert = page.locator(".pw-msg.pw-error").last
+    expect(alert.locator(".pw-bubble")).to_have_text(shown)
+    expect(alert.locator(".pw-retry")).to_have_count(1 if retry else 0)
