@@ -40,6 +40,21 @@ class FaqHit(BaseModel):
     score: float = Field(description="Fused relevance score (higher is better; compare within one response).")
     escalate: str | None = Field(None, description="Team to hand off to if the answer does not help.")
     provider_specific: bool = Field(False, description="The answer depends on the provider (rates, times, menus).")
+    match: Literal["high", "medium", "low"] | None = Field(
+        None,
+        description=(
+            "How well it matches, for people: high = at or above the answer threshold, medium = at or above "
+            "the closest (else suggest) threshold, low = below."
+        ),
+    )
+
+
+def match_level(score: float, engine: FaqEngine) -> str:
+    th = engine.thresholds("fused")
+    if score >= th.answer:
+        return "high"
+    floor = th.closest if th.closest is not None else th.suggest
+    return "medium" if score >= min(floor, th.answer) else "low"
 
 
 class CodeHit(BaseModel):
@@ -140,7 +155,13 @@ def search_faq(
         query=q,
         decision=decision,
         kind=plan.kind,
-        results=[FaqHit(**{k_: v for k_, v in h.__dict__.items() if k_ in FaqHit.model_fields}) for h in results[:k]],
+        results=[
+            FaqHit(
+                **{k_: v for k_, v in h.__dict__.items() if k_ in FaqHit.model_fields},
+                match=match_level(h.score, engine),
+            )
+            for h in results[:k]
+        ],
         codes=[code_hit(m) for m in find_codes(q, default_codes())],
     )
 
