@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from bot.api.auth import require_scope
 from bot.faq.codes import CodeMention, canonical_code, default_codes, find_codes, lookup
 from bot.faq.engine import FaqEngine
+from bot.faq.kb import CATEGORIES
 from bot.faq.triage import CODE_CATEGORY, KINDS, triage
 
 MAX_QUERY_CHARS = 10_000  # the engine encodes at most 256 characters; longer input is cut, not refused
@@ -129,6 +130,10 @@ def search_faq(
         ),
     ],
     k: Annotated[int, Query(ge=1, le=20, description="How many results at most (suggest returns at most 3).")] = 5,
+    category: Annotated[
+        Literal[CATEGORIES] | None,  # type: ignore[valid-type]
+        Query(description="Only entries of this category (staff filter); decision and kind stay the chat's."),
+    ] = None,
 ) -> FaqSearchResponse:
     if not q.strip():
         # Query(min_length=1) would let "   " through; a blank question is a client error, not "no match".
@@ -151,6 +156,9 @@ def search_faq(
     else:
         results = plan.hits
         decision = {"answer": "answer", "suggest": "suggest", "closest": "suggest"}.get(plan.kind, "none")
+    if category is not None:
+        hits = engine.search(q, k=k, categories=(category,), closest=True)
+        results = hits.results or hits.closest
     return FaqSearchResponse(
         query=q,
         decision=decision,

@@ -218,7 +218,7 @@ def staff_labels(request: Request) -> dict:
         },
         "decision": {"answer": "可直接回答", "suggest": "给出候选", "none": "未找到合适答案"},
         "match": {"high": "高", "medium": "中", "low": "低"},
-        "role": ROLE_LABELS,
+        "staff_role": ROLE_LABELS,
         # username → display name, so records ("交还人", ticket events) name people, not accounts.
         "staff": StaffStore(request.app.state.services.db).display_names(),
     }

@@ -157,6 +157,7 @@ def test_labels_come_from_the_server_tables(client, accounts):
     assert labels["match"] == {"high": "高", "medium": "中", "low": "低"}
     assert labels["staff"]["agent1"] == "小李"
     assert labels["field"]["merchant_id"] == "商户号"
+    assert labels["staff_role"]["agent"] == "客服"
 
 
 def test_rasas_copies_of_the_labels_agree_with_the_server():
