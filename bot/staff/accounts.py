@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import Database
@@ -228,6 +228,8 @@ class StaffStore:
         token = secrets.token_urlsafe(32)
         now = self.clock()
         with self.db.session() as s:
+            # Housekeeping on the rare path: rows of sessions that expired a day ago go.
+            s.execute(delete(StaffSession).where(StaffSession.expires_at < now - timedelta(days=1)))
             s.add(
                 StaffSession(token_hash=hash_token(token), account_id=account.id, created_at=now, expires_at=now + ttl)
             )

@@ -75,6 +75,12 @@ def test_session_expires_ends_on_logout_and_on_disable(database):
     assert store.session(token) is None
 
     token, _ = store.start_session(account, timedelta(hours=8))
+    with database.session() as s:  # expired less than a day ago: kept
+        assert len(s.execute(select(StaffSession)).all()) == 3
+    clock.advance(days=2)
+    token, _ = store.start_session(account, timedelta(hours=8))
+    with database.session() as s:  # rows of sessions expired over a day ago are purged
+        assert len(s.execute(select(StaffSession)).all()) == 1
     store.disable("lihua")
     assert store.session(token) is None
     store.enable("lihua")
