@@ -538,7 +538,7 @@ def submission_key(tracker: Tracker, instance: str) -> str:
 def _ticket_description(tracker: Tracker) -> str:
     extra = []
     if tracker.get_slot("fault_type"):
-        extra.append(f"故障类型：{tracker.get_slot('fault_type')}")
+        extra.append(f"故障类型：{texts.fault_type_label(tracker.get_slot('fault_type'))}")
     if tracker.get_slot("terminal_model"):
         extra.append(f"机型：{tracker.get_slot('terminal_model')}")
     text = tracker.get_slot("description") or ""

@@ -60,7 +60,8 @@ def _description(tracker: Tracker, reason: str) -> str:
         parts.append(f"之前咨询：{query}")
     for slot, label in (("fault_type", "故障类型"), ("terminal_model", "机型"), ("description", "问题描述")):
         if tracker.get_slot(slot):
-            parts.append(f"{label}：{tracker.get_slot(slot)}")
+            value = tracker.get_slot(slot)
+            parts.append(f"{label}：{texts.fault_type_label(value) if slot == 'fault_type' else value}")
     return "\n".join(parts)
 
 

@@ -245,6 +245,23 @@ def handoff_reply(promise: str, *, number: str | None, attached: bool, urgent: b
 
 # --- ticket status ---------------------------------------------------------------------------
 
+# fault_type entity values (data/nlu/entities.yml synonyms) as ticket descriptions show them.
+FAULT_TYPE_LABELS = {
+    "printer": "打印机",
+    "card_reader": "读卡",
+    "network": "网络通讯",
+    "power": "电源开机",
+    "screen": "屏幕",
+    "keyboard": "按键",
+    "software": "软件升级",
+}
+
+
+def fault_type_label(value: str) -> str:
+    """Chinese name of a fault_type value; free text (no synonym matched) stays as the merchant wrote it."""
+    return FAULT_TYPE_LABELS.get(value, value)
+
+
 STATUS_LABELS = {"open": "待处理", "in_progress": "处理中", "resolved": "已解决", "closed": "已关闭"}
 NUMBER_EXAMPLE = "GD20261125-K7M3Q9"
 

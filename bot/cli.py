@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "faq": ("bot.faq.cli", "faq"),
     "apikey": ("bot.tickets.cli", "apikey"),
     "tickets": ("bot.tickets.cli", "tickets"),
+    "staff": ("bot.staff.cli", "staff"),
 }
 
 

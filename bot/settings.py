@@ -141,6 +141,21 @@ class Settings(BaseSettings):
         ),
     )
 
+    # --- staff workspace (/staff) ---------------------------------------------
+    staff_session_hours: float = Field(
+        12, gt=0, le=24 * 30, description="How long a /staff login lasts before staff sign in again."
+    )
+    staff_cookie_secure: bool | None = Field(
+        None,
+        description=(
+            "Secure flag of the staff session cookie. Empty: set when the request came over https "
+            "(directly or X-Forwarded-Proto from the proxy). Set true behind a TLS proxy that does not say so."
+        ),
+    )
+    staff_login_max_failures: int = Field(
+        10, ge=1, description="Failed logins per username (and per client address) in 15 minutes before 429."
+    )
+
     # --- web chat: sessions, merchant identity, photos ------------------------------
     chat_session_secret: SecretStr = Field(
         SecretStr(""),

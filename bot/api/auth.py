@@ -1,4 +1,4 @@
-"""API-key authentication for the internal REST API.
+"""Authentication of the internal REST API: API keys (machines) and staff sessions (people).
 
 Usage in a router::
 
@@ -6,23 +6,39 @@ Usage in a router::
     def search(...): ...
 
     # or, to know who called:
-    def patch(..., key: Annotated[ApiKeyInfo, Depends(require_scope("tickets:write"))]): ...
+    def patch(..., caller: Annotated[Caller, Depends(require_scope("tickets:write"))]): ...
 
-The key comes from ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``; keys are
-checked against the database at ``request.app.state.services.db``. Missing or invalid
-key → 401, valid key without the scope → 403. Each rejection is logged with method,
-path, reason and at most the key's public prefix — never the key.
+A request is authenticated by, in this order:
+
+1. an API key in ``X-API-Key: <key>`` or ``Authorization: Bearer <key>`` (``posbot apikey``),
+   checked against ``request.app.state.services.db``; a key that is present but wrong is a
+   401 even if a session cookie comes along;
+2. the staff session cookie set by ``POST /api/staff/login`` (``bot.api.staff``): scopes come
+   from the account's role (``bot.staff.accounts.ROLE_SCOPES``). A state-changing request
+   with a cookie must come from the same origin (SameSite=Strict already stops browsers
+   sending it cross-site; the Origin check is a second line).
+
+Missing or invalid credentials → 401, valid ones without the scope → 403. Each rejection is
+logged with method, path, reason and at most the key's public prefix or the username —
+never a key, a password or a cookie.
+
+Scopes ``conversations:read`` / ``conversations:write`` guard the handoff conversations.
+API keys created before they existed carry ``tickets:read`` / ``tickets:write``; for API keys
+those still imply the conversation scopes, so machine integrations keep working.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from bot.staff.accounts import StaffInfo, StaffStore
 from bot.tickets.apikeys import SCOPES, ApiKeyInfo, ApiKeyRejected, ApiKeyStore
 
 log = logging.getLogger(__name__)
@@ -31,25 +47,102 @@ log = logging.getLogger(__name__)
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key (posbot apikey create)")
 _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token")
 
+SESSION_COOKIE = "posbot_staff"
 UNAUTHORIZED_MESSAGE = "缺少或无效的 API 密钥 / missing or invalid API key"
+SESSION_EXPIRED_MESSAGE = "登录已失效，请重新登录 / staff session expired or ended, sign in again"
+CROSS_ORIGIN_MESSAGE = "请求来源与本站不符 / cross-origin request refused"
+
+# What an API key's old scope still grants (keys made before conversations had scopes).
+KEY_IMPLIED_SCOPES = {"conversations:read": "tickets:read", "conversations:write": "tickets:write"}
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _reject(request: Request, status_code: int, reason: str, prefix: str | None, message: str) -> HTTPException:
+@dataclass(frozen=True)
+class Caller:
+    """Who makes the request: an API key or a signed-in staff account."""
+
+    kind: Literal["api_key", "staff"]
+    name: str  # key name, or the account's username
+    display_name: str
+    scopes: tuple[str, ...]
+    key: ApiKeyInfo | None = None
+    account: StaffInfo | None = None
+
+    @property
+    def prefix(self) -> str | None:
+        return self.key.prefix if self.key else None
+
+    @property
+    def actor(self) -> str:
+        """What ticket events and handoff records store: ``api:<key name>`` or the username."""
+        return f"api:{self.name}" if self.kind == "api_key" else self.name
+
+    def has_scope(self, scope: str) -> bool:
+        if scope in self.scopes:
+            return True
+        implied = KEY_IMPLIED_SCOPES.get(scope)
+        return self.kind == "api_key" and implied is not None and implied in self.scopes
+
+    @classmethod
+    def from_key(cls, key: ApiKeyInfo) -> "Caller":
+        return cls(kind="api_key", name=key.name, display_name=key.name, scopes=key.scopes, key=key)
+
+    @classmethod
+    def from_account(cls, account: StaffInfo) -> "Caller":
+        return cls(
+            kind="staff", name=account.username, display_name=account.display_name, scopes=account.scopes, account=account
+        )
+
+
+def _reject(request: Request, status_code: int, reason: str, who: str | None, message: str) -> HTTPException:
     log.warning(
         "API request rejected: %s %s -> %d (%s, key %s, client %s)",
         request.method,
         request.url.path,  # path only: a query string could carry anything
         status_code,
         reason,
-        prefix or "-",
+        who or "-",
         request.client.host if request.client else "-",
     )
     headers = {"WWW-Authenticate": "Bearer"} if status_code == status.HTTP_401_UNAUTHORIZED else None
     return HTTPException(status_code=status_code, detail=message, headers=headers)
 
 
-def require_scope(scope: str) -> Callable[..., ApiKeyInfo]:
-    """Dependency factory: the calling key's ApiKeyInfo, if it is valid and has ``scope``."""
+def same_origin(request: Request) -> bool:
+    """False when a browser says the request comes from another site (Origin / Referer)."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source or source == "null":
+        return source != "null"
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host") or ""
+    return urlsplit(source).netloc.lower() == host.split(",")[0].strip().lower()
+
+
+def authenticate(request: Request, token: str | None) -> Caller:
+    """The caller of ``request`` (API key ``token`` first, then the session cookie), or 401."""
+    db = request.app.state.services.db
+    if token:
+        try:
+            key = ApiKeyStore(db).authenticate(token)
+        except ApiKeyRejected as exc:
+            raise _reject(request, status.HTTP_401_UNAUTHORIZED, exc.reason, exc.prefix, UNAUTHORIZED_MESSAGE) from None
+        request.state.api_key = key  # for access logs further down the stack
+        return Caller.from_key(key)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise _reject(request, status.HTTP_401_UNAUTHORIZED, "missing key", None, UNAUTHORIZED_MESSAGE)
+    session = StaffStore(db).session(cookie)
+    if session is None:
+        raise _reject(request, status.HTTP_401_UNAUTHORIZED, "dead session", None, SESSION_EXPIRED_MESSAGE)
+    if request.method not in _SAFE_METHODS and not same_origin(request):
+        raise _reject(
+            request, status.HTTP_403_FORBIDDEN, "cross-origin", f"staff {session.account.username}", CROSS_ORIGIN_MESSAGE
+        )
+    request.state.staff = session.account
+    return Caller.from_account(session.account)
+
+
+def require_scope(scope: str) -> Callable[..., Caller]:
+    """Dependency factory: the Caller, if its credentials are valid and grant ``scope``."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}; known: {', '.join(SCOPES)}")
 
@@ -57,30 +150,38 @@ def require_scope(scope: str) -> Callable[..., ApiKeyInfo]:
         request: Request,
         x_api_key: Annotated[str | None, Security(_api_key_header)] = None,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
-    ) -> ApiKeyInfo:
-        token = x_api_key or (bearer.credentials if bearer else None)
-        store = ApiKeyStore(request.app.state.services.db)
-        try:
-            key = store.authenticate(token)
-        except ApiKeyRejected as exc:
-            raise _reject(request, status.HTTP_401_UNAUTHORIZED, exc.reason, exc.prefix, UNAUTHORIZED_MESSAGE) from None
-        if not key.has_scope(scope):
-            raise _reject(
-                request,
-                status.HTTP_403_FORBIDDEN,
-                f"missing scope {scope}",
-                key.prefix,
-                f"API 密钥没有 {scope} 权限 / API key lacks scope {scope}",
+    ) -> Caller:
+        caller = authenticate(request, x_api_key or (bearer.credentials if bearer else None))
+        if not caller.has_scope(scope):
+            who = caller.prefix if caller.kind == "api_key" else f"staff {caller.name}"
+            message = (
+                f"API 密钥没有 {scope} 权限 / API key lacks scope {scope}"
+                if caller.kind == "api_key"
+                else f"您的账号没有 {scope} 权限 / your staff role lacks scope {scope}"
             )
-        request.state.api_key = key  # for access logs further down the stack
-        return key
+            raise _reject(request, status.HTTP_403_FORBIDDEN, f"missing scope {scope}", who, message)
+        return caller
 
     dependency.__name__ = f"require_scope_{scope.replace(':', '_')}"
     return dependency
 
 
-# Ready-made annotated dependencies for the ticket endpoints.
-TicketsRead = Annotated[ApiKeyInfo, Depends(require_scope("tickets:read"))]
-TicketsWrite = Annotated[ApiKeyInfo, Depends(require_scope("tickets:write"))]
+# Ready-made annotated dependencies.
+TicketsRead = Annotated[Caller, Depends(require_scope("tickets:read"))]
+TicketsWrite = Annotated[Caller, Depends(require_scope("tickets:write"))]
+ConversationsRead = Annotated[Caller, Depends(require_scope("conversations:read"))]
+ConversationsWrite = Annotated[Caller, Depends(require_scope("conversations:write"))]
+StaffAdmin = Annotated[Caller, Depends(require_scope("staff:admin"))]
 
-__all__ = ["ApiKeyInfo", "SCOPES", "TicketsRead", "TicketsWrite", "require_scope"]
+__all__ = [
+    "ApiKeyInfo",
+    "Caller",
+    "ConversationsRead",
+    "ConversationsWrite",
+    "SCOPES",
+    "SESSION_COOKIE",
+    "StaffAdmin",
+    "TicketsRead",
+    "TicketsWrite",
+    "require_scope",
+]

@@ -1,7 +1,8 @@
 """Internal API for staff: conversation transcripts, staff replies, hand-back, feedback summary.
 
-Mounted by the app next to the ticket API; every endpoint needs an API key
-(``tickets:read`` to read, ``tickets:write`` to reply or hand back). The service is
+Mounted by the app next to the ticket API; every endpoint needs an API key or a staff
+session (``conversations:read`` to read, ``conversations:write`` to reply or hand back;
+for API keys, the older ``tickets:read`` / ``tickets:write`` still grant them). The service is
 ``request.app.state.services.conversations``. Endpoints are plain ``def``: the
 service is synchronous, FastAPI runs them in its thread pool.
 """
@@ -14,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.api.auth import TicketsRead, TicketsWrite
+from bot.api.auth import ConversationsRead, ConversationsWrite
 from bot.channels.outbox import with_deliveries
 from bot.conversations.context import ConversationContext, conversation_context
 from bot.conversations.schemas import ConversationDetail, ConversationState, FeedbackSummary, MessageOut
@@ -42,13 +43,13 @@ class StaffMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     text: str = Field(..., min_length=1, max_length=STAFF_TEXT_MAX, description="What the merchant will read.")
-    author: str | None = Field(None, max_length=100, description="Staff name; the API key's name when omitted.")
+    author: str | None = Field(None, max_length=100, description="Signature the merchant sees; the account's display name (or the API key's name) when omitted.")
 
 
 class HandBackIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    by: str | None = Field(None, max_length=100, description="Who hands back; the API key's name when omitted.")
+    by: str | None = Field(None, max_length=100, description="Who hands back (API keys only; a staff session records its username); the key's name when omitted.")
     notify: bool = Field(True, description="Queue a short notice telling the merchant the assistant is back.")
 
 
@@ -64,7 +65,7 @@ def _not_found(conv_id: str) -> HTTPException:
     tags=["conversations"],
     responses=_AUTH,
 )
-def list_handoffs(key: TicketsRead, convs: Conversations, limit: int = Query(100, ge=1, le=500)):
+def list_handoffs(key: ConversationsRead, convs: Conversations, limit: int = Query(100, ge=1, le=500)):
     """Conversations a person owns right now (转人工), longest waiting first."""
     return convs.active_handoffs(limit)
 
@@ -76,7 +77,7 @@ def list_handoffs(key: TicketsRead, convs: Conversations, limit: int = Query(100
     responses={**_NOT_FOUND, **_AUTH},
 )
 def get_conversation(
-    conv_id: str, request: Request, key: TicketsRead, convs: Conversations, limit: int = Query(200, ge=1, le=1000)
+    conv_id: str, request: Request, key: ConversationsRead, convs: Conversations, limit: int = Query(200, ge=1, le=1000)
 ):
     """Handoff state, the last ``limit`` messages (oldest first), the merchant's facts (phone masked)
     and the conversation's tickets (newest first)."""
@@ -94,13 +95,15 @@ def get_conversation(
     tags=["conversations"],
     responses={**_NOT_FOUND, **_AUTH},
 )
-def hand_back(conv_id: str, key: TicketsWrite, convs: Conversations, body: HandBackIn | None = None):
+def hand_back(conv_id: str, key: ConversationsWrite, convs: Conversations, body: HandBackIn | None = None):
     """End the handoff: the assistant answers the merchant again. Idempotent."""
     body = body or HandBackIn()
+    # A signed-in person is recorded as themselves (username); a machine may say who.
+    by = key.name if key.kind == "staff" else body.by or key.name
     try:
         if body.notify:
-            return convs.hand_back(conv_id, body.by or key.name)
-        return convs.hand_back(conv_id, body.by or key.name, notice=None)
+            return convs.hand_back(conv_id, by)
+        return convs.hand_back(conv_id, by, notice=None)
     except ConversationNotFound:
         raise _not_found(conv_id) from None
 
@@ -112,10 +115,11 @@ def hand_back(conv_id: str, key: TicketsWrite, convs: Conversations, body: HandB
     tags=["conversations"],
     responses={**_NOT_FOUND, **_AUTH},
 )
-def staff_message(conv_id: str, body: StaffMessageIn, key: TicketsWrite, convs: Conversations):
+def staff_message(conv_id: str, body: StaffMessageIn, key: ConversationsWrite, convs: Conversations):
     """Queue a staff reply; the merchant's channel delivers it (web: /api/chat/updates)."""
     try:
-        return convs.staff_reply(conv_id, body.text, by=body.author or key.name)
+        # author: the signature the merchant reads; actor: who really sent it.
+        return convs.staff_reply(conv_id, body.text, by=body.author or key.display_name, actor=key.actor)
     except ConversationNotFound:
         raise _not_found(conv_id) from None
 
@@ -126,7 +130,7 @@ def staff_message(conv_id: str, body: StaffMessageIn, key: TicketsWrite, convs: 
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, **_AUTH, 404: {"description": "Unknown photo"}},
 )
-def get_attachment(conv_id: str, attachment_id: int, key: TicketsRead, convs: Conversations):
+def get_attachment(conv_id: str, attachment_id: int, key: ConversationsRead, convs: Conversations):
     """A photo the merchant sent during a handoff (staff only; re-encoded, metadata stripped)."""
     found = convs.get_attachment(conv_id, attachment_id)
     if found is None:
@@ -147,7 +151,7 @@ def get_attachment(conv_id: str, attachment_id: int, key: TicketsRead, convs: Co
 
 @router.get("/api/feedback/summary", response_model=FeedbackSummary, tags=["feedback"], responses=_AUTH)
 def feedback_summary(
-    key: TicketsRead,
+    key: ConversationsRead,
     convs: Conversations,
     since: datetime | None = Query(None, description="Inclusive, ISO 8601 with timezone."),
     until: datetime | None = Query(None, description="Exclusive, ISO 8601 with timezone."),

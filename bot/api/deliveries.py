@@ -2,8 +2,8 @@
 
 ``GET /api/deliveries?status=failed`` lists what WeChat refused (45015: the merchant has not
 written for 48 hours, ...), ``status=dead`` what ran out of retries; ``POST
-/api/deliveries/{message_id}/retry`` queues one again. Keys need ``tickets:read`` /
-``tickets:write``, as for conversations.
+/api/deliveries/{message_id}/retry`` queues one again. Callers need ``conversations:read`` /
+``conversations:write``, as for conversations.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from bot.api.auth import TicketsRead, TicketsWrite
+from bot.api.auth import ConversationsRead, ConversationsWrite
 from bot.channels import outbox
 from bot.channels.outbox import ChannelMessageOut, ChannelMessagePage
 
@@ -29,7 +29,7 @@ def _not_found(message_id: str) -> HTTPException:
 @router.get("", response_model=ChannelMessagePage, responses={**_AUTH, 422: {"description": "Invalid cursor"}})
 def list_deliveries(
     request: Request,
-    key: TicketsRead,
+    key: ConversationsRead,
     status_: Literal["pending", "delivered", "failed", "dead"] = Query("failed", alias="status"),
     cursor: str | None = Query(None, max_length=64),
     limit: int = Query(50, ge=1, le=100),
@@ -39,7 +39,7 @@ def list_deliveries(
 
 
 @router.get("/{message_id}", response_model=ChannelMessageOut, responses={**_AUTH, **_NOT_FOUND})
-def get_delivery(message_id: str, request: Request, key: TicketsRead):
+def get_delivery(message_id: str, request: Request, key: ConversationsRead):
     row = outbox.get_message(request.app.state.services.db, message_id)
     if row is None:
         raise _not_found(message_id)
@@ -47,7 +47,7 @@ def get_delivery(message_id: str, request: Request, key: TicketsRead):
 
 
 @router.post("/{message_id}/retry", response_model=ChannelMessageOut, responses={**_AUTH, **_NOT_FOUND})
-def retry_delivery(message_id: str, request: Request, key: TicketsWrite):
+def retry_delivery(message_id: str, request: Request, key: ConversationsWrite):
     """Queue a failed or dead message again (a delivered one is left alone: it would arrive twice)."""
     row = outbox.retry_message(request.app.state.services.db, message_id)
     if row is None:

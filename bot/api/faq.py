@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from bot.api.auth import require_scope
 from bot.faq.codes import CodeMention, canonical_code, default_codes, find_codes, lookup
 from bot.faq.engine import FaqEngine
+from bot.faq.kb import CATEGORIES
 from bot.faq.triage import CODE_CATEGORY, KINDS, triage
 
 MAX_QUERY_CHARS = 10_000  # the engine encodes at most 256 characters; longer input is cut, not refused
@@ -40,6 +41,21 @@ class FaqHit(BaseModel):
     score: float = Field(description="Fused relevance score (higher is better; compare within one response).")
     escalate: str | None = Field(None, description="Team to hand off to if the answer does not help.")
     provider_specific: bool = Field(False, description="The answer depends on the provider (rates, times, menus).")
+    match: Literal["high", "medium", "low"] | None = Field(
+        None,
+        description=(
+            "How well it matches, for people: high = at or above the answer threshold, medium = at or above "
+            "the closest (else suggest) threshold, low = below."
+        ),
+    )
+
+
+def match_level(score: float, engine: FaqEngine) -> str:
+    th = engine.thresholds("fused")
+    if score >= th.answer:
+        return "high"
+    floor = th.closest if th.closest is not None else th.suggest
+    return "medium" if score >= min(floor, th.answer) else "low"
 
 
 class CodeHit(BaseModel):
@@ -114,6 +130,10 @@ def search_faq(
         ),
     ],
     k: Annotated[int, Query(ge=1, le=20, description="How many results at most (suggest returns at most 3).")] = 5,
+    category: Annotated[
+        Literal[CATEGORIES] | None,  # type: ignore[valid-type]
+        Query(description="Only entries of this category (staff filter); decision and kind stay the chat's."),
+    ] = None,
 ) -> FaqSearchResponse:
     if not q.strip():
         # Query(min_length=1) would let "   " through; a blank question is a client error, not "no match".
@@ -136,11 +156,20 @@ def search_faq(
     else:
         results = plan.hits
         decision = {"answer": "answer", "suggest": "suggest", "closest": "suggest"}.get(plan.kind, "none")
+    if category is not None:
+        hits = engine.search(q, k=k, categories=(category,), closest=True)
+        results = hits.results or hits.closest
     return FaqSearchResponse(
         query=q,
         decision=decision,
         kind=plan.kind,
-        results=[FaqHit(**{k_: v for k_, v in h.__dict__.items() if k_ in FaqHit.model_fields}) for h in results[:k]],
+        results=[
+            FaqHit(
+                **{k_: v for k_, v in h.__dict__.items() if k_ in FaqHit.model_fields},
+                match=match_level(h.score, engine),
+            )
+            for h in results[:k]
+        ],
         codes=[code_hit(m) for m in find_codes(q, default_codes())],
     )
 

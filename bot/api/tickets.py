@@ -3,7 +3,7 @@
 Mount with ``app.include_router(bot.api.tickets.router)`` and call
 ``bot.api.errors.install_error_handlers(app)``; the service is
 ``request.app.state.services.tickets``. All endpoints need an API key
-(``tickets:read`` to read, ``tickets:write`` to change). Endpoints are plain ``def``:
+or a staff session (``tickets:read`` to read, ``tickets:write`` to change). Endpoints are plain ``def``:
 the service is synchronous, FastAPI runs them in its thread pool.
 """
 
@@ -101,7 +101,7 @@ def create_ticket(
         Header(alias="Idempotency-Key", description="Same key → same ticket (1-128 printable ASCII)."),
     ] = None,
 ) -> TicketOut:
-    result = service.create_ex(data, idempotency_key=idempotency_key, actor=f"api:{key.name}")
+    result = service.create_ex(data, idempotency_key=idempotency_key, actor=key.actor)
     response.headers["Location"] = f"/api/tickets/{result.ticket.number}"
     if not result.created:
         response.status_code = status.HTTP_200_OK
@@ -153,7 +153,7 @@ def get_ticket(number: str, service: Tickets, _key: TicketsRead) -> TicketOut:
     responses={**_NOT_FOUND, 409: {"description": "Illegal status transition"}, **_TOO_LARGE, **_AUTH},
 )
 def patch_ticket(number: str, patch: TicketPatch, service: Tickets, key: TicketsWrite) -> TicketOut:
-    return service.update(number, patch, actor=f"api:{key.name}")
+    return service.update(number, patch, actor=key.actor)
 
 
 @router.post(
@@ -165,9 +165,9 @@ def patch_ticket(number: str, patch: TicketPatch, service: Tickets, key: Tickets
 )
 def add_comment(number: str, comment: CommentCreate, service: Tickets, key: TicketsWrite) -> EventOut:
     """An internal note; ``reply_to_merchant`` also sends it to the merchant's chat."""
-    return service.add_comment(
-        number, comment.author or key.name[:64], comment.body, reply_to_merchant=comment.reply_to_merchant
-    )
+    # A signed-in person is recorded as themselves; a machine may name the author.
+    author = key.name if key.kind == "staff" else comment.author or key.name[:64]
+    return service.add_comment(number, author, comment.body, reply_to_merchant=comment.reply_to_merchant)
 
 
 @router.post(

@@ -59,7 +59,9 @@ class ConversationMessage(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(8))
     text: Mapped[str] = mapped_column(Text)
-    author: Mapped[str | None] = mapped_column(String(100))
+    author: Mapped[str | None] = mapped_column(String(100))  # the name the merchant sees on a staff line
+    # Who queued a staff line: the staff account's username, or api:<key name> (migration 0007).
+    actor: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -40,6 +40,7 @@ class MessageOut(BaseModel):
     direction: Direction
     text: str
     author: str | None = None
+    actor: str | None = Field(None, description="Who sent a staff line: staff account username or api:<key name>.")
     created_at: datetime
     delivered_at: datetime | None = None
     attachment: AttachmentOut | None = Field(
@@ -102,3 +103,22 @@ class FeedbackSummary(BaseModel):
     ratings: dict[str, int] = Field(default_factory=dict, description="Count per rating '1'..'5'.")
     ratings_count: int = 0
     ratings_average: float | None = None
+
+
+class LastMessage(BaseModel):
+    direction: Direction
+    text: str = Field(..., description="First 120 characters.")
+    created_at: datetime
+
+
+class QueueItem(BaseModel):
+    """One conversation waiting for a person (one row per conversation)."""
+
+    conversation_id: str
+    channel: str
+    reason: str
+    ticket_number: str | None = None
+    waiting_since: datetime = Field(..., description="When the (earliest still open) handoff started.")
+    last_message: LastMessage | None = None
+    last_merchant_at: datetime | None = Field(None, description="The merchant's latest message.")
+    unanswered: int = Field(0, description="Merchant messages since the handoff started, or since the last staff reply.")

@@ -44,7 +44,9 @@ from bot.conversations.schemas import (
     FeedbackOut,
     FeedbackSummary,
     HandoffOut,
+    LastMessage,
     MessageOut,
+    QueueItem,
     RatingOut,
 )
 from bot.db import Database
@@ -115,6 +117,7 @@ def _message_out(m: ConversationMessage, attachment: ConversationAttachment | No
         direction=m.direction,  # type: ignore[arg-type]
         text=m.text,
         author=m.author,
+        actor=m.actor,
         created_at=m.created_at,
         delivered_at=m.delivered_at,
         attachment=_attachment_out(attachment) if attachment is not None else None,
@@ -394,10 +397,76 @@ class ConversationService:
             ).scalars()
             return [self._state(s, c) for c in rows]
 
+    def handoff_queue(self, limit: int = 100) -> list[QueueItem]:
+        """The staff queue: each conversation a person owns now, once, longest waiting first,
+        with its latest message and how many merchant messages wait for an answer."""
+        with self.db.session() as s:
+            first = (
+                select(Handoff.conversation_id, func.min(Handoff.id).label("handoff_id"))
+                .join(Conversation, Conversation.id == Handoff.conversation_id)
+                .where(Conversation.handoff_active.is_(True), Handoff.ended_at.is_(None))
+                .group_by(Handoff.conversation_id)
+                .subquery()
+            )
+            rows = s.execute(
+                select(Conversation, Handoff)
+                .join(first, first.c.conversation_id == Conversation.id)
+                .join(Handoff, Handoff.id == first.c.handoff_id)
+                .order_by(Handoff.started_at, Conversation.id)
+                .limit(max(1, min(int(limit), 500)))
+            ).all()
+            items = []
+            for conv, h in rows:
+                last = s.execute(
+                    select(ConversationMessage)
+                    .where(ConversationMessage.conversation_id == conv.id)
+                    .order_by(ConversationMessage.id.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
+                last_staff_id = s.execute(
+                    select(func.max(ConversationMessage.id)).where(
+                        ConversationMessage.conversation_id == conv.id,
+                        ConversationMessage.direction == "staff",
+                        ConversationMessage.created_at >= h.started_at,
+                    )
+                ).scalar()
+                merchant = select(ConversationMessage).where(
+                    ConversationMessage.conversation_id == conv.id,
+                    ConversationMessage.direction == "in",
+                    ConversationMessage.created_at >= h.started_at,
+                )
+                if last_staff_id is not None:
+                    merchant = merchant.where(ConversationMessage.id > last_staff_id)
+                unanswered = s.execute(select(func.count()).select_from(merchant.subquery())).scalar() or 0
+                last_in = s.execute(
+                    select(func.max(ConversationMessage.created_at)).where(
+                        ConversationMessage.conversation_id == conv.id, ConversationMessage.direction == "in"
+                    )
+                ).scalar()
+                items.append(
+                    QueueItem(
+                        conversation_id=conv.id,
+                        channel=conv.channel,
+                        reason=h.reason,
+                        ticket_number=h.ticket_number,
+                        waiting_since=h.started_at,
+                        last_message=LastMessage(
+                            direction=last.direction, text=last.text[:120], created_at=last.created_at
+                        )
+                        if last is not None
+                        else None,
+                        last_merchant_at=last_in,
+                        unanswered=int(unanswered),
+                    )
+                )
+            return items
+
     # --- staff replies ----------------------------------------------------------------------
 
-    def staff_reply(self, conv_id: str, text: str, by: str | None = None) -> MessageOut:
-        """Queue a staff message for the merchant (delivered by the chat layer)."""
+    def staff_reply(self, conv_id: str, text: str, by: str | None = None, *, actor: str | None = None) -> MessageOut:
+        """Queue a staff message for the merchant (delivered by the chat layer).
+
+        ``by`` is the signature the merchant sees; ``actor`` who sent it (account username or api:<key>)."""
         text = (text or "").strip()
         if not text:
             raise ValueError("staff reply must not be empty")
@@ -406,7 +475,8 @@ class ConversationService:
             now = self.clock()
             conv.last_message_at = now
             m = ConversationMessage(
-                conversation_id=conv.id, direction="staff", text=text, author=by, created_at=now, delivered_at=None
+                conversation_id=conv.id, direction="staff", text=text, author=by, actor=actor or by, created_at=now,
+                delivered_at=None,
             )
             s.add(m)
             s.flush()

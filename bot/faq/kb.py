@@ -25,6 +25,28 @@ import yaml
 from bot.faq.lexicon import fingerprint as lexicon_fingerprint
 
 CATEGORIES = ("settlement", "fees", "activation", "fault", "account", "general")
+CATEGORY_LABELS = {
+    "settlement": "结算到账",
+    "fees": "费率手续费",
+    "activation": "开通激活",
+    "fault": "故障",
+    "account": "账户",
+    "general": "常见问题",
+}
+# Subcategories used in data/faq (shown to staff); one missing here is simply not shown.
+SUBCATEGORY_LABELS = {
+    "app": "手机应用", "apply": "申请办理", "binding": "绑定", "card": "银行卡", "card_reader": "读卡",
+    "change": "变更", "close": "注销", "complaint": "投诉", "compliance": "合规", "contact": "联系方式",
+    "contract": "合同", "damage": "损坏", "deduction": "扣款", "deposit": "押金", "device": "设备",
+    "dispute": "交易争议", "first_use": "首次使用", "info": "资料信息", "invoice": "发票", "keyboard": "按键",
+    "maintenance": "维护保养", "mode": "模式设置", "network": "网络通讯", "notice": "通知", "pairing": "配对连接",
+    "password": "密码", "payout": "出款到账", "peripheral": "外接设备", "pin": "密码键盘", "power": "电源开机",
+    "printer": "打印", "provider": "服务商", "rate": "费率", "receipt": "小票", "records": "交易记录",
+    "recurring": "周期扣费", "repair": "维修", "review": "审核", "risk": "风控", "scam": "防骗",
+    "scan": "扫码", "screen": "屏幕", "security": "安全", "software": "软件升级", "status": "状态查询",
+    "support": "售后支持", "timing": "到账时间", "transaction": "交易", "verification": "身份核验",
+    "withdrawal": "提现",
+}
 ESCALATIONS = ("repair", "settlement", "activation", "handoff", "other")
 MIN_PARAPHRASES = 6
 KB_GLOBS = ("*.yml", "*.yaml")

@@ -3,46 +3,38 @@
 
 const KEY_STORE = "posbot.staff.apiKey";
 
+// Labels of every server code come from GET /api/staff/labels (bot/tickets/states.py, the FAQ
+// tables...): loaded after login, never copied here. Only the page's own words live below.
 const LABELS = {
-  status: { open: "待处理", in_progress: "处理中", resolved: "已解决", closed: "已关闭" },
-  category: { repair: "报修", settlement: "结算到账", activation: "开通激活", handoff: "转人工", other: "其他" },
-  priority: { low: "低", normal: "普通", high: "高", urgent: "紧急" },
-  channel: { web: "网页", wechat: "微信", wecom: "企业微信", api: "接口", phone: "电话", staff: "客服" },
-  event: {
-    created: "创建工单",
-    status_changed: "状态变更",
-    assigned: "指派",
-    priority_changed: "优先级变更",
-    commented: "备注",
-    delivered: "已同步到工单系统",
-    notification: "已通知商户",
-  },
-  faqCategory: {
-    account: "账户",
-    activation: "开通激活",
-    fault: "故障",
-    fees: "费率手续费",
-    general: "常见问题",
-    settlement: "结算到账",
-  },
-  reason: { request_human: "商户要求转人工", urgent: "情绪激动或情况紧急", fallback: "机器人连续答不上来" },
-  decision: { answer: "可直接回答", suggest: "给出候选", none: "未找到合适答案" },
   role: { user: "商户", in: "商户", merchant: "商户", bot: "机器人", out: "机器人", agent: "客服", staff: "客服", system: "系统" },
 };
-
-// Mirror of bot/tickets/states.py TRANSITIONS (the server still decides; a 409 is shown if it disagrees).
-const TRANSITIONS = {
-  open: ["in_progress", "resolved"],
-  in_progress: ["open", "resolved"],
-  resolved: ["closed", "open"],
-  closed: [],
-};
+let TRANSITIONS = {};
+const auth = { me: null, kind: null }; // kind: "session" (cookie) or "key" (pasted API key)
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
+/** Chinese label of a server code; an unknown code shows as "—" rather than leaking the code. */
 function label(kind, value) {
   if (value === null || value === undefined || value === "") return "—";
-  return (LABELS[kind] && LABELS[kind][value]) || String(value);
+  return (LABELS[kind] && LABELS[kind][value]) || "—";
+}
+
+/** Who did something, as people call them: display names of accounts, API keys by name. */
+function personName(actor) {
+  if (!actor) return "";
+  const a = String(actor);
+  if (a === "bot") return "机器人";
+  if (a === "system") return "系统";
+  if (a.startsWith("api:")) return `系统对接（${a.slice(4)}）`;
+  return (LABELS.staff && LABELS.staff[a]) || a;
+}
+
+async function loadLabels() {
+  const data = await api("GET", "/api/staff/labels");
+  Object.assign(LABELS, data);
+  LABELS.reason = data.handoff_reason;
+  LABELS.faqCategory = data.faq_category;
+  TRANSITIONS = data.transitions || {};
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -114,7 +106,8 @@ function detailText(body) {
 
 function describeError(status, body) {
   const detail = detailText(body);
-  if (status === 401 || status === 403) return "API key 无效或权限不足";
+  if (status === 401) return auth.kind === "key" ? "API key 无效或已停用" : "登录已失效，请重新登录";
+  if (status === 403) return auth.kind === "key" ? "API key 无效或权限不足" : "您的账号没有这个操作的权限";
   if (status === 404) return detail || "没有找到（HTTP 404）";
   if (status === 409) return `操作冲突：${detail || "数据已被修改，请刷新后重试"}`;
   if (status === 422 || status === 400) return `输入有误：${detail || `HTTP ${status}`}`;
@@ -124,8 +117,7 @@ function describeError(status, body) {
 }
 
 async function api(method, path, { query, body } = {}) {
-  const key = getKey();
-  if (!key) throw new ApiError(0, "请先在页面右上角填写 API key 并保存");
+  const key = auth.kind === "key" ? getKey() : "";
   let url = path;
   if (query) {
     const qs = new URLSearchParams();
@@ -133,11 +125,17 @@ async function api(method, path, { query, body } = {}) {
     const s = qs.toString();
     if (s) url += `?${s}`;
   }
-  const headers = { "X-API-Key": key, Accept: "application/json" };
+  const headers = { Accept: "application/json" };
+  if (key) headers["X-API-Key"] = key;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;
   try {
-    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(url, {
+      method,
+      headers,
+      credentials: "same-origin", // the session cookie (HttpOnly: scripts never see it)
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   } catch {
     throw new ApiError(0, "无法连接服务器，请检查网络后重试");
   }
@@ -147,6 +145,7 @@ async function api(method, path, { query, body } = {}) {
   } catch {
     /* empty or non-JSON body */
   }
+  if (res.status === 401 && auth.me && !path.startsWith("/api/staff/login")) signedOut("登录已失效，请重新登录");
   if (!res.ok) throw new ApiError(res.status, describeError(res.status, json));
   return json;
 }
@@ -181,26 +180,124 @@ async function busy(form, work) {
   }
 }
 
-// --- API key ---------------------------------------------------------------------------
+// --- login ------------------------------------------------------------------------------
+// Staff sign in with their account (POST /api/staff/login sets an HttpOnly cookie, so a reload
+// or a second tab stays signed in). A pasted API key is the fallback for operators: it is
+// checked against /api/staff/me before the page says anything about being signed in.
 
-function initKey() {
-  const input = $("#api-key");
-  const status = $("#key-status");
-  const show = () => (status.textContent = getKey() ? "已登录（本标签页有效）" : "未填写");
-  input.value = getKey();
-  show();
-  $("#key-form").addEventListener("submit", (e) => {
+function showSignedIn(me) {
+  auth.me = me;
+  $("#login-view").hidden = true;
+  $("#app").hidden = false;
+  $("#who").hidden = false;
+  const role = me.role_label ? `（${me.role_label}）` : "";
+  $("#who-name").textContent = `已登录：${me.display_name}${role}`;
+  $("#c-signature").textContent = `署名：${me.display_name}（商户可见）`;
+  const canWrite = (scope) => (me.scopes || []).includes(scope) || (auth.kind === "key" && scope.startsWith("conversations:") && (me.scopes || []).includes(scope.replace("conversations", "tickets")));
+  for (const form of ["#t-update", "#t-comment"]) setFormEnabled($(form), canWrite("tickets:write"));
+  setFormEnabled($("#c-reply"), canWrite("conversations:write"));
+  $("#c-handback").hidden = !canWrite("conversations:write");
+}
+
+function setFormEnabled(form, on) {
+  for (const c of form.querySelectorAll("input, textarea, select, button")) c.disabled = !on;
+  form.title = on ? "" : "您的账号只能查看";
+}
+
+function signedOut(message) {
+  auth.me = null;
+  auth.kind = null;
+  setKey("");
+  stopQueuePolling();
+  $("#app").hidden = true;
+  $("#who").hidden = true;
+  $("#login-view").hidden = false;
+  showError($("#login-error"), message ? new ApiError(0, message) : null);
+  document.title = BASE_TITLE;
+  $("#login-user").focus();
+}
+
+async function enter(kind) {
+  auth.kind = kind;
+  const me = await api("GET", "/api/staff/me");
+  await loadLabels();
+  fillStaticSelects();
+  showSignedIn(me);
+  startQueuePolling();
+  route();
+}
+
+function initLogin() {
+  const form = $("#login-form");
+  form.addEventListener("submit", (e) => {
     e.preventDefault();
-    setKey(input.value.trim());
-    show();
-    refreshActive();
+    busy(form, async () => {
+      const errBox = $("#login-error");
+      showError(errBox, null);
+      const username = $("#login-user").value.trim();
+      const password = $("#login-password").value;
+      let res;
+      try {
+        res = await fetch("/api/staff/login", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify({ username, password }),
+        });
+      } catch {
+        return showError(errBox, new ApiError(0, "无法连接服务器，请检查网络后重试"));
+      }
+      if (res.status === 401) return showError(errBox, new ApiError(401, "用户名或密码不正确"));
+      if (res.status === 429) return showError(errBox, new ApiError(429, "登录失败次数太多，请 15 分钟后再试"));
+      if (!res.ok) return showError(errBox, new ApiError(res.status, `登录失败（HTTP ${res.status}），请稍后再试`));
+      $("#login-password").value = "";
+      setKey("");
+      try {
+        await enter("session");
+      } catch (err) {
+        showError(errBox, err);
+      }
+    });
   });
-  $("#key-clear").addEventListener("click", () => {
-    input.value = "";
-    setKey("");
-    show();
-    input.focus();
+  $("#key-login").addEventListener("click", async () => {
+    const errBox = $("#login-error");
+    showError(errBox, null);
+    const key = $("#api-key").value.trim();
+    if (!key) return showError(errBox, new ApiError(0, "请先粘贴 API key"));
+    setKey(key);
+    try {
+      await enter("key");
+      $("#api-key").value = "";
+    } catch (err) {
+      auth.kind = null;
+      setKey("");
+      showError(errBox, err.status === 401 ? new ApiError(401, "API key 无效或已停用") : err);
+    }
   });
+  $("#logout").addEventListener("click", async () => {
+    if (auth.kind === "session") {
+      try {
+        await fetch("/api/staff/logout", { method: "POST", credentials: "same-origin" });
+      } catch {
+        /* the cookie expires anyway */
+      }
+    }
+    signedOut("");
+  });
+}
+
+async function start() {
+  // A live cookie (reload, second tab) or a key saved in this tab: straight in.
+  for (const kind of getKey() ? ["key", "session"] : ["session"]) {
+    try {
+      await enter(kind);
+      return;
+    } catch {
+      auth.kind = null;
+    }
+  }
+  setKey("");
+  signedOut("");
 }
 
 // --- tabs & routing --------------------------------------------------------------------
@@ -276,17 +373,84 @@ function refreshActive() {
 
 // --- 知识库搜索 -------------------------------------------------------------------------
 
+let faqSeq = 0;
+
 function initFaq() {
   const form = $("#faq-form");
+  const input = $("#faq-q");
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const q = $("#faq-q").value.trim();
+    const q = input.value.trim();
     if (!q) {
       showError($("#faq-error"), new ApiError(0, "请输入要搜索的问题"));
-      $("#faq-q").focus();
+      input.focus();
       return;
     }
+    clearTimeout(faqTimer);
     busy(form, () => searchFaq(q, $("#faq-k").value));
+  });
+  // As the agent types: one search 300 ms after the last key (not while an IME is composing).
+  let faqTimer = null;
+  const later = () => {
+    clearTimeout(faqTimer);
+    faqTimer = setTimeout(() => {
+      const q = input.value.trim();
+      if (q.length >= 2) searchFaq(q, $("#faq-k").value);
+    }, 300);
+  };
+  input.addEventListener("input", (e) => !e.isComposing && later());
+  input.addEventListener("compositionend", later);
+  $("#faq-cat").addEventListener("change", () => input.value.trim() && later());
+  $("#faq-k").addEventListener("change", () => input.value.trim() && later());
+}
+
+/** Text with the parts that also occur in the query marked (pairs of characters, words, digits). */
+function highlighted(text, query) {
+  const clean = (query || "").toLowerCase();
+  const grams = new Set();
+  const chars = [...clean].filter((c) => /[\p{L}\p{N}]/u.test(c));
+  for (let i = 0; i + 1 < chars.length; i++) grams.add(chars[i] + chars[i + 1]);
+  const src = [...String(text || "")];
+  const lower = src.map((c) => c.toLowerCase());
+  const on = new Array(src.length).fill(false);
+  for (let i = 0; i + 1 < src.length; i++) {
+    if (grams.has(lower[i] + lower[i + 1])) on[i] = on[i + 1] = true;
+  }
+  const out = [];
+  let i = 0;
+  while (i < src.length) {
+    let j = i;
+    while (j < src.length && on[j] === on[i]) j++;
+    const part = src.slice(i, j).join("");
+    out.push(on[i] ? el("mark", { text: part }) : part);
+    i = j;
+  }
+  return out;
+}
+
+function insertReply(text) {
+  const box = $("#c-text");
+  if (!conv.id || $("#c-view").hidden) {
+    flash($("#faq-summary"), "请先在“人工会话”里打开要回复的会话");
+    return false;
+  }
+  box.value = box.value.trim() ? `${box.value.trim()}\n${text}` : text;
+  box.dispatchEvent(new Event("input"));
+  location.hash = `conversations/${encodeURIComponent(conv.id)}`;
+  box.focus();
+  return true;
+}
+
+function insertButton(getText) {
+  return el("button", {
+    type: "button",
+    class: "secondary insert",
+    text: "插入回复",
+    title: "把答案放进当前会话的回复框（发送前可以修改）",
+    onclick: (e) => {
+      e.stopPropagation();
+      insertReply(getText());
+    },
   });
 }
 
@@ -294,9 +458,11 @@ async function searchFaq(q, k) {
   const errBox = $("#faq-error");
   const list = $("#faq-results");
   const summary = $("#faq-summary");
+  const seq = ++faqSeq;
   showError(errBox, null);
   try {
-    const data = await api("GET", "/api/faq/search", { query: { q, k } });
+    const data = await api("GET", "/api/faq/search", { query: { q, k, category: $("#faq-cat").value } });
+    if (seq !== faqSeq) return; // a newer search is on its way
     const results = data.results || [];
     const codes = data.codes || [];
     summary.replaceChildren(
@@ -308,7 +474,7 @@ async function searchFaq(q, k) {
       ...results.map((r, i) =>
         el(
           "li",
-          {},
+          { class: "result-item" },
           el(
             "button",
             { type: "button", class: "result", "data-id": r.id, onclick: () => showFaq(r.id, r) },
@@ -316,18 +482,26 @@ async function searchFaq(q, k) {
               "span",
               { class: "result-head" },
               el("span", { class: "rank", text: `${i + 1}.` }),
-              el("span", { class: "result-q", text: r.question }),
-              el("span", { class: "score", title: "相似度", text: `相似度 ${Number(r.score).toFixed(3)}` })
+              el("span", { class: "result-q" }, highlighted(r.question, q)),
+              el("span", { class: `score match-${r.match || "low"}`, text: `匹配度 ${label("match", r.match || "low")}` })
             ),
-            el("span", { class: "result-meta" }, el("span", { class: "tag", text: label("faqCategory", r.category) }), el("span", { class: "muted", text: r.id })),
-            el("span", { class: "result-answer", text: r.answer })
-          )
+            el(
+              "span",
+              { class: "result-meta" },
+              el("span", { class: "tag", text: label("faqCategory", r.category) }),
+              r.subcategory && LABELS.faq_subcategory?.[r.subcategory] ? el("span", { class: "tag", text: label("faq_subcategory", r.subcategory) }) : null,
+              r.provider_specific ? el("span", { class: "muted", text: "因服务商而异" }) : null
+            ),
+            el("span", { class: "result-answer" }, highlighted(r.answer, q))
+          ),
+          insertButton(() => r.answer)
         )
       )
     );
     if (!results.length && !codes.length) list.replaceChildren(el("li", { class: "empty", text: "没有结果，换个说法试试" }));
     $("#faq-detail").hidden = true;
   } catch (err) {
+    if (seq !== faqSeq) return;
     summary.textContent = "";
     list.replaceChildren();
     showError(errBox, err);
@@ -360,14 +534,10 @@ async function showFaq(id, fallback) {
     showError(errBox, err);
     if (!fallback) return;
   }
-  const rows = [];
-  const known = new Set(["id", "question", "answer", "category", "paraphrases", "score"]);
-  rows.push(["编号", entry.id], ["类别", label("faqCategory", entry.category)]);
-  const names = { subcategory: "子类", escalate: "解决不了时转", source_file: "来源文件", updated_at: "更新时间" };
-  for (const [k, v] of Object.entries(entry)) {
-    if (known.has(k) || v === null || v === undefined || v === "") continue;
-    rows.push([names[k] || k, typeof v === "object" ? JSON.stringify(v) : k === "escalate" ? label("category", v) : String(v)]);
-  }
+  const rows = [["类别", label("faqCategory", entry.category)]];
+  if (entry.subcategory && LABELS.faq_subcategory?.[entry.subcategory]) rows.push(["细分", label("faq_subcategory", entry.subcategory)]);
+  if (entry.escalate) rows.push(["解决不了时转", label("category", entry.escalate)]);
+  if (entry.provider_specific) rows.push(["注意", "答案因服务商而异，请按商户的服务商核实"]);
   const copyBtn = el("button", {
     type: "button",
     class: "secondary",
@@ -383,7 +553,7 @@ async function showFaq(id, fallback) {
     },
   });
   const parts = [
-    el("div", { class: "detail-head" }, el("h2", { tabindex: "-1", text: entry.question }), copyBtn),
+    el("div", { class: "detail-head" }, el("h2", { tabindex: "-1", text: entry.question }), copyBtn, insertButton(() => entry.answer || "")),
     el("dl", { class: "fields" }, rows.map(([k, v]) => [el("dt", { text: k }), el("dd", { text: v ?? "—" })])),
     el("h3", { text: "答案" }),
     el("p", { class: "pre answer", text: entry.answer || "" }),
@@ -405,14 +575,25 @@ function fillSelect(select, kind, { any = null, values = null } = {}) {
   const opts = values || Object.keys(LABELS[kind]);
   select.replaceChildren(
     ...(any ? [el("option", { value: "", text: any })] : []),
-    ...opts.map((v) => el("option", { value: v, text: `${label(kind, v)}（${v}）` }))
+    ...opts.map((v) => el("option", { value: v, text: label(kind, v) }))
   );
 }
 
+function fillStaticSelects() {
+  for (const [sel, kind, any] of [
+    ["#t-status", "status", "全部状态"],
+    ["#t-category", "category", "全部类别"],
+    ["#t-new-priority", "priority", null],
+    ["#faq-cat", "faqCategory", "全部类别"],
+  ]) {
+    const select = $(sel);
+    const keep = select.value;
+    fillSelect(select, kind, { any });
+    if (keep) select.value = keep;
+  }
+}
+
 function initTickets() {
-  fillSelect($("#t-status"), "status", { any: "全部状态" });
-  fillSelect($("#t-category"), "category", { any: "全部类别" });
-  fillSelect($("#t-new-priority"), "priority");
   const filters = $("#t-filters");
   filters.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -598,7 +779,10 @@ function eventSummary(ev) {
         .join("，");
     default: {
       const keys = Object.keys(d);
-      return keys.length ? keys.map((k) => `${k}: ${typeof d[k] === "object" ? JSON.stringify(d[k]) : d[k]}`).join("，") : "";
+      return keys
+        .filter((k) => LABELS.field && LABELS.field[k] && typeof d[k] !== "object")
+        .map((k) => `${LABELS.field[k]}：${d[k]}`)
+        .join("，");
     }
   }
 }
@@ -619,7 +803,7 @@ function renderEvents(events) {
           "div",
           { class: "event-head" },
           el("strong", { text: label("event", ev.type) }),
-          el("span", { class: "muted", text: ` ${ev.actor || ""} · ${fmtTime(ev.created_at)}` })
+          el("span", { class: "muted", text: ` ${personName(ev.actor)} · ${fmtTime(ev.created_at)}` })
         ),
         el("div", { class: "pre", text: eventSummary(ev) })
       )
@@ -682,7 +866,6 @@ async function addComment() {
 // --- 人工会话 ---------------------------------------------------------------------------
 
 const conv = { id: null, timer: null, data: null, lastCount: -1, ticks: 0 };
-const AUTHOR_STORE = "posbot.staff.author"; // the name merchants see on replies
 const CONV_REFRESH_MS = 5000;
 
 function normalizeLine(m) {
@@ -715,7 +898,7 @@ function renderTranscript(list, lines) {
           "div",
           { class: "line-head" },
           el("strong", { text: label("role", m.role) || m.role }),
-          m.who ? el("span", { class: "muted", text: ` ${m.who}` }) : null,
+          m.who && m.who !== "system" ? el("span", { class: "muted", text: ` ${personName(m.who)}` }) : null,
           m.at ? el("span", { class: "muted", text: ` · ${fmtTime(typeof m.at === "number" ? m.at * 1000 : m.at)}` }) : null
         ),
         el("div", { class: "pre", text: m.text }),
@@ -743,7 +926,7 @@ function photoOf(att) {
   };
   if (photoUrls.has(path)) show(photoUrls.get(path));
   else {
-    fetch(path, { headers: { "X-API-Key": getKey() } })
+    fetch(path, { credentials: "same-origin", headers: auth.kind === "key" ? { "X-API-Key": getKey() } : {} })
       .then((res) => (res.ok ? res.blob() : Promise.reject(new Error(`HTTP ${res.status}`))))
       .then((blob) => {
         const url = URL.createObjectURL(blob);
@@ -794,38 +977,90 @@ function handoffActive(data) {
   return ["handoff", "human", "agent", "staff", "active", "handed_off"].includes(s);
 }
 
+// --- the handoff queue: polled while signed in; count in the tab and the page title ------
+
+const BASE_TITLE = document.title;
+const QUEUE_MS = 5000;
+const queue = { timer: null, count: null, items: [] };
+
+function waitText(since) {
+  const ms = Date.now() - new Date(since).getTime();
+  if (!Number.isFinite(ms) || ms < 0) return "刚刚";
+  const min = Math.floor(ms / 60000);
+  if (min < 1) return "不到 1 分钟";
+  if (min < 60) return `${min} 分钟`;
+  const h = Math.floor(min / 60);
+  return `${h} 小时 ${min % 60} 分钟`;
+}
+
+function showQueueCount(n) {
+  const badge = $("#queue-badge");
+  badge.hidden = !n;
+  badge.textContent = n ? String(n) : "";
+  badge.setAttribute("aria-label", n ? `${n} 个会话等待人工` : "");
+  document.title = n ? `(${n}) ${BASE_TITLE}` : BASE_TITLE;
+  $("#c-waiting-count").textContent = n === null ? "" : `（${n} 个）`;
+}
+
+function queueRow(c) {
+  // No merchant id yet (nothing filed): the last characters of the chat tell rows apart.
+  const who = c.merchant_id_masked ? `商户 ${c.merchant_id_masked}` : `未留商户号的访客（…${c.conversation_id.slice(-4)}）`;
+  const last = c.last_message;
+  const lastWho = last ? label("role", last.direction) : "";
+  return el(
+    "li",
+    { class: "queue-row", "data-conv": c.conversation_id },
+    el(
+      "div",
+      { class: "queue-head" },
+      el("a", { href: `#conversations/${encodeURIComponent(c.conversation_id)}`, class: "queue-link", title: "打开会话", text: who }),
+      el("span", { class: "tag", text: label("channel", c.channel) }),
+      el("span", { class: "muted", text: label("reason", c.reason) }),
+      c.ticket_number ? el("a", { class: "tag mono", href: `#tickets/${encodeURIComponent(c.ticket_number)}`, text: c.ticket_number }) : null,
+      el("span", { class: "wait", text: `已等待 ${waitText(c.waiting_since)}` }),
+      c.unanswered ? el("span", { class: "badge unanswered", text: `${c.unanswered} 条未回复` }) : null
+    ),
+    last ? el("div", { class: "queue-last", text: `${lastWho}：${last.text}` }) : null
+  );
+}
+
 async function loadWaiting() {
   const list = $("#c-waiting");
   const errBox = $("#c-waiting-error");
   try {
-    const items = await api("GET", "/api/conversations", { query: { limit: 50 } });
+    const data = await api("GET", "/api/staff/queue");
     showError(errBox, null);
-    list.replaceChildren(
-      ...(items || []).map((c) => {
-        const h = c.handoff || {};
-        return el(
-          "li",
-          {},
-          el("a", { href: `#conversations/${encodeURIComponent(c.conversation_id)}`, class: "mono", text: c.conversation_id }),
-          el("span", { class: "muted", text: ` · ${label("channel", c.channel)} · 转人工于 ${fmtTime(h.started_at)}` }),
-          h.reason ? el("span", { class: "muted", text: ` · ${label("reason", h.reason)}` }) : null,
-          h.ticket_number ? el("span", { class: "tag", text: h.ticket_number }) : null
-        );
-      })
-    );
-    if (!items || !items.length) list.replaceChildren(el("li", { class: "empty", text: "现在没有等待人工的会话" }));
+    queue.items = data.items || [];
+    queue.count = data.count ?? queue.items.length;
+    showQueueCount(queue.count);
+    list.replaceChildren(...queue.items.map(queueRow));
+    if (!queue.items.length) list.replaceChildren(el("li", { class: "empty", text: "现在没有等待人工的会话" }));
   } catch (err) {
-    list.replaceChildren();
+    if (err.status === 403) {
+      list.replaceChildren();
+      showQueueCount(null);
+    }
     showError(errBox, err);
   }
 }
 
+function startQueuePolling() {
+  stopQueuePolling();
+  const tick = async () => {
+    if (!auth.me) return;
+    await loadWaiting();
+    // hidden tabs poll slower: the title still tells the agent when someone is waiting
+    queue.timer = setTimeout(tick, document.hidden ? QUEUE_MS * 3 : QUEUE_MS);
+  };
+  tick();
+}
+
+function stopQueuePolling() {
+  clearTimeout(queue.timer);
+  queue.timer = null;
+}
+
 function initConversations() {
-  try {
-    $("#c-author").value = localStorage.getItem(AUTHOR_STORE) || "";
-  } catch {
-    /* storage blocked */
-  }
   $("#c-waiting-refresh").addEventListener("click", loadWaiting);
   $("#c-open").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -859,7 +1094,6 @@ function scheduleConvRefresh() {
   conv.timer = setTimeout(async () => {
     if (activeTab === "conversations" && conv.id && !document.hidden) {
       await loadConversation(conv.id, { quiet: true });
-      if (++conv.ticks % 3 === 0) loadWaiting();
     }
     scheduleConvRefresh();
   }, CONV_REFRESH_MS);
@@ -892,7 +1126,7 @@ function renderConversation(id, data) {
   $("#c-title").textContent = `会话 ${data.conversation_id || data.conv_id || data.id || id}`;
   const active = handoffActive(data);
   const state = $("#c-state");
-  state.textContent = active === null ? String(data.state ?? data.status ?? "未知状态") : active ? "人工处理中" : "机器人接待中";
+  state.textContent = active === null ? "未知状态" : active ? "人工处理中" : "机器人接待中";
   state.className = `badge ${active ? "state-handoff" : "state-bot"}`;
   $("#c-handback").disabled = active === false;
 
@@ -912,6 +1146,7 @@ function renderConversation(id, data) {
     let dd;
     if (k === "ticket_number") dd = el("a", { href: `#tickets/${encodeURIComponent(v)}`, text: String(v) });
     else if (k.endsWith("_at")) dd = fmtTime(v);
+    else if (k === "ended_by") dd = personName(v);
     else dd = k === "channel" || k === "reason" ? label(k, v) : String(v);
     fields.push([name, dd]);
   }
@@ -942,15 +1177,8 @@ async function sendReply() {
     return;
   }
   try {
-    const author = $("#c-author").value.trim();
-    try {
-      localStorage.setItem(AUTHOR_STORE, author);
-    } catch {
-      /* storage blocked: the name is typed again next time */
-    }
-    await api("POST", `/api/conversations/${encodeURIComponent(conv.id)}/messages`, {
-      body: author ? { text, author } : { text },
-    });
+    // Signed with the account's display name by the server; recorded under its username.
+    await api("POST", `/api/conversations/${encodeURIComponent(conv.id)}/messages`, { body: { text } });
     input.value = "";
     $("#c-count").textContent = "0/2000";
     flash($("#c-msg"), "已发送给商户");
@@ -1075,11 +1303,10 @@ function renderConvContext(data) {
 
 // --- start -----------------------------------------------------------------------------
 
-initKey();
+initLogin();
 initTabs();
 initFaq();
 initTickets();
 initMerchantPreviews();
 initConversations();
-route();
-if (!getKey()) $("#api-key").focus();
+start();

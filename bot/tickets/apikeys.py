@@ -22,7 +22,16 @@ from sqlalchemy.exc import IntegrityError
 from bot.db import Database
 from bot.tickets.models import ApiKey, utcnow
 
-SCOPES: tuple[str, ...] = ("tickets:read", "tickets:write", "faq:read", "faq:write")
+SCOPES: tuple[str, ...] = (
+    "tickets:read",
+    "tickets:write",
+    "conversations:read",
+    "conversations:write",
+    "faq:read",
+    "faq:write",
+    "staff:admin",  # staff accounts (roles: bot.staff.accounts); not for API keys
+)
+KEY_SCOPES: tuple[str, ...] = tuple(s for s in SCOPES if s != "staff:admin")
 
 _TOKEN_RE = re.compile(r"posbot_([0-9a-f]{8})_[A-Za-z0-9_-]{43}")
 
@@ -92,10 +101,10 @@ class ApiKeyStore:
         name = name.strip()
         if not name or len(name) > 100:
             raise ValueError("name must be 1 to 100 characters")
-        unknown = sorted(set(scopes) - set(SCOPES))
+        unknown = sorted(set(scopes) - set(KEY_SCOPES))
         if unknown or not scopes:
-            raise ValueError(f"scopes must be a non-empty subset of {', '.join(SCOPES)}; unknown: {unknown}")
-        ordered = [s for s in SCOPES if s in set(scopes)]
+            raise ValueError(f"scopes must be a non-empty subset of {', '.join(KEY_SCOPES)}; unknown: {unknown}")
+        ordered = [s for s in KEY_SCOPES if s in set(scopes)]
         for _ in range(5):  # a prefix collision (1 in 4 billion) just draws again
             prefix = f"posbot_{secrets.token_hex(4)}"
             token = f"{prefix}_{secrets.token_urlsafe(32)}"

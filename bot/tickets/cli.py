@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.db import Database
 from bot.settings import get_settings
+from bot.tickets.apikeys import KEY_SCOPES
 
 
 @contextmanager
@@ -54,7 +55,7 @@ def apikey() -> None:
     "scopes",
     multiple=True,
     required=True,
-    type=click.Choice(["tickets:read", "tickets:write", "faq:read", "faq:write"]),
+    type=click.Choice(KEY_SCOPES),
     help="Repeat for several scopes.",
 )
 def apikey_create(name: str, scopes: tuple[str, ...]) -> None:

@@ -6,7 +6,8 @@ service of ``live_stack`` (real Rasa, real database).
 
 For fast iteration against a stack you already run (``make run``), set
 ``POSBOT_BROWSER_URL=http://127.0.0.1:8000`` (and ``POSBOT_BROWSER_API_KEY`` for the staff
-console tests); live_stack is then not started.
+console tests, ``POSBOT_BROWSER_STAFF_USER`` / ``POSBOT_BROWSER_STAFF_PASSWORD`` for an agent
+account); live_stack is then not started.
 """
 
 from __future__ import annotations
@@ -92,6 +93,30 @@ def staff_key(request, site) -> str:
         return ApiKeyStore(db).create("browser-tests", STAFF_SCOPES).token
     finally:
         db.dispose()
+
+
+STAFF_PASSWORD = "browser-tests-password"
+
+
+@pytest.fixture(scope="session")
+def staff_account(request, site) -> dict:
+    """A real staff account (role agent, display name 小李) created with bot.staff.accounts."""
+    if os.environ.get("POSBOT_BROWSER_URL"):
+        user = os.environ.get("POSBOT_BROWSER_STAFF_USER")
+        if not user:
+            pytest.skip("POSBOT_BROWSER_URL is set without POSBOT_BROWSER_STAFF_USER / _PASSWORD")
+        return {"username": user, "password": os.environ["POSBOT_BROWSER_STAFF_PASSWORD"], "display_name": user}
+    from bot.db import Database
+    from bot.staff.accounts import StaffStore
+
+    stack = request.getfixturevalue("live_stack")
+    db = Database(stack.settings.effective_database_url)
+    try:
+        StaffStore(db).create("xiaoli", "agent", STAFF_PASSWORD, display_name="小李")
+        StaffStore(db).create("viewer", "viewer", STAFF_PASSWORD, display_name="值班主管")
+    finally:
+        db.dispose()
+    return {"username": "xiaoli", "password": STAFF_PASSWORD, "display_name": "小李"}
 
 
 @pytest.fixture

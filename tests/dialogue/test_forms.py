@@ -746,7 +746,7 @@ async def test_submit_creates_the_ticket_with_the_transcript(services, domain, d
     t = mine[0]
     assert t.number.startswith("GD") and t.category == "repair" and t.status == "open"
     assert (t.merchant_id, t.terminal_id, t.device_serial, t.contact_phone) == (MERCHANT, TERMINAL, None, PHONE)
-    assert t.description == "打印机不出纸（故障类型：printer）"
+    assert t.description == "打印机不出纸（故障类型：打印机）"  # agents read Chinese, not the entity value
     assert t.channel == "web" and t.sender_id == SENDER
     assert [(line["role"], line["text"]) for line in t.transcript] == [
         ("user", "打印机不出纸"),

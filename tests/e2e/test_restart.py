@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.conftest import start_stack, wait_stack
-from tests.support import ChatClient, texts
+from tests.support import ChatClient, buttons, texts
 
 pytestmark = pytest.mark.integration
 
@@ -17,15 +17,22 @@ def test_form_continues_after_both_processes_restart(tmp_path, rasa_model):
     sender = "r" + uuid.uuid4().hex[:10]
     chat = ChatClient(stack.app_url)
 
+    offered: list[dict] = []
+
     def say(text: str) -> str:
         r = chat.post(sender, text)
         assert r.status_code == 200, r.text
+        offered[:] = buttons(r.json())
         return texts(r.json())
+
+    def click(payload_start: str) -> str:
+        """Click the offered button whose payload is this intent (as the widget sends it)."""
+        return say(next(b["payload"] for b in offered if b["payload"].startswith(payload_start)))
 
     try:
         say("打印机不出纸")
-        say("/deny")
-        assert "15位商户号" in say("/affirm")
+        assert "故障报修工单" in click("/deny")  # 试了还是不行
+        assert "15位商户号" in click("/affirm")  # 登记工单
         assert "8位终端号" in say("898310048161234")
 
         stack.stop()  # both processes gone, nothing kept in memory

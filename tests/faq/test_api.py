@@ -147,3 +147,16 @@ def test_search_reports_the_decision_the_chat_makes(client):
         assert vague["decision"] == "none" and vague["results"] == []
     else:
         assert vague["decision"] == "suggest" and 1 <= len(vague["results"]) <= 3
+
+
+def test_hits_say_how_well_they_match_in_words_staff_read(client):
+    body = client.get("/api/faq/search", params={"q": "刷卡机不出小票了", "k": 5}).json()
+    levels = [r["match"] for r in body["results"]]
+    assert levels[0] == "high"  # the answer the chat gives
+    assert set(levels) <= {"high", "medium", "low"}
+
+
+def test_category_filter_keeps_only_that_category(client):
+    body = client.get("/api/faq/search", params={"q": "刷卡机不出小票了", "k": 5, "category": "settlement"}).json()
+    assert body["results"] and {r["category"] for r in body["results"]} == {"settlement"}
+    assert client.get("/api/faq/search", params={"q": "小票", "category": "nonsense"}).status_code == 422

@@ -1,0 +1,1 @@
+"""Staff accounts of the /staff workspace: roles, hashed passwords, server-side sessions."""
