@@ -19,7 +19,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from bot.tickets.apikeys import SCOPES
+from bot.tickets.apikeys import KEY_SCOPES as SCOPES
 
 from .conftest import api_key
 
