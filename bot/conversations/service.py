@@ -48,6 +48,7 @@ from bot.conversations.schemas import (
     RatingOut,
 )
 from bot.db import Database
+from bot.masking import mask_pii
 from bot.tickets.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ def _handoff_out(h: Handoff) -> HandoffOut:
 
 
 class ConversationService:
+    """Every text it stores (transcript lines, staff replies, feedback reasons) is masked first."""
+
     def __init__(self, db: Database, settings=None, *, clock: Callable[[], datetime] = utcnow):
         self.db = db
         self.settings = settings
@@ -188,7 +191,7 @@ class ConversationService:
             m = ConversationMessage(
                 conversation_id=conv.id,
                 direction=direction,
-                text=text,
+                text=mask_pii(text),  # the chat masked merchant text already; this covers every writer
                 author=author,
                 created_at=now,
                 delivered_at=None if direction == "staff" else now,
@@ -382,7 +385,7 @@ class ConversationService:
 
     def staff_reply(self, conv_id: str, text: str, by: str | None = None) -> MessageOut:
         """Queue a staff message for the merchant (delivered by the chat layer)."""
-        text = (text or "").strip()
+        text = mask_pii((text or "").strip())
         if not text:
             raise ValueError("staff reply must not be empty")
         with self.db.session() as s:
@@ -500,7 +503,7 @@ class ConversationService:
             raise ValueError(f"vote must be 'up' or 'down', got {vote!r}")
         if not faq_id:
             raise ValueError("faq_id is required")
-        reason = (reason or "").strip()[:REASON_MAX] or None
+        reason = mask_pii((reason or "").strip())[:REASON_MAX] or None
         with self.db.session() as s:
             now = self.clock()
             conv = self._ensure(s, conv_id, now)
