@@ -209,9 +209,22 @@ def install_log_masking() -> None:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to the handler to report
             return record
-        masked = mask_pii(message)
-        if masked != message:
-            record.msg, record.args = masked, None
+        if mask_pii(message) == message:
+            return record
+        # Mask the arguments one by one first: formatters that read record.args (uvicorn's
+        # access log) keep working. Anything still found (an object's repr) masks the whole line.
+        if isinstance(record.msg, str):
+            record.msg = mask_pii(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_pii(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: mask_pii(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        try:
+            still = record.getMessage()
+        except Exception:
+            still = message
+        if mask_pii(still) != still:
+            record.msg, record.args = mask_pii(still), None
         return record
 
     logging.setLogRecordFactory(factory)

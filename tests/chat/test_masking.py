@@ -96,6 +96,11 @@ def test_log_records_are_masked(caplog):
     with caplog.at_level(logging.INFO, logger="posbot.test"):
         logging.getLogger("posbot.test").info("merchant wrote %s and %s", PHONE_NUMBER, CARD_NUMBER)
     assert caplog.records[-1].getMessage() == "merchant wrote 138****5678 and 6222***********0128"
+    assert caplog.records[-1].args == ("138****5678", "6222***********0128")  # formatters reading args still work
+    with caplog.at_level(logging.INFO, logger="posbot.test"):
+        logging.getLogger("posbot.test").info("payload %r", {"text": f"身份证{ID_NUMBER}"})
+    assert ID_NUMBER not in caplog.records[-1].getMessage()
+    assert "110***********002X" in caplog.records[-1].getMessage()
 
 
 # --- at the door: the web chat through ChatService ------------------------------------------------
