@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from bot.private_files import UMASK, open_private_log, private_dir, tighten, write_private  # noqa: F401  (write_private re-exported)
+# write_private is re-exported: callers imported it from here before bot.private_files existed.
+from bot.private_files import UMASK, open_private_log, private_dir, tighten, write_private  # noqa: F401
 from bot.rasa_project import PROJECT_ROOT, rasa_env, rasa_python, render_endpoints
 from bot.settings import Settings
 
