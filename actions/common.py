@@ -127,6 +127,27 @@ def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 
 
+# --- phones: masked in Rasa, in clear only in the phone vault (bot/conversations/vault.py) ----------
+# The chat masks every phone before the text reaches Rasa, so slots and texts hold 138****5678.
+# These run in the app process only (the vault lives in the app's services).
+
+
+def revealed_text(tracker: Tracker, text: str | None = None) -> str:
+    """The latest message (or ``text``) with this conversation's masked phones in clear: for parsing only,
+    never for an event, a reply or a log line."""
+    return services().vault.reveal(tracker.sender_id, latest_text(tracker) if text is None else text)
+
+
+def keep_phone(tracker: Tracker, phone: str) -> str:
+    """The masked form of a valid phone (what the slot holds); the vault keeps the number for the ticket."""
+    return services().vault.keep(tracker.sender_id, phone)
+
+
+def clear_phone(tracker: Tracker, value: str | None) -> str | None:
+    """The number behind the phone slot's value, None when unknown or expired."""
+    return services().vault.resolve(tracker.sender_id, value) if value else None
+
+
 def latest_intent(tracker: Tracker) -> str:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
 

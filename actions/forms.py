@@ -49,10 +49,13 @@ from actions.common import (
     STEP,
     URGENT,
     button,
+    clear_phone,
+    keep_phone,
     latest_intent,
-    latest_text,
+    mask_phone,
     new_step,
     reset_slots,
+    revealed_text,
     services,
     stable_key,
     ticket_channel,
@@ -107,7 +110,9 @@ def summary(tracker: Tracker) -> str:
         lines.append(("终端号", tracker.get_slot("terminal_id")))
     elif tracker.get_slot("device_serial"):
         lines.append(("设备序列号", tracker.get_slot("device_serial")))
-    lines.append(("联系手机", tracker.get_slot("phone")))
+    # Masked: the summary is stored (transcript, Rasa) like every bot message; the merchant
+    # still sees the number they typed in full, right above it on their own screen.
+    lines.append(("联系手机", mask_phone(tracker.get_slot("phone"))))
     if cat == "settlement":
         lines.append(("交易日期", tracker.get_slot("txn_date")))
         lines.append(("交易金额", f"{tracker.get_slot('amount')} 元"))
@@ -148,8 +153,11 @@ def asked_slot(tracker: Tracker) -> str | None:
 SERIAL_PROBLEM = "没看懂这个序列号，它一般以字母开头，比如 N910SN00123456"
 
 
-def check_slot(slot: str, value: Any) -> tuple[Any, str | None]:
-    """``(normalised value, None)`` or ``(None, what is wrong)`` for a value of ``slot``."""
+def check_slot(slot: str, value: Any, tracker: Tracker) -> tuple[Any, str | None]:
+    """``(normalised value, None)`` or ``(None, what is wrong)`` for a value of ``slot``.
+
+    A phone's normalised value is its masked form (138****5678): that is what the slot holds
+    and Rasa stores; the number itself waits in the phone vault for the ticket."""
     text = str(value or "")
     if slot == "merchant_id":
         return parse_merchant_id(text)
@@ -159,7 +167,8 @@ def check_slot(slot: str, value: Any) -> tuple[Any, str | None]:
         serial = parse_device_serial(text)
         return (serial, None) if serial else (None, SERIAL_PROBLEM)
     if slot == "phone":
-        return parse_phone(text)
+        phone, problem = parse_phone(revealed_text(tracker, text))
+        return (keep_phone(tracker, phone), None) if phone else (None, problem)
     if slot == "txn_date":
         return parse_date(text, local_today())
     if slot == "amount":
@@ -169,9 +178,9 @@ def check_slot(slot: str, value: Any) -> tuple[Any, str | None]:
     return None, None
 
 
-def parse_slot(slot: str, value: Any) -> Any:
+def parse_slot(slot: str, value: Any, tracker: Tracker) -> Any:
     """The normalised value of ``slot`` from ``value``, or None when it is not valid."""
-    return check_slot(slot, value)[0]
+    return check_slot(slot, value, tracker)[0]
 
 
 class ActionStartTicketForm(Action):
@@ -189,6 +198,8 @@ class ActionStartTicketForm(Action):
         events += reset_slots(FORM_CONTROL_SLOTS)
         # The problem the merchant chose (their words, or the suggestion they clicked) is the
         # description; they confirm it at the end.
+        if tracker.get_slot("phone") and clear_phone(tracker, tracker.get_slot("phone")) is None:
+            events.append(SlotSet("phone", None))  # a phone from long ago: the vault forgot it, so ask again
         problem = tracker.get_slot(PROBLEM) or tracker.get_slot("faq_query")
         if not tracker.get_slot("description") and problem:
             described, _ = parse_description(problem)
@@ -210,7 +221,7 @@ class ValidateTicketForm(FormValidationAction):
             keep_values = not tracker.get_slot(STALE)
             restore = []
             for slot, value in tracker.slots_to_validate().items():
-                parsed = parse_slot(slot, value) if keep_values and slot in DATA_SLOTS else None
+                parsed = parse_slot(slot, value, tracker) if keep_values and slot in DATA_SLOTS else None
                 restore.append(SlotSet(slot, parsed if parsed is not None else value_before_message(tracker, slot)))
             return [*restore, ActionExecutionRejected(FORM)]
         return await super().run(dispatcher, tracker, domain)
@@ -243,7 +254,7 @@ class ValidateTicketForm(FormValidationAction):
         for slot, value in tracker.slots_to_validate().items():
             if slot in DATA_SLOTS and asked is None:
                 # Activation: values the merchant gave before; a wrong one is simply asked for.
-                result = {slot: parse_slot(slot, value)}
+                result = {slot: parse_slot(slot, value, tracker)}
             elif slot in DATA_SLOTS and slot not in answers:
                 result = self._not_asked(slot, value, tracker, at_confirmation=asked == "ticket_confirm")
             elif slot in required:
@@ -261,8 +272,8 @@ class ValidateTicketForm(FormValidationAction):
     def _not_asked(slot: str, value: Any, tracker: Tracker, *, at_confirmation: bool) -> dict[str, Any]:
         """A value for a field that was not asked: keep it only when it is clearly meant for that field."""
         previous = value_before_message(tracker, slot)
-        text = latest_text(tracker)
-        parsed = parse_slot(slot, value)
+        text = revealed_text(tracker)
+        parsed = parse_slot(slot, value, tracker)
         named = field_from_text(text, [field_of_slot(slot)]) is not None
         if parsed is not None and not bare_number(text) and (previous is None or named):
             return {slot: parsed}  # given along the way ("终端号12345678，手机13812345678"), or corrected by name
@@ -286,7 +297,7 @@ class ValidateTicketForm(FormValidationAction):
     @staticmethod
     def _invalid(field: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         """Re-ask with what is wrong; the second miss for the same field explains where to find the value."""
-        other = other_id_field(latest_text(tracker), field)
+        other = other_id_field(revealed_text(tracker), field)
         if other is not None:
             # A valid value of another field is not a miss: say what it looks like, ask again.
             dispatcher.utter_message(text=texts.looks_like_other_field(other, field))
@@ -336,7 +347,7 @@ class ValidateTicketForm(FormValidationAction):
         parsed, problem = parse_terminal_id(text)
         if parsed:
             return self._valid("terminal_id", parsed, tracker)
-        serial = parse_device_serial(text) or parse_device_serial(latest_text(tracker))
+        serial = parse_device_serial(text) or parse_device_serial(revealed_text(tracker))
         if serial:
             # The merchant answered with the serial on the device label: that identifies it too.
             return self._valid("terminal_id", None, tracker, device_serial=serial)
@@ -346,7 +357,7 @@ class ValidateTicketForm(FormValidationAction):
         serial = parse_device_serial(str(value or ""))
         if serial:
             return self._valid("device_serial", serial, tracker)
-        terminal, _ = parse_terminal_id(latest_text(tracker))
+        terminal, _ = parse_terminal_id(revealed_text(tracker))
         if terminal:
             return self._valid("device_serial", None, tracker, terminal_id=terminal)
         kept = self._kept("device_serial", dispatcher, tracker)
@@ -355,7 +366,7 @@ class ValidateTicketForm(FormValidationAction):
         return self._invalid("device_serial", SERIAL_PROBLEM, dispatcher, tracker)
 
     def validate_phone(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
-        parsed, problem = parse_phone(str(value or ""))
+        parsed, problem = check_slot("phone", value, tracker)
         return self._check("phone", parsed, problem, dispatcher, tracker)
 
     def validate_txn_date(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
@@ -380,15 +391,19 @@ class ValidateTicketForm(FormValidationAction):
         if value == "no":
             return {"ticket_continue": "no"}
         # Neither button: maybe the value itself, typed instead of clicking 继续登记.
-        parsed, problem = check_slot(paused, value)
+        parsed, problem = check_slot(paused, value, tracker)
         if parsed is not None:
             return {"ticket_continue": None, **self._valid(paused, parsed, tracker)}
-        if problem and bare_number(str(value or "")):
+        if problem and bare_number(revealed_text(tracker, str(value or ""))):
             dispatcher.utter_message(text=f"{problem}。")
         return {"ticket_continue": None}  # action_ask_ticket_continue names the buttons again
 
     def validate_ticket_confirm(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         if value == "yes":
+            if tracker.get_slot("phone") and clear_phone(tracker, tracker.get_slot("phone")) is None:
+                # The vault forgot the number (pii_vault_ttl_s): ask it again, then the summary again.
+                dispatcher.utter_message(text=texts.PHONE_FORGOTTEN)
+                return {"ticket_confirm": None, "phone": None}
             return {"ticket_confirm": "yes"}
         if value == "edit":
             return {"ticket_confirm": None, "ticket_editing": True}
@@ -565,7 +580,7 @@ class ActionSubmitTicket(Action):
                 merchant_id=tracker.get_slot("merchant_id"),
                 terminal_id=tracker.get_slot("terminal_id"),
                 device_serial=tracker.get_slot("device_serial"),
-                contact_phone=tracker.get_slot("phone"),
+                contact_phone=clear_phone(tracker, tracker.get_slot("phone")),
                 description=_ticket_description(tracker),
                 settlement_date=tracker.get_slot("txn_date") if cat == "settlement" else None,
                 settlement_amount=Decimal(amount) if cat == "settlement" and amount else None,

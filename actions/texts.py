@@ -184,6 +184,10 @@ def confirm_reask() -> str:
     return f"请点“{CONFIRM_TITLES[0]}”；要改哪一项可以点“{CONFIRM_TITLES[1]}”，不登记了就点“{CONFIRM_TITLES[2]}”。"
 
 
+# The ticket form's phone waited too long in the vault (settings.pii_vault_ttl_s) before 确认提交.
+PHONE_FORGOTTEN = "为了保护您的信息，手机号只临时保存一段时间，现在已经过期了。请再发一次您的11位手机号，我马上重新给您核对～"
+
+
 def ask_new_value(slot: str, old: str | None) -> str:
     """Re-asking a field the merchant chose to change: name the value being replaced."""
     shown = mask_phone(old) if slot == "phone" else old

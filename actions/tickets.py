@@ -30,6 +30,7 @@ from actions.common import (
     in_form,
     latest_intent,
     latest_text,
+    revealed_text,
     services,
     verified_merchant_id,
 )
@@ -169,7 +170,7 @@ def verify_phone(dispatcher: CollectingDispatcher, tracker: Tracker, number: str
     """The merchant answered the phone question for ``number``."""
     from bot.tickets import TicketNotFound
 
-    phone, _ = parse_phone(latest_text(tracker))
+    phone, _ = parse_phone(revealed_text(tracker))  # the chat masked it; the vault has the number
     if phone is None and latest_intent(tracker) == "deny":
         dispatcher.utter_message(text=texts.check_safely())
         return [SlotSet(PENDING, None), SlotSet(VERIFY_TICKET, None)]

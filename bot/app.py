@@ -24,6 +24,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 def build_services(settings: Settings):
     """Create the process-wide services from settings (database, FAQ engine, tickets, conversations)."""
+    from bot.private_files import harden_process
+
+    harden_process()  # files it creates 0600/0700, personal data masked in its logs
     from bot.conversations.service import ConversationService
     from bot.db import Database
     from bot.faq.engine import FaqEngine

@@ -3,6 +3,11 @@
 It records the conversation, keeps the bot silent while a person has the conversation
 (handoff), and turns Rasa being down or slow into a polite answer instead of an error page.
 
+Personal data never gets past it: phones, bank-card and resident ID numbers in the merchant's
+text are masked (``bot.masking``) before the text is logged or sent to Rasa; the phones are
+kept, encrypted and for a while, in the phone vault (``bot.conversations.vault``) so the
+ticket form can file the real contact number.
+
 It also decides what of the merchant's input Rasa may take as more than words:
 
 * a button ``title`` sent by the merchant's client (the web widget) is accepted only together
@@ -28,6 +33,7 @@ from typing import Any
 from anyio import to_thread
 
 from bot.conversations import hours
+from bot.masking import PHONE, find_pii, mask_pii
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from bot.services import Services
 
@@ -87,6 +93,19 @@ class ChatService:
     def __init__(self, services: Services, rasa: RasaClient):
         self.services = services
         self.rasa = rasa
+        self._vault = None
+
+    @property
+    def vault(self):
+        """The process's phone vault (``Services.vault``); built here for a bare services object."""
+        if self._vault is None:
+            vault = getattr(self.services, "vault", None)
+            if vault is None:
+                from bot.conversations.vault import PhoneVault
+
+                vault = PhoneVault.from_settings(self.services.db, self.services.settings)
+            self._vault = vault
+        return self._vault
 
     async def handle(
         self,
@@ -112,8 +131,10 @@ class ChatService:
         # Database calls are synchronous: keep them off the event loop (one worker-thread hop
         # for each side of the Rasa call; every hop waits for a thread).
         def log_in() -> tuple[str, bool]:
-            to_rasa = text if trusted else self._for_rasa(conv, text)
-            convs.log_message(conv, "in", display_text or text)
+            # Personal data is masked here, before anything is stored or reaches Rasa.
+            masked = self.mask_at_door(conv, text)
+            to_rasa = masked if trusted else self._for_rasa(conv, masked)
+            convs.log_message(conv, "in", mask_pii(display_text) if display_text else masked)
             return to_rasa, convs.handoff_active(conv)
 
         to_rasa, in_handoff = await to_thread.run_sync(log_in)
@@ -151,6 +172,15 @@ class ChatService:
                 "按钮已失效，请直接输入您的问题 / title must belong to a button offered in this conversation",
             )
 
+    def mask_at_door(self, conv: str, text: str) -> str:
+        """The merchant's text with phones, card and ID numbers masked; the phones are kept in the
+        vault so the ticket form can still put the real number on the ticket (synchronous)."""
+        found = find_pii(text)
+        for f in found:
+            if f.kind == PHONE:
+                self.vault.keep(conv, f.value)
+        return mask_pii(text) if found else text
+
     def _for_rasa(self, conv: str, text: str) -> str:
         """Intent syntax counts only as the payload of a button offered here; else the plain words.
 
@@ -165,7 +195,7 @@ class ChatService:
         """A message the bot cannot read (a picture, a location): kept for staff, answered with ``reply_text``."""
         conv = conversation_id(channel, sender_id)
         convs = self.services.conversations
-        await to_thread.run_sync(convs.log_message, conv, "in", display_text)
+        await to_thread.run_sync(convs.log_message, conv, "in", mask_pii(display_text))
         if await to_thread.run_sync(convs.handoff_active, conv):
             return await self._during_handoff(conv)
         await to_thread.run_sync(convs.log_message, conv, "out", reply_text)
@@ -175,6 +205,7 @@ class ChatService:
         """The merchant left the channel (unsubscribed): end any handoff and start afresh next time."""
         conv = conversation_id(channel, sender_id)
         convs = self.services.conversations
+        display_text = mask_pii(display_text)
         await to_thread.run_sync(convs.log_message, conv, "in", display_text)
         await to_thread.run_sync(lambda: convs.hand_back(conv, f"{channel}:{display_text}", notice=None))
         await self.rasa.restart(conv)

@@ -46,9 +46,16 @@ def make_engine(
     if sqlite_synchronous not in ("NORMAL", "FULL"):
         raise ValueError(f"sqlite_synchronous must be NORMAL or FULL, got {sqlite_synchronous!r}")
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            # Transcripts, tickets and trackers: a new database and its folder are the owner's only.
+            from bot.private_files import private_dir, private_file
+
+            folder = Path(path).parent
+            if not folder.exists():
+                private_dir(folder)
+            if not Path(path).exists():
+                private_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")

@@ -2,6 +2,7 @@
 
 from bot.tickets import models as _tickets  # noqa: F401
 from bot.conversations import models as _conversations  # noqa: F401
+from bot.conversations import vault as _vault  # noqa: F401
 from bot.channels import wechat_dedupe as _wechat_dedupe  # noqa: F401
 from bot.channels import outbox as _channel_outbox  # noqa: F401
 from bot import shared_state as _shared_state  # noqa: F401

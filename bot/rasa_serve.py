@@ -37,6 +37,9 @@ def main(options: list[str] | None = None) -> None:
     if not token:
         raise SystemExit(f"{TOKEN_ENV} (or {TOKEN_FILE_ENV}) must hold the Rasa API token")
     sys.argv = rasa_argv(list(sys.argv[1:] if options is None else options), token)
+    from bot.private_files import harden_process
+
+    harden_process()  # umask 077 (the tracker store's SQLite files) and masked log records
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

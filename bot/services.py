@@ -8,10 +8,12 @@ through ``get_services()``. Tests register their own instance the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imports for type checkers only; keeps this module light
     from bot.conversations.service import ConversationService
+    from bot.conversations.vault import PhoneVault
     from bot.db import Database
     from bot.faq.codes import CodeTable
     from bot.faq.lexicon import Lexicon
@@ -27,6 +29,13 @@ class Services:
     faq: "FaqEngine"
     tickets: "TicketService"
     conversations: "ConversationService"
+
+    @cached_property
+    def vault(self) -> "PhoneVault":
+        """Phone numbers typed in the chat, kept encrypted and briefly for the ticket form."""
+        from bot.conversations.vault import PhoneVault
+
+        return PhoneVault.from_settings(self.db, self.settings)
 
     @property
     def codes(self) -> "CodeTable":

@@ -164,6 +164,21 @@ class Settings(BaseSettings):
             "Several app instances must share one value."
         ),
     )
+    pii_vault_key: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Key that encrypts the phone numbers the chat keeps for the ticket form (conversation_pii). Empty: "
+            "generated once into <data_dir>/pii-key. Several app instances must share one value."
+        ),
+    )
+    pii_vault_ttl_s: int = Field(
+        86_400,
+        ge=60,
+        description=(
+            "How long a phone number typed in the chat can be put on a ticket; afterwards the form asks again. "
+            "Everywhere else (transcript, Rasa, logs) the number is only ever stored masked."
+        ),
+    )
     chat_session_ttl_s: int = Field(
         86_400, ge=60, description="How long a chat session token is valid; the widget renews it transparently."
     )

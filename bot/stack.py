@@ -19,23 +19,17 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
+# write_private is re-exported: callers imported it from here before bot.private_files existed.
+from bot.private_files import UMASK, open_private_log, private_dir, tighten, write_private  # noqa: F401
 from bot.rasa_project import PROJECT_ROOT, rasa_env, rasa_python, render_endpoints
 from bot.settings import Settings
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it may hold secrets), whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(path, 0o600)  # an older file keeps its mode on O_CREAT
 
 
 def ensure_token(path: Path) -> str:
     """A random Rasa API token kept in the data dir, so restarts keep working without a configured secret."""
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     token = secrets.token_hex(24)
     write_private(path, token)
     return token
@@ -80,9 +74,10 @@ class Stack:
 
     def start(self, start_rasa: bool = True, start_app: bool = True) -> None:
         data_dir = self.settings.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)  # databases, tokens, endpoints, logs: the owner's only (0700/0600)
+        tighten(data_dir)  # files an older version created with the default umask
         log_dir = self.log_dir or data_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(log_dir)
         token = self.settings.rasa_token.get_secret_value() or ensure_token(data_dir / "rasa-token")
         self.settings = self.settings.model_copy(update={"rasa_token": SecretStr(token)})
         env = self._env(token)
@@ -107,10 +102,12 @@ class Stack:
             )
 
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str], log_dir: Path) -> None:
-        log = open(log_dir / f"{name}-{self.settings.port if name == 'app' else self.rasa_port}.log", "ab")
-        # own process group: Ctrl-C in the terminal is handled by us, and stop() can kill children too
+        log = open_private_log(log_dir / f"{name}-{self.settings.port if name == 'app' else self.rasa_port}.log")
+        # own process group: Ctrl-C in the terminal is handled by us, and stop() can kill children too;
+        # umask 077: what the children create (SQLite's -wal/-shm, Rasa's files) is private as well
         self.procs[name] = subprocess.Popen(
-            cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            umask=UMASK,
         )
 
     def wait_healthy(self, timeout_s: float = 240.0) -> dict:

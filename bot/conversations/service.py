@@ -50,6 +50,7 @@ from bot.conversations.schemas import (
     RatingOut,
 )
 from bot.db import Database
+from bot.masking import mask_pii
 from bot.tickets.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,8 @@ def _handoff_out(h: Handoff) -> HandoffOut:
 
 
 class ConversationService:
+    """Every text it stores (transcript lines, staff replies, feedback reasons) is masked first."""
+
     def __init__(self, db: Database, settings=None, *, clock: Callable[[], datetime] = utcnow):
         self.db = db
         self.settings = settings
@@ -206,7 +209,7 @@ class ConversationService:
             m = ConversationMessage(
                 conversation_id=conv.id,
                 direction=direction,
-                text=text,
+                text=mask_pii(text),  # the chat masked merchant text already; this covers every writer
                 author=author,
                 created_at=now,
                 delivered_at=None if direction == "staff" else now,
@@ -467,7 +470,7 @@ class ConversationService:
         """Queue a staff message for the merchant (delivered by the chat layer).
 
         ``by`` is the signature the merchant sees; ``actor`` who sent it (account username or api:<key>)."""
-        text = (text or "").strip()
+        text = mask_pii((text or "").strip())
         if not text:
             raise ValueError("staff reply must not be empty")
         with self.db.session() as s:
@@ -586,7 +589,7 @@ class ConversationService:
             raise ValueError(f"vote must be 'up' or 'down', got {vote!r}")
         if not faq_id:
             raise ValueError("faq_id is required")
-        reason = (reason or "").strip()[:REASON_MAX] or None
+        reason = mask_pii((reason or "").strip())[:REASON_MAX] or None
         with self.db.session() as s:
             now = self.clock()
             conv = self._ensure(s, conv_id, now)

@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot.masking import mask_pii
 from bot.tickets.states import Category, Channel, EventType, Priority, Status
 
 DESCRIPTION_MAX = 2000
@@ -254,12 +255,15 @@ MobilePhone = Annotated[
         "must be an 11-digit mainland China mobile number (^1[3-9]\\d{9}$)",
     ),
 ]
-Description = Annotated[str, _bounded("description", DESCRIPTION_MAX)]
+# Free text is stored with phones, card and ID numbers masked (bot/masking.py): the contact
+# phone has its own validated field, nothing else on a ticket needs them in clear.
+_MASKED = AfterValidator(mask_pii)
+Description = Annotated[str, _bounded("description", DESCRIPTION_MAX), _MASKED]
 SenderId = Annotated[str, _bounded("sender_id", 128)]
 Assignee = Annotated[str, _bounded("assignee", 64)]
-Note = Annotated[str, _bounded("note", NOTE_MAX)]
+Note = Annotated[str, _bounded("note", NOTE_MAX), _MASKED]
 Author = Annotated[str, _bounded("author", 64)]
-CommentBody = Annotated[str, _bounded("body", COMMENT_MAX)]
+CommentBody = Annotated[str, _bounded("body", COMMENT_MAX), _MASKED]
 
 
 class TranscriptLine(BaseModel):
@@ -279,7 +283,7 @@ class TranscriptLine(BaseModel):
     @classmethod
     def _clip(cls, v: str) -> str:
         # Context, not contract: an overlong line is clipped rather than refused.
-        return v[:TRANSCRIPT_LINE_MAX]
+        return mask_pii(v[:TRANSCRIPT_LINE_MAX])
 
 
 class TicketCreate(BilingualModel):

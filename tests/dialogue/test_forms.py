@@ -32,6 +32,8 @@ from tests.dialogue.helpers import SENDER, bot_event, make_tracker, step_of, tex
 MERCHANT = "898310048161234"
 TERMINAL = "21450093"
 PHONE = "13812345678"
+# What the phone slot holds (and Rasa stores): the chat masks the number; the vault keeps it for the ticket.
+PHONE_SLOT = "138****5678"
 FILLED = {"merchant_id": MERCHANT, "terminal_id": TERMINAL, "phone": PHONE, "description": "打印机不出纸"}
 FORM_EVENTS_RESET = [
     "merchant_id",
@@ -389,7 +391,7 @@ async def test_the_corrected_phone_is_taken_as_the_phone(services, domain, dispa
     )
     assert dispatcher.messages == []
     values = slot_values(events)
-    assert (values["merchant_id"], values["phone"], values["invalid_attempts"]) == (MERCHANT, PHONE, None)
+    assert (values["merchant_id"], values["phone"], values["invalid_attempts"]) == (MERCHANT, PHONE_SLOT, None)
     assert events[-1] == SlotSet("requested_slot", "description")
 
 
@@ -478,7 +480,7 @@ async def test_values_given_along_the_way_are_kept(services, domain, dispatcher)
         text=f"手机{PHONE}，终端号{TERMINAL}",
     )
     values = slot_values(events)
-    assert (values["terminal_id"], values["phone"]) == (TERMINAL, PHONE)
+    assert (values["terminal_id"], values["phone"]) == (TERMINAL, PHONE_SLOT)
     assert dispatcher.messages == []
 
 
@@ -561,7 +563,7 @@ async def test_the_new_value_replaces_the_old_one(services, domain, dispatcher):
     slots = {**FILLED, "phone": None, "edit_backup": {"phone": PHONE}}
     events = await validate(domain, dispatcher, requested="phone", candidates={"phone": "13900001111"}, slots=slots, text="13900001111")
     values = slot_values(events)
-    assert values["phone"] == "13900001111" and values["edit_backup"] is None
+    assert values["phone"] == "139****1111" and values["edit_backup"] is None
 
 
 async def test_confirm_with_a_typed_correction_names_the_field(services, domain, dispatcher):
@@ -593,7 +595,7 @@ async def test_a_corrected_number_typed_at_the_summary_replaces_it(services, dom
         text="13900001111",
     )
     values = slot_values(events)
-    assert values["phone"] == "13900001111" and values["ticket_confirm"] is None
+    assert values["phone"] == "139****1111" and values["ticket_confirm"] is None
     assert dispatcher.messages == []
     assert events[-1] == SlotSet("requested_slot", "ticket_confirm")  # the summary is shown again
 
@@ -622,7 +624,7 @@ async def test_urgent_message_rejects_the_form_so_a_person_takes_over(services, 
         domain, dispatcher, requested="phone", candidates={"phone": f"急！{PHONE}"}, slots={"urgent": True, **FILLED, "phone": None},
         text=f"急！{PHONE}",
     )
-    assert events == [SlotSet("phone", PHONE), ActionExecutionRejected("ticket_form")]
+    assert events == [SlotSet("phone", PHONE_SLOT), ActionExecutionRejected("ticket_form")]
 
 
 async def test_a_button_of_an_earlier_question_rejects_the_form_and_leaves_it_as_it_was(services, domain, dispatcher):
@@ -697,7 +699,7 @@ async def test_confirmation_shows_everything_back(services, domain, dispatcher):
         "请核对工单信息（结算到账）：\n"
         "· 商户号：898310048161234\n"
         "· 设备序列号：N910SN00123456\n"
-        "· 联系手机：13812345678\n"
+        "· 联系手机：138****5678\n"  # masked: the summary is stored like every bot message
         "· 交易日期：2026-11-24\n"
         "· 交易金额：3200.00 元\n"
         "· 问题描述：昨天的款没到账\n"
@@ -832,3 +834,41 @@ async def test_cancel_leaves_the_form_cleanly(services, domain, dispatcher):
         SlotSet(name, None) for name in FORM_EVENTS_RESET
     ]
     assert services.tickets.list_for_sender("web", SENDER) == []
+
+
+# --- the phone: masked in Rasa, in clear on the ticket -------------------------------------------
+
+
+async def test_the_masked_phone_from_the_chat_is_validated_and_filed_in_clear(services, domain, dispatcher):
+    # The chat masked the number and kept it in the vault; Rasa's slot candidate is 138****5678.
+    services.vault.keep(SENDER, PHONE)
+    events = await validate(
+        domain, dispatcher, requested="phone", candidates={"phone": PHONE_SLOT}, text=PHONE_SLOT,
+        slots={"merchant_id": MERCHANT, "terminal_id": TERMINAL},
+    )
+    assert dispatcher.messages == []
+    assert slot_values(events)["phone"] == PHONE_SLOT  # never the number itself: slots go to Rasa
+    slots = {**FILLED, "phone": PHONE_SLOT, "ticket_category": "repair", "ticket_confirm": "yes"}
+    await ActionSubmitTicket().run(dispatcher, submit_tracker(domain, slots), domain)
+    (t,) = services.tickets.list_for_sender("web", SENDER)
+    assert t.contact_phone == PHONE
+
+
+async def test_a_masked_phone_of_another_conversation_is_not_a_phone(services, domain, dispatcher):
+    services.vault.keep("web:someone-else", PHONE)
+    events = await validate(domain, dispatcher, requested="phone", candidates={"phone": PHONE_SLOT}, text=PHONE_SLOT)
+    assert slot_values(events)["phone"] is None
+    assert dispatcher.messages  # asked again
+
+
+async def test_a_phone_the_vault_forgot_is_asked_again_before_filing(services, domain, dispatcher):
+    # Kept long ago (the vault's rows expire): 确认提交 asks for the phone again instead of filing without it.
+    slots = {**FILLED, "phone": PHONE_SLOT}
+    events = await validate(
+        domain, dispatcher, requested="ticket_confirm", candidates={"ticket_confirm": "yes"}, slots=slots,
+        text="/affirm", intent="affirm",
+    )
+    values = slot_values(events)
+    assert values["phone"] is None and values["ticket_confirm"] is None
+    assert events[-1] == SlotSet("requested_slot", "phone")
+    assert "请再发一次您的11位手机号" in texts(dispatcher)[0]

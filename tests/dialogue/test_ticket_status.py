@@ -243,3 +243,14 @@ async def test_a_foreign_number_in_the_middle_of_the_form_waits_for_the_form(ser
     events = await run(domain, dispatcher, tracker)
     assert texts(dispatcher) == [f"工单 {t.number} 需要先核对身份才能查看，等这张工单登记完，再发一次工单号我帮您核对～"]
     assert events == []  # the form's phone question stays the open one
+
+
+async def test_the_masked_phone_the_chat_sends_proves_the_ticket(services, domain, dispatcher):
+    # Rasa only ever sees 138****5678: the action resolves it through this conversation's vault.
+    t = create(services)
+    services.vault.keep(STRANGER, PHONE)
+    waiting = {"pending_question": "verify_phone", "verify_ticket": t.number}
+    masked = "138****5678"
+    events = await run(domain, dispatcher, ask(domain, masked, sender=STRANGER, intent="inform", entities=ents(phone=masked), slots=waiting))
+    assert texts(dispatcher) == [shown(t, "待处理")]
+    assert slot_values(events)["verified_tickets"] == [t.number]

@@ -28,6 +28,7 @@ def two_stacks(tmp_path_factory, rasa_model, postgres_url):
             database_url=postgres_url,
             redis_url=REDIS_URL,
             chat_session_secret=session_key,
+            pii_vault_key=session_key + "-pii",  # a phone kept by one instance files the ticket on the other
         )
         for i in range(2)
     ]

@@ -79,3 +79,23 @@ def test_one_head_random_numbers_after_web_chat(db_url):
         assert "ticket_counters" not in sa.inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_phone_vault_table_comes_after_staff_accounts_and_goes_back(db_url):
+    """0008_conversation_pii is the single head after 0007 and its downgrade drops the vault."""
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(db_url)
+    script = ScriptDirectory.from_config(cfg)
+    assert script.get_heads() == ["0008_conversation_pii"]
+    assert script.get_revision("0008_conversation_pii").down_revision == "0007_staff_accounts"
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        assert "conversation_pii" in sa.inspect(engine).get_table_names()
+        command.downgrade(cfg, "0007_staff_accounts")
+        assert "conversation_pii" not in sa.inspect(engine).get_table_names()
+        upgrade(db_url)
+        assert "conversation_pii" in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
