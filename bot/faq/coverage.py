@@ -41,6 +41,7 @@ from bot.faq.evaluate import (
 )
 from bot.faq.kb import EvalSet
 from bot.faq.realset import CODE_LABEL, RealQuestion
+from bot.faq.lexicon import default_lexicon
 from bot.faq.triage import CODE_CATEGORY, plan_kind
 
 LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
@@ -227,6 +228,7 @@ def _outcomes(engine: FaqEngine, feats: Features, rows, real, labels, fusion: Fu
             kind = "code"
         else:
             kind = plan_kind(decision, LEVEL_NAMES[int(feats.level[i])], vetoed=vetoed, top_score=float(top[i]),
+                             vague=default_lexicon().is_vague(q.text),
                              floor=th.closest)
         e = engine.entries[int(best[i])] if s.shape[1] else None
         out[i] = RealOutcome(q, kind, decision, e.id if e else None, e.category if e else None, labels.get(q.key))

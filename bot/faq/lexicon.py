@@ -81,6 +81,8 @@ class Lexicon:
     areas: dict[str, tuple[str, ...]]
     fillers: tuple[str, ...]
     typos: dict[str, str]
+    vague_problems: tuple[str, ...] = ()
+    vague_words: tuple[str, ...] = ()
     _compiled: dict = field(default_factory=dict, compare=False, repr=False)
 
     # --- matching -------------------------------------------------------------------
@@ -154,6 +156,20 @@ class Lexicon:
         if rest and (rest >= MIN_REST or any(w in stripped for w in (*self.core, *self.domain))):
             t = stripped
         return re.sub(r"\s+", " ", t).strip()
+
+    def is_vague(self, text: str) -> bool:
+        """Something is wrong, but the message does not say what: only general problem words
+        ("有点问题", "坏了"), the device and glue, nothing that could pick an entry."""
+        if not self.vague_problems:
+            return False
+        t = self._regex("typo").sub(lambda m: self.typos[m.group(0).lower()], _fold(text))
+        t = self._regex("filler").sub("", t.strip())
+        t = re.sub(r"[\W_]+", "", t)
+        if not any(p in t for p in self.vague_problems):
+            return False
+        for w in sorted((*self.vague_problems, *self.vague_words), key=len, reverse=True):
+            t = t.replace(w, "")
+        return not t
 
     def domain_signal(self, text: str) -> DomainSignal:
         """Whether ``text`` is about POS work, and which areas it hints at."""
@@ -275,9 +291,15 @@ def load_lexicon(directory: Path | str = LEXICON_DIR) -> Lexicon:
             problems.append(f"domain.yml typos: '{k}' maps to itself")
     for w in set(core) & set(domain):
         problems.append(f"domain.yml: '{w}' is in both core and domain")
+    raw_vague = ddoc.get("vague") or {}
+    if not isinstance(raw_vague, dict):
+        problems.append("domain.yml vague: expected a mapping with 'problems' and 'words'")
+        raw_vague = {}
+    vague_problems = _texts(raw_vague.get("problems"), "domain.yml vague.problems", problems)
+    vague_words = _texts(raw_vague.get("words"), "domain.yml vague.words", problems)
     if problems:
         raise LexiconError(problems)
-    return Lexicon(tuple(brands), core, domain, areas, fillers, typos)
+    return Lexicon(tuple(brands), core, domain, areas, fillers, typos, vague_problems, vague_words)
 
 
 @lru_cache(maxsize=1)

@@ -105,6 +105,7 @@ def triage(
     kind = plan_kind(
         result.decision,
         signal.level,
+        vague=lexicon.is_vague(text),
         vetoed=result.vetoed,
         pos_intent=pos_intent,
         top_score=result.top_score,
@@ -127,6 +128,7 @@ def plan_kind(
     level: str,
     *,
     vetoed: bool,
+    vague: bool = False,
     pos_intent: bool = False,
     top_score: float | None = None,
     floor: float | None = None,
@@ -135,7 +137,10 @@ def plan_kind(
     """The reply kind for a search decision (the evaluation replays it with fitted thresholds).
 
     In domain: ``core`` words always; ``domain`` words or a POS-only intent unless a known
-    out-of-scope question vetoed the match."""
+    out-of-scope question vetoed the match. A ``vague`` message ("机器有点问题": something is
+    wrong, nothing says what) is asked which area, whatever entry scored best."""
+    if vague:
+        return "clarify"
     if decision in ("answer", "suggest"):
         return decision
     in_domain = level == "core" or ((level == "domain" or pos_intent) and not vetoed)
@@ -151,7 +156,7 @@ def search_area(engine: FaqEngine, area: str, query: str | None, k: int = SUGGES
     answer within it, else ('suggest', hits) with its closest entries, or its first entries
     when there is no question to rank by (a vague message)."""
     cats = AREA_CATEGORIES[area]
-    if query and query.strip():
+    if query and query.strip() and not default_lexicon().is_vague(query):
         res = engine.search(query, k=k, categories=cats, closest=True)
         if res.decision == "answer" and res.results:
             return "answer", res.results[:1]

@@ -175,7 +175,7 @@ def fault_photo() -> bytes:
     return out.getvalue()
 
 
-def test_a_photo_reaches_the_agent(open_page, site, staff_key, tmp_path):
+def test_a_photo_reaches_the_agent(open_page, site, staff_account, tmp_path):
     from .test_staff import log_in
 
     merchant = open_page(PHONE)
@@ -197,7 +197,7 @@ def test_a_photo_reaches_the_agent(open_page, site, staff_key, tmp_path):
     expect(mine.locator(".pw-state")).to_have_text("已送达")
 
     staff = open_page()
-    log_in(staff, site, staff_key, "conversations/" + "web:" + chat.sender_id())
+    log_in(staff, site, staff_account, "conversations/" + "web:" + chat.sender_id())
     img = staff.locator("#c-transcript img.photo")
     expect(img).to_be_visible()
     staff.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())

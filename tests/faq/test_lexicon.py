@@ -103,3 +103,21 @@ def test_invalid_lexicon_lists_every_problem(tmp_path):
     for expected in ("kind 'shop'", "'甲' also belongs", "contextual '丁'", "needs a 'name'", "both core and domain",
                      "unknown area 'lottery'", "maps to itself"):
         assert expected in text, expected
+
+
+@pytest.mark.parametrize(
+    "text, vague",
+    [
+        ("机器有点问题", True),
+        ("我的pos机坏了怎么办？", True),
+        ("請問刷卡機出問題了", True),  # traditional characters and a filler
+        ("有点问题", True),
+        ("打印机有问题", False),  # says which part
+        ("刷卡有问题", False),
+        ("机器黑屏了", False),
+        ("机器", False),  # no problem named at all
+        ("你好", False),
+    ],
+)
+def test_a_vague_complaint_names_no_problem(text, vague):
+    assert default_lexicon().is_vague(text) is vague

@@ -88,3 +88,19 @@ def test_only_a_bare_code_trusts_the_entity_value(shared_engine):
     assert not is_bare_code("交了399块", "399") and not is_bare_code("", "05")
     assert triage(shared_engine, "33", code_value="33").kind == "code"
     assert triage(shared_engine, "开通时交的399块押金能退吗", code_value="399").kind != "code"
+
+
+def test_a_vague_complaint_is_asked_which_area_even_when_an_entry_scores_high(shared_engine, monkeypatch):
+    th = shared_engine.thresholds()
+    # Every match would be answered directly ...
+    monkeypatch.setattr(shared_engine, "thresholds", lambda mode="fused": replace(th, answer=0.0, suggest=0.0))
+    assert triage(shared_engine, "刷卡机不出小票了").kind == "answer"
+    # ... but "something is wrong" alone names no problem: ask which area.
+    for text in ("机器有点问题", "我的POS机坏了怎么办", "您好，刷卡机出问题了"):
+        assert triage(shared_engine, text).kind == "clarify", text
+
+
+def test_an_area_chosen_after_a_vague_complaint_lists_its_common_questions(shared_engine):
+    kind, hits = search_area(shared_engine, "fault", "机器有点问题")
+    first = [e.id for e in shared_engine.entries if e.category == "fault"][: len(hits)]
+    assert kind == "suggest" and [h.id for h in hits] == first
