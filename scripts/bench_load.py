@@ -67,7 +67,10 @@ from bot.rasa_project import RASA_VENV, rasa_bin, rasa_env, train_if_needed  # n
 BEGIN, END = "<!-- bench_load:begin -->", "<!-- bench_load:end -->"
 PG_ADMIN_URL = os.environ.get("POSBOT_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("POSBOT_BENCH_REDIS", "redis://127.0.0.1:6379/0")
-TICKET_RE = re.compile(r"GD\d{8}-\d{4}")
+TICKET_RE = re.compile(r"GD\d{8}-[2-9A-HJKMNP-Z]{6}")
+# Shared by every instance of a run, as in production: a session token from one app instance
+# is valid at the other, and both decrypt the phone vault.
+RUN_SECRET = uuid.uuid4().hex + uuid.uuid4().hex
 
 
 # --- conversations ------------------------------------------------------------------------
@@ -81,7 +84,17 @@ class Turn:
     status: str = "ok"  # the chat API's status: ok | handoff
 
 
-PRINTER = '/choose_faq{"faq_id":"fault-printer-out-of-paper"}'
+def click(title: str) -> Callable[[dict], str]:
+    """The payload of the button with this title that the bot offered last (what the widget sends)."""
+
+    def payload(memory: dict) -> str:
+        for b in memory.get("buttons", []):
+            if b.get("title") == title:
+                return b["payload"]
+        raise ValueError(f"no button {title!r} offered")
+
+    return payload
+
 
 OURS: dict[str, list[Turn]] = {
     "faq": [
@@ -93,19 +106,19 @@ OURS: dict[str, list[Turn]] = {
         Turn("smalltalk", "谢谢"),
     ],
     "ticket": [
-        Turn("faq", PRINTER, "问题解决了吗？"),
-        Turn("form", "/deny", "故障报修工单"),
-        Turn("form", "/affirm", "15位商户号"),
+        Turn("faq", "打印机提示缺纸", "试完点下面告诉我结果"),
+        Turn("form", click("试了还是不行"), "故障报修工单"),
+        Turn("form", click("登记工单"), "15位商户号"),
         Turn("form", "898310048161234", "8位终端号"),
         Turn("form", "21450093", "手机号"),
         Turn("form", "13812345678", "请核对工单信息"),
-        Turn("form", "/affirm", "工单已提交"),
+        Turn("form", click("确认提交"), "工单已提交"),
         Turn("status", lambda memory: f"查一下工单 {memory['ticket']}", "状态：待处理"),
         Turn("smalltalk", "谢谢"),
     ],
     "status": [
         Turn("smalltalk", "你好"),
-        Turn("status", "帮我查一下工单 GD20260101-0001"),
+        Turn("status", "帮我查一下工单 GD20260101-K7M2QX"),
         Turn("faq", "打印机不出纸了"),
     ],
     "handoff": [
@@ -146,14 +159,29 @@ class Target:
     mix: list[str]
     pids: dict[str, int] = field(default_factory=dict)  # server processes whose CPU time is counted, by role
 
-    async def send(self, client: httpx.AsyncClient, sender: str, text: str) -> tuple[bool, str, str]:
-        """(http ok, status, joined reply text)."""
+    async def send(
+        self, client: httpx.AsyncClient, sender: str, text: str, memory: dict
+    ) -> tuple[bool, str, str]:
+        """(http ok, status, joined reply text); the offered buttons go to ``memory["buttons"]``.
+
+        Our chat API wants the session token the widget gets for its sender id: the first turn of
+        a conversation starts the session (that request counts in the turn's latency)."""
         url = random.choice(self.urls)
         if self.api == "chat":
-            r = await client.post(f"{url}/api/chat", json={"sender_id": sender, "text": text})
+            if "token" not in memory:
+                r = await client.post(f"{url}/api/chat/session", json={"sender_id": sender})
+                if r.status_code != 200:
+                    return False, f"HTTP {r.status_code} (session)", ""
+                memory["token"] = r.json()["token"]
+            r = await client.post(
+                f"{url}/api/chat",
+                json={"sender_id": sender, "text": text},
+                headers={"Authorization": f"Bearer {memory['token']}"},
+            )
             if r.status_code != 200:
                 return False, f"HTTP {r.status_code}", ""
             body = r.json()
+            memory["buttons"] = [b for m in body.get("messages", []) for b in m.get("buttons", [])]
             return True, body.get("status", ""), "\n".join(m.get("text", "") for m in body.get("messages", []))
         r = await client.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text})
         if r.status_code != 200:
@@ -217,11 +245,12 @@ class Conversation:
     async def step(self, client: httpx.AsyncClient, result: Result | None) -> None:
         turn = self.turns[self.i]
         self.i += 1
-        text = turn.text(self.memory) if callable(turn.text) else turn.text
         t0 = time.perf_counter()
         error = None
+        text = turn.text if isinstance(turn.text, str) else "<click>"
         try:
-            http_ok, status, reply = await self.target.send(client, self.sender, text)
+            text = turn.text(self.memory) if callable(turn.text) else turn.text
+            http_ok, status, reply = await self.target.send(client, self.sender, text, self.memory)
         except (httpx.HTTPError, ValueError) as e:
             http_ok, status, reply = False, type(e).__name__, ""
         latency = time.perf_counter() - t0
@@ -341,11 +370,12 @@ async def growth(target: Target, turns: int, window: int) -> dict:
     latencies: list[float] = []
     cpu: list[float] = []
     errors = 0
+    memory: dict = {}
     async with httpx.AsyncClient(timeout=60) as client:
         for i in range(turns):
             c0, t0 = cpu_seconds(list(target.pids.values())), time.perf_counter()
             try:
-                ok, status, reply = await target.send(client, sender, GROWTH_CYCLE[i % len(GROWTH_CYCLE)])
+                ok, status, reply = await target.send(client, sender, GROWTH_CYCLE[i % len(GROWTH_CYCLE)], memory)
             except httpx.HTTPError:
                 ok, status, reply = False, "", ""
             latencies.append(time.perf_counter() - t0)
@@ -523,7 +553,8 @@ def start_ours(tmp: Path, model: Path, database_url: str = "", redis_url: str = 
     # measures throughput, so limits are off unless POSBOT_RATE_LIMITS_ENABLED / POSBOT_RATE_LIMIT_* say otherwise.
     limits = {} if "POSBOT_RATE_LIMITS_ENABLED" in os.environ else {"rate_limits_enabled": False}
     settings = Settings(data_dir=tmp, database_url=database_url, redis_url=redis_url, host="127.0.0.1",
-                        port=free_port(), outbox_worker_enabled=False, **limits)
+                        port=free_port(), outbox_worker_enabled=False, chat_session_secret=RUN_SECRET,
+                        pii_vault_key=RUN_SECRET, **limits)
     upgrade(settings.effective_database_url)
     stack = Stack(model=model, settings=settings, rasa_port=free_port(), log_dir=tmp / "logs")
     stack.start()
