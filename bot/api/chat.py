@@ -14,11 +14,12 @@ import logging
 import re
 import secrets
 from datetime import UTC, datetime
+from typing import Annotated
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from bot import merchant_identity
 from bot.api.deps import get_app_settings, get_chat
@@ -123,6 +124,10 @@ def _check_sender(v: str | None) -> str | None:
     return v
 
 
+# A sender id in a request body, checked by one rule for every chat model.
+SenderId = Annotated[str, AfterValidator(_check_sender)]
+
+
 def _query_sender(sender_id: str) -> str:
     if not SENDER_RE.fullmatch(sender_id):
         raise ApiError(422, "sender_id_invalid", "sender_id 格式不正确 / invalid sender_id", loc=["query", "sender_id"])
@@ -132,17 +137,12 @@ def _query_sender(sender_id: str) -> str:
 class SessionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sender_id: str | None = Field(
+    sender_id: SenderId | None = Field(
         None, description="Start a conversation under this id (refused with 409 when it exists). Empty: a new id."
     )
     token: str | None = Field(
         None, max_length=512, description="A previous token, also an expired one, to renew the same conversation."
     )
-
-    @field_validator("sender_id")
-    @classmethod
-    def _sender(cls, v):
-        return _check_sender(v)
 
 
 class SessionOut(BaseModel):
@@ -215,7 +215,7 @@ class MerchantIn(BaseModel):
 
 
 class ChatIn(BaseModel):
-    sender_id: str = Field(..., description="The sender id of the session token.", examples=["w3f2a9c..."])
+    sender_id: SenderId = Field(..., description="The sender id of the session token.", examples=["w3f2a9c..."])
     text: str = Field(..., description="What the merchant typed, or a button payload.", examples=["刷卡机怎么激活"])
     title: str | None = Field(
         None,
@@ -223,11 +223,6 @@ class ChatIn(BaseModel):
         description="Title of the clicked button; accepted only with the payload of a button offered in this conversation.",
     )
     merchant: MerchantIn | None = Field(None, description="Signed merchant identity from the host page.")
-
-    @field_validator("sender_id")
-    @classmethod
-    def _sender(cls, v: str) -> str:
-        return _check_sender(v)
 
     @field_validator("text")
     @classmethod
@@ -377,13 +372,8 @@ async def updates(request: Request, sender_id: str):
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sender_id: str
+    sender_id: SenderId
     ids: list[str] = Field(..., max_length=200, description="Update ids shown to the merchant.")
-
-    @field_validator("sender_id")
-    @classmethod
-    def _sender(cls, v):
-        return _check_sender(v)
 
     @field_validator("ids")
     @classmethod
@@ -497,14 +487,9 @@ async def upload_photo(request: Request, sender_id: str, settings: Settings = De
 class RatingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sender_id: str
+    sender_id: SenderId
     subject: str = Field(..., max_length=64, description="From an update's `rating.subject`.")
     rating: int = Field(..., ge=1, le=5, strict=True, description="1 (very unhappy) to 5 (very happy).")
-
-    @field_validator("sender_id")
-    @classmethod
-    def _sender(cls, v):
-        return _check_sender(v)
 
 
 class RatingOut(BaseModel):

@@ -268,16 +268,6 @@ def retry_message(db: Database, message_id: str, now: datetime | None = None) ->
         return message_out(row)
 
 
-def counts(db: Database) -> dict[str, int]:
-    from sqlalchemy import func
-
-    with db.session() as s:
-        rows = s.execute(select(ChannelMessage.status, func.count()).group_by(ChannelMessage.status)).all()
-    result = {PENDING: 0, DELIVERED: 0, FAILED: 0, DEAD: 0}
-    result.update({status: int(n) for status, n in rows})
-    return result
-
-
 # --- delivery side ---------------------------------------------------------------------------
 
 
