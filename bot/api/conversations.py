@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import ConversationsRead, ConversationsWrite
@@ -130,7 +130,9 @@ def staff_message(conv_id: str, body: StaffMessageIn, key: ConversationsWrite, c
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, **_AUTH, 404: {"description": "Unknown photo"}},
 )
-def get_attachment(conv_id: str, attachment_id: int, key: ConversationsRead, convs: Conversations):
+def get_attachment(
+    conv_id: str, attachment_id: Annotated[int, Path(ge=1, le=2**63 - 1)], key: ConversationsRead, convs: Conversations
+):
     """A photo the merchant sent during a handoff (staff only; re-encoded, metadata stripped)."""
     found = convs.get_attachment(conv_id, attachment_id)
     if found is None:
