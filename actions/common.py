@@ -89,6 +89,8 @@ CATEGORY_LABELS = {
     "settlement": "结算到账",
     "activation": "开通激活",
     "handoff": "人工咨询",
+    "consumables": "耗材配送",
+    "visit": "上门服务",
     "other": "其他咨询",
 }
 
