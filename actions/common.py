@@ -82,6 +82,8 @@ PENDING_ANSWERS: dict[str, frozenset[str]] = {
     "rating": frozenset({"give_feedback", "inform"}),
     "ticket_lookup": frozenset({"inform", "check_ticket"}),
     "verify_phone": frozenset({"inform", "check_ticket", "nlu_fallback", "deny"}),
+    "visit_reschedule": frozenset({"inform", "reschedule_visit", "nlu_fallback"}),
+    "visit_cancel": frozenset({"affirm", "deny", "cancel_visit"}),
 }
 
 CATEGORY_LABELS = {
