@@ -45,6 +45,7 @@ from actions.common import (
     revealed_text,
     services,
     stable_key,
+    step_kind,
     ticket_channel,
     transcript,
     value_before_message,
@@ -469,14 +470,15 @@ class _Ask(Action):
         return ft.FIELD_ASK[self.slot], []
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        step = new_step(self.slot.replace("_", ""))
-        text, buttons = self.question(tracker, step)
-        if tracker.get_slot(REASKED) == self.slot and not buttons:
-            return [SlotSet(REASKED, None), SlotSet(STEP, None)]  # the validator just asked again
+        kind = self.slot.replace("_", "")
         if tracker.get_slot(REASKED) == self.slot:
-            dispatcher.utter_message(buttons=buttons, text="👇")
-        else:
-            dispatcher.utter_message(text=text, buttons=buttons)
+            # The validator just said what was wrong and asked again: the buttons offered with
+            # the question are still the answer (same step), nothing more to say.
+            current = tracker.get_slot(STEP)
+            return [SlotSet(REASKED, None), SlotSet(STEP, current if step_kind(current) == kind else None)]
+        step = new_step(kind)
+        text, buttons = self.question(tracker, step)
+        dispatcher.utter_message(text=text, buttons=buttons)
         return [SlotSet(REASKED, None), SlotSet(STEP, step if buttons else None)]
 
 
