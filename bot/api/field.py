@@ -30,7 +30,9 @@ _ERRORS = {
 
 
 def get_field_service(request: Request) -> FieldService:
-    return request.app.state.services.field
+    services = request.app.state.services
+    # Stateless over the ticket service: any Services-like object with ``tickets`` will do.
+    return getattr(services, "field", None) or FieldService(services.tickets)
 
 
 Field = Annotated[FieldService, Depends(get_field_service)]
