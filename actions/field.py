@@ -430,9 +430,19 @@ class ValidateVisitForm(_FieldFormValidation):
             return {"visit_time_ok": "yes"}
         if value == "no":
             return {"visit_time_ok": None, "visit_time": None, "visit_day": None}
-        # A new time typed instead of a click: read it, then confirm that one.
-        result = _check_time(str(value or ""), dispatcher, tracker, "visit_time")
-        return {**result, "visit_time_ok": None}
+        # A new time typed instead of a click: read it, then confirm that one. Anything else
+        # keeps the time already chosen and names the buttons again.
+        from bot.field.when import find_day, find_half
+
+        text = str(value or "")
+        earlier = tracker.get_slot("visit_day")
+        if find_day(text, _now().date()) != (None, None) or (find_half(text) and earlier):
+            result = _check_time(text, dispatcher, tracker, "visit_time")
+            if result.get("visit_time") or result.get("visit_day"):
+                return {**result, "visit_time_ok": None}
+            return {"visit_time": tracker.get_slot("visit_time"), "visit_time_ok": None, REASKED: None}
+        dispatcher.utter_message(text=ft.time_ok_reask())
+        return {"visit_time_ok": None, REASKED: "visit_time_ok"}
 
 
 def _check_time(text: str, dispatcher, tracker: Tracker, slot: str) -> dict[str, Any]:

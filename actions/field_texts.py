@@ -65,6 +65,10 @@ def ask_time_ok(window_label: str) -> str:
     return f"您选的是 {window_label}，对吗？"
 
 
+def time_ok_reask() -> str:
+    return f"请点“{TIME_OK_TITLES[0]}”或“{TIME_OK_TITLES[1]}”，也可以直接说新的时间，比如“周五下午”。"
+
+
 def retry(problem: str) -> str:
     return f"{problem}，请再发一次～"
 

@@ -248,6 +248,15 @@ async def test_change_of_mind_at_the_time_check(services, domain, dispatcher, cl
     assert got["visit_time"] == "2026-11-27 pm" and got["visit_time_ok"] is None  # confirmed again
 
 
+async def test_an_unclear_answer_at_the_time_check_keeps_the_time(services, domain, dispatcher, clock):
+    before = {"visit_time": "2026-11-28 am"}
+    got = await visit(domain, dispatcher, "嗯嗯", "visit_time_ok", before)
+    assert "visit_time" not in got and got["visit_time_ok"] is None  # the chosen time untouched
+    assert texts(dispatcher)[-1] == "请点“对，就这个时间”或“换个时间”，也可以直接说新的时间，比如“周五下午”。"
+    got = await visit(domain, dispatcher, "昨天下午", "visit_time_ok", before)  # a past time: said why, kept
+    assert got["visit_time"] == "2026-11-28 am" and "已经过去了" in texts(dispatcher)[-1]
+
+
 async def test_an_address_without_district_is_asked_again(services, domain, dispatcher):
     got = await visit(domain, dispatcher, "文三路", "visit_address")
     assert got["visit_address"] is None and "地址太短了" in texts(dispatcher)[-1]
