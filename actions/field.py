@@ -226,7 +226,9 @@ def _forget_old_phone(tracker: Tracker) -> list[EventType]:
 # --- validation ----------------------------------------------------------------------------
 
 
-class _FieldFormValidation(FormValidationAction):
+class _FieldFormValidation:
+    """What both field forms' validators share (a mixin: rasa-sdk serves only the concrete ones)."""
+
     form = ""
 
     def name(self) -> str:
@@ -361,7 +363,7 @@ def _start_edit(field: str, tracker: Tracker) -> dict[str, Any]:
     return clear
 
 
-class ValidateConsumablesForm(_FieldFormValidation):
+class ValidateConsumablesForm(_FieldFormValidation, FormValidationAction):
     form = CONSUMABLES_FORM
 
     def validate_supply_item(self, value, dispatcher, tracker, domain):
@@ -394,7 +396,7 @@ class ValidateConsumablesForm(_FieldFormValidation):
         return {"supply_delivery": "delivery", "supply_address": address, "field_area": area}
 
 
-class ValidateVisitForm(_FieldFormValidation):
+class ValidateVisitForm(_FieldFormValidation, FormValidationAction):
     form = VISIT_FORM
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
@@ -470,7 +472,9 @@ def _check_time(text: str, dispatcher, tracker: Tracker, slot: str) -> dict[str,
 # --- questions -----------------------------------------------------------------------------
 
 
-class _Ask(Action):
+class _Ask:
+    """Asks one field form slot (a mixin: rasa-sdk serves only the concrete ones)."""
+
     slot = ""
 
     def name(self) -> str:
@@ -492,7 +496,7 @@ class _Ask(Action):
         return [SlotSet(REASKED, None), SlotSet(STEP, step if buttons else None)]
 
 
-class ActionAskSupplyItem(_Ask):
+class ActionAskSupplyItem(_Ask, Action):
     slot = "supply_item"
 
     def question(self, tracker, step):
@@ -500,7 +504,7 @@ class ActionAskSupplyItem(_Ask):
         return ft.FIELD_ASK[self.slot], buttons
 
 
-class ActionAskSupplyQuantity(_Ask):
+class ActionAskSupplyQuantity(_Ask, Action):
     slot = "supply_quantity"
 
     def question(self, tracker, step):
@@ -509,7 +513,7 @@ class ActionAskSupplyQuantity(_Ask):
         return ft.ask_quantity(unit, item_limit(item) if item else _settings().field_part_max_units), []
 
 
-class ActionAskSupplyDelivery(_Ask):
+class ActionAskSupplyDelivery(_Ask, Action):
     slot = "supply_delivery"
 
     def question(self, tracker, step):
@@ -518,7 +522,7 @@ class ActionAskSupplyDelivery(_Ask):
         ]
 
 
-class ActionAskVisitKind(_Ask):
+class ActionAskVisitKind(_Ask, Action):
     slot = "visit_kind"
 
     def question(self, tracker, step):
@@ -527,15 +531,15 @@ class ActionAskVisitKind(_Ask):
         ]
 
 
-class ActionAskVisitAddress(_Ask):
+class ActionAskVisitAddress(_Ask, Action):
     slot = "visit_address"
 
 
-class ActionAskVisitProblem(_Ask):
+class ActionAskVisitProblem(_Ask, Action):
     slot = "visit_problem"
 
 
-class ActionAskVisitTime(_Ask):
+class ActionAskVisitTime(_Ask, Action):
     slot = "visit_time"
 
     def question(self, tracker, step):
@@ -552,7 +556,7 @@ class ActionAskVisitTime(_Ask):
         return ft.FIELD_ASK[self.slot], []
 
 
-class ActionAskVisitTimeOk(_Ask):
+class ActionAskVisitTimeOk(_Ask, Action):
     slot = "visit_time_ok"
 
     def question(self, tracker, step):

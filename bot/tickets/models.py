@@ -219,5 +219,4 @@ TICKET_TABLES = (
     "outbox_events",
     "notifications",
     "api_keys",
-    "field_jobs",
 )

@@ -223,3 +223,22 @@ def test_migration_matches_the_care_reminder_model(db_url):
     finally:
         engine.dispose()
     assert diffs == []
+
+
+def test_the_field_migration_goes_back_and_forth(db_url):
+    import sqlalchemy as sa
+    from alembic import command
+
+    from bot.db import alembic_config, make_engine, upgrade
+
+    upgrade(db_url)
+    cfg = alembic_config(db_url)
+    engine = make_engine(db_url)
+    try:
+        assert {"field_jobs", "care_reminders"} <= set(sa.inspect(engine).get_table_names())
+        command.downgrade(cfg, "0008_conversation_pii")
+        assert not {"field_jobs", "care_reminders"} & set(sa.inspect(engine).get_table_names())
+        upgrade(db_url)
+        assert {"field_jobs", "care_reminders"} <= set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
