@@ -51,7 +51,13 @@ from actions.common import (
     value_before_message,
 )
 from actions.texts import CONFIRM_TITLES
-from actions.validators import parse_description, parse_device_serial, parse_merchant_id, parse_phone, parse_terminal_id
+from actions.validators import (
+    parse_description,
+    parse_device_serial,
+    parse_merchant_id,
+    parse_phone,
+    parse_terminal_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +77,6 @@ PICKUP_WORDS = ("自取", "自提", "自己取", "自己拿", "自己去拿", "�
 CONSUMABLE_CASE = ("supply_item", "supply_quantity", "supply_delivery", "supply_address", "field_area")
 VISIT_CASE = ("visit_kind", "visit_address", "field_area", "visit_problem", "visit_time", "visit_day", "visit_time_ok")
 CONTROL = ("field_confirm", "field_editing", "field_edit", REASKED)
-SETTINGS_TZ = "Asia/Shanghai"
 
 
 def _settings():
@@ -816,9 +821,8 @@ class ActionRescheduleVisit(Action):
                 )
                 return [SlotSet(PENDING, "visit_reschedule"), SlotSet("visit_day", parsed.day.isoformat()), SlotSet(STEP, step)]
             asked_before = tracker.get_slot(PENDING) == "visit_reschedule"
-            if asked_before and parsed.problem:
-                dispatcher.utter_message(text=ft.retry(parsed.problem))
-            elif parsed.problem and re.search(r"\d|今|明|后天|周|星期|礼拜|月|号|上午|下午", latest_text(tracker)):
+            named_a_time = re.search(r"\d|今|明|后天|周|星期|礼拜|月|号|上午|下午", latest_text(tracker))
+            if parsed.problem and (asked_before or named_a_time):
                 dispatcher.utter_message(text=ft.retry(parsed.problem))
             else:
                 dispatcher.utter_message(text=ft.ask_reschedule(visit.number, current))

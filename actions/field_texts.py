@@ -165,4 +165,3 @@ def reminder_on(days: int) -> str:
 
 REMINDER_OFF = "好的，已关闭保养提醒，不会再发了。"
 REMINDER_NOT_ON = "您还没有开通保养提醒，所以不用关闭～"
-REMINDER_HEAD = "⏰ 定期保养提醒：花几分钟照着做一遍，机器更耐用～"

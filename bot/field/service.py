@@ -16,7 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.tickets import ConcurrentUpdate, FieldJobFinished, NotAFieldJob, UnknownMaintainer
+from bot.tickets import (
+    ConcurrentUpdate,
+    FieldJobFinished,
+    NotAFieldJob,
+    UnknownMaintainer,
+)
 from bot.tickets.models import FieldJob, Ticket
 from bot.tickets.schemas import FieldDone, TicketOut, TicketPatch
 from bot.tickets.service import TicketService, merchant_messages, ticket_out

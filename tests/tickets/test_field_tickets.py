@@ -17,8 +17,8 @@ from bot.tickets.apikeys import ApiKeyStore
 from bot.tickets.outbox import OutboxWorker
 from bot.tickets.service import TicketService
 
-from .conftest import SECRET, make_settings
-from .helpers import MERCHANT, PHONE, ticket_fields
+from .conftest import make_settings
+from .helpers import ticket_fields
 
 PASSWORD = "correct horse battery"
 ADDRESS = "浙江省杭州市西湖区文三路100号"
@@ -242,3 +242,31 @@ def test_the_field_migration_goes_back_and_forth(db_url):
         assert {"field_jobs", "care_reminders"} <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_posbot_field_remind_sends_what_is_due_once(database, db_url, monkeypatch):
+    from datetime import UTC, datetime
+
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from bot.conversations.service import ConversationService
+    from bot.field import reminders
+    from bot.settings import get_settings
+
+    conv = "web:care-merchant"
+    settings = make_settings()
+    ConversationService(database, settings).log_message(conv, "in", "提醒我保养")
+    reminders.opt_in(database, conv, "898310048161234", 30, now=datetime(2026, 1, 1, tzinfo=UTC))
+    monkeypatch.setenv("POSBOT_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        first = runner.invoke(main, ["field", "remind"], catch_exceptions=False)
+        again = runner.invoke(main, ["field", "remind"], catch_exceptions=False)
+    finally:
+        get_settings.cache_clear()
+    assert first.exit_code == 0 and "queued 1 care reminder" in first.output
+    assert "queued 0 care reminder" in again.output
+    pending = ConversationService(database, settings).pending_outgoing(conv)
+    assert [m.text.splitlines()[0] for m in pending] == ["⏰ 定期保养提醒：花几分钟照着做一遍，机器更耐用～"]
