@@ -387,3 +387,12 @@ async def test_care_checklist_and_reminder_opt_in_and_out(services, domain, disp
     assert texts(dispatcher)[-1] == "好的，已关闭保养提醒，不会再发了。"
     assert not reminders.active(services.db, SENDER)
     assert reminders.send_due(services.db, services.settings, now=due + timedelta(days=400)) == 0
+
+
+async def test_ticket_status_names_the_booked_time(services, domain, dispatcher, clock):
+    from actions.tickets import ActionCheckTicket
+
+    number = await submit_visit(services, domain, dispatcher)
+    await ActionCheckTicket().run(dispatcher, make_tracker(domain, text="师傅什么时候上门", intent="check_ticket"), domain)
+    reply = texts(dispatcher)[-1]
+    assert number in reply and "· 类型：上门服务" in reply and "· 上门时间：11月28日（周六）上午" in reply
