@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "tickets": ("bot.tickets.cli", "tickets"),
     "staff": ("bot.staff.cli", "staff"),
     "docs": ("bot.reference", "docs"),
+    "field": ("bot.field.cli", "field"),
 }
 
 
