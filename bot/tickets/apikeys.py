@@ -29,6 +29,7 @@ SCOPES: tuple[str, ...] = (
     "conversations:write",
     "faq:read",
     "faq:write",
+    "analytics:read",  # the analytics dashboard and the unanswered queue (merchant questions, masked)
     "staff:admin",  # staff accounts (roles: bot.staff.accounts); not for API keys
 )
 KEY_SCOPES: tuple[str, ...] = tuple(s for s in SCOPES if s != "staff:admin")
