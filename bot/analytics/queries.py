@@ -48,6 +48,10 @@ GOOD_RATING = 4
 class PeriodError(ValueError):
     """A date range staff typed that cannot be reported on (message in Chinese for the page)."""
 
+    def __init__(self, message: str, field: str = "since"):
+        super().__init__(message)
+        self.field = field
+
 
 @dataclass(frozen=True)
 class Period:
@@ -75,16 +79,16 @@ class Period:
     def parse(cls, since: str | None, until: str | None, tz: str, *, today: date, max_days: int, default_days: int = 30):
         """From the page's YYYY-MM-DD fields; empty ones mean the last ``default_days`` days up to today."""
 
-        def day(value: str | None, what: str) -> date | None:
+        def day(value: str | None, what: str, field: str) -> date | None:
             if value is None or not str(value).strip():
                 return None
             try:
                 return date.fromisoformat(str(value).strip())
             except ValueError:
-                raise PeriodError(f"{what}“{value}”不是有效日期，请按 2026-12-01 这样的格式填写") from None
+                raise PeriodError(f"{what}“{value}”不是有效日期，请按 2026-12-01 这样的格式填写", field) from None
 
-        end = day(until, "结束日期") or today
-        start = day(since, "开始日期") or end - timedelta(days=default_days - 1)
+        end = day(until, "结束日期", "until") or today
+        start = day(since, "开始日期", "since") or end - timedelta(days=default_days - 1)
         if start > end:
             raise PeriodError("开始日期不能晚于结束日期")
         if (end - start).days + 1 > max_days:

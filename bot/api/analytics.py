@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.analytics.queries import Overview, Period, PeriodError, overview
 from bot.analytics.unanswered import GroupGone, UnansweredQueue, UnknownEntry
 from bot.api.auth import AnalyticsRead, FaqWrite
+from bot.api.errors import ApiError
 
 router = APIRouter(tags=["analytics"])
 
@@ -132,7 +133,7 @@ def resolve_group(request: Request, body: ResolveIn, caller: FaqWrite, group_key
             group_key, by=caller.actor, entry_id=body.entry_id, question=body.question, resolution=body.resolution
         )
     except UnknownEntry as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, exc.message) from None
+        raise ApiError(422, "unknown_entry", exc.message, loc=["body", "entry_id"]) from None
     except GroupGone as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, exc.message) from None
     return _resolved(r)
@@ -162,7 +163,7 @@ def _overview(request: Request, since: str | None, until: str | None) -> Overvie
             since, until, tz, today=datetime.now(ZoneInfo(tz)).date(), max_days=getattr(settings, "analytics_max_days", 366)
         )
     except PeriodError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise ApiError(422, "bad_period", str(exc), loc=["query", exc.field]) from None
     return overview(
         services.db, period, engine=getattr(services, "faq", None), similarity=getattr(settings, "unanswered_similarity", 0.6)
     )

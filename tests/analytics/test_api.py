@@ -163,7 +163,7 @@ def test_resolving_with_a_mistyped_entry_or_key_is_refused_clearly(app, db, ques
     editor = client_as(app, "editor")
     key = groups(editor)[0]["key"]
     r = editor.post(f"/api/unanswered/groups/{key}/resolve", json={"entry_id": "fault-printer-no-reciept", "question": "打印机不出纸"})
-    assert r.status_code == 422 and "知识库里没有条目 fault-printer-no-reciept" in r.json()["detail"]
+    assert r.status_code == 422 and "知识库里没有条目 fault-printer-no-reciept" in r.json()["message"]
     assert editor.post("/api/unanswered/groups/1; drop/resolve", json={}).status_code in (404, 422)
     assert editor.post(f"/api/unanswered/groups/{key}/resolve", json={"entry_id": "fault-printer-no-receipt"}).status_code == 422
     assert editor.post(f"/api/unanswered/groups/g999999/ignore").status_code == 404
@@ -184,9 +184,10 @@ def test_analytics_for_a_date_range_and_its_labels(app, db, settings, clock):
 
 def test_a_mistyped_date_is_a_chinese_error(app):
     r = client_as(app, "viewer").get("/api/analytics", params={"since": "2026-13-01"})
-    assert r.status_code == 422 and "不是有效日期" in r.json()["detail"]
+    assert r.status_code == 422 and "不是有效日期" in r.json()["message"]
+    assert r.json()["detail"][0]["loc"] == ["query", "since"]
     r = client_as(app, "viewer").get("/api/analytics/daily", params={"since": "2026-12-02", "until": "2026-12-01", "format": "csv"})
-    assert r.status_code == 422 and r.json()["detail"] == "开始日期不能晚于结束日期"
+    assert r.status_code == 422 and r.json()["message"] == "开始日期不能晚于结束日期"
 
 
 def test_csv_export_opens_in_excel_with_chinese_headers(app, db, settings, clock):
