@@ -168,7 +168,12 @@ class Settings(BaseSettings):
         90, ge=1, le=366, description="Unanswered queue: questions of the last this many days are listed."
     )
     unanswered_max_questions: int = Field(
-        3000, ge=10, description="Unanswered queue: at most this many of the latest questions are grouped."
+        2000,
+        ge=10,
+        description=(
+            "Unanswered queue and analytics: at most this many of the latest questions are grouped "
+            "(encoding them is the cost: scripts/bench_unanswered.py)."
+        ),
     )
     analytics_max_days: int = Field(366, ge=1, description="Longest date range the analytics dashboard reports on.")
 

@@ -230,7 +230,9 @@ def _in(column, period: Period) -> list:
 # --- the queries ---------------------------------------------------------------------------------
 
 
-def overview(db: Database, period: Period, *, engine=None, similarity: float = 0.6, groups: int = 10) -> Overview:
+def overview(
+    db: Database, period: Period, *, engine=None, similarity: float = 0.6, groups: int = 10, max_questions: int = 2000
+) -> Overview:
     """Everything the dashboard shows for ``period``; ``engine``: the FAQ engine (entry
     questions, and the encoder of the unanswered groups; without it there are no groups)."""
     days = {d: DayRow(d) for d in period.days()}
@@ -239,13 +241,14 @@ def overview(db: Database, period: Period, *, engine=None, similarity: float = 0
         replies, per_day_replies = _first_replies(s, period)
         tickets = _tickets(s, period)
         entries = _entries(s, period, engine)
-        items = unanswered_questions(s, period=period)
+        items = unanswered_questions(s, period=period, limit=max_questions)
     for d, values in per_day_replies.items():
         if d in days and values:
             days[d].first_reply_median_s = round(statistics.median(values), 1)
     totals["tickets"] = sum(t["count"] for t in tickets)
     totals["first_reply_median_s"] = replies.median_s
-    totals["unanswered_questions"] = len(items)
+    with db.session() as s:
+        totals["unanswered_questions"] = s.execute(select(func.count()).where(unanswered(), *_in(FaqTurn.created_at, period))).scalar_one()
     top = []
     if engine is not None and items:
         from bot.analytics.clusters import group_questions
@@ -470,7 +473,7 @@ class Question:
 
 
 def unanswered_questions(
-    s: Session, *, period: Period | None = None, since: datetime | None = None, limit: int = 3000
+    s: Session, *, period: Period | None = None, since: datetime | None = None, limit: int = 2000
 ) -> list[Question]:
     """The latest unanswered, unresolved questions (``turns.unanswered()``), newest first."""
     q = select(FaqTurn).where(unanswered())

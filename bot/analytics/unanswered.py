@@ -52,7 +52,7 @@ class UnansweredQueue:
         self.clock = clock
         self.similarity = getattr(settings, "unanswered_similarity", 0.6)
         self.days = getattr(settings, "unanswered_days", 90)
-        self.max_questions = getattr(settings, "unanswered_max_questions", 3000)
+        self.max_questions = getattr(settings, "unanswered_max_questions", 2000)
         self.turns = FaqTurnLog(db, clock=clock)
 
     def groups(self) -> list[Group]:

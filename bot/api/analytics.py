@@ -165,7 +165,11 @@ def _overview(request: Request, since: str | None, until: str | None) -> Overvie
     except PeriodError as exc:
         raise ApiError(422, "bad_period", str(exc), loc=["query", exc.field]) from None
     return overview(
-        services.db, period, engine=getattr(services, "faq", None), similarity=getattr(settings, "unanswered_similarity", 0.6)
+        services.db,
+        period,
+        engine=getattr(services, "faq", None),
+        similarity=getattr(settings, "unanswered_similarity", 0.6),
+        max_questions=getattr(settings, "unanswered_max_questions", 2000),
     )
 
 
