@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.analytics.clusters import group_questions  # noqa: E402
-from bot.analytics.queries import Question  # noqa: E402
-from bot.faq.encoders import make_encoder  # noqa: E402
-from bot.faq.kb import load_kb  # noqa: E402
+from bot.analytics.clusters import group_questions
+from bot.analytics.queries import Question
+from bot.faq.encoders import make_encoder
+from bot.faq.kb import load_kb
 
 SUFFIXES = ("", "呢", "啊", "怎么办", "请问", "急", "？", "了")
 

@@ -14,13 +14,11 @@ and again over mostly the same questions, and each listing encodes only the new 
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-
-import threading
-from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -125,6 +123,10 @@ class Group:
 
 def group_key(ids: Sequence[int]) -> str:
     return f"g{min(ids)}"
+
+
+# Why a question is in the queue, as staff read it (served with /api/staff/labels).
+REASON_LABELS = {"none": "没找到答案", "suggest": "给了候选没选", "down": "答案被点👎"}
 
 
 def reason_of(q) -> str:

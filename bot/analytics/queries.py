@@ -35,7 +35,12 @@ from sqlalchemy.orm import Session
 
 from bot.analytics.models import FaqTurn
 from bot.analytics.turns import answered, unanswered
-from bot.conversations.models import ConversationMessage, ConversationRating, FaqFeedback, Handoff
+from bot.conversations.models import (
+    ConversationMessage,
+    ConversationRating,
+    FaqFeedback,
+    Handoff,
+)
 from bot.db import Database
 from bot.tickets.models import Ticket, UTCDateTime
 

@@ -11,7 +11,6 @@ let ctx = null;
 let account = null;
 const view = { groups: [], seq: 0, pendingNew: null };
 
-const REASONS = { none: "没找到答案", suggest: "给了候选没选", down: "答案被点👎" };
 const $ = (sel, root = document) => root.querySelector(sel);
 
 const canEdit = () => Boolean(account && (account.scopes || []).includes("faq:write"));
@@ -71,7 +70,7 @@ function groupCard(g) {
   const { el, fmtTime, label } = ctx;
   const reasons = Object.entries(g.reasons || {})
     .filter(([, n]) => n)
-    .map(([k, n]) => el("span", { class: `tag reason-${k}`, text: `${REASONS[k] || "—"} ${n}` }));
+    .map(([k, n]) => el("span", { class: `tag reason-${k}`, text: `${label("unanswered_reason", k)} ${n}` }));
   const others = (g.samples || []).filter((s) => s !== g.question);
   const card = el(
     "li",

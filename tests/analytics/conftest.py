@@ -34,7 +34,7 @@ class Clock:
     def __call__(self) -> datetime:
         return self.now
 
-    def at(self, local: str) -> "Clock":
+    def at(self, local: str) -> Clock:
         """Set to a Shanghai wall-clock time 'YYYY-MM-DD HH:MM'."""
         from zoneinfo import ZoneInfo
 
