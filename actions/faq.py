@@ -2,6 +2,8 @@
 
 ``action_faq_search`` serves ask_question, report_fault, settlement_problem,
 activation_problem, inform and nlu_fallback: the FAQ engine decides, not the intent.
+``action_out_of_scope`` answers the out_of_scope intent. Both log the question
+(``bot.analytics.turns``) for the unanswered queue and the analytics.
 Inside the ticket form the answer is given plainly and the form re-asks its question.
 """
 
@@ -52,7 +54,7 @@ from actions.faq_replies import (
     resolved_buttons,
     ticket_or_human_buttons,
 )
-from bot.faq.triage import AREA_CATEGORIES, AREA_LABELS, search_area, triage
+from bot.faq.triage import AREA_CATEGORIES, AREA_LABELS, Plan, search_area, triage
 from bot.masking import mask_id, mask_phone
 
 log = logging.getLogger(__name__)
@@ -262,6 +264,26 @@ def log_turn(tracker: Tracker, plan: Any, text: str) -> None:
         )
     except Exception:
         log.exception("recording the FAQ turn of %s failed", tracker.sender_id)
+
+
+class ActionOutOfScope(Action):
+    """The out_of_scope intent: the domain's reply, and the question logged (decision none,
+    with the closest entries) so staff see in 未解答问题 what merchants ask that the bot does not
+    cover, including questions NLU took for out of scope that the knowledge base should answer."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        text = latest_text(tracker).strip()
+        try:
+            result = services().faq.search(text, k=5, closest=True)
+        except Exception:
+            log.exception("FAQ search of an out-of-scope question failed for %s", tracker.sender_id)
+            result = None
+        log_turn(tracker, Plan("none", result=result), text)
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
 
 
 def log_taken(tracker: Tracker, entry_id: str) -> None:

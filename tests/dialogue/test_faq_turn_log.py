@@ -102,3 +102,15 @@ async def test_a_failing_log_does_not_cost_the_merchant_the_answer(services, dom
     monkeypatch.setattr(type(services.faq_turns), "record", broken)
     await ActionFaqSearch().run(dispatcher, make_tracker(domain, text="打印机不出纸怎么办", intent="report_fault"), domain)
     assert dispatcher.messages[0]["text"].startswith("您好，打印不出纸可以这样排查")
+
+
+async def test_an_out_of_scope_intent_gets_the_domain_reply_and_is_queued(services, domain, dispatcher):
+    from actions.faq import ActionOutOfScope
+
+    tracker = make_tracker(domain, text="周末带家人去哪儿爬山", intent="out_of_scope")
+    events = await ActionOutOfScope().run(dispatcher, tracker, domain)
+    assert events == []
+    assert dispatcher.messages[0]["response"] == "utter_out_of_scope"
+    [row] = turns(services)
+    assert (row.kind, row.decision, row.entry_id) == ("none", "none", None)
+    assert queue(services) == ["周末带家人去哪儿爬山"]
