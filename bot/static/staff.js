@@ -1,5 +1,5 @@
-// Staff console (/staff): FAQ search, tickets, human handoff conversations.
-// Plain ES module, no dependencies. Every server-provided string goes in with textContent.
+// Staff console (/staff): FAQ search, tickets, human handoff conversations, unanswered questions, analytics.
+// Plain ES modules, no build step; the one library is Chart.js (vendor/, for 数据看板). Every server-provided string goes in with textContent.
 // Tabs with their own module get the helpers below through `shared` (see the end of this file).
 
 import { analyticsSignedIn, initAnalytics, showAnalytics } from "./analytics.js";
@@ -309,7 +309,7 @@ async function start() {
 }
 
 // --- tabs & routing --------------------------------------------------------------------
-// Hash routes: #faq, #tickets, #tickets/<number>, #conversations/<conv_id>
+// Hash routes: #faq, #tickets, #tickets/<number>, #conversations/<conv_id>, #unanswered, #analytics
 
 const TABS = ["faq", "tickets", "conversations", "unanswered", "analytics"];
 let activeTab = "faq";
