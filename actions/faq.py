@@ -2,6 +2,8 @@
 
 ``action_faq_search`` serves ask_question, report_fault, settlement_problem,
 activation_problem, inform and nlu_fallback: the FAQ engine decides, not the intent.
+``action_out_of_scope`` answers the out_of_scope intent. Both log the question
+(``bot.analytics.turns``) for the unanswered queue and the analytics.
 Inside the ticket form the answer is given plainly and the form re-asks its question.
 """
 
@@ -52,7 +54,7 @@ from actions.faq_replies import (
     resolved_buttons,
     ticket_or_human_buttons,
 )
-from bot.faq.triage import AREA_CATEGORIES, AREA_LABELS, search_area, triage
+from bot.faq.triage import AREA_CATEGORIES, AREA_LABELS, Plan, search_area, triage
 from bot.masking import mask_id, mask_phone
 
 log = logging.getLogger(__name__)
@@ -178,6 +180,7 @@ class ActionFaqSearch(Action):
             log.exception("FAQ search failed for %s", tracker.sender_id)
             dispatcher.utter_message(text=SEARCH_ERROR_TEXT)
             return []
+        log_turn(tracker, plan, text)
         if plan.kind == "code":
             from actions.codes import reply_code
 
@@ -242,6 +245,56 @@ class ActionFaqSearch(Action):
         return [SlotSet(PENDING, None)]
 
 
+def log_turn(tracker: Tracker, plan: Any, text: str) -> None:
+    """Record the FAQ decision (bot.analytics.turns) for the unanswered queue and the analytics.
+
+    The candidates are what the engine found closest, offered or not. A failure is logged and
+    never keeps the merchant from the answer."""
+    if not text or text.startswith("/"):
+        return
+    try:
+        result = plan.result
+        found = plan.hits or ((result.results or result.closest) if result is not None else [])
+        services().faq_turns.record(
+            tracker.sender_id,
+            text,
+            plan.kind,
+            [(h.id, h.score) for h in found],
+            entry_id=plan.entry_id,
+            top_score=result.top_score if result is not None else None,
+        )
+    except Exception:
+        log.exception("recording the FAQ turn of %s failed", tracker.sender_id)
+
+
+class ActionOutOfScope(Action):
+    """The out_of_scope intent: the domain's reply, and the question logged (decision none,
+    with the closest entries) so staff see in 未解答问题 what merchants ask that the bot does not
+    cover, including questions NLU took for out of scope that the knowledge base should answer."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        text = latest_text(tracker).strip()
+        try:
+            result = services().faq.search(text, k=5, closest=True)
+        except Exception:
+            log.exception("FAQ search of an out-of-scope question failed for %s", tracker.sender_id)
+            result = None
+        log_turn(tracker, Plan("none", result=result), text)
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
+
+
+def log_taken(tracker: Tracker, entry_id: str) -> None:
+    """The merchant reached ``entry_id`` from the choices offered: that question was answered."""
+    try:
+        services().faq_turns.mark_taken(tracker.sender_id, entry_id)
+    except Exception:
+        log.exception("recording the choice of %s failed", tracker.sender_id)
+
+
 def ask_topic(dispatcher: CollectingDispatcher, text: str) -> list[EventType]:
     """About POS work but nothing close enough: ask the area (the chosen area narrows the search)."""
     dispatcher.utter_message(text=TOPIC_TEXT, buttons=[*area_buttons(), HUMAN_BUTTON])
@@ -260,6 +313,7 @@ def answer_topic(dispatcher: CollectingDispatcher, tracker: Tracker, area: str) 
     kind, hits = search_area(services().faq, area, query)
     label = AREA_LABELS[area]
     if kind == "answer" and hits:
+        log_taken(tracker, hits[0].id)
         return answer_entry(dispatcher, tracker, hits[0], query or hits[0].question)
     if not hits:
         category = AREA_TICKET.get(area, "other")
@@ -308,6 +362,7 @@ class ActionAnswerFaq(Action):
         if entry is None:
             dispatcher.utter_message(text="抱歉，没找到您选的这条内容，可以直接说说您遇到的问题吗？")
             return [] if in_form(tracker) else [SlotSet(PENDING, None)]
+        log_taken(tracker, entry.id)
         return answer_entry(dispatcher, tracker, entry, tracker.get_slot("faq_query") or entry.question, chosen=True)
 
 

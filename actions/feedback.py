@@ -93,6 +93,7 @@ def record_vote(tracker: Tracker, vote: str, reason: str | None = None) -> None:
         return  # feedback without an answer to attach it to: nothing to store
     try:
         services().conversations.record_faq_feedback(tracker.sender_id, faq_id, vote, reason)
+        services().faq_turns.record_vote(tracker.sender_id, faq_id, vote)  # 👎: back in the unanswered queue
     except Exception:
         # Losing one vote must not break the conversation.
         log.exception("storing FAQ feedback of %s failed", tracker.sender_id)

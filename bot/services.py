@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imports for type checkers only; keeps this module light
+    from bot.analytics.turns import FaqTurnLog
     from bot.conversations.service import ConversationService
     from bot.conversations.vault import PhoneVault
     from bot.db import Database
@@ -44,6 +45,13 @@ class Services:
         from bot.field.service import FieldService
 
         return FieldService(self.tickets)
+
+    @cached_property
+    def faq_turns(self) -> "FaqTurnLog":
+        """The FAQ turn log: what the chat's FAQ decisions were and what became of them."""
+        from bot.analytics.turns import FaqTurnLog
+
+        return FaqTurnLog(self.db)
 
     @property
     def codes(self) -> "CodeTable":

@@ -155,6 +155,27 @@ class Settings(BaseSettings):
     staff_login_max_failures: int = Field(
         10, ge=1, description="Failed logins per username (and per client address) in 15 minutes before 429."
     )
+    unanswered_similarity: float = Field(
+        0.6,
+        gt=0,
+        lt=1,
+        description=(
+            "Unanswered queue: questions whose FAQ-encoder cosine similarity averages at least this "
+            "are one group (bot/analytics/clusters.py)."
+        ),
+    )
+    unanswered_days: int = Field(
+        90, ge=1, le=366, description="Unanswered queue: questions of the last this many days are listed."
+    )
+    unanswered_max_questions: int = Field(
+        2000,
+        ge=10,
+        description=(
+            "Unanswered queue and analytics: at most this many of the latest questions are grouped "
+            "(encoding them is the cost: scripts/bench_unanswered.py)."
+        ),
+    )
+    analytics_max_days: int = Field(366, ge=1, description="Longest date range the analytics dashboard reports on.")
 
     # --- web chat: sessions, merchant identity, photos ------------------------------
     chat_session_secret: SecretStr = Field(

@@ -172,12 +172,16 @@ TicketsWrite = Annotated[Caller, Depends(require_scope("tickets:write"))]
 ConversationsRead = Annotated[Caller, Depends(require_scope("conversations:read"))]
 ConversationsWrite = Annotated[Caller, Depends(require_scope("conversations:write"))]
 StaffAdmin = Annotated[Caller, Depends(require_scope("staff:admin"))]
+AnalyticsRead = Annotated[Caller, Depends(require_scope("analytics:read"))]
+FaqWrite = Annotated[Caller, Depends(require_scope("faq:write"))]
 
 __all__ = [
+    "AnalyticsRead",
     "ApiKeyInfo",
     "Caller",
     "ConversationsRead",
     "ConversationsWrite",
+    "FaqWrite",
     "SCOPES",
     "SESSION_COOKIE",
     "StaffAdmin",

@@ -195,6 +195,7 @@ def me(request: Request, caller: AnyCaller) -> Me:
 
 
 def staff_labels(request: Request) -> dict:
+    from bot.analytics.clusters import REASON_LABELS as UNANSWERED_REASON_LABELS
     from bot.faq.kb import CATEGORY_LABELS as FAQ_CATEGORY_LABELS
     from bot.faq.kb import SUBCATEGORY_LABELS
     from bot.tickets import states
@@ -220,6 +221,7 @@ def staff_labels(request: Request) -> dict:
         },
         "decision": {"answer": "可直接回答", "suggest": "给出候选", "none": "未找到合适答案"},
         "match": {"high": "高", "medium": "中", "low": "低"},
+        "unanswered_reason": UNANSWERED_REASON_LABELS,
         "staff_role": ROLE_LABELS,
         # Field service (bot/field): job kinds, catalogue items, half-days, delivery methods.
         "field_kind": FIELD_KIND_LABELS,

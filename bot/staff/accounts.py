@@ -25,7 +25,7 @@ from bot.tickets.models import utcnow
 
 ROLES: tuple[str, ...] = ("viewer", "maintainer", "agent", "editor", "admin")
 
-_VIEWER = ("tickets:read", "conversations:read", "faq:read", "field:read")
+_VIEWER = ("tickets:read", "conversations:read", "faq:read", "field:read", "analytics:read")
 _AGENT = _VIEWER + ("tickets:write", "conversations:write", "field:write")
 _EDITOR = _AGENT + ("faq:write",)
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {

@@ -1,6 +1,11 @@
-// Staff console (/staff): FAQ search, tickets, human handoff conversations.
-// Plain ES module, no dependencies. Every server-provided string goes in with textContent.
+// Staff console (/staff): FAQ search, tickets, field jobs, human handoff conversations, unanswered questions, analytics.
+// Plain ES modules, no build step; the one library is Chart.js (vendor/, for 数据看板). Every server-provided string goes in with textContent.
+// Tabs with their own module get the helpers below through `shared` (see the end of this file).
+
+import { analyticsSignedIn, initAnalytics, showAnalytics } from "./analytics.js";
 import { initField, showField } from "./field.js";
+import { initQueueAlert, looked as queueLooked, queueUpdated, resetQueueAlert } from "./queue-alert.js";
+import { initUnanswered, showUnanswered, unansweredSignedIn } from "./unanswered.js";
 
 const KEY_STORE = "posbot.staff.apiKey";
 
@@ -198,6 +203,8 @@ function showSignedIn(me) {
   for (const form of ["#t-update", "#t-comment"]) setFormEnabled($(form), canWrite("tickets:write"));
   setFormEnabled($("#c-reply"), canWrite("conversations:write"));
   $("#c-handback").hidden = !canWrite("conversations:write");
+  unansweredSignedIn(me);
+  analyticsSignedIn(me);
 }
 
 function setFormEnabled(form, on) {
@@ -210,6 +217,7 @@ function signedOut(message) {
   auth.kind = null;
   setKey("");
   stopQueuePolling();
+  resetQueueAlert();
   $("#app").hidden = true;
   $("#who").hidden = true;
   $("#login-view").hidden = false;
@@ -302,9 +310,9 @@ async function start() {
 }
 
 // --- tabs & routing --------------------------------------------------------------------
-// Hash routes: #faq, #tickets, #tickets/<number>, #conversations/<conv_id>
+// Hash routes: #faq, #tickets, #tickets/<number>, #conversations/<conv_id>, #unanswered, #analytics
 
-const TABS = ["faq", "tickets", "field", "conversations"];
+const TABS = ["faq", "tickets", "field", "conversations", "unanswered", "analytics"];
 let activeTab = "faq";
 
 function selectTab(name, { focus = false } = {}) {
@@ -355,12 +363,14 @@ function route() {
   } else if (tab === "field") {
     showField();
   } else if (tab === "conversations") {
+    queueLooked();
     loadWaiting();
     if (arg) {
       $("#c-id").value = arg;
       openConversation(arg);
     }
-  }
+  } else if (tab === "unanswered") showUnanswered();
+  else if (tab === "analytics") showAnalytics();
 }
 
 function refreshActive() {
@@ -372,6 +382,8 @@ function refreshActive() {
     loadWaiting();
     if (conv.id) openConversation(conv.id);
   }
+  else if (activeTab === "unanswered") showUnanswered();
+  else if (activeTab === "analytics") showAnalytics();
   else if (activeTab === "faq" && $("#faq-q").value.trim()) $("#faq-form").requestSubmit();
 }
 
@@ -1037,6 +1049,7 @@ async function loadWaiting() {
     queue.items = data.items || [];
     queue.count = data.count ?? queue.items.length;
     showQueueCount(queue.count);
+    queueUpdated(queue.items); // a new arrival: beep, and "(1) 新的人工会话" in the title
     list.replaceChildren(...queue.items.map(queueRow));
     if (!queue.items.length) list.replaceChildren(el("li", { class: "empty", text: "现在没有等待人工的会话" }));
   } catch (err) {
@@ -1314,4 +1327,15 @@ initTickets();
 initMerchantPreviews();
 initConversations();
 initField({ api, el, label, showError, flash, busy, personName });
+const shared = {
+  api, el, label, fmtTime, showError, flash, busy, ApiError, describeError,
+  apiKey: () => (auth.kind === "key" ? getKey() : ""),
+};
+initUnanswered(shared);
+initAnalytics(shared);
+initQueueAlert({
+  refreshButton: $("#c-waiting-refresh"),
+  isQueueShown: () => activeTab === "conversations" && !document.hidden,
+  restoreTitle: () => showQueueCount(queue.count),
+});
 start();

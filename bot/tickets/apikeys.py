@@ -31,6 +31,7 @@ SCOPES: tuple[str, ...] = (
     "faq:write",
     "field:read",  # the field queue (consumables deliveries, on-site visits)
     "field:write",  # assign, reschedule, mark done
+    "analytics:read",  # the analytics dashboard and the unanswered queue (merchant questions, masked)
     "staff:admin",  # staff accounts (roles: bot.staff.accounts); not for API keys
 )
 KEY_SCOPES: tuple[str, ...] = tuple(s for s in SCOPES if s != "staff:admin")

@@ -307,6 +307,10 @@ def test_the_queue_refreshes_itself_and_counts_who_is_waiting(open_page, site, s
     expect(row).not_to_contain_text(conv_id)
     expect(badge).to_have_text(re.compile(r"^[1-9]\d*$"))
     waiting = int(badge.inner_text())
+    # A new arrival is announced in the title until the agent looks (tests/browser/test_insights.py);
+    # then the title counts who is waiting.
+    expect(staff).to_have_title("(1) 新的人工会话")
+    staff.locator("#c-waiting").click()
     expect(staff).to_have_title(f"({waiting}) 客服工作台 · POS 商户助手")
 
     r = api.post(f"/api/conversations/{conv_id}/handback", json={})

@@ -53,7 +53,7 @@ def test_duplicate_username_is_refused(store):
 
 
 def test_roles_widen_step_by_step():
-    assert set(ROLE_SCOPES["viewer"]) == {"tickets:read", "conversations:read", "faq:read", "field:read"}
+    assert set(ROLE_SCOPES["viewer"]) == {"tickets:read", "conversations:read", "faq:read", "field:read", "analytics:read"}
     assert set(ROLE_SCOPES["agent"]) - set(ROLE_SCOPES["viewer"]) == {"tickets:write", "conversations:write", "field:write"}
     assert set(ROLE_SCOPES["editor"]) - set(ROLE_SCOPES["agent"]) == {"faq:write"}
     assert "staff:admin" in ROLE_SCOPES["admin"] and "staff:admin" not in ROLE_SCOPES["editor"]

@@ -101,3 +101,26 @@ def test_phone_vault_table_comes_after_staff_accounts_and_goes_back(db_url):
         assert "conversation_pii" in sa.inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_faq_turn_log_is_the_head_and_goes_back(db_url):
+    """0010_faq_turns is on the single line of history and its downgrade drops the turn log only."""
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(db_url)
+    script = ScriptDirectory.from_config(cfg)
+    heads = script.get_heads()
+    assert len(heads) == 1
+    assert "0010_faq_turns" in {r.revision for r in script.iterate_revisions(heads[0], "base")}
+    down = script.get_revision("0010_faq_turns").down_revision
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        assert "faq_turns" in sa.inspect(engine).get_table_names()
+        command.downgrade(cfg, down)
+        tables = sa.inspect(engine).get_table_names()
+        assert "faq_turns" not in tables and "conversations" in tables
+        upgrade(db_url)
+        assert "faq_turns" in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
