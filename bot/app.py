@@ -39,7 +39,7 @@ def build_services(settings: Settings):
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    faq = FaqEngine.from_settings(settings)
+    faq = FaqEngine.from_settings(settings, db=db)
     return Services(
         settings=settings,
         db=db,
