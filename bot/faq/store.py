@@ -335,9 +335,15 @@ class KbStore:
 
     # --- writing -----------------------------------------------------------------------
 
-    def _validated(self, s: Session, rows: list[FaqEntryRow]) -> KnowledgeBase:
+    def _validated(self, s: Session, rows: list[FaqEntryRow], focus: FaqEntryRow) -> None:
+        """Check the KB as it would be with ``focus`` changed; ``focus`` is checked last, so a
+        wording it shares with another entry is reported on it, naming the other entry."""
+        rest = [r for r in rows if r is not focus]
+        docs = self._docs(s, rest)
+        if focus.retired_at is None:
+            docs.append((focus.source, {"entries": [entry_doc(focus)]}))
         try:
-            return self._build(s, rows)
+            build_kb(docs, files=(), content_hash="")
         except KbError as exc:
             raise StoreError(422, "faq_invalid", "；".join(p.zh or p.message for p in exc.problems), exc.problems)
 
@@ -378,7 +384,7 @@ class KbStore:
             mutate(row)
             if snapshot(row) == before:
                 raise StoreError(409, "faq_unchanged", "内容没有变化，无需保存")
-            self._validated(s, rows)
+            self._validated(s, rows, row)
             row.version += 1
             row.updated_at = utcnow()
             row.updated_by = actor
@@ -410,7 +416,7 @@ class KbStore:
                 version=1, created_at=now, updated_at=now, updated_by=actor, retired_at=None,
             )
             self._apply(row, fields)
-            self._validated(s, [*rows, row])
+            self._validated(s, rows, row)
             s.add(row)
             s.flush()
             self._record(s, row, "create", actor, None, data.get("note"))
