@@ -166,7 +166,7 @@ _ERRORS = {
 }
 
 
-@router.get("/editor", summary="Labels and limits of the knowledge-base editor")
+@router.get("/editor", responses=_ERRORS, summary="Labels and limits of the knowledge-base editor")
 def editor(_caller: FaqRead) -> dict:
     return {
         "category": CATEGORY_LABELS,
@@ -179,7 +179,7 @@ def editor(_caller: FaqRead) -> dict:
     }
 
 
-@router.get("/entries", response_model=EntryList, summary="Knowledge-base entries (live and retired)")
+@router.get("/entries", response_model=EntryList, responses=_ERRORS, summary="Knowledge-base entries (live and retired)")
 def list_entries(
     _caller: FaqRead,
     store: Store,

@@ -1,6 +1,8 @@
 // Staff console (/staff): FAQ search, tickets, human handoff conversations.
 // Plain ES module, no dependencies. Every server-provided string goes in with textContent.
 
+import { initKb, kbSignedIn } from "./kb.js";
+
 const KEY_STORE = "posbot.staff.apiKey";
 
 // Labels of every server code come from GET /api/staff/labels (bot/tickets/states.py, the FAQ
@@ -146,7 +148,7 @@ async function api(method, path, { query, body } = {}) {
     /* empty or non-JSON body */
   }
   if (res.status === 401 && auth.me && !path.startsWith("/api/staff/login")) signedOut("登录已失效，请重新登录");
-  if (!res.ok) throw new ApiError(res.status, describeError(res.status, json));
+  if (!res.ok) throw Object.assign(new ApiError(res.status, describeError(res.status, json)), { body: json });
   return json;
 }
 
@@ -197,6 +199,7 @@ function showSignedIn(me) {
   for (const form of ["#t-update", "#t-comment"]) setFormEnabled($(form), canWrite("tickets:write"));
   setFormEnabled($("#c-reply"), canWrite("conversations:write"));
   $("#c-handback").hidden = !canWrite("conversations:write");
+  kbSignedIn(me);
 }
 
 function setFormEnabled(form, on) {
@@ -303,7 +306,7 @@ async function start() {
 // --- tabs & routing --------------------------------------------------------------------
 // Hash routes: #faq, #tickets, #tickets/<number>, #conversations/<conv_id>
 
-const TABS = ["faq", "tickets", "conversations"];
+const TABS = ["faq", "tickets", "conversations", "kb"];
 let activeTab = "faq";
 
 function selectTab(name, { focus = false } = {}) {
@@ -1309,4 +1312,5 @@ initFaq();
 initTickets();
 initMerchantPreviews();
 initConversations();
+initKb({ api, el, fmtTime, personName });
 start();
