@@ -18,6 +18,13 @@ function lbl(kind, value) {
   return (META && META[kind] && META[kind][value]) || "—";
 }
 
+/** Who saved a version: people by display name; the seed and command-line imports by what they are. */
+function who(actor) {
+  if (actor === "seed") return "系统（初始导入）";
+  if (actor === "cli") return "命令行导入";
+  return ctx.personName(actor);
+}
+
 function show(box, text) {
   box.textContent = text || "";
   box.hidden = !text;
@@ -74,7 +81,7 @@ async function loadList() {
 }
 
 function renderList() {
-  const { el, fmtTime, personName } = ctx;
+  const { el, fmtTime } = ctx;
   $("#kb-count").textContent = `共 ${state.items.length} 条`;
   $("#kb-list").replaceChildren(
     ...state.items.map((e) =>
@@ -88,7 +95,7 @@ function renderList() {
           el(
             "span",
             { class: "muted small" },
-            `${lbl("category", e.category)} · 第 ${e.version} 版 · ${personName(e.updated_by)} ${fmtTime(e.updated_at)}`
+            `${lbl("category", e.category)} · 第 ${e.version} 版 · ${who(e.updated_by)} ${fmtTime(e.updated_at)}`
           ),
           e.retired ? el("span", { class: "badge kb-retired", text: "已停用" }) : null
         )
@@ -163,7 +170,7 @@ async function openEntry(id) {
     state.creating = false;
     openEditor();
     $("#kb-e-title").textContent = e.retired ? `已停用：${e.question}` : `编辑：${e.question}`;
-    $("#kb-e-version").textContent = `第 ${e.version} 版 · ${ctx.personName(e.updated_by)} 于 ${ctx.fmtTime(e.updated_at)} 保存`;
+    $("#kb-e-version").textContent = `第 ${e.version} 版 · ${who(e.updated_by)} 于 ${ctx.fmtTime(e.updated_at)} 保存`;
     fillForm(e);
     $("#kb-retire").hidden = e.retired;
     $("#kb-versions-card").hidden = false;
@@ -235,7 +242,7 @@ async function loadVersions() {
   const e = state.current;
   const data = await call("GET", `/api/faq/entries/${encodeURIComponent(e.id)}/versions`);
   state.versions = data.items;
-  const { el, fmtTime, personName } = ctx;
+  const { el, fmtTime } = ctx;
   $("#kb-diff").hidden = true;
   $("#kb-versions").replaceChildren(
     ...data.items.map((v) =>
@@ -243,7 +250,7 @@ async function loadVersions() {
         "li",
         { class: "kb-version" },
         el("span", { class: "kb-vnum", text: `第 ${v.version} 版` }),
-        el("span", { text: `${v.action_label} · ${personName(v.actor)} · ${fmtTime(v.created_at)}${v.note ? ` · ${v.note}` : ""}` }),
+        el("span", { text: `${v.action_label} · ${who(v.actor)} · ${fmtTime(v.created_at)}${v.note ? ` · ${v.note}` : ""}` }),
         v.version > 1
           ? el("button", { type: "button", class: "secondary small-btn", onclick: () => showDiff(v.version - 1, v.version), text: "看改动" })
           : null,

@@ -58,7 +58,7 @@ def wait_for_bot(chat_client, question: str, predicate) -> str:
 
 def open_kb_entry(page: Page, question: str) -> None:
     page.get_by_role("tab", name="知识库管理").click()
-    page.get_by_label("查找条目").fill("商户号和终端号在哪里看")
+    page.get_by_role("searchbox", name="查找条目").fill("商户号和终端号在哪里看")
     item = page.locator("#kb-list .kb-open", has_text=question)
     expect(item).to_be_visible()
     item.click()
