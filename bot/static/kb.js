@@ -280,7 +280,7 @@ async function showDiff(a, b) {
     const box = $("#kb-diff");
     box.replaceChildren(
       el("h4", { text: `第 ${a} 版 → 第 ${b} 版` }),
-      rows.length ? null : el("p", { class: "muted", text: "两个版本内容相同。" }),
+      ...(rows.length ? [] : [el("p", { class: "muted", text: "两个版本内容相同。" })]),
       ...rows.map((f) => {
         let body;
         if (f.lines) {

@@ -94,6 +94,7 @@ def test_an_editor_changes_an_answer_the_bot_uses_it_and_a_revert_brings_it_back
     diff = page.locator("#kb-diff")
     expect(diff.locator(".kb-add", has_text=marker)).to_be_visible()
     expect(diff.locator(".kb-del").first).to_be_visible()
+    expect(diff).not_to_contain_text("null")
     page.screenshot(path=str(tmp_path / "kb-editor.png"), full_page=True)
 
     page.once("dialog", lambda d: d.accept())
