@@ -321,6 +321,8 @@ def stored_fusion(manifest: Manifest) -> Fusion | None:
 class FileSource:
     """The KB as YAML files in ``faq_dir``: the fingerprint is every file's name, mtime and size."""
 
+    kind = "files"
+
     def __init__(self, faq_dir: Path):
         self.faq_dir = Path(faq_dir)
 
@@ -499,6 +501,7 @@ class FaqEngine:
             "negatives": len(snap.negatives),
             "classifier": snap.classifier is not None,
             "kb_hash": snap.kb.content_hash[:12],
+            "source": getattr(self._source, "kind", "files"),  # db: the live KB in the database
             "watching": self.watching,
             "last_reload_error": str(self.last_reload_error) if self.last_reload_error else None,
         }

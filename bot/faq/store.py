@@ -771,6 +771,8 @@ def _reparsed(text: str) -> dict:
 class DbSource:
     """The engine's KB source when the database is live: the revision is the fingerprint."""
 
+    kind = "db"
+
     def __init__(self, store: KbStore):
         self.store = store
 
