@@ -132,4 +132,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     from bot.faq.store import StoreError
 
-    app.add_exception_handler(StoreError, _kb_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StoreError, _kb_error)

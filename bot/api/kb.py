@@ -31,6 +31,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, s
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import Caller, require_scope
+from bot.api.errors import AUTH_RESPONSES, Responses
 from bot.faq.kb import CATEGORIES, CATEGORY_LABELS, ESCALATION_LABELS, ESCALATIONS, MIN_PARAPHRASES, SUBCATEGORY_LABELS
 from bot.faq.models import ENTRY_ID_MAX
 from bot.faq.store import ACTION_LABELS, FIELD_LABELS, DbSource, EntryView, KbStore, StoreError, VersionView
@@ -68,7 +69,8 @@ class EntryFields(BaseModel):
     subcategory: str | None = Field(None, max_length=40)
     question: str = Field(..., max_length=TEXT_MAX, description="The canonical question (the first wording).")
     paraphrases: list[Annotated[str, Field(max_length=TEXT_MAX)]] = Field(
-        default_factory=list, max_length=WORDINGS_MAX,
+        default_factory=list,
+        max_length=WORDINGS_MAX,
         description=f"Other wordings merchants use; at least {MIN_PARAPHRASES} distinct ones.",
     )
     answer: str = Field(..., max_length=ANSWER_MAX)
@@ -138,7 +140,9 @@ class Compare(BaseModel):
     entry_id: str
     a: int
     b: int
-    fields: list[dict[str, Any]] = Field(description="Per field: label, before, after, changed; lines / added / removed.")
+    fields: list[dict[str, Any]] = Field(
+        description="Per field: label, before, after, changed; lines / added / removed."
+    )
 
 
 def _out(view: EntryView) -> EntryOut:
@@ -147,8 +151,14 @@ def _out(view: EntryView) -> EntryOut:
 
 def _version(v: VersionView) -> VersionOut:
     return VersionOut(
-        version=v.version, action=v.action, action_label=ACTION_LABELS.get(v.action, v.action), actor=v.actor,
-        created_at=v.created_at, before=v.before, after=v.after, note=v.note,
+        version=v.version,
+        action=v.action,
+        action_label=ACTION_LABELS.get(v.action, v.action),
+        actor=v.actor,
+        created_at=v.created_at,
+        before=v.before,
+        after=v.after,
+        note=v.note,
     )
 
 
@@ -159,7 +169,8 @@ def _went_live(request: Request, background: BackgroundTasks, caller: Caller, wh
     return _out(view)
 
 
-_ERRORS = {
+_ERRORS: Responses = {
+    **AUTH_RESPONSES,
     404: {"description": "No entry (or version, or wording) with this id"},
     409: {"description": "Someone saved since (version), nothing changed, id taken, or the KB is served from files"},
     422: {"description": "The change breaks a rule of the knowledge base; every problem is listed"},
@@ -179,7 +190,9 @@ def editor(_caller: FaqRead) -> dict:
     }
 
 
-@router.get("/entries", response_model=EntryList, responses=_ERRORS, summary="Knowledge-base entries (live and retired)")
+@router.get(
+    "/entries", response_model=EntryList, responses=_ERRORS, summary="Knowledge-base entries (live and retired)"
+)
 def list_entries(
     _caller: FaqRead,
     store: Store,
@@ -188,7 +201,7 @@ def list_entries(
     status_: Annotated[Literal["live", "retired", "all"], Query(alias="status")] = "live",
 ) -> EntryList:
     retired = {"live": False, "retired": True, "all": None}[status_]
-    items = [_out(v) for v in store.list(q=q, category=category, retired=retired)]
+    items = [_out(v) for v in store.find(q=q, category=category, retired=retired)]
     return EntryList(count=len(items), items=items)
 
 
@@ -225,8 +238,9 @@ def retire_entry(
     return _went_live(request, background, caller, "retired", view)
 
 
-@router.post("/entries/{entry_id}/wordings", response_model=EntryOut, status_code=status.HTTP_201_CREATED,
-             responses=_ERRORS)
+@router.post(
+    "/entries/{entry_id}/wordings", response_model=EntryOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS
+)
 def add_wording(
     entry_id: EntryId, body: WordingIn, caller: FaqWrite, store: Store, request: Request, background: BackgroundTasks
 ):

@@ -37,7 +37,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db import Database
+from bot.db import Database, rowcount
 from bot.faq.kb import (
     CATEGORY_LABELS,
     ESCALATION_LABELS,
@@ -151,12 +151,21 @@ class EntryView:
     updated_by: str
 
     @classmethod
-    def of(cls, row: FaqEntryRow) -> "EntryView":
+    def of(cls, row: FaqEntryRow) -> EntryView:
         return cls(
-            id=row.id, category=row.category, subcategory=row.subcategory, question=row.question,
-            paraphrases=list(row.paraphrases or []), answer=row.answer, escalate=row.escalate,
-            provider_specific=bool(row.provider_specific), source=row.source, retired=row.retired_at is not None,
-            version=row.version, updated_at=row.updated_at, updated_by=row.updated_by,
+            id=row.id,
+            category=row.category,
+            subcategory=row.subcategory,
+            question=row.question,
+            paraphrases=list(row.paraphrases or []),
+            answer=row.answer,
+            escalate=row.escalate,
+            provider_specific=bool(row.provider_specific),
+            source=row.source,
+            retired=row.retired_at is not None,
+            version=row.version,
+            updated_at=row.updated_at,
+            updated_by=row.updated_by,
         )
 
 
@@ -225,8 +234,10 @@ class KbStore:
         now = utcnow()
         for _ in range(3):
             done = s.execute(update(FaqRevisionRow).where(FaqRevisionRow.id == 1).values(updated_at=now))
-            if done.rowcount:
-                return s.get(FaqRevisionRow, 1, populate_existing=True)
+            if rowcount(done):
+                row = s.get(FaqRevisionRow, 1, populate_existing=True)
+                assert row is not None  # just updated, in this transaction
+                return row
             try:
                 with s.begin_nested():
                     s.add(FaqRevisionRow(id=1, revision=0, updated_at=now))
@@ -283,10 +294,14 @@ class KbStore:
         with self.db.session() as s:
             rows = self._rows(s, live_only=True)
             if not rows:
-                raise KbError([Problem("database", None, "the database holds no FAQ entries", "数据库里还没有知识库条目")])
+                raise KbError(
+                    [Problem("database", None, "the database holds no FAQ entries", "数据库里还没有知识库条目")]
+                )
             return self._build(s, rows)
 
-    def list(self, *, q: str | None = None, category: str | None = None, retired: bool | None = None) -> list[EntryView]:
+    def find(
+        self, *, q: str | None = None, category: str | None = None, retired: bool | None = None
+    ) -> list[EntryView]:
         key = dedup_key(q) if q and q.strip() else None
         with self.db.session() as s:
             out = []
@@ -295,9 +310,7 @@ class KbStore:
                     continue
                 if retired is not None and (r.retired_at is not None) != retired:
                     continue
-                if key and not any(
-                    key in dedup_key(t) for t in (r.id, r.question, r.answer, *(r.paraphrases or []))
-                ):
+                if key and not any(key in dedup_key(t) for t in (r.id, r.question, r.answer, *(r.paraphrases or []))):
                     continue
                 out.append(EntryView.of(r))
             return out
@@ -345,13 +358,21 @@ class KbStore:
         try:
             build_kb(docs, files=(), content_hash="")
         except KbError as exc:
-            raise StoreError(422, "faq_invalid", "；".join(p.zh or p.message for p in exc.problems), exc.problems)
+            raise StoreError(
+                422, "faq_invalid", "；".join(p.zh or p.message for p in exc.problems), exc.problems
+            ) from None
 
     def _record(self, s: Session, row: FaqEntryRow, action: str, actor: str, before, note: str | None = None) -> None:
         s.add(
             FaqVersionRow(
-                entry_id=row.id, version=row.version, action=action, actor=actor, created_at=row.updated_at,
-                before=before, after=snapshot(row), note=note,
+                entry_id=row.id,
+                version=row.version,
+                action=action,
+                actor=actor,
+                created_at=row.updated_at,
+                before=before,
+                after=snapshot(row),
+                note=note,
             )
         )
 
@@ -370,8 +391,16 @@ class KbStore:
                 f"这个条目已被 {row.updated_by} 改过（现在是第 {row.version} 版），请刷新后在最新内容上修改",
             )
 
-    def _change(self, entry_id: str, actor: str, action: str, mutate, *, expected_version: int | None = None,
-                note: str | None = None) -> EntryView:
+    def _change(
+        self,
+        entry_id: str,
+        actor: str,
+        action: str,
+        mutate,
+        *,
+        expected_version: int | None = None,
+        note: str | None = None,
+    ) -> EntryView:
         """Lock, apply ``mutate(row)``, validate the whole KB, record a version."""
         with self.db.session() as s:
             rev = self._lock(s)
@@ -402,18 +431,29 @@ class KbStore:
                 existing = next(r for r in rows if r.id == entry_id)
                 state = "已停用的" if existing.retired_at is not None else ""
                 raise StoreError(
-                    409, "faq_entry_exists", f"编号“{entry_id}”已被{state}条目“{existing.question}”使用，请换一个编号",
+                    409,
+                    "faq_entry_exists",
+                    f"编号“{entry_id}”已被{state}条目“{existing.question}”使用，请换一个编号",
                     [Problem("database", entry_id, "duplicate id", f"编号“{entry_id}”已被使用", "id")],
                 )
             if len(entry_id) > ENTRY_ID_MAX:
-                raise StoreError(422, "faq_invalid", f"编号最长 {ENTRY_ID_MAX} 个字符",
-                                 [Problem("database", entry_id[:40], "id too long", f"编号最长 {ENTRY_ID_MAX} 个字符", "id")])
+                raise StoreError(
+                    422,
+                    "faq_invalid",
+                    f"编号最长 {ENTRY_ID_MAX} 个字符",
+                    [Problem("database", entry_id[:40], "id too long", f"编号最长 {ENTRY_ID_MAX} 个字符", "id")],
+                )
             source = self._source_for(s, rows, fields.get("category"))
             now = utcnow()
             row = FaqEntryRow(
-                id=entry_id, source=source,
+                id=entry_id,
+                source=source,
                 position=max((r.position for r in rows if r.source == source), default=0) + 1,
-                version=1, created_at=now, updated_at=now, updated_by=actor, retired_at=None,
+                version=1,
+                created_at=now,
+                updated_at=now,
+                updated_by=actor,
+                retired_at=None,
             )
             self._apply(row, fields)
             self._validated(s, rows, row)
@@ -431,16 +471,23 @@ class KbStore:
             s.flush()
         return name
 
-    def update(self, entry_id: str, data: dict[str, Any], actor: str, *, expected_version: int | None = None) -> EntryView:
+    def update(
+        self, entry_id: str, data: dict[str, Any], actor: str, *, expected_version: int | None = None
+    ) -> EntryView:
         fields = _normalised(data)
-        return self._change(entry_id, actor, "edit", lambda row: self._apply(row, fields),
-                            expected_version=expected_version)
+        return self._change(
+            entry_id, actor, "edit", lambda row: self._apply(row, fields), expected_version=expected_version
+        )
 
     def add_wording(self, entry_id: str, text: str, actor: str, *, note: str | None = None) -> EntryView:
         clean = _text(text) or ""
         if not clean:
-            raise StoreError(422, "faq_invalid", "问法不能为空",
-                             [Problem("database", entry_id, "empty wording", "问法不能为空", "paraphrases")])
+            raise StoreError(
+                422,
+                "faq_invalid",
+                "问法不能为空",
+                [Problem("database", entry_id, "empty wording", "问法不能为空", "paraphrases")],
+            )
 
         def mutate(row: FaqEntryRow) -> None:
             key = dedup_key(clean)
@@ -488,8 +535,9 @@ class KbStore:
             else:
                 row.retired_at = None
 
-        return self._change(entry_id, actor, "revert", mutate, expected_version=expected_version,
-                            note=f"恢复到第 {version} 版")
+        return self._change(
+            entry_id, actor, "revert", mutate, expected_version=expected_version, note=f"恢复到第 {version} 版"
+        )
 
     # --- seed, import, export ---------------------------------------------------------
 
@@ -511,7 +559,8 @@ class KbStore:
                     if current and current != rev.seed_hash:
                         log.warning(
                             "data/faq differs from the YAML the database was seeded or imported from; the database "
-                            "stays the live knowledge base (posbot faq import %s to take the files)", self.faq_dir
+                            "stays the live knowledge base (posbot faq import %s to take the files)",
+                            self.faq_dir,
                         )
                 return False
         self.import_dir(self.faq_dir, SEED_ACTOR, action="seed")
@@ -533,10 +582,15 @@ class KbStore:
             rev = self._lock(s)
             existing = {r.id: r for r in self._rows(s)}
             now = utcnow()
-            old_neg = [(n.source, n.position, n.text, n.comment) for n in
-                       s.scalars(select(FaqNegativeRow).order_by(FaqNegativeRow.source, FaqNegativeRow.position))]
-            new_neg = [(src, pos, text, comment) for src, items in sources.negatives.items()
-                       for pos, (text, comment) in enumerate(items, 1)]
+            old_neg = [
+                (n.source, n.position, n.text, n.comment)
+                for n in s.scalars(select(FaqNegativeRow).order_by(FaqNegativeRow.source, FaqNegativeRow.position))
+            ]
+            new_neg = [
+                (src, pos, text, comment)
+                for src, items in sources.negatives.items()
+                for pos, (text, comment) in enumerate(items, 1)
+            ]
             old_src = {(r.name, r.position, r.header) for r in s.scalars(select(FaqSourceRow))}
             new_src = {(name, pos, headers[name]) for pos, name in enumerate(headers, 1)}
             changed = old_neg != sorted(new_neg) or old_src != new_src
@@ -551,8 +605,12 @@ class KbStore:
                 src = Path(e.source_file).name
                 positions[src] = positions.get(src, 0) + 1
                 fields = {
-                    "category": e.category, "subcategory": e.subcategory, "question": e.question,
-                    "paraphrases": list(e.paraphrases), "answer": e.answer, "escalate": e.escalate,
+                    "category": e.category,
+                    "subcategory": e.subcategory,
+                    "question": e.question,
+                    "paraphrases": list(e.paraphrases),
+                    "answer": e.answer,
+                    "escalate": e.escalate,
                     "provider_specific": bool(e.provider_specific),
                 }
                 row = existing.get(e.id)
@@ -561,8 +619,17 @@ class KbStore:
                     row.comment = comment
                     changed = True
                 if row is None:
-                    row = FaqEntryRow(id=e.id, source=src, position=positions[src], version=1, created_at=now,
-                                      updated_at=now, updated_by=actor, retired_at=None, comment=comment)
+                    row = FaqEntryRow(
+                        id=e.id,
+                        source=src,
+                        position=positions[src],
+                        version=1,
+                        created_at=now,
+                        updated_at=now,
+                        updated_by=actor,
+                        retired_at=None,
+                        comment=comment,
+                    )
                     self._apply(row, fields)
                     s.add(row)
                     s.flush()
@@ -653,7 +720,7 @@ def _read_sources(directory: Path) -> _Sources:
         above: dict[int, str] = {}  # position of the negative -> comment
         pending: list[str] = []
         section, neg_indent, neg_pos = None, None, 0
-        for line in lines[len(lead):]:
+        for line in lines[len(lead) :]:
             stripped = line.strip()
             if stripped.startswith("#"):
                 pending.append(line)
@@ -685,8 +752,19 @@ def _read_sources(directory: Path) -> _Sources:
 def semantic_hash(kb: KnowledgeBase) -> str:
     """Hash of what a KB says (entries in order, negatives), not of its files' bytes."""
     payload = [
-        [[e.id, e.category, e.subcategory, e.question, list(e.paraphrases), e.answer, e.escalate,
-          bool(e.provider_specific)] for e in kb.entries],
+        [
+            [
+                e.id,
+                e.category,
+                e.subcategory,
+                e.question,
+                list(e.paraphrases),
+                e.answer,
+                e.escalate,
+                bool(e.provider_specific),
+            ]
+            for e in kb.entries
+        ],
         list(kb.negatives),
     ]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()

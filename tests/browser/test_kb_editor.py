@@ -71,7 +71,9 @@ def test_an_editor_changes_an_answer_the_bot_uses_it_and_a_revert_brings_it_back
     question = "商户号和终端号在哪里看？"
     original = wait_for_bot(chat_client, question, lambda r: "签购单" in r)
     marker = f"新版答案{uuid.uuid4().hex[:4]}"
-    new_answer = f"{marker}：商户号在签购单最上面，15 位数字。\n1. 看签购单上方的“商户编号”。\n2. 或者打开商户App的“我的”。"
+    new_answer = (
+        f"{marker}：商户号在签购单最上面，15 位数字。\n1. 看签购单上方的“商户编号”。\n2. 或者打开商户App的“我的”。"
+    )
 
     log_in(page, site, editor)
     open_kb_entry(page, question)

@@ -30,7 +30,11 @@ def start_instance(tmp: Path, name: str, database_url: str, faq_dir: Path):
     from bot.stack import Stack
 
     settings = Settings(
-        data_dir=tmp / name, database_url=database_url, host="127.0.0.1", port=free_port(), faq_dir=faq_dir,
+        data_dir=tmp / name,
+        database_url=database_url,
+        host="127.0.0.1",
+        port=free_port(),
+        faq_dir=faq_dir,
         outbox_worker_enabled=False,
     )
     stack = Stack(model=tmp / "unused.tar.gz", settings=settings, rasa_port=free_port(), log_dir=tmp / name / "logs")
@@ -43,9 +47,14 @@ def wait_up(stack, key: dict) -> None:
     while True:  # up when the FAQ answers (Rasa is absent on purpose)
         proc = stack.procs["app"]
         if proc.poll() is not None:
-            raise AssertionError(f"app exited: {(stack.log_dir / f'app-{stack.settings.port}.log').read_text()[-3000:]}")
+            raise AssertionError(
+                f"app exited: {(stack.log_dir / f'app-{stack.settings.port}.log').read_text()[-3000:]}"
+            )
         try:
-            if httpx.get(f"{stack.app_url}/api/faq/search", params={"q": QUESTION}, headers=key, timeout=5).status_code == 200:
+            if (
+                httpx.get(f"{stack.app_url}/api/faq/search", params={"q": QUESTION}, headers=key, timeout=5).status_code
+                == 200
+            ):
                 return
         except httpx.HTTPError:
             pass
@@ -80,7 +89,10 @@ def test_an_edit_on_one_instance_is_answered_by_the_other(tmp_path, postgres_url
     try:
         wait_up(a, key)
         wait_up(b, key)
-        with httpx.Client(base_url=a.app_url, timeout=30) as editor_a, httpx.Client(base_url=b.app_url, timeout=30) as editor_b:
+        with (
+            httpx.Client(base_url=a.app_url, timeout=30) as editor_a,
+            httpx.Client(base_url=b.app_url, timeout=30) as editor_b,
+        ):
             for c in (editor_a, editor_b):
                 r = c.post("/api/staff/login", json={"username": "editor1", "password": "correct horse battery"})
                 assert r.status_code == 200, r.text
@@ -94,8 +106,18 @@ def test_an_edit_on_one_instance_is_answered_by_the_other(tmp_path, postgres_url
             assert [v["action"] for v in editor_a.get(f"/api/faq/entries/{ENTRY}/versions").json()["items"]] == ["seed"]
             old = answer_on(b)["answer"]
             new = f"两个实例测试 {uuid.uuid4().hex[:6]}：刷卡后下一个工作日到账。"
-            body = {k: entry[k] for k in ("category", "subcategory", "question", "paraphrases", "answer", "escalate",
-                                          "provider_specific")} | {"answer": new, "version": entry["version"]}
+            body = {
+                k: entry[k]
+                for k in (
+                    "category",
+                    "subcategory",
+                    "question",
+                    "paraphrases",
+                    "answer",
+                    "escalate",
+                    "provider_specific",
+                )
+            } | {"answer": new, "version": entry["version"]}
             r = editor_a.put(f"/api/faq/entries/{ENTRY}", json=body)
             assert r.status_code == 200, r.text
 
@@ -106,14 +128,19 @@ def test_an_edit_on_one_instance_is_answered_by_the_other(tmp_path, postgres_url
             wording = "货款哪天能打到我卡上"
             r = editor_b.post(f"/api/faq/entries/{ENTRY}/wordings", json={"text": wording})
             assert r.status_code == 201, r.text
-            until(lambda: httpx.get(f"{a.app_url}/api/faq/{ENTRY}", headers=key, timeout=10).json()["paraphrases"],
-                  lambda pars: wording in pars, "instance a has the new wording")
+            until(
+                lambda: httpx.get(f"{a.app_url}/api/faq/{ENTRY}", headers=key, timeout=10).json()["paraphrases"],
+                lambda pars: wording in pars,
+                "instance a has the new wording",
+            )
             assert answer_on(a, wording)["id"] == ENTRY
 
             # a revert made on b is what a answers afterwards
             r = editor_b.post(f"/api/faq/entries/{ENTRY}/revert", json={"version": 1})
             assert r.status_code == 200, r.text
-            until(lambda: answer_on(a), lambda hit: hit and hit["answer"] == old, "instance a serves the reverted answer")
+            until(
+                lambda: answer_on(a), lambda hit: hit and hit["answer"] == old, "instance a serves the reverted answer"
+            )
     finally:
         a.stop()
         b.stop()

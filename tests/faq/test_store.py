@@ -23,8 +23,10 @@ SEED = Path(__file__).resolve().parents[2] / "data" / "faq"
 
 def _semantic(kb):
     return (
-        [(e.id, e.category, e.subcategory, e.question, e.paraphrases, e.answer, e.escalate, e.provider_specific)
-         for e in kb.entries],
+        [
+            (e.id, e.category, e.subcategory, e.question, e.paraphrases, e.answer, e.escalate, e.provider_specific)
+            for e in kb.entries
+        ],
         kb.negatives,
     )
 
@@ -41,8 +43,10 @@ def entry(store, entry_id):
 
 
 def fields(view, **over):
-    data = {k: getattr(view, k) for k in ("category", "subcategory", "question", "paraphrases", "answer",
-                                         "escalate", "provider_specific")}
+    data = {
+        k: getattr(view, k)
+        for k in ("category", "subcategory", "question", "paraphrases", "answer", "escalate", "provider_specific")
+    }
     return data | over
 
 
@@ -79,7 +83,9 @@ def test_an_edit_is_a_version_and_a_revert_brings_the_old_answer_back(store):
     before = entry(store, "settlement-t1-arrival")
     rev = store.revision()
     edited = store.update(
-        "settlement-t1-arrival", fields(before, answer="新的到账说明：一般下一个工作日到账。"), "editor1",
+        "settlement-t1-arrival",
+        fields(before, answer="新的到账说明：一般下一个工作日到账。"),
+        "editor1",
         expected_version=before.version,
     )
     assert edited.version == before.version + 1 and edited.updated_by == "editor1"
@@ -137,7 +143,9 @@ def test_invalid_edits_are_refused_with_every_problem_in_chinese_and_nothing_cha
         store.add_wording("fees-rate", other.paraphrases[0], "editor1")
     assert any(other.paraphrases[0] in p.zh and "fault-screen-black" in p.zh for p in dup.value.problems)
     with pytest.raises(StoreError) as bad_id:
-        store.create(fields(victim, question="新问题", paraphrases=[f"新问法{i}" for i in range(6)]) | {"id": "Fees Rate!"}, "e")
+        store.create(
+            fields(victim, question="新问题", paraphrases=[f"新问法{i}" for i in range(6)]) | {"id": "Fees Rate!"}, "e"
+        )
     assert any(p.field == "id" and "小写" in p.zh for p in bad_id.value.problems)
     with pytest.raises(StoreError) as taken:
         store.create(fields(victim) | {"id": "fees-rate"}, "e")
@@ -172,7 +180,7 @@ def test_a_retired_entry_is_not_served_but_kept_and_a_revert_restores_it(store):
     store.retire("fees-rate", "editor1")
     assert store.load().get("fees-rate") is None
     assert entry(store, "fees-rate").retired
-    assert [v.id for v in store.list(retired=True)] == ["fees-rate"]
+    assert [v.id for v in store.find(retired=True)] == ["fees-rate"]
     with pytest.raises(StoreError):
         store.retire("fees-rate", "editor1")
     # its wordings no longer block anyone; a new entry may not take its id though
@@ -183,9 +191,20 @@ def test_a_retired_entry_is_not_served_but_kept_and_a_revert_restores_it(store):
 def test_create_puts_a_new_entry_in_its_category_file_and_export_writes_it(store, tmp_path):
     new = store.create(
         {
-            "id": "fees-invoice-new", "category": "fees", "question": "手续费能开发票吗？",
-            "paraphrases": ["手续费发票怎么开", "能开手续费发票吗", "刷卡手续费开票", "要手续费的发票", "手续费票据", "开具手续费发票"],
-            "answer": "可以：1. 打开服务商App；2. 在发票里申请。", "escalate": None, "provider_specific": True,
+            "id": "fees-invoice-new",
+            "category": "fees",
+            "question": "手续费能开发票吗？",
+            "paraphrases": [
+                "手续费发票怎么开",
+                "能开手续费发票吗",
+                "刷卡手续费开票",
+                "要手续费的发票",
+                "手续费票据",
+                "开具手续费发票",
+            ],
+            "answer": "可以：1. 打开服务商App；2. 在发票里申请。",
+            "escalate": None,
+            "provider_specific": True,
         },
         "editor1",
     )
@@ -237,12 +256,14 @@ def test_the_engine_follows_the_database_revision(database, kb_dir, index_dir, e
     store.retire("settlement-t1-arrival", "editor1")
     engine.check_for_changes()
     assert engine.get("settlement-t1-arrival") is None
-    assert all(h.id != "settlement-t1-arrival" for h in engine.search(q, closest=True).closest + engine.search(q).results)
+    assert all(
+        h.id != "settlement-t1-arrival" for h in engine.search(q, closest=True).closest + engine.search(q).results
+    )
 
 
 def test_the_migration_creates_what_the_models_describe(database):
-    from bot.db import Base
     import bot.models  # noqa: F401
+    from bot.db import Base
 
     insp = sa.inspect(database.engine)
     for table in ("faq_entries", "faq_negatives", "faq_sources", "faq_versions", "faq_revision"):

@@ -30,12 +30,14 @@ def encoder():
 
 @pytest.fixture
 def kb_app(sqlite_database, settings, tmp_path, encoder):
+    from types import SimpleNamespace
+
+    from fastapi import FastAPI
+
     from bot.api import faq, kb, staff
     from bot.api.errors import install_error_handlers
     from bot.faq.engine import FaqEngine
     from bot.faq.store import DbSource, KbStore
-    from fastapi import FastAPI
-    from types import SimpleNamespace
 
     kb_dir = tmp_path / "faq"
     shutil.copytree(FIXTURE_KB, kb_dir)
@@ -172,8 +174,17 @@ def test_retire_hides_the_entry_from_the_bot_but_keeps_it(client, accounts):
 def test_create_then_list_with_filters(client, accounts):
     as_role(client, accounts, "editor")
     new = {
-        "id": "fees-invoice", "category": "fees", "question": "手续费能开发票吗？",
-        "paraphrases": ["手续费发票怎么开", "能开手续费发票吗", "刷卡手续费开票", "要手续费的发票", "手续费票据", "开具手续费发票"],
+        "id": "fees-invoice",
+        "category": "fees",
+        "question": "手续费能开发票吗？",
+        "paraphrases": [
+            "手续费发票怎么开",
+            "能开手续费发票吗",
+            "刷卡手续费开票",
+            "要手续费的发票",
+            "手续费票据",
+            "开具手续费发票",
+        ],
         "answer": "可以：1. 打开服务商App；2. 在发票里申请。",
     }
     r = client.post("/api/faq/entries", json=new)

@@ -9,8 +9,8 @@ data/faq/ on first start, staff edit it in /staff, every change is a version, an
 app instance reloads when ``faq_revision.revision`` moves.
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 TS = sa.DateTime(timezone=True)
 
