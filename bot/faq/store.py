@@ -264,9 +264,10 @@ class KbStore:
     def _docs(self, s: Session, rows: list[FaqEntryRow], comments: dict | None = None) -> list[tuple[str, dict]]:
         """The live KB as YAML documents, one per source file, in file order (``comments``, when
         given, is filled with the comment lines above entries and negatives)."""
-        order = self._source_order(s)
+        # Files in name order, as bot.faq.kb.kb_files reads a directory: the served KB has the
+        # same entry order as the YAML an export writes (ties and the classifier depend on it).
         by_source: dict[str, dict[str, list]] = {}
-        for r in sorted(rows, key=lambda r: (order.get(r.source, 1 << 30), r.source, r.position, r.id)):
+        for r in sorted(rows, key=lambda r: (r.source, r.position, r.id)):
             if r.retired_at is None:
                 by_source.setdefault(r.source, {"entries": [], "negatives": []})["entries"].append(entry_doc(r))
                 if comments is not None and r.comment:
@@ -276,7 +277,7 @@ class KbStore:
             negs.append(n.text)
             if comments is not None and n.comment:
                 comments[("negative", n.source, len(negs))] = n.comment
-        names = sorted(by_source, key=lambda n: (order.get(n, 1 << 30), n))
+        names = sorted(by_source)
         docs = []
         for name in names:
             d = by_source[name]

@@ -293,3 +293,37 @@ def test_the_migration_creates_exactly_what_the_models_describe_and_downgrades(d
         assert not set(sa.inspect(engine).get_table_names()) & set(FAQ_TABLES)
     finally:
         engine.dispose()
+
+
+def test_export_keeps_text_that_yaml_would_misread(store, tmp_path):
+    tricky = [
+        "yes",
+        "null",
+        "123",
+        "- 不是列表",
+        "问: 冒号后有空格",
+        "#不是注释",
+        "  前后空格  ",
+        "'单引号' 和 \"双引号\"",
+        "@符号开头",
+        "%百分号",
+        "多行\n  缩进的第二行",
+    ]
+    answer = "第一行\n\n  缩进两格的第二段\n最后一行带冒号: 和井号 # 号"
+    store.create(
+        {
+            "id": "general-tricky",
+            "category": "general",
+            "question": "? 问号开头的问题",
+            "paraphrases": tricky,
+            "answer": answer,
+        },
+        "editor1",
+    )
+    out = tmp_path / "out"
+    store.export_dir(out)
+    exported = load_kb(out).get("general-tricky")
+    assert exported.question == "? 问号开头的问题"
+    assert list(exported.paraphrases) == [t.strip() for t in tricky]
+    assert exported.answer == answer
+    assert _semantic(load_kb(out)) == _semantic(store.load())
