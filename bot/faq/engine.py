@@ -225,7 +225,9 @@ class _Snapshot:
         *,
         negatives: NegativeSet | None = None,
         classifier: EntryClassifier | None = None,
+        tokens: dict[str, list[str]] | None = None,
     ):
+        """``tokens``: the previous snapshot's BM25 tokens by text, so unchanged entries are not re-tokenised."""
         self.kb = kb
         self.entries = list(kb.entries)
         self.dense = dense
@@ -248,6 +250,7 @@ class _Snapshot:
             len(self.entries),
             k1=1.2,
             b=0.75,
+            reuse=tokens,
         )
         committed = read_committed_calibration(kb.files[0].parent, manifest.encoder_id) if kb.files else None
         self.committed = committed
@@ -760,7 +763,10 @@ class FaqEngine:
             if classifier is not None:
                 self._persist(lambda d: classifier.save(d, self.encoder.id))
         negatives = self._negatives(kb, dense.vectors.shape[1], previous)
-        return _Snapshot(kb, dense, manifest, self.exact_max_vectors, negatives=negatives, classifier=classifier)
+        tokens = getattr(previous.lexical, "token_cache", None) if previous is not None else None
+        return _Snapshot(
+            kb, dense, manifest, self.exact_max_vectors, negatives=negatives, classifier=classifier, tokens=tokens
+        )
 
     def _negatives(self, kb: KnowledgeBase, dim: int, previous: _Snapshot | None) -> NegativeSet:
         if not kb.negatives:

@@ -253,6 +253,12 @@ def test_the_engine_follows_the_database_revision(database, kb_dir, index_dir, e
     store.add_wording("settlement-t1-arrival", "货款哪天能到我卡上", "editor1")
     assert engine.check_for_changes() is True and engine.builds == builds + 1
     assert engine.get("settlement-t1-arrival").paraphrases[-1] == "货款哪天能到我卡上"
+    # what a reload built (reused vectors and tokens) scores exactly like an engine built from scratch
+    fresh = FaqEngine(kb_dir, index_dir.parent / "fresh-index", encoder, source=DbSource(store))
+    for query in (q, "打印机不出小票", "手续费多少", "怎么换结算卡"):
+        got, want = engine.search(query, k=5), fresh.search(query, k=5)
+        assert got.decision == want.decision
+        assert [(h.id, h.score) for h in got.results] == [(h.id, h.score) for h in want.results]
     store.retire("settlement-t1-arrival", "editor1")
     engine.check_for_changes()
     assert engine.get("settlement-t1-arrival") is None
