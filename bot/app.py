@@ -39,7 +39,7 @@ def build_services(settings: Settings):
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    faq = FaqEngine.from_settings(settings)
+    faq = FaqEngine.from_settings(settings, db=db)
     return Services(
         settings=settings,
         db=db,
@@ -119,7 +119,7 @@ async def lifespan(app: FastAPI):
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from bot.api import actions, analytics, chat, conversations, deliveries, faq, field, health, staff, tickets, wechat
+    from bot.api import actions, analytics, chat, conversations, deliveries, faq, field, health, kb, staff, tickets, wechat
     from bot.api.errors import COMMON_RESPONSES, install_error_handlers
     from bot.api.limits import BodyLimit, too_large
     from bot.api.ratelimit import Limiter, RateLimitMiddleware
@@ -155,7 +155,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
         )
     install_error_handlers(app)
-    for module in (health, chat, actions, faq, tickets, field, conversations, deliveries, staff, analytics, wechat):
+    # kb before faq: /api/faq/entries and /api/faq/editor are not entry ids of GET /api/faq/{entry_id}
+    for module in (health, chat, actions, kb, faq, tickets, field, conversations, deliveries, staff, analytics, wechat):
         app.include_router(module.router, responses=COMMON_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

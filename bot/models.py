@@ -9,3 +9,4 @@ from bot import shared_state as _shared_state  # noqa: F401
 from bot.staff import models as _staff  # noqa: F401
 from bot.field import models as _field  # noqa: F401
 from bot.analytics import models as _analytics  # noqa: F401
+from bot.faq import models as _faq  # noqa: F401

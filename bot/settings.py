@@ -245,6 +245,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Up to this many FAQ wordings the vector index is exact (FAISS IndexFlatIP); above it, HNSW.",
     )
+    faq_source: Literal["db", "files"] = Field(
+        "db",
+        description=(
+            "Where the live knowledge base is: 'db' (the database, seeded from faq_dir on first start, "
+            "edited in /staff) or 'files' (the YAML of faq_dir, hot-reloaded; no editing in /staff)."
+        ),
+    )
     faq_reload_interval_s: float = Field(
         2.0, description="How often the knowledge base is checked for changes (hot reload). 0 disables."
     )

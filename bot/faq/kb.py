@@ -48,6 +48,13 @@ SUBCATEGORY_LABELS = {
     "withdrawal": "提现",
 }
 ESCALATIONS = ("repair", "settlement", "activation", "handoff", "other")
+ESCALATION_LABELS = {
+    "repair": "报修工单",
+    "settlement": "结算工单",
+    "activation": "开通工单",
+    "handoff": "转人工",
+    "other": "其他工单",
+}
 MIN_PARAPHRASES = 6
 KB_GLOBS = ("*.yml", "*.yaml")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -58,6 +65,9 @@ class Problem:
     file: str
     entry_id: str | None
     message: str
+    # The same problem for the staff page, in Chinese (empty for file-level problems only YAML has).
+    zh: str = ""
+    field: str | None = None  # the entry's field it is about: id, question, paraphrases, answer ...
 
     def __str__(self) -> str:
         where = f"{self.file}: entry '{self.entry_id}'" if self.entry_id else self.file
@@ -164,20 +174,13 @@ def load_kb(faq_dir: Path | str) -> KnowledgeBase:
     """Load and validate every KB file of ``faq_dir``; raise ``KbError`` listing all problems."""
     faq_dir = Path(faq_dir)
     problems: list[Problem] = []
-    warnings: list[Problem] = []
     if not faq_dir.is_dir():
         raise KbError([Problem(str(faq_dir), None, "FAQ directory does not exist")])
     files = kb_files(faq_dir)
     if not files:
         raise KbError([Problem(str(faq_dir), None, "no *.yml knowledge-base files found")])
-
-    entries: list[Entry] = []
-    seen_ids: dict[str, str] = {}
-    # dedup key -> (file, entry id, original wording): catches the same wording in two entries
-    seen_texts: dict[str, tuple[str, str, str]] = {}
-    neg_raw: list[tuple[str, int, object]] = []  # (file, position, item) of every 'negatives:' item
+    docs: list[tuple[str, object]] = []
     digest = hashlib.sha256()
-
     for path in files:
         shown = _display(path, faq_dir)
         raw = path.read_bytes()
@@ -189,6 +192,28 @@ def load_kb(faq_dir: Path | str) -> KnowledgeBase:
                     Problem(shown, None, "file is empty: expected a top-level 'entries:' (or 'negatives:') list")
                 )
             continue
+        docs.append((shown, doc))
+    return build_kb(docs, files=tuple(files), content_hash=digest.hexdigest(), problems=problems)
+
+
+def build_kb(
+    docs, *, files: tuple[Path, ...], content_hash: str, problems: list[Problem] | None = None
+) -> KnowledgeBase:
+    """Validate parsed KB documents (``(shown file name, {'entries': [...], 'negatives': [...]})``,
+    in order) into a ``KnowledgeBase``; raise ``KbError`` listing all problems.
+
+    The YAML loader and the database store (``bot.faq.store``) both build through here, so an
+    edit in the staff page is checked by exactly the rules a YAML file is.
+    """
+    problems = problems if problems is not None else []
+    warnings: list[Problem] = []
+    entries: list[Entry] = []
+    seen_ids: dict[str, str] = {}
+    # dedup key -> (file, entry id, original wording): catches the same wording in two entries
+    seen_texts: dict[str, tuple[str, str, str]] = {}
+    neg_raw: list[tuple[str, int, object]] = []  # (file, position, item) of every 'negatives:' item
+
+    for shown, doc in docs:
         if not isinstance(doc, dict) or not ("entries" in doc or "negatives" in doc):
             problems.append(Problem(shown, None, "expected a top-level 'entries:' (or 'negatives:') list"))
             continue
@@ -203,7 +228,12 @@ def load_kb(faq_dir: Path | str) -> KnowledgeBase:
             if entry is None:
                 continue
             if entry.id in seen_ids:
-                problems.append(Problem(shown, entry.id, f"duplicate id (first defined in {seen_ids[entry.id]})"))
+                problems.append(
+                    Problem(
+                        shown, entry.id, f"duplicate id (first defined in {seen_ids[entry.id]})",
+                        f"编号“{entry.id}”已被另一个条目使用", "id",
+                    )
+                )
                 continue
             seen_ids[entry.id] = shown
             for wording in entry.texts:
@@ -216,6 +246,8 @@ def load_kb(faq_dir: Path | str) -> KnowledgeBase:
                             entry.id,
                             f"wording '{wording}' duplicates '{other[2]}' of entry '{other[1]}' ({other[0]}); "
                             "one wording must lead to one answer",
+                            f"问法“{wording}”与条目“{other[1]}”的问法“{other[2]}”重复：同一个问法只能对应一个答案",
+                            "paraphrases",
                         )
                     )
                 elif other is None:
@@ -227,7 +259,7 @@ def load_kb(faq_dir: Path | str) -> KnowledgeBase:
         raise KbError(problems)
     return KnowledgeBase(
         entries=tuple(entries),
-        content_hash=digest.hexdigest(),
+        content_hash=content_hash,
         index_hash=index_hash(entries),
         files=tuple(files),
         warnings=tuple(warnings),
@@ -247,12 +279,14 @@ def _parse_negatives(raw, seen_texts: dict[str, tuple[str, str, str]], problems:
         where = f"negative #{pos}"
         text = _text(item)
         if not text or not has_text(text):
-            problems.append(Problem(shown, where, "empty or non-text negative"))
+            problems.append(Problem(shown, where, "empty or non-text negative", "排除问法不能为空"))
             continue
         key = dedup_key(text)
         if key in seen:
             first_file, first = seen[key]
-            problems.append(Problem(shown, where, f"negative '{text}' duplicates '{first}' ({first_file})"))
+            problems.append(
+                Problem(shown, where, f"negative '{text}' duplicates '{first}' ({first_file})", f"排除问法“{text}”重复")
+            )
             continue
         owner = seen_texts.get(key)
         if owner is not None:
@@ -262,6 +296,7 @@ def _parse_negatives(raw, seen_texts: dict[str, tuple[str, str, str]], problems:
                     where,
                     f"negative '{text}' is a wording of entry '{owner[1]}' ({owner[0]}); "
                     "a question cannot be both answered and out of scope",
+                    f"“{text}”既是条目“{owner[1]}”的问法又被列为不回答的问题",
                 )
             )
             continue
@@ -291,39 +326,54 @@ def index_hash(entries) -> str:
 
 def _parse_entry(item, pos: int, shown: str, problems: list[Problem], warnings: list[Problem]) -> Entry | None:
     if not isinstance(item, dict):
-        problems.append(Problem(shown, f"#{pos}", "entry is not a mapping"))
+        problems.append(Problem(shown, f"#{pos}", "entry is not a mapping", "条目格式不对"))
         return None
     eid = _text(item.get("id"))
     if not eid:
-        problems.append(Problem(shown, f"#{pos}", "missing 'id'"))
+        problems.append(Problem(shown, f"#{pos}", "missing 'id'", "请填写条目编号", "id"))
         return None
     start = len(problems)
     if not _ID_RE.fullmatch(eid):
-        problems.append(Problem(shown, eid, "id must be lowercase letters, digits, '-' or '_'"))
+        problems.append(
+            Problem(
+                shown, eid, "id must be lowercase letters, digits, '-' or '_'",
+                "编号只能用小写英文字母、数字、“-”和“_”，并以字母或数字开头", "id",
+            )
+        )
     category = _text(item.get("category"))
     if category not in CATEGORIES:
-        problems.append(Problem(shown, eid, f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}"))
+        problems.append(
+            Problem(
+                shown, eid, f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}",
+                "请选择分类：" + "、".join(CATEGORY_LABELS[c] for c in CATEGORIES), "category",
+            )
+        )
     question = _text(item.get("question"))
     if not question:
-        problems.append(Problem(shown, eid, "empty 'question'"))
+        problems.append(Problem(shown, eid, "empty 'question'", "标准问题不能为空", "question"))
     answer = _text(item.get("answer"))
     if not answer:
-        problems.append(Problem(shown, eid, "empty 'answer'"))
+        problems.append(Problem(shown, eid, "empty 'answer'", "答案不能为空", "answer"))
     escalate = _text(item.get("escalate")) or None
     if escalate is not None and escalate not in ESCALATIONS:
-        problems.append(Problem(shown, eid, f"unknown escalate {escalate!r}; expected one of {', '.join(ESCALATIONS)}"))
+        problems.append(
+            Problem(
+                shown, eid, f"unknown escalate {escalate!r}; expected one of {', '.join(ESCALATIONS)}",
+                "转交团队只能是：" + "、".join(ESCALATION_LABELS[x] for x in ESCALATIONS), "escalate",
+            )
+        )
     raw_pars = item.get("paraphrases")
     if raw_pars is None:
         raw_pars = []
     if not isinstance(raw_pars, list):
-        problems.append(Problem(shown, eid, "'paraphrases' must be a list"))
+        problems.append(Problem(shown, eid, "'paraphrases' must be a list", "其他问法应是一个列表", "paraphrases"))
         raw_pars = []
     paraphrases: list[str] = []
     keys = {dedup_key(question)} if question else set()
     for p in raw_pars:
         text = _text(p)
         if not text:
-            problems.append(Problem(shown, eid, "empty or non-text paraphrase"))
+            problems.append(Problem(shown, eid, "empty or non-text paraphrase", "有一条问法是空的", "paraphrases"))
             continue
         key = dedup_key(text)
         if key in keys:
@@ -334,12 +384,17 @@ def _parse_entry(item, pos: int, shown: str, problems: list[Problem], warnings: 
         paraphrases.append(text)
     if len(paraphrases) < MIN_PARAPHRASES:
         problems.append(
-            Problem(shown, eid, f"has {len(paraphrases)} distinct paraphrase(s); at least {MIN_PARAPHRASES} required")
+            Problem(
+                shown, eid, f"has {len(paraphrases)} distinct paraphrase(s); at least {MIN_PARAPHRASES} required",
+                f"除标准问题外至少要有 {MIN_PARAPHRASES} 条不同的问法，现在只有 {len(paraphrases)} 条", "paraphrases",
+            )
         )
     sub = _text(item.get("subcategory")) or None
     provider_specific = item.get("provider_specific", False)
     if not isinstance(provider_specific, bool):
-        problems.append(Problem(shown, eid, "'provider_specific' must be true or false"))
+        problems.append(
+            Problem(shown, eid, "'provider_specific' must be true or false", "“因服务商而异”只能是是或否", "provider_specific")
+        )
     if len(problems) > start:
         return None
     return Entry(

@@ -115,12 +115,22 @@ class BM25Index:
                 tid = self.vocab[term]
                 postings[tid].append(doc_id)
                 pweights[tid].append(self.idf[tid] * tf * (k1 + 1.0) / (tf + norm))
+        self.token_cache: dict[str, list[str]] = {}  # text -> tokens, filled by from_texts
         self.postings = [np.asarray(p, dtype=np.int64) for p in postings]
         self.pweights = [np.asarray(w, dtype=np.float32) for w in pweights]
 
     @classmethod
-    def from_texts(cls, texts: Sequence[str], doc_entry, n_entries: int, **kw) -> "BM25Index":
-        return cls([tokenize(t) for t in texts], doc_entry, n_entries, **kw)
+    def from_texts(
+        cls, texts: Sequence[str], doc_entry, n_entries: int, *, reuse: dict[str, list[str]] | None = None, **kw
+    ) -> "BM25Index":
+        """An index over ``texts``; ``reuse`` (another index's ``token_cache``) spares tokenising
+        the texts it already holds: a hot reload after one edit tokenises that entry only. (Tokens
+        depend on the text and the lexicon, which a process loads once.)"""
+        reuse = reuse or {}
+        docs = [reuse[t] if t in reuse else tokenize(t) for t in texts]
+        index = cls(docs, doc_entry, n_entries, **kw)
+        index.token_cache = dict(zip(texts, docs))
+        return index
 
     def self_score(self, tokens: Sequence[str]) -> float:
         """BM25 of the query against a document made of exactly the query's terms."""

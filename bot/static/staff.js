@@ -7,6 +7,8 @@ import { initField, showField } from "./field.js";
 import { initQueueAlert, looked as queueLooked, queueUpdated, resetQueueAlert } from "./queue-alert.js";
 import { initUnanswered, showUnanswered, unansweredSignedIn } from "./unanswered.js";
 
+import { initKb, kbSignedIn } from "./kb.js";
+
 const KEY_STORE = "posbot.staff.apiKey";
 
 // Labels of every server code come from GET /api/staff/labels (bot/tickets/states.py, the FAQ
@@ -152,7 +154,7 @@ async function api(method, path, { query, body } = {}) {
     /* empty or non-JSON body */
   }
   if (res.status === 401 && auth.me && !path.startsWith("/api/staff/login")) signedOut("登录已失效，请重新登录");
-  if (!res.ok) throw new ApiError(res.status, describeError(res.status, json));
+  if (!res.ok) throw Object.assign(new ApiError(res.status, describeError(res.status, json)), { body: json });
   return json;
 }
 
@@ -205,6 +207,7 @@ function showSignedIn(me) {
   $("#c-handback").hidden = !canWrite("conversations:write");
   unansweredSignedIn(me);
   analyticsSignedIn(me);
+  kbSignedIn(me);
 }
 
 function setFormEnabled(form, on) {
@@ -312,7 +315,7 @@ async function start() {
 // --- tabs & routing --------------------------------------------------------------------
 // Hash routes: #faq, #tickets, #tickets/<number>, #conversations/<conv_id>, #unanswered, #analytics
 
-const TABS = ["faq", "tickets", "field", "conversations", "unanswered", "analytics"];
+const TABS = ["faq", "tickets", "field", "conversations", "unanswered", "analytics", "kb"];
 let activeTab = "faq";
 
 function selectTab(name, { focus = false } = {}) {
@@ -1338,4 +1341,5 @@ initQueueAlert({
   isQueueShown: () => activeTab === "conversations" && !document.hidden,
   restoreTitle: () => showQueueCount(queue.count),
 });
+initKb({ api, el, fmtTime, personName });
 start();
