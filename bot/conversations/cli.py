@@ -33,7 +33,7 @@ class Age(click.ParamType):
 
 @click.group()
 def conversations() -> None:
-    """Merchant conversations: retention."""
+    """Merchant conversations: retention, masking of data stored before masking existed."""
 
 
 @conversations.command("prune")
@@ -66,3 +66,26 @@ def prune_command(older_than: timedelta | None, dry_run: bool) -> None:
         click.echo(f"  {label:<36} {verb} {n}")
     if dry_run:
         click.echo("dry run: nothing was deleted", err=True)
+
+
+@conversations.command("mask-existing")
+@click.option("--dry-run", is_flag=True, help="Only count the rows that still hold personal data in clear.")
+def mask_existing_command(dry_run: bool) -> None:
+    """Mask phone, bank-card and ID numbers stored in clear by versions before masking at the door."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from bot.conversations.remask import mask_existing
+    from bot.db import Database
+
+    db = Database(get_settings().effective_database_url)
+    try:
+        changed = mask_existing(db, dry_run=dry_run)
+    except (OperationalError, ProgrammingError) as exc:
+        raise click.ClickException(f"database error ({exc.orig}); did you run `posbot db upgrade`?") from exc
+    finally:
+        db.dispose()
+    verb = "would mask" if dry_run else "masked"
+    for label, n in changed.items():
+        click.echo(f"  {label:<30} {verb} {n}")
+    if dry_run:
+        click.echo("dry run: nothing was changed", err=True)

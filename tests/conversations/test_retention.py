@@ -40,20 +40,9 @@ class Clock:
 
 
 def rasa_events_table(db) -> sa.Table:
-    """Rasa's tracker store table as its SQLTrackerStore creates it (one row per event)."""
-    md = sa.MetaData()
-    events = sa.Table(
-        "events", md,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("sender_id", sa.String(255), nullable=False, index=True),
-        sa.Column("type_name", sa.String(255), nullable=False),
-        sa.Column("timestamp", sa.Float),
-        sa.Column("intent_name", sa.String(255)),
-        sa.Column("action_name", sa.String(255)),
-        sa.Column("data", sa.Text),
-    )
-    md.create_all(db.engine)
-    return events
+    from tests.support import rasa_events_table as create
+
+    return create(db.engine)
 
 
 def add_rasa_turn(db, events, sender: str, at: datetime, text: str) -> None:
