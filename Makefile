@@ -19,11 +19,12 @@ POSBOT := $(VENV)/bin/posbot
 RASA := $(RASA_VENV)/bin/rasa
 RASA_DATA := --config config.yml --domain domain.yml --data data/nlu data/dialogue
 
-.PHONY: help run test setup migrate model faq-index validate test-rasa test-py bench system-deps services clean
+.PHONY: help run test lint setup migrate model faq-index validate test-rasa test-py bench system-deps services clean
 
 help:
 	@echo "make run    - set up everything, start Rasa + app service, print the URLs (Ctrl-C stops)"
 	@echo "make test   - set up everything and run the whole suite (Rasa checks, unit, integration, browser)"
+	@echo "make lint   - ruff (lint + format check) and mypy on the Python code (also part of make test)"
 	@echo "make bench  - load (chat turns vs a stock Rasa bot), FAQ retrieval and NLU benchmarks (results go to docs/)"
 
 # --- environments ------------------------------------------------------------------
@@ -88,6 +89,9 @@ bench: setup model
 	$(PY) scripts/bench_load.py --scaled --out docs/benchmarks.md
 	$(PY) scripts/bench_faq.py --markdown docs/benchmarks-faq.md
 	$(PY) scripts/bench_nlu.py --out docs/benchmarks-nlu.md
+
+lint: setup
+	@scripts/lint.sh
 
 clean:
 	rm -rf var models .pytest_cache tests/conversations/results

@@ -181,6 +181,7 @@ class ActionFaqSearch(Action):
         if plan.kind == "code":
             from actions.codes import reply_code
 
+            assert plan.code is not None  # a "code" plan always carries its code
             return reply_code(dispatcher, tracker, plan.code, text, in_form=in_form(tracker))
         if plan.kind == "answer":
             return answer_entry(dispatcher, tracker, plan.hits[0], text)

@@ -144,8 +144,8 @@ class ActionRecordFeedback(Action):
             return [SlotSet(STEP, step)]
         # One rating per rating question: a second click on the same buttons (a reload, a
         # double click) is the same rating, not another one.
-        step = clicked_step(tracker)
-        key = stable_key(tracker.sender_id, "rating", step) if step else message_key(tracker)
+        clicked = clicked_step(tracker)
+        key = stable_key(tracker.sender_id, "rating", clicked) if clicked else message_key(tracker)
         try:
             services().conversations.record_rating(tracker.sender_id, rating, dedupe_key=key)
         except Exception:

@@ -351,6 +351,7 @@ class ValidateTicketForm(FormValidationAction):
         if serial:
             # The merchant answered with the serial on the device label: that identifies it too.
             return self._valid("terminal_id", None, tracker, device_serial=serial)
+        assert problem is not None  # parse_terminal_id gives a value or a problem
         return self._kept("terminal_id", dispatcher, tracker) or self._invalid("terminal_id", problem, dispatcher, tracker)
 
     def validate_device_serial(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:

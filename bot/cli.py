@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "tickets": ("bot.tickets.cli", "tickets"),
     "staff": ("bot.staff.cli", "staff"),
     "conversations": ("bot.conversations.cli", "conversations"),
+    "docs": ("bot.reference", "docs"),
 }
 
 

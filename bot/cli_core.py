@@ -117,7 +117,7 @@ def serve(rasa_port: int, timeout: int) -> None:
                     raise click.ClickException(f"{name} stopped unexpectedly (exit {p.returncode}); see the logs")
             time.sleep(0.5)
     except (TimeoutError, RuntimeError) as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from e
     finally:
         click.echo("stopping ...", err=True)
         stack.stop()

@@ -8,10 +8,11 @@ timeout to let both processes write.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, cast
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import CursorResult, Engine, MetaData, Result, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -32,6 +33,11 @@ class Base(DeclarativeBase):
 
 DEFAULT_POOL_SIZE = 10
 DEFAULT_MAX_OVERFLOW = 20
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched (``Session.execute`` is typed as ``Result``; DML gives a ``CursorResult``)."""
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 def make_engine(

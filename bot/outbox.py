@@ -40,7 +40,7 @@ from sqlalchemy import Table, and_, exists, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from bot.db import Database
+from bot.db import Database, rowcount
 from bot.tickets.models import utcnow
 
 PENDING, DELIVERED, DEAD, FAILED = "pending", "delivered", "dead", "failed"
@@ -270,7 +270,7 @@ class LeasedOutboxWorker:
                         **extra,
                     )
                 )
-                if done.rowcount == 1:
+                if rowcount(done) == 1:
                     self.on_delivered(s, row, attempts, attempt, now)
                     self.log.info("%s delivered (attempt %d)", self.describe(row), attempts)
                 else:
@@ -315,7 +315,7 @@ class LeasedOutboxWorker:
                     **extra,
                 )
             )
-            if done.rowcount == 1 and status != PENDING:
+            if rowcount(done) == 1 and status != PENDING:
                 self.on_failed(s, row, status, attempt, now)
         if status == DEAD:
             self.log.error("%s dead-lettered after %d attempts: %s", self.describe(row), attempts, attempt.error)

@@ -23,13 +23,13 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 
 from sqlalchemy import String, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, Database
+from bot.db import Base, Database, rowcount
 from bot.tickets.models import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class DatabaseState:
                 done = s.execute(
                     update(SharedStateRow).where(SharedStateRow.key == _check_key(key)).values(value=value, expires_at=expires)
                 )
-                if done.rowcount:
+                if rowcount(done):
                     return
             try:
                 with self.db.session() as s:
@@ -115,11 +115,11 @@ class DatabaseState:
             q = delete(SharedStateRow).where(SharedStateRow.key == _check_key(key))
             if only_if is not None:
                 q = q.where(SharedStateRow.value == only_if)
-            return bool(s.execute(q).rowcount)
+            return bool(rowcount(s.execute(q)))
 
     def prune(self) -> int:
         with self.db.session() as s:
-            return s.execute(delete(SharedStateRow).where(SharedStateRow.expires_at <= self.clock())).rowcount or 0
+            return rowcount(s.execute(delete(SharedStateRow).where(SharedStateRow.expires_at <= self.clock())))
 
     def _maybe_prune(self) -> None:
         if time.monotonic() - self._last_prune < PRUNE_EVERY_S:
@@ -163,7 +163,7 @@ class RedisState:
         return max(1, int(ttl_s * 1000))
 
     def get(self, key: str) -> str | None:
-        return self.client.get(self._k(key))
+        return cast("str | None", self.client.get(self._k(key)))  # decode_responses=True: str
 
     def put(self, key: str, value: str, ttl_s: float) -> None:
         self.client.set(self._k(key), value, px=self._ms(ttl_s))
@@ -172,7 +172,7 @@ class RedisState:
         for _ in range(3):
             if self.client.set(self._k(key), value, px=self._ms(ttl_s), nx=True):
                 return None
-            existing = self.client.get(self._k(key))
+            existing = cast("str | None", self.client.get(self._k(key)))
             if existing is not None:
                 return existing
             # expired between the two calls: try again

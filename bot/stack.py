@@ -120,9 +120,10 @@ class Stack:
                     raise RuntimeError(f"{name} exited with code {p.returncode}; see its log in {self.settings.data_dir / 'logs'}")
             try:
                 r = httpx.get(f"{self.app_url}/healthz", timeout=3)
-                last = r.json()
+                body = r.json()
                 if r.status_code == 200:
-                    return last
+                    return body
+                last = body
             except (httpx.HTTPError, ValueError) as e:
                 last = type(e).__name__
             time.sleep(1.0)

@@ -26,4 +26,4 @@ rm -rf "$out"
 
 step "pytest: unit, integration, browser"
 export POSBOT_REQUIRE_PG=1
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --durations=15 "$@"

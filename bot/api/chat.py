@@ -23,16 +23,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from bot import merchant_identity
 from bot.api.deps import get_app_settings, get_chat
-from bot.api.errors import ApiError, ErrorOut
+from bot.api.errors import ApiError, ErrorOut, Responses
 from bot.api.ratelimit import check_sender, check_session_cap
 from bot.chat import (
-    handoff_notice,
     SENDER_RE,
     ChatInputError,
     ChatService,
     RatingRefused,
     acknowledge_updates,
     conversation_id,
+    handoff_notice,
     pending_updates,
     rate,
 )
@@ -58,7 +58,7 @@ SESSION_STATUS = {
 # A message is at most max_message_chars (1000) characters, 6 bytes each when JSON-escaped,
 # plus a title and a merchant identity: 64 KiB is generous and stops megabytes at the door.
 CHAT_BODY_MAX = 64 * 1024
-_AUTH_DOC = {
+_AUTH_DOC: Responses = {
     401: {"description": "Session token missing, invalid or expired (`code` says which)"},
     403: {"description": "sender_id is not the session's"},
     429: {"description": "Too many requests from this sender or client (`Retry-After` says when to retry)"},

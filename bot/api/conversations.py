@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import ConversationsRead, ConversationsWrite
+from bot.api.errors import AUTH_RESPONSES, Responses
 from bot.channels.outbox import with_deliveries
 from bot.conversations.context import ConversationContext, conversation_context
 from bot.conversations.schemas import ConversationDetail, ConversationState, FeedbackSummary, MessageOut
@@ -24,8 +25,8 @@ from bot.conversations.service import ConversationNotFound, ConversationService
 router = APIRouter()
 
 STAFF_TEXT_MAX = 2000
-_AUTH = {401: {"description": "Missing or invalid API key"}, 403: {"description": "Key lacks the scope"}}
-_NOT_FOUND = {404: {"description": "Unknown conversation id"}}
+_AUTH = AUTH_RESPONSES
+_NOT_FOUND: Responses = {404: {"description": "Unknown conversation id"}}
 
 
 def get_conversation_service(request: Request) -> ConversationService:

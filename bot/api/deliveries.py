@@ -13,13 +13,14 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from bot.api.auth import ConversationsRead, ConversationsWrite
+from bot.api.errors import AUTH_RESPONSES, Responses
 from bot.channels import outbox
 from bot.channels.outbox import ChannelMessageOut, ChannelMessagePage
 
 router = APIRouter(prefix="/api/deliveries", tags=["deliveries"])
 
-_AUTH = {401: {"description": "Missing or invalid API key"}, 403: {"description": "Key lacks the scope"}}
-_NOT_FOUND = {404: {"description": "Unknown message id"}}
+_AUTH = AUTH_RESPONSES
+_NOT_FOUND: Responses = {404: {"description": "Unknown message id"}}
 
 
 def _not_found(message_id: str) -> HTTPException:

@@ -44,8 +44,11 @@ class ErrorOut(BaseModel):
     code: str | None = Field(None, description="Machine-readable reason, e.g. too_large, rate_limited.")
 
 
+# The OpenAPI ``responses=`` of a route: status -> description (and model).
+Responses = dict[int | str, dict[str, Any]]
+
 # Answers any route may give before its own code runs (bot.api.limits, bot.api.ratelimit).
-COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+COMMON_RESPONSES: Responses = {
     413: {"model": ErrorOut, "description": "Request body larger than the route's limit (code too_large)"},
     429: {
         "model": ErrorOut,
@@ -63,6 +66,10 @@ DATABASE_UNAVAILABLE_MESSAGE = (
     "the database is unavailable for a moment; nothing was stored, please try again shortly"
 )
 DATABASE_RETRY_AFTER_S = 5
+
+
+# What every route behind an API key or staff login may answer.
+AUTH_RESPONSES: Responses = {401: {"description": "Missing or invalid API key"}, 403: {"description": "Key lacks the scope"}}
 
 
 class ApiError(Exception):

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
 from bot.api.auth import TicketsRead, TicketsWrite
+from bot.api.errors import AUTH_RESPONSES, Responses
 from bot.tickets.schemas import (
     CommentCreate,
     EventOut,
@@ -79,9 +80,9 @@ def get_ticket_service(request: Request) -> TicketService:
 
 Tickets = Annotated[TicketService, Depends(get_ticket_service)]
 
-_NOT_FOUND = {404: {"description": "Unknown ticket number"}}
-_TOO_LARGE = {413: {"description": "Body over 64 KB"}}
-_AUTH = {401: {"description": "Missing or invalid API key"}, 403: {"description": "Key lacks the scope"}}
+_NOT_FOUND: Responses = {404: {"description": "Unknown ticket number"}}
+_TOO_LARGE: Responses = {413: {"description": "Body over 64 KB"}}
+_AUTH = AUTH_RESPONSES
 
 
 @router.post(

@@ -10,13 +10,14 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from bot.api.errors import Responses
 from bot.channels.callback import CallbackError
 
 MAX_BODY = 64 * 1024
 
 router = APIRouter(tags=["wechat"])
 
-_RESPONSES = {
+_RESPONSES: Responses = {
     400: {"description": "Malformed request: missing parameters, empty or invalid XML, bad user id"},
     403: {"description": "Not signed with our token, timestamp outside the window, or a replay"},
     404: {"description": "The channel is not configured"},

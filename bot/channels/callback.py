@@ -67,7 +67,7 @@ class CallbackGuard:
 
     def check_replay(self, timestamp: str, nonce: str, signature: str, body: bytes) -> None:
         """A signed request may come again (WeChat retries) only with the same body."""
-        key = "nonce:%s:%s" % (self.channel, hashlib.sha1(f"{timestamp}|{nonce}|{signature}".encode()).hexdigest())
+        key = f"nonce:{self.channel}:{hashlib.sha1(f'{timestamp}|{nonce}|{signature}'.encode()).hexdigest()}"
         digest = hashlib.sha256(body).hexdigest()
         seen = self.state.add(key, digest, ttl_s=float(self.window_s * 2 + 60))
         if seen is not None and seen != digest:

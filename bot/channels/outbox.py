@@ -25,16 +25,16 @@ import random
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, update
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, Table, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.channels.text import split_text
 from bot.conversations.models import ConversationMessage
-from bot.db import Base, Database
+from bot.db import Base, Database, rowcount
 from bot.outbox import DEAD, DELIVERED, FAILED, PENDING, Attempt, LeasedOutboxWorker, RetryPolicy
 from bot.settings import Settings
 from bot.tickets.cursors import decode_cursor, encode_cursor
@@ -195,7 +195,7 @@ def requeue_blocked(db: Database, channel: str, recipient: str, since: datetime,
             )
             .values(status=PENDING, attempts=0, next_attempt_at=now)
         )
-        n = done.rowcount or 0
+        n = rowcount(done)
     if n:
         log.info("%s %s is back: %d refused message(s) queued again", channel, recipient, n)
     return n
@@ -213,7 +213,7 @@ def cancel_pending(db: Database, channel: str, recipient: str, reason: str) -> i
             )
             .values(status=FAILED, last_error=reason, locked_until=None, locked_by=None)
         )
-        return done.rowcount or 0
+        return rowcount(done)
 
 
 # --- reading and operations (staff API) ------------------------------------------------------
@@ -293,7 +293,7 @@ def push_policy(settings: Settings) -> RetryPolicy:
 class ChannelOutboxWorker(LeasedOutboxWorker):
     """Sends due ``channel_outbox`` rows through the sender of their channel."""
 
-    table = ChannelMessage.__table__
+    table = cast(Table, ChannelMessage.__table__)
     group_column = "conversation_id"
     claim_columns = (
         "message_id", "channel", "recipient", "text", "kind", "part", "parts",

@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from anyio import to_thread
 
 from bot.channels import outbox
+from bot.channels.callback import CallbackGuard
 from bot.channels.delivery import push_enabled
 from bot.channels.text import (
     FILE_TEXT,
@@ -37,13 +41,14 @@ from bot.channels.text import (
     WELCOME_PAYLOAD,
     location_text,
     render_messages,
-    too_long_text,
     split_text,
+    too_long_text,
 )
 from bot.channels.wechat_dedupe import WeChatMessageStore, answer_once
 from bot.chat import ChatReply, ChatService, collect_updates, conversation_id
 from bot.rasa_client import BotMessage, last_bot_buttons
 from bot.settings import Settings
+from bot.shared_state import SharedState
 from bot.tickets.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -251,3 +256,22 @@ class ChannelTurns:
         if 0 <= i < len(buttons):
             return buttons[i]["payload"], buttons[i]["title"]
         return None, None
+
+
+class CallbackChannel:
+    """What the WeChat and WeCom callbacks share: one channel's turn runner and its signature guard."""
+
+    channel: ClassVar[str]
+
+    def __init__(
+        self,
+        settings: Settings,
+        chat: ChatService,
+        messages: WeChatMessageStore,
+        state: SharedState,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.settings = settings
+        self.clock = clock
+        self.turns = ChannelTurns(self.channel, settings, chat, messages)
+        self.guard = CallbackGuard(state, self.channel, settings.wechat_timestamp_window_s, clock)

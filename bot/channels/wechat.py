@@ -18,21 +18,16 @@ instance can resolve it).
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 from anyio import to_thread
 from wechatpy import create_reply, parse_message
 from wechatpy.crypto import WeChatCrypto
 
-from bot.channels.callback import CallbackError, CallbackGuard, parse_xml, sha1_signature, text_field
+from bot.channels.callback import CallbackError, parse_xml, sha1_signature, text_field
 from bot.channels.delivery import RECIPIENT_RE
-from bot.channels.turns import ChannelTurns, Incoming
-from bot.channels.wechat_dedupe import WeChatMessageStore, message_key
-from bot.chat import ChatService
-from bot.settings import Settings
-from bot.shared_state import SharedState
+from bot.channels.turns import CallbackChannel, Incoming
+from bot.channels.wechat_dedupe import message_key
 
 log = logging.getLogger(__name__)
 
@@ -77,19 +72,8 @@ def read_incoming(msg: Any, xml: dict[str, Any], channel: str, key_prefix: str =
     return Incoming(key, sender, "ignore")
 
 
-class WeChatChannel:
-    def __init__(
-        self,
-        settings: Settings,
-        chat: ChatService,
-        messages: WeChatMessageStore,
-        state: SharedState,
-        clock: Callable[[], float] = time.time,
-    ):
-        self.settings = settings
-        self.clock = clock
-        self.turns = ChannelTurns("wechat", settings, chat, messages)
-        self.guard = CallbackGuard(state, "wechat", settings.wechat_timestamp_window_s, clock)
+class WeChatChannel(CallbackChannel):
+    channel = "wechat"
 
     @property
     def token(self) -> str:

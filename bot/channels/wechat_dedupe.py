@@ -23,7 +23,7 @@ from sqlalchemy import String, Text, delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base, Database
+from bot.db import Base, Database, rowcount
 from bot.tickets.models import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class WeChatMessageStore:
         """Delete the rows claimed more than ``older_than`` ago; returns how many."""
         with self.db.session() as s:
             result = s.execute(delete(WeChatMessage).where(WeChatMessage.created_at < self.clock() - older_than))
-            return result.rowcount
+            return rowcount(result)
 
 
 async def answer_once(

@@ -18,8 +18,8 @@ from wechatpy.enterprise import create_reply, parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.channels.callback import CallbackError, CallbackGuard, parse_xml, sha1_signature, text_field
-from bot.channels.turns import ChannelTurns
+from bot.channels.callback import CallbackError, parse_xml, sha1_signature, text_field
+from bot.channels.turns import CallbackChannel
 from bot.channels.wechat import read_incoming
 from bot.channels.wechat_dedupe import WeChatMessageStore
 from bot.chat import ChatService
@@ -29,7 +29,9 @@ from bot.shared_state import SharedState
 log = logging.getLogger(__name__)
 
 
-class WeComChannel:
+class WeComChannel(CallbackChannel):
+    channel = "wecom"
+
     def __init__(
         self,
         settings: Settings,
@@ -38,10 +40,7 @@ class WeComChannel:
         state: SharedState,
         clock: Callable[[], float] = time.time,
     ):
-        self.settings = settings
-        self.clock = clock
-        self.turns = ChannelTurns("wecom", settings, chat, messages)
-        self.guard = CallbackGuard(state, "wecom", settings.wechat_timestamp_window_s, clock)
+        super().__init__(settings, chat, messages, state, clock)
         self.crypto = WeChatCrypto(
             settings.wecom_token.get_secret_value(), settings.wecom_aes_key.get_secret_value(), settings.wecom_corp_id
         )

@@ -71,9 +71,9 @@ def normalize_photo(raw: bytes, *, max_bytes: int, max_pixels: int) -> Photo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(raw)) as img:
-                img.load()  # decodes every byte: truncated files fail here
-                img = ImageOps.exif_transpose(img)
+            with Image.open(io.BytesIO(raw)) as opened:
+                opened.load()  # decodes every byte: truncated files fail here
+                img: Image.Image = ImageOps.exif_transpose(opened)
                 keep_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
                 img = img.convert("RGBA" if keep_alpha else "RGB")
                 img.thumbnail((MAX_SIDE, MAX_SIDE))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
@@ -49,7 +49,7 @@ from bot.conversations.schemas import (
     QueueItem,
     RatingOut,
 )
-from bot.db import Database
+from bot.db import Database, rowcount
 from bot.masking import mask_pii
 from bot.tickets.models import utcnow
 
@@ -115,7 +115,7 @@ def _attachment_out(a: ConversationAttachment) -> AttachmentOut:
 def _message_out(m: ConversationMessage, attachment: ConversationAttachment | None = None) -> MessageOut:
     return MessageOut(
         id=m.id,
-        direction=m.direction,  # type: ignore[arg-type]
+        direction=m.direction,
         text=m.text,
         author=m.author,
         actor=m.actor,
@@ -375,7 +375,7 @@ class ConversationService:
                 )
                 .values(acknowledged_at=self.clock())
             )
-            return bool(done.rowcount)
+            return bool(rowcount(done))
 
     def get_state(self, conv_id: str) -> ConversationState | None:
         with self.db.session() as s:
@@ -507,12 +507,12 @@ class ConversationService:
         ids = [message_ids] if isinstance(message_ids, int) else list(message_ids)
         if not ids:
             return 0
-        conds = [ConversationMessage.id.in_(ids), ConversationMessage.delivered_at.is_(None)]
+        conds: list[ColumnElement[bool]] = [ConversationMessage.id.in_(ids), ConversationMessage.delivered_at.is_(None)]
         if conv_id is not None:
             conds.append(ConversationMessage.conversation_id == conv_id)
         with self.db.session() as s:
             result = s.execute(update(ConversationMessage).where(*conds).values(delivered_at=self.clock()))
-            return result.rowcount or 0
+            return rowcount(result)
 
     def handoff_before(self, conv_id: str, moment: datetime) -> HandoffOut | None:
         """The latest handoff of the conversation that ended at or before ``moment``."""
@@ -612,7 +612,7 @@ class ConversationService:
             return FeedbackOut(
                 conversation_id=row.conversation_id,
                 faq_id=row.faq_id,
-                vote=row.vote,  # type: ignore[arg-type]
+                vote=row.vote,
                 reason=row.reason,
                 created_at=row.created_at,
                 updated_at=row.updated_at,
@@ -689,7 +689,7 @@ class ConversationService:
                 .group_by(FaqFeedback.faq_id, FaqFeedback.reason)
             ).all()
             for faq_id, reason, n in reasons:
-                per_entry.setdefault(faq_id, FaqFeedbackCount(faq_id=faq_id)).reasons[reason] = int(n)
+                per_entry.setdefault(faq_id, FaqFeedbackCount(faq_id=faq_id)).reasons[str(reason)] = int(n)
             ratings = s.execute(
                 select(ConversationRating.rating, func.count())
                 .where(*window(ConversationRating.created_at))

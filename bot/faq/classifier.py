@@ -99,9 +99,9 @@ class EntryClassifier:
 
         labels = np.repeat(np.arange(n_entries), counts)
         start = time.perf_counter()
-        warm = init is not None and (counts > 0).all() and init[0].shape == (vectors.shape[1], n_entries)
+        warm = init is not None and bool((counts > 0).all()) and init[0].shape == (vectors.shape[1], n_entries)
         model = LogisticRegression(C=C_REG, max_iter=MAX_ITER, warm_start=warm)
-        if warm:
+        if warm and init is not None:
             model.coef_ = np.asarray(init[0], dtype=np.float64).T.copy()
             model.intercept_ = np.asarray(init[1], dtype=np.float64).copy()
         with warnings.catch_warnings():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,7 +14,7 @@ def _settings(faq_dir: str | None, index_dir: str | None, encoder: str | None):
     from bot.settings import get_settings
 
     s = get_settings()
-    updates = {}
+    updates: dict[str, Any] = {}
     if faq_dir:
         updates["faq_dir"] = Path(faq_dir).resolve()
     if index_dir:

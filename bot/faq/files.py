@@ -30,4 +30,7 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+    def write(tmp: str) -> None:
+        Path(tmp).write_bytes(data)
+
+    atomic_write(path, write)

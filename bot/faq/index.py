@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -142,7 +143,7 @@ class DenseIndex:
     def make_faiss(vectors: np.ndarray, exact_max_vectors: int) -> tuple[object, str]:
         dim = vectors.shape[1]
         if vectors.shape[0] <= exact_max_vectors:
-            idx = faiss.IndexFlatIP(dim)
+            idx: Any = faiss.IndexFlatIP(dim)  # faiss indexes are SWIG classes without a common typed base
             kind = "flat-ip"
         else:
             idx = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
@@ -221,7 +222,7 @@ class DenseIndex:
         np.cumsum([len(e.texts) for e in entries], out=offsets[1:])
         if offsets[-1] != vectors.shape[0]:
             raise ValueError(f"index has {vectors.shape[0]} vectors, the KB {offsets[-1]} wordings")
-        idx = faiss.read_index(str(index_dir / FAISS_FILE))
+        idx: Any = faiss.read_index(str(index_dir / FAISS_FILE))
         if idx.ntotal != vectors.shape[0]:
             raise ValueError("faiss index and vectors.npy disagree")
         kind = "hnsw" if isinstance(idx, faiss.IndexHNSW) else "flat-ip"

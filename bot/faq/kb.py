@@ -197,7 +197,8 @@ def load_kb(faq_dir: Path | str) -> KnowledgeBase:
                 problems.append(Problem(shown, None, f"'{key}:' must be a list"))
         if isinstance(doc.get("negatives"), list):
             neg_raw.extend((shown, pos, item) for pos, item in enumerate(doc["negatives"], start=1))
-        for pos, item in enumerate(doc.get("entries") if isinstance(doc.get("entries"), list) else [], start=1):
+        raw_entries = doc.get("entries")
+        for pos, item in enumerate(raw_entries if isinstance(raw_entries, list) else [], start=1):
             entry = _parse_entry(item, pos, shown, problems, warnings)
             if entry is None:
                 continue
@@ -343,11 +344,11 @@ def _parse_entry(item, pos: int, shown: str, problems: list[Problem], warnings: 
         return None
     return Entry(
         id=eid,
-        category=category,
+        category=category or "",
         subcategory=sub,
-        question=question,
+        question=question or "",
         paraphrases=tuple(paraphrases),
-        answer=answer,
+        answer=answer or "",
         escalate=escalate,
         source_file=shown,
         provider_specific=provider_specific,

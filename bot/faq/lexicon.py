@@ -267,7 +267,7 @@ def load_lexicon(directory: Path | str = LEXICON_DIR) -> Lexicon:
             if s in owner and owner[s] != name:
                 problems.append(f"{where}: spelling '{s}' also belongs to '{owner[s]}'")
             owner[s] = name
-        brands.append(Brand(name=name, kind=kind, aliases=tuple(a for a in aliases if a != _fold(name)),
+        brands.append(Brand(name=name, kind=str(kind), aliases=tuple(a for a in aliases if a != _fold(name)),
                             contextual=contextual))
     core = _texts(ddoc.get("core"), "domain.yml core", problems)
     domain = _texts(ddoc.get("domain"), "domain.yml domain", problems)

@@ -99,9 +99,10 @@ def triage(
 
     result = engine.search(text, k=k, closest=True)
     areas = signal.areas
-    pos_intent = intent in POS_INTENTS and (intent_confidence is None or intent_confidence >= POS_INTENT_CONFIDENCE)
-    if pos_intent and POS_INTENTS[intent] not in areas:
-        areas = (POS_INTENTS[intent], *areas)
+    pos_area = POS_INTENTS.get(intent or "")
+    pos_intent = pos_area is not None and (intent_confidence is None or intent_confidence >= POS_INTENT_CONFIDENCE)
+    if pos_area is not None and pos_intent and pos_area not in areas:
+        areas = (pos_area, *areas)
     kind = plan_kind(
         result.decision,
         signal.level,

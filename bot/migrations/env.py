@@ -16,7 +16,7 @@ def _include_object(obj, name, type_, reflected, compare_to):
 
 
 def run_migrations_online() -> None:
-    engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -24,6 +26,18 @@ def _database():
     from bot.tickets.cli import _database as tickets_database
 
     return tickets_database()
+
+
+@contextmanager
+def _accounts(username: str) -> Iterator:
+    """The account store, with its errors turned into the command's one-line message."""
+    with _database() as db:
+        try:
+            yield _store(db)
+        except StaffNotFound:
+            raise click.ClickException(f"no account named {username!r}") from None
+        except StaffError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -46,11 +60,8 @@ def staff() -> None:
 def staff_create(username: str, role: str, display_name: str | None, password_stdin: bool) -> None:
     """Create an account; the password is asked for (never an argument: shells keep history)."""
     password = _read_password(password_stdin)
-    with _database() as db:
-        try:
-            info = _store(db).create(username, role, password, display_name)
-        except StaffError as exc:
-            raise click.ClickException(str(exc)) from None
+    with _accounts(username) as store:
+        info = store.create(username, role, password, display_name)
     click.echo(f"created {info.username} ({info.display_name}), role {info.role} ({ROLE_LABELS[info.role]})")
 
 
@@ -58,11 +69,8 @@ def staff_create(username: str, role: str, display_name: str | None, password_st
 @click.argument("username")
 def staff_disable(username: str) -> None:
     """Disable an account: it cannot sign in, and its open sessions stop working now."""
-    with _database() as db:
-        try:
-            info = _store(db).disable(username)
-        except StaffNotFound:
-            raise click.ClickException(f"no account named {username!r}") from None
+    with _accounts(username) as store:
+        info = store.disable(username)
     click.echo(f"disabled {info.username}")
 
 
@@ -70,11 +78,8 @@ def staff_disable(username: str) -> None:
 @click.argument("username")
 def staff_enable(username: str) -> None:
     """Allow a disabled account to sign in again."""
-    with _database() as db:
-        try:
-            info = _store(db).enable(username)
-        except StaffNotFound:
-            raise click.ClickException(f"no account named {username!r}") from None
+    with _accounts(username) as store:
+        info = store.enable(username)
     click.echo(f"enabled {info.username}")
 
 
@@ -84,13 +89,8 @@ def staff_enable(username: str) -> None:
 def staff_passwd(username: str, password_stdin: bool) -> None:
     """Set a new password; the account's open sessions end."""
     password = _read_password(password_stdin)
-    with _database() as db:
-        try:
-            info = _store(db).set_password(username, password)
-        except StaffNotFound:
-            raise click.ClickException(f"no account named {username!r}") from None
-        except StaffError as exc:
-            raise click.ClickException(str(exc)) from None
+    with _accounts(username) as store:
+        info = store.set_password(username, password)
     click.echo(f"password of {info.username} changed; its sessions ended")
 
 

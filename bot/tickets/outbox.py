@@ -27,11 +27,11 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -109,7 +109,7 @@ def _out(row: OutboxEvent) -> OutboxEventOut:
         event_id=row.event_id,
         ticket_number=row.ticket_number,
         event_type=row.event_type,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
@@ -182,7 +182,7 @@ def counts(db: Database) -> dict[str, int]:
 class OutboxWorker(LeasedOutboxWorker):
     """Delivers due ticket events to ``ticket_webhook_url``; ``start()``/``stop()`` in the app lifespan."""
 
-    table = OutboxEvent.__table__
+    table = cast(Table, OutboxEvent.__table__)
     group_column = "ticket_id"
     claim_columns = ("event_id", "event_type", "ticket_id", "ticket_event_id", "payload")
     task_name = "posbot-outbox-worker"
@@ -224,20 +224,21 @@ class OutboxWorker(LeasedOutboxWorker):
     def describe(self, row: Row) -> str:
         return f"outbox event {row.event_id}"
 
-    async def start(self) -> None:
-        """Start the background loop (no-op when disabled or without a webhook URL)."""
+    async def start(self) -> bool:
+        """Start the background loop; False (a no-op) when disabled or without a webhook URL."""
         if self.running:
-            return
+            return True
         if not self.settings.outbox_worker_enabled:
             log.info("outbox worker disabled (outbox_worker_enabled=false)")
-            return
+            return False
         if not self.url:
             log.info("no ticket_webhook_url: outbox events stay pending, tickets stay local")
-            return
+            return False
         if not self.settings.ticket_webhook_secret.get_secret_value():
             log.warning("ticket_webhook_secret is empty: webhook bodies are sent unsigned")
-        await super().start()
+        started = await super().start()
         log.info("outbox worker %s delivering to %s", self.worker_id, _safe_url(self.url))
+        return started
 
     async def aclose(self) -> None:
         if self._client is not None:

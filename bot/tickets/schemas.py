@@ -185,7 +185,7 @@ class BilingualModel(BaseModel):
                 exc.title,
                 [
                     {
-                        "type": PydanticCustomError(e["type"], bilingual_message(e)),  # type: ignore[typeddict-item]
+                        "type": PydanticCustomError(e["type"], bilingual_message(dict(e))),
                         "loc": e["loc"],
                         "input": e["input"],
                     }
@@ -197,7 +197,7 @@ class BilingualModel(BaseModel):
             # Raised here rather than in an "after" validator so the error's loc names the field.
             raise ValidationError.from_exception_data(
                 cls.__name__,
-                [{"type": err, "loc": (field,), "input": data} for field, err in problems],  # type: ignore[typeddict-item]
+                [{"type": err, "loc": (field,), "input": data} for field, err in problems],
             )
         return model
 

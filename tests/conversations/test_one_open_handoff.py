@@ -41,7 +41,7 @@ def test_concurrent_starts_open_one_handoff(database):
         svc.claim(conv, "web")  # the conversation exists, as it does once the merchant wrote
         barrier = threading.Barrier(threads_per_round)
 
-        def start():
+        def start(conv=conv, barrier=barrier):
             try:
                 barrier.wait()
                 svc.start_handoff(conv)

@@ -155,7 +155,7 @@ def test_nothing_personal_is_stored_in_clear_but_the_ticket_contact(stack):
 
     # And only the owner can read any of it.
     data_dir = stack.settings.data_dir
-    for root, dirs, files in os.walk(data_dir):
+    for root, _dirs, files in os.walk(data_dir):
         assert stat.S_IMODE(os.stat(root).st_mode) == 0o700, root
         for f in files:
             path = Path(root) / f

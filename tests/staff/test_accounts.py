@@ -162,3 +162,11 @@ def test_cli_creates_lists_and_disables_accounts(cli, store):
     assert bad.exit_code != 0 and "at least" in bad.output
     missing = cli("staff", "disable", "nobody", ok=False)
     assert missing.exit_code != 0 and "no account" in missing.output
+    for command in (("enable", "nobody"), ("passwd", "nobody", "--password-stdin")):
+        miss = cli("staff", *command, input=PASSWORD + "\n", ok=False)
+        assert miss.exit_code != 0 and "no account named 'nobody'" in miss.output
+    short = cli("staff", "passwd", "lihua", "--password-stdin", input="short\n", ok=False)
+    assert short.exit_code != 0 and "at least" in short.output
+    assert store.authenticate("lihua", PASSWORD).role == "admin"  # the old password still works
+    cli("staff", "enable", "xiaowang")
+    assert store.authenticate("xiaowang", PASSWORD).role == "agent"

@@ -297,7 +297,7 @@ def test_concurrent_conflicting_transitions_one_wins(service):
         barrier = threading.Barrier(2)
         outcomes: list[str] = []
 
-        def move(target: str) -> None:
+        def move(target: str, t=t, barrier=barrier, outcomes=outcomes) -> None:
             barrier.wait()
             try:
                 service.update(t.number, TicketPatch(status=target), actor=f"staff:{target}")
