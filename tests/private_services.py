@@ -76,8 +76,17 @@ class PrivateCluster:
             user = pwd.getpwnam("postgres")
             os.chown(self.root, user.pw_uid, user.pw_gid)
             self._as_user = ["runuser", "-u", "postgres", "--"]
-        self._run(str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync")
+        self._run(
+            str(bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
 
     def _run(self, *cmd: str) -> subprocess.CompletedProcess:
         r = subprocess.run([*self._as_user, *cmd], capture_output=True, text=True, cwd=self.root)
@@ -88,7 +97,19 @@ class PrivateCluster:
     def start(self) -> None:
         # Unix socket in the cluster's folder: nothing shared with the machine's server in /var/run.
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w", "-t", "60", "start")
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         _wait_port(self.port, 30)
 
     def stop(self, mode: str = "fast") -> None:
@@ -101,8 +122,12 @@ class PrivateCluster:
         self.start()
 
     def running(self) -> bool:
-        r = subprocess.run([*self._as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data), "status"],
-                           capture_output=True, text=True, cwd=self.root)
+        r = subprocess.run(
+            [*self._as_user, str(self.bindir / "pg_ctl"), "-D", str(self.data), "status"],
+            capture_output=True,
+            text=True,
+            cwd=self.root,
+        )
         return r.returncode == 0
 
     def url(self, database: str = "postgres") -> str:
@@ -138,7 +163,8 @@ class PrivateRedis:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         _wait_port(self.port, 30)
 

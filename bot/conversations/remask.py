@@ -54,11 +54,18 @@ def _mask_json_text(value: Any) -> Any:
 
 def _columns() -> list[tuple[str, Table, Column, Column, Callable[[Any], Any]]]:
     """(label, table, primary key, column, masking function) of every place free text is kept."""
+
     def t(model) -> Table:
         return model.__table__
 
     return [
-        ("conversation_messages.text", t(ConversationMessage), t(ConversationMessage).c.id, t(ConversationMessage).c.text, _mask_text),
+        (
+            "conversation_messages.text",
+            t(ConversationMessage),
+            t(ConversationMessage).c.id,
+            t(ConversationMessage).c.text,
+            _mask_text,
+        ),
         ("faq_feedback.reason", t(FaqFeedback), t(FaqFeedback).c.id, t(FaqFeedback).c.reason, _mask_text),
         ("channel_outbox.text", t(ChannelMessage), t(ChannelMessage).c.id, t(ChannelMessage).c.text, _mask_text),
         ("notifications.text", t(Notification), t(Notification).c.id, t(Notification).c.text, _mask_text),

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Table, and_, delete, func, inspect, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.channels.outbox import ChannelMessage
 from bot.channels.wechat_dedupe import WeChatMessage
@@ -41,7 +42,7 @@ from bot.conversations.models import (
     OfferedButton,
 )
 from bot.conversations.vault import ConversationPii
-from bot.db import Database
+from bot.db import Database, rowcount
 from bot.outbox import PENDING
 from bot.tickets.models import utcnow
 
@@ -61,8 +62,13 @@ PER_CONVERSATION = (
 )
 
 
-LABELS = ("conversations", *(label for label, _, _ in PER_CONVERSATION), "rasa_events",
-          "rasa_trackers_without_conversation", "wechat_dedupe")
+LABELS = (
+    "conversations",
+    *(label for label, _, _ in PER_CONVERSATION),
+    "rasa_events",
+    "rasa_trackers_without_conversation",
+    "wechat_dedupe",
+)
 
 
 @dataclass
@@ -102,7 +108,7 @@ def old_conversations(s: Session, cutoff: datetime) -> list[str]:
 def _count_or_delete(s: Session, model, condition, dry_run: bool) -> int:
     if dry_run:
         return s.scalar(select(func.count()).select_from(model).where(condition)) or 0
-    return s.execute(delete(model).where(condition)).rowcount or 0
+    return rowcount(s.execute(delete(model).where(condition)))
 
 
 def prune(
@@ -119,7 +125,7 @@ def prune(
     for batch in _chunks(conv_ids):
         with db.session() as s:
             for label, model, column in PER_CONVERSATION:
-                condition = column.in_(batch)
+                condition: ColumnElement[bool] = column.in_(batch)
                 if model is ChannelMessage:  # still to be delivered: not ours to drop
                     condition = and_(condition, ChannelMessage.status != PENDING)
                 report.add(label, _count_or_delete(s, model, condition, dry_run))

@@ -19,8 +19,9 @@ Runs inside Rasa's environment (.venv-rasa).
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncGenerator, Optional, Text
+from typing import Any
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, RedisLockStore
@@ -35,7 +36,7 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 def _redis_down(exc: BaseException) -> bool:
     """Was ``exc`` (or what caused it: Rasa wraps Redis errors in LockError) Redis being unreachable?"""
-    seen: Optional[BaseException] = exc
+    seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, REDIS_DOWN):
             return True
@@ -46,7 +47,7 @@ def _redis_down(exc: BaseException) -> bool:
 class FallbackRedisLockStore(RedisLockStore):
     """RedisLockStore that falls back to this instance's in-memory locks while Redis is down."""
 
-    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs: Any) -> None:
+    def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
         if endpoint_config is not None:  # how Rasa builds a lock store named by its module path
             kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs, **kwargs}
         # A short socket timeout: a hanging Redis must not hold a merchant's turn for Rasa's 10 s.
@@ -57,7 +58,7 @@ class FallbackRedisLockStore(RedisLockStore):
 
     @asynccontextmanager
     async def lock(
-        self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
+        self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
     ) -> AsyncGenerator[TicketLock, None]:
         try:
             ticket = self.issue_ticket(conversation_id, lock_lifetime)

@@ -43,30 +43,72 @@ def seed_legacy_rows(db, settings=None) -> str:
     ticket = TicketService(db, settings).create(ticket_data(sender_id=CONV, description="placeholder"))
     events = rasa_events_table(db.engine)
     user_event = {
-        "event": "user", "text": CLEAR, "timestamp": now.timestamp(),
-        "parse_data": {"text": CLEAR, "intent": {"name": "inform", "confidence": 0.9},
-                       "entities": [{"entity": "phone", "value": CARD}, {"entity": "amount", "value": RESIDENT_ID}]},
+        "event": "user",
+        "text": CLEAR,
+        "timestamp": now.timestamp(),
+        "parse_data": {
+            "text": CLEAR,
+            "intent": {"name": "inform", "confidence": 0.9},
+            "entities": [{"entity": "phone", "value": CARD}, {"entity": "amount", "value": RESIDENT_ID}],
+        },
     }
     slot_event = {"event": "slot", "name": "amount", "value": RESIDENT_ID, "timestamp": now.timestamp()}
     with db.engine.begin() as c:
-        c.execute(sa.text("UPDATE conversation_messages SET text = :t WHERE conversation_id = :c"), {"t": CLEAR, "c": CONV})
+        c.execute(
+            sa.text("UPDATE conversation_messages SET text = :t WHERE conversation_id = :c"), {"t": CLEAR, "c": CONV}
+        )
         c.execute(sa.text("UPDATE faq_feedback SET reason = :t"), {"t": CLEAR[:60]})
         t = sa.table("tickets", sa.column("number"), sa.column("description"), sa.column("transcript", sa.JSON))
-        c.execute(sa.update(t).where(t.c.number == ticket.number).values(
-            description=CLEAR, transcript=[{"role": "user", "text": CLEAR}]))
-        c.execute(events.insert(), [
-            {"sender_id": CONV, "type_name": "user", "timestamp": now.timestamp(), "intent_name": "inform",
-             "action_name": None, "data": json.dumps(user_event)},
-            {"sender_id": CONV, "type_name": "slot", "timestamp": now.timestamp(), "intent_name": None,
-             "action_name": None, "data": json.dumps(slot_event)},
-        ])
+        c.execute(
+            sa.update(t)
+            .where(t.c.number == ticket.number)
+            .values(description=CLEAR, transcript=[{"role": "user", "text": CLEAR}])
+        )
+        c.execute(
+            events.insert(),
+            [
+                {
+                    "sender_id": CONV,
+                    "type_name": "user",
+                    "timestamp": now.timestamp(),
+                    "intent_name": "inform",
+                    "action_name": None,
+                    "data": json.dumps(user_event),
+                },
+                {
+                    "sender_id": CONV,
+                    "type_name": "slot",
+                    "timestamp": now.timestamp(),
+                    "intent_name": None,
+                    "action_name": None,
+                    "data": json.dumps(slot_event),
+                },
+            ],
+        )
     with db.session() as s:
         tid = s.execute(sa.text("SELECT id FROM tickets WHERE number = :n"), {"n": ticket.number}).scalar_one()
-        s.add(Notification(ticket_id=tid, ticket_number=ticket.number, channel="web", sender_id=CONV, text=CLEAR,
-                           created_at=now))
-        s.add(ChannelMessage(message_id=str(uuid.uuid4()), channel="wechat", conversation_id="wechat:o1",
-                             recipient="o" + "x" * 27, kind="text", text=CLEAR, part=1, parts=1, status="delivered",
-                             attempts=1, next_attempt_at=now, created_at=now, delivered_at=now))
+        s.add(
+            Notification(
+                ticket_id=tid, ticket_number=ticket.number, channel="web", sender_id=CONV, text=CLEAR, created_at=now
+            )
+        )
+        s.add(
+            ChannelMessage(
+                message_id=str(uuid.uuid4()),
+                channel="wechat",
+                conversation_id="wechat:o1",
+                recipient="o" + "x" * 27,
+                kind="text",
+                text=CLEAR,
+                part=1,
+                parts=1,
+                status="delivered",
+                attempts=1,
+                next_attempt_at=now,
+                created_at=now,
+                delivered_at=now,
+            )
+        )
         s.add(WeChatMessage(key="msg:1", openid="o" + "x" * 27, reply=CLEAR, created_at=now, replied_at=now))
     return ticket.number
 

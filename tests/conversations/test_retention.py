@@ -27,8 +27,17 @@ from tests.tickets.helpers import ticket_data
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 LONG_AGO = NOW - timedelta(days=200)
 LATELY = NOW - timedelta(days=3)
-TABLES = ("conversations", "conversation_messages", "conversation_attachments", "conversation_buttons",
-          "faq_feedback", "conversation_ratings", "conversation_handoffs", "conversation_pii", "channel_outbox")
+TABLES = (
+    "conversations",
+    "conversation_messages",
+    "conversation_attachments",
+    "conversation_buttons",
+    "faq_feedback",
+    "conversation_ratings",
+    "conversation_handoffs",
+    "conversation_pii",
+    "channel_outbox",
+)
 
 
 class Clock:
@@ -47,12 +56,25 @@ def rasa_events_table(db) -> sa.Table:
 
 def add_rasa_turn(db, events, sender: str, at: datetime, text: str) -> None:
     with db.engine.begin() as c:
-        c.execute(events.insert(), [
-            {"sender_id": sender, "type_name": "user", "timestamp": at.timestamp(), "intent_name": "greet",
-             "data": json.dumps({"event": "user", "text": text, "timestamp": at.timestamp()})},
-            {"sender_id": sender, "type_name": "bot", "timestamp": at.timestamp() + 1, "intent_name": None,
-             "data": json.dumps({"event": "bot", "text": "您好", "timestamp": at.timestamp() + 1})},
-        ])
+        c.execute(
+            events.insert(),
+            [
+                {
+                    "sender_id": sender,
+                    "type_name": "user",
+                    "timestamp": at.timestamp(),
+                    "intent_name": "greet",
+                    "data": json.dumps({"event": "user", "text": text, "timestamp": at.timestamp()}),
+                },
+                {
+                    "sender_id": sender,
+                    "type_name": "bot",
+                    "timestamp": at.timestamp() + 1,
+                    "intent_name": None,
+                    "data": json.dumps({"event": "bot", "text": "您好", "timestamp": at.timestamp() + 1}),
+                },
+            ],
+        )
 
 
 def photo():
@@ -65,11 +87,23 @@ def add_channel_message(db, conv: str, status: str, at: datetime) -> None:
     from bot.channels.outbox import ChannelMessage
 
     with db.session() as s:
-        s.add(ChannelMessage(
-            message_id=str(uuid.uuid4()), channel="wechat", conversation_id=conv, recipient="o" + "x" * 27,
-            kind="text", text="您好，我是客服小王", part=1, parts=1, status=status, attempts=1,
-            next_attempt_at=at, created_at=at, delivered_at=at if status == "delivered" else None,
-        ))
+        s.add(
+            ChannelMessage(
+                message_id=str(uuid.uuid4()),
+                channel="wechat",
+                conversation_id=conv,
+                recipient="o" + "x" * 27,
+                kind="text",
+                text="您好，我是客服小王",
+                part=1,
+                parts=1,
+                status=status,
+                attempts=1,
+                next_attempt_at=at,
+                created_at=at,
+                delivered_at=at if status == "delivered" else None,
+            )
+        )
 
 
 def seed(db, settings):
@@ -151,11 +185,21 @@ def test_prune_removes_old_conversations_everywhere_and_keeps_the_rest(database,
     assert conversation_ids(database) == {"web:busy", "web:new"}
     assert senders(database) == {"web:new", "web:orphan-recent"}
     with database.engine.connect() as c:
-        assert c.execute(sa.text("SELECT count(*) FROM conversation_messages WHERE conversation_id = 'web:old'")).scalar_one() == 0
+        assert (
+            c.execute(
+                sa.text("SELECT count(*) FROM conversation_messages WHERE conversation_id = 'web:old'")
+            ).scalar_one()
+            == 0
+        )
         assert c.execute(sa.text("SELECT count(*) FROM conversation_attachments")).scalar_one() == 0
         assert c.execute(sa.text("SELECT conversation_id FROM conversation_pii")).scalars().all() == ["web:new"]
         assert c.execute(sa.text("SELECT status FROM channel_outbox")).scalars().all() == ["pending"]
-        assert c.execute(sa.text("SELECT count(*) FROM conversation_handoffs WHERE conversation_id = 'web:busy'")).scalar_one() == 1
+        assert (
+            c.execute(
+                sa.text("SELECT count(*) FROM conversation_handoffs WHERE conversation_id = 'web:busy'")
+            ).scalar_one()
+            == 1
+        )
     assert TicketService(database, settings).get(ticket.number).sender_id == "web:old"  # tickets are records
     # The recent conversation is whole: its transcript still reads the same.
     assert [m.text for m in ConversationService(database, settings).transcript("web:new")] == ["怎么结算"]
@@ -182,7 +226,9 @@ def test_cli_prune_with_dry_run_then_for_real(db_url, settings, monkeypatch):
         assert dry.exit_code == 0, dry.output
         assert "conversations" in dry.output and "would delete 1" in dry.output
         assert conversation_ids(db) == {"web:cli-old"}
-        assert runner.invoke(main, ["conversations", "prune", "--older-than", "1y"]).exit_code == 2  # a clear usage error
+        assert (
+            runner.invoke(main, ["conversations", "prune", "--older-than", "1y"]).exit_code == 2
+        )  # a clear usage error
         real = runner.invoke(main, ["conversations", "prune", "--older-than", "26w"])
         assert real.exit_code == 0, real.output
         assert conversation_ids(db) == set()

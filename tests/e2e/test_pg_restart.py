@@ -80,13 +80,17 @@ def stored_counts(url: str, sender: str, text: str) -> tuple[int, int]:
     try:
         with eng.connect() as c:
             transcript = c.execute(
-                sa.text("SELECT count(*) FROM conversation_messages "
-                        "WHERE conversation_id = :c AND direction = 'in' AND text = :t"),
+                sa.text(
+                    "SELECT count(*) FROM conversation_messages "
+                    "WHERE conversation_id = :c AND direction = 'in' AND text = :t"
+                ),
                 {"c": conv, "t": text},
             ).scalar_one()
             tracker = c.execute(
-                sa.text("SELECT count(*) FROM events WHERE sender_id = :c AND type_name = 'user' "
-                        "AND data::json->>'text' = :t"),
+                sa.text(
+                    "SELECT count(*) FROM events WHERE sender_id = :c AND type_name = 'user' "
+                    "AND data::json->>'text' = :t"
+                ),
                 {"c": conv, "t": text},
             ).scalar_one()
     finally:

@@ -114,7 +114,10 @@ async def test_restart_during_deliveries_delivers_each_event_once(pg_db, receive
 
 
 async def test_database_down_when_recording_a_delivery_resends_it_with_its_event_id(
-    pg_db, receiver, private_pg, caplog  # noqa: F811
+    pg_db,
+    receiver,
+    private_pg,
+    caplog,  # noqa: F811
 ):
     settings = settings_for(receiver)
     events = open_tickets(pg_db, settings, 4)

@@ -48,8 +48,18 @@ PROBE = textwrap.dedent(
 
 def probe(redis_url: str, check: bool) -> dict:
     r = subprocess.run(
-        [str(RASA_VENV / "bin" / "python"), "-c", PROBE, json.dumps(lock_store_config(redis_url)), "check" if check else "-"],
-        cwd=PROJECT_ROOT, env=rasa_env(), capture_output=True, text=True, timeout=300,
+        [
+            str(RASA_VENV / "bin" / "python"),
+            "-c",
+            PROBE,
+            json.dumps(lock_store_config(redis_url)),
+            "check" if check else "-",
+        ],
+        cwd=PROJECT_ROOT,
+        env=rasa_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout.strip().splitlines()[-1])
