@@ -199,15 +199,21 @@ def test_database_outage_keeps_the_message_for_one_retry(page, site):
     from bot.api.errors import DATABASE_UNAVAILABLE_MESSAGE
 
     body = json.dumps(
-        {"detail": DATABASE_UNAVAILABLE_MESSAGE, "message": DATABASE_UNAVAILABLE_MESSAGE, "code": "database_unavailable"},
+        {
+            "detail": DATABASE_UNAVAILABLE_MESSAGE,
+            "message": DATABASE_UNAVAILABLE_MESSAGE,
+            "code": "database_unavailable",
+        },
         ensure_ascii=False,
     )
     outage = {"on": True}
     page.route(
         site + "/api/chat",
-        lambda route: route.fulfill(status=503, body=body, content_type="application/json", headers={"Retry-After": "5"})
-        if route.request.method == "POST" and outage["on"]
-        else route.continue_(),
+        lambda route: (
+            route.fulfill(status=503, body=body, content_type="application/json", headers={"Retry-After": "5"})
+            if route.request.method == "POST" and outage["on"]
+            else route.continue_()
+        ),
     )
     page.goto(site + "/")
     chat = ChatWidget(page)
