@@ -82,6 +82,8 @@ PENDING_ANSWERS: dict[str, frozenset[str]] = {
     "rating": frozenset({"give_feedback", "inform"}),
     "ticket_lookup": frozenset({"inform", "check_ticket"}),
     "verify_phone": frozenset({"inform", "check_ticket", "nlu_fallback", "deny"}),
+    "visit_reschedule": frozenset({"inform", "reschedule_visit", "nlu_fallback"}),
+    "visit_cancel": frozenset({"affirm", "deny", "cancel_visit"}),
 }
 
 CATEGORY_LABELS = {
@@ -89,6 +91,8 @@ CATEGORY_LABELS = {
     "settlement": "结算到账",
     "activation": "开通激活",
     "handoff": "人工咨询",
+    "consumables": "耗材配送",
+    "visit": "上门服务",
     "other": "其他咨询",
 }
 

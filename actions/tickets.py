@@ -86,13 +86,20 @@ def describe(ticket, tz: ZoneInfo) -> str:
             resolution = services().tickets.told_resolution(ticket.number)
         except Exception:
             log.exception("resolution of %s unavailable", ticket.number)
-    return texts.ticket_lines(
+    lines = texts.ticket_lines(
         ticket.number,
         CATEGORY_LABELS.get(category, category),
         status,
         f"{ticket.updated_at.astimezone(tz):%Y-%m-%d %H:%M}",
         resolution,
     )
+    field = getattr(ticket, "field", None)
+    if field is not None and field.outcome is None and status in ACTIVE and field.scheduled_date:
+        from bot.field.when import HALF_LABELS, day_label
+
+        when = day_label(field.scheduled_date) + HALF_LABELS.get(field.half_day or "", "")
+        lines += f"\n· {'预计送达' if field.kind == 'consumables' else '上门时间'}：{when}"
+    return lines
 
 
 def overview(tickets: list, tz: ZoneInfo) -> str:

@@ -119,7 +119,7 @@ async def lifespan(app: FastAPI):
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from bot.api import actions, chat, conversations, deliveries, faq, health, staff, tickets, wechat
+    from bot.api import actions, chat, conversations, deliveries, faq, field, health, staff, tickets, wechat
     from bot.api.errors import COMMON_RESPONSES, install_error_handlers
     from bot.api.limits import BodyLimit, too_large
     from bot.api.ratelimit import Limiter, RateLimitMiddleware
@@ -155,7 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
         )
     install_error_handlers(app)
-    for module in (health, chat, actions, faq, tickets, conversations, deliveries, staff, wechat):
+    for module in (health, chat, actions, faq, tickets, field, conversations, deliveries, staff, wechat):
         app.include_router(module.router, responses=COMMON_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "staff": ("bot.staff.cli", "staff"),
     "conversations": ("bot.conversations.cli", "conversations"),
     "docs": ("bot.reference", "docs"),
+    "field": ("bot.field.cli", "field"),
 }
 
 

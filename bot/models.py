@@ -7,3 +7,4 @@ from bot.channels import wechat_dedupe as _wechat_dedupe  # noqa: F401
 from bot.channels import outbox as _channel_outbox  # noqa: F401
 from bot import shared_state as _shared_state  # noqa: F401
 from bot.staff import models as _staff  # noqa: F401
+from bot.field import models as _field  # noqa: F401

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # imports for type checkers only; keeps this module light
     from bot.faq.codes import CodeTable
     from bot.faq.lexicon import Lexicon
     from bot.faq.engine import FaqEngine
+    from bot.field.service import FieldService
     from bot.settings import Settings
     from bot.tickets.service import TicketService
 
@@ -36,6 +37,13 @@ class Services:
         from bot.conversations.vault import PhoneVault
 
         return PhoneVault.from_settings(self.db, self.settings)
+
+    @cached_property
+    def field(self) -> "FieldService":
+        """Consumables deliveries and on-site visits on top of the tickets (bot/field)."""
+        from bot.field.service import FieldService
+
+        return FieldService(self.tickets)
 
     @property
     def codes(self) -> "CodeTable":

@@ -258,6 +258,26 @@ class Settings(BaseSettings):
     )
     timezone: str = Field("Asia/Shanghai", description="Timezone for service hours and ticket numbers.")
 
+    # --- field service (bot/field) ---------------------------------------------
+    field_delivery_lead_days: int = Field(
+        3, ge=1, le=30, description="Working days a consumables delivery takes; the bot promises \"预计N个工作日内送达\"."
+    )
+    field_pickup_lead_days: int = Field(
+        1, ge=1, le=30, description="Working days until requested consumables wait at the service point for pick-up."
+    )
+    field_pickup_point: str = Field(
+        "您所在城市的服务网点", description="Where merchants pick up consumables (said in the chat)."
+    )
+    field_paper_max_rolls: int = Field(50, ge=1, le=500, description="Most paper rolls or ribbons in one request.")
+    field_part_max_units: int = Field(5, ge=1, le=50, description="Most spare parts of one kind in one request.")
+    field_visit_min_notice_hours: int = Field(
+        2, ge=0, le=72, description="A visit's half-day (上午 09:00, 下午 13:00) must start at least this many hours ahead."
+    )
+    field_visit_max_days_ahead: int = Field(30, ge=1, le=180, description="How far ahead a visit can be booked.")
+    field_care_reminder_days: int = Field(
+        30, ge=7, le=365, description="Interval of the periodic care reminder merchants can opt in to."
+    )
+
     # --- WeChat Official Account -------------------------------------------------
     wechat_token: SecretStr = Field(SecretStr(""), description="Token configured in the WeChat admin console.")
     wechat_app_id: str = Field("", description="AppID of the Official Account (needed for encrypted mode).")

@@ -198,7 +198,9 @@ def staff_labels(request: Request) -> dict:
     from bot.faq.kb import CATEGORY_LABELS as FAQ_CATEGORY_LABELS
     from bot.faq.kb import SUBCATEGORY_LABELS
     from bot.tickets import states
-    from bot.tickets.schemas import FIELD_LABELS
+    from bot.field.catalog import LABELS as CATALOG_LABELS
+    from bot.field.when import HALF_LABELS
+    from bot.tickets.schemas import FIELD_KIND_LABELS, FIELD_LABELS
 
     return {
         "status": states.STATUS_LABELS,
@@ -219,6 +221,11 @@ def staff_labels(request: Request) -> dict:
         "decision": {"answer": "可直接回答", "suggest": "给出候选", "none": "未找到合适答案"},
         "match": {"high": "高", "medium": "中", "low": "低"},
         "staff_role": ROLE_LABELS,
+        # Field service (bot/field): job kinds, catalogue items, half-days, delivery methods.
+        "field_kind": FIELD_KIND_LABELS,
+        "field_item": CATALOG_LABELS,
+        "half_day": HALF_LABELS,
+        "delivery_method": {"delivery": "送货上门", "pickup": "网点自取"},
         # username → display name, so records ("交还人", ticket events) name people, not accounts.
         "staff": StaffStore(request.app.state.services.db).display_names(),
     }

@@ -23,18 +23,20 @@ from bot.db import Database
 from bot.staff.models import StaffAccount, StaffSession
 from bot.tickets.models import utcnow
 
-ROLES: tuple[str, ...] = ("viewer", "agent", "editor", "admin")
+ROLES: tuple[str, ...] = ("viewer", "maintainer", "agent", "editor", "admin")
 
-_VIEWER = ("tickets:read", "conversations:read", "faq:read")
-_AGENT = _VIEWER + ("tickets:write", "conversations:write")
+_VIEWER = ("tickets:read", "conversations:read", "faq:read", "field:read")
+_AGENT = _VIEWER + ("tickets:write", "conversations:write", "field:write")
 _EDITOR = _AGENT + ("faq:write",)
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "viewer": _VIEWER,
+    # Field maintainers: their queue and its jobs, the tickets behind them read-only, no chats.
+    "maintainer": ("tickets:read", "faq:read", "field:read", "field:write"),
     "agent": _AGENT,
     "editor": _EDITOR,
     "admin": _EDITOR + ("staff:admin",),
 }
-ROLE_LABELS = {"viewer": "只读", "agent": "客服", "editor": "知识库编辑", "admin": "管理员"}
+ROLE_LABELS = {"viewer": "只读", "maintainer": "维护人员", "agent": "客服", "editor": "知识库编辑", "admin": "管理员"}
 
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 # Names records already use for non-people (ticket events, message authors).

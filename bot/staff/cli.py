@@ -49,12 +49,12 @@ def _read_password(from_stdin: bool) -> str:
 
 @click.group()
 def staff() -> None:
-    """Create, list, disable staff accounts of /staff (roles: viewer, agent, editor, admin)."""
+    """Create, list, disable staff accounts of /staff (roles: viewer, maintainer, agent, editor, admin)."""
 
 
 @staff.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), required=True, help="viewer: read; agent: + reply, tickets; editor: + FAQ; admin: all.")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="viewer: read; maintainer: field queue; agent: + reply, tickets; editor: + FAQ; admin: all.")
 @click.option("--name", "display_name", default=None, help="Display name staff and records show (default: the username).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (scripts).")
 def staff_create(username: str, role: str, display_name: str | None, password_stdin: bool) -> None:

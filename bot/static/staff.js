@@ -1,5 +1,6 @@
 // Staff console (/staff): FAQ search, tickets, human handoff conversations.
 // Plain ES module, no dependencies. Every server-provided string goes in with textContent.
+import { initField, showField } from "./field.js";
 
 const KEY_STORE = "posbot.staff.apiKey";
 
@@ -303,7 +304,7 @@ async function start() {
 // --- tabs & routing --------------------------------------------------------------------
 // Hash routes: #faq, #tickets, #tickets/<number>, #conversations/<conv_id>
 
-const TABS = ["faq", "tickets", "conversations"];
+const TABS = ["faq", "tickets", "field", "conversations"];
 let activeTab = "faq";
 
 function selectTab(name, { focus = false } = {}) {
@@ -351,6 +352,8 @@ function route() {
   if (tab === "tickets") {
     if (arg) openTicket(arg);
     else showTicketList();
+  } else if (tab === "field") {
+    showField();
   } else if (tab === "conversations") {
     loadWaiting();
     if (arg) {
@@ -361,7 +364,8 @@ function route() {
 }
 
 function refreshActive() {
-  if (activeTab === "tickets") {
+  if (activeTab === "field") showField();
+  else if (activeTab === "tickets") {
     if (ticketView.number) openTicket(ticketView.number);
     else loadTickets();
   } else if (activeTab === "conversations") {
@@ -1309,4 +1313,5 @@ initFaq();
 initTickets();
 initMerchantPreviews();
 initConversations();
+initField({ api, el, label, showError, flash, busy, personName });
 start();

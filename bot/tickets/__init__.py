@@ -112,3 +112,31 @@ __all__ = [
     "TicketError",
     "TicketNotFound",
 ]
+
+
+class NotAFieldJob(TicketError):
+    status_code = 409
+    code = "not_a_field_job"
+
+    def __init__(self, number: str):
+        super().__init__(f"工单 {number} 不是耗材配送或上门服务工单 / ticket {number} has no field job")
+
+
+class FieldJobFinished(TicketError):
+    status_code = 409
+    code = "field_job_finished"
+
+    def __init__(self, number: str, outcome: str):
+        label = "已完成" if outcome == "done" else "已取消"
+        super().__init__(f"工单 {number} 的上门/配送{label}，不能再修改 / field job of {number} is {outcome}")
+
+
+class UnknownMaintainer(TicketError):
+    status_code = 422
+    code = "unknown_maintainer"
+    loc = ("body", "maintainer")
+
+    def __init__(self, username: str):
+        super().__init__(
+            f"维护人员（maintainer）{username} 不是可接单的员工账号 / maintainer {username} is not an active account with field:write"
+        )

@@ -29,6 +29,8 @@ SCOPES: tuple[str, ...] = (
     "conversations:write",
     "faq:read",
     "faq:write",
+    "field:read",  # the field queue (consumables deliveries, on-site visits)
+    "field:write",  # assign, reschedule, mark done
     "staff:admin",  # staff accounts (roles: bot.staff.accounts); not for API keys
 )
 KEY_SCOPES: tuple[str, ...] = tuple(s for s in SCOPES if s != "staff:admin")

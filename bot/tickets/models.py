@@ -87,6 +87,8 @@ class Ticket(Base):
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", viewonly=True
     )
+    # Consumables and visit tickets: what to deliver or do, where and when (bot.field).
+    field_job: Mapped[FieldJob | None] = relationship(back_populates="ticket", uselist=False, lazy="selectin")
 
     # Optimistic locking: an UPDATE that lost a race matches no row (StaleDataError);
     # on SQLite, where SELECT ... FOR UPDATE does not exist, this is what keeps two
@@ -108,6 +110,32 @@ class TicketEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class FieldJob(Base):
+    """The field work of a ``consumables`` or ``visit`` ticket, one row per ticket.
+
+    Who does it is the ticket's assignee; done is the ticket resolved with the note as its
+    resolution. ``scheduled_date`` is the expected delivery day of consumables and the
+    booked day of a visit (``half_day`` am / pm): the maintainer's queue sorts by it.
+    """
+
+    __tablename__ = "field_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # consumables | installation | repair | relocation | training
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"code", "quantity"}], consumables only
+    delivery_method: Mapped[str | None] = mapped_column(String(10))  # delivery | pickup
+    address: Mapped[str | None] = mapped_column(Text)
+    service_area: Mapped[str | None] = mapped_column(String(40), index=True)
+    scheduled_date: Mapped[date | None] = mapped_column(Date, index=True)
+    half_day: Mapped[str | None] = mapped_column(String(2))
+    outcome: Mapped[str | None] = mapped_column(String(10))  # done | cancelled, None while to do
+    parts_used: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    ticket: Mapped[Ticket] = relationship(back_populates="field_job")
 
 
 class AppendOnlyViolation(RuntimeError):

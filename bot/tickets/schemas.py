@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from bot.masking import mask_pii
-from bot.tickets.states import Category, Channel, EventType, Priority, Status
+from bot.tickets.states import FIELD_CATEGORIES, Category, Channel, EventType, Priority, Status
 
 DESCRIPTION_MAX = 2000
 NOTE_MAX = 2000
@@ -63,6 +63,19 @@ FIELD_LABELS: dict[str, str] = {
     "created_to": "截止时间",
     "idempotency-key": "幂等键（Idempotency-Key）",
     "idempotency_key": "幂等键",
+    "field": "上门/配送信息",
+    "kind": "服务类型",
+    "items": "耗材",
+    "code": "耗材代码",
+    "quantity": "数量",
+    "delivery_method": "配送方式",
+    "address": "地址",
+    "service_area": "服务区域",
+    "scheduled_date": "日期",
+    "half_day": "时段",
+    "parts_used": "使用的配件",
+    "item": "配件",
+    "maintainer": "维护人员",
 }
 
 
@@ -286,6 +299,117 @@ class TranscriptLine(BaseModel):
         return mask_pii(v[:TRANSCRIPT_LINE_MAX])
 
 
+# --- field service (bot.field): consumables deliveries and on-site visits ------------------
+
+FIELD_KINDS = ("consumables", "installation", "repair", "relocation", "training")
+FIELD_KIND_LABELS = {
+    "consumables": "耗材配送",
+    "installation": "新装机",
+    "repair": "上门维修",
+    "relocation": "移机",
+    "training": "操作培训",
+}
+FieldKind = Literal["consumables", "installation", "repair", "relocation", "training"]
+Address = Annotated[str, _bounded("address", 200, min_len=6), _MASKED]
+ServiceArea = Annotated[str, _bounded("service_area", 40)]
+PartName = Annotated[str, _bounded("item", 40), _MASKED]
+
+
+class ItemIn(BilingualModel):
+    code: str = Field(description="A code of bot.field.catalog (paper_57x50, ribbon_needle, part_print_head ...).")
+    quantity: int = Field(ge=1, description="Rolls / pieces; at most settings.field_paper_max_rolls or field_part_max_units.")
+
+    def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
+        from bot.field.catalog import BY_CODE, max_quantity
+        from bot.settings import get_settings
+
+        item = BY_CODE.get(self.code)
+        if item is None:
+            return [("code", _error("code", f"必须是以下之一：{', '.join(BY_CODE)}", f"must be one of: {', '.join(BY_CODE)}"))]
+        settings = get_settings()
+        limit = max_quantity(item, settings.field_paper_max_rolls, settings.field_part_max_units)
+        if self.quantity > limit:
+            return [("quantity", _error("quantity", f"最多 {limit}", f"must be at most {limit}"))]
+        return []
+
+
+class FieldIn(BilingualModel):
+    """What a consumables or visit ticket asks for."""
+
+    kind: FieldKind
+    items: list[ItemIn] = Field(default_factory=list, max_length=10, description="Consumables only.")
+    delivery_method: Literal["delivery", "pickup"] | None = Field(None, description="Consumables only.")
+    address: Address | None = Field(None, description="Required for visits and deliveries.")
+    service_area: ServiceArea | None = Field(None, description="City + district; taken from the address when omitted.")
+    scheduled_date: date | None = Field(
+        None, description="Visits: the booked day (required). Consumables: the expected day; computed when omitted."
+    )
+    half_day: Literal["am", "pm"] | None = Field(None, description="Visits: 上午 (am) or 下午 (pm), required.")
+
+    def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
+        problems: list[tuple[str, PydanticCustomError]] = []
+        if self.kind == "consumables":
+            if not self.items:
+                problems.append(("items", _error("items", "至少一项", "must have at least one item")))
+            if self.delivery_method is None:
+                problems.append(("delivery_method", _error("delivery_method", "为必填项", "is required")))
+            if self.delivery_method == "delivery" and not self.address:
+                problems.append(("address", _error("address", "送货上门时为必填项", "is required for a delivery")))
+            if self.half_day is not None:
+                problems.append(("half_day", _error("half_day", "只用于上门服务", "is for visits only")))
+        else:
+            if self.items or self.delivery_method:
+                problems.append(("items", _error("items", "只用于耗材配送", "is for consumables only")))
+            for name in ("address", "scheduled_date", "half_day"):
+                if getattr(self, name) is None:
+                    problems.append((name, _error(name, "上门服务时为必填项", "is required for a visit")))
+        if self.address and not self.service_area:
+            from bot.field.areas import service_area
+
+            self.service_area = service_area(self.address)
+        if self.address and not self.service_area:
+            problems.append(
+                ("address", _error("address", "需要写明所在的市和区（县）", "must name the city and district"))
+            )
+        return problems
+
+
+class FieldOut(BaseModel):
+    kind: FieldKind
+    kind_label: str
+    items: list[dict[str, Any]] = Field(description='[{"code", "label", "unit", "quantity"}]')
+    delivery_method: Literal["delivery", "pickup"] | None
+    address: str | None
+    service_area: str | None
+    scheduled_date: date | None = Field(description="Visit: the booked day. Consumables: the expected delivery day.")
+    half_day: Literal["am", "pm"] | None
+    outcome: Literal["done", "cancelled"] | None = Field(description="null while the work is to do.")
+    parts_used: list[dict[str, Any]] = Field(description='[{"item", "quantity"}], recorded when done.')
+    finished_at: datetime | None
+
+
+class PartUsed(BilingualModel):
+    item: PartName = Field(description="A catalogue code or the part's name.")
+    quantity: int = Field(ge=1, le=99)
+
+
+class FieldDone(BilingualModel):
+    """The maintainer finished the job."""
+
+    note: Note = Field(description="What was done: the ticket's resolution (internal unless reply_to_merchant).")
+    parts_used: list[PartUsed] = Field(default_factory=list, max_length=20)
+    reply_to_merchant: bool = Field(False, description="Also send the note to the merchant's chat.")
+
+
+class FieldAssign(BilingualModel):
+    maintainer: Assignee | None = Field(description="Staff username of the maintainer; null unassigns.")
+
+
+class FieldReschedule(BilingualModel):
+    scheduled_date: date
+    half_day: Literal["am", "pm"]
+
+
 class TicketCreate(BilingualModel):
     category: Category
     merchant_id: MerchantId | None = Field(None, description="Required except for handoff tickets.")
@@ -304,6 +428,7 @@ class TicketCreate(BilingualModel):
         default_factory=list,
         description=f"Conversation so far; only the last {TRANSCRIPT_MAX_LINES} lines are kept.",
     )
+    field: FieldIn | None = Field(None, description="Required for (and only for) consumables and visit tickets.")
 
     @field_validator("transcript")
     @classmethod
@@ -336,7 +461,7 @@ class TicketCreate(BilingualModel):
         return v
 
     def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
-        problems = self._contact_errors()
+        problems = self._contact_errors() + self._field_errors()
         if self.category in (Category.REPAIR, Category.ACTIVATION) and not (
             self.terminal_id or self.device_serial
         ):
@@ -351,6 +476,17 @@ class TicketCreate(BilingualModel):
                 )
             ]
         return problems
+
+    def _field_errors(self) -> list[tuple[str, PydanticCustomError]]:
+        if self.category not in FIELD_CATEGORIES:
+            if self.field is not None:
+                return [("field", _error("field", "只用于耗材配送和上门服务工单", "is for consumables and visit tickets only"))]
+            return []
+        if self.field is None:
+            return [("field", _error("field", "耗材配送和上门服务工单必须填写", "is required for consumables and visit tickets"))]
+        if (self.field.kind == "consumables") != (self.category == Category.CONSUMABLES):
+            return [("field.kind", _error("field.kind", "与工单类别不符", "does not match the category"))]
+        return []
 
     def _contact_errors(self) -> list[tuple[str, PydanticCustomError]]:
         """Who the ticket is for: merchant id and phone, except that a handoff from a chat
@@ -464,6 +600,7 @@ class TicketOut(BaseModel):
     transcript: list[dict[str, Any]]
     assignee: str | None
     resolution: str | None
+    field: FieldOut | None = Field(None, description="Consumables and visit tickets: what, where, when (docs/tickets.md).")
     version: int
     created_at: datetime
     updated_at: datetime

@@ -34,7 +34,7 @@ from bot.tickets import (
     TicketNotFound,
 )
 from bot.tickets import notices, outbox
-from bot.tickets.models import Notification, Ticket, TicketEvent, utcnow
+from bot.tickets.models import FieldJob, Notification, Ticket, TicketEvent, utcnow
 from bot.tickets.numbers import new_number
 from bot.tickets.schemas import (
     CommentCreate,
@@ -45,6 +45,8 @@ from bot.tickets.schemas import (
     NotificationOut,
     OutboxEventOut,
     OutboxPage,
+    FieldIn,
+    FieldOut,
     TicketCreate,
     TicketFilters,
     TicketOut,
@@ -79,6 +81,38 @@ def merchant_messages(
     return [text] if text else []
 
 
+def field_out(job: FieldJob | None) -> FieldOut | None:
+    if job is None:
+        return None
+    from bot.field.catalog import BY_CODE
+    from bot.tickets.schemas import FIELD_KIND_LABELS
+
+    items = []
+    for entry in job.items or []:
+        item = BY_CODE.get(entry.get("code", ""))
+        items.append(
+            {
+                "code": entry.get("code"),
+                "label": item.label if item else entry.get("code"),
+                "unit": item.unit if item else "",
+                "quantity": entry.get("quantity"),
+            }
+        )
+    return FieldOut(
+        kind=job.kind,
+        kind_label=FIELD_KIND_LABELS.get(job.kind, job.kind),
+        items=items,
+        delivery_method=job.delivery_method,
+        address=job.address,
+        service_area=job.service_area,
+        scheduled_date=job.scheduled_date,
+        half_day=job.half_day,
+        outcome=job.outcome,
+        parts_used=list(job.parts_used or []),
+        finished_at=job.finished_at,
+    )
+
+
 def ticket_out(t: Ticket) -> TicketOut:
     amount = None if t.settlement_amount_fen is None else (Decimal(t.settlement_amount_fen) / 100).quantize(Decimal("0.01"))
     return TicketOut(
@@ -98,6 +132,7 @@ def ticket_out(t: Ticket) -> TicketOut:
         transcript=list(t.transcript or []),
         assignee=t.assignee,
         resolution=t.resolution,
+        field=field_out(t.field_job),
         version=t.version,
         created_at=t.created_at,
         updated_at=t.updated_at,
@@ -188,6 +223,8 @@ class TicketService:
                 )
                 s.add(t)
                 s.flush()
+                if data.field is not None:
+                    self._add_field_job(s, t, data.field, now)
                 self._record(
                     s,
                     t,
@@ -206,6 +243,35 @@ class TicketService:
             raise
         log.info("ticket %s created (%s, channel %s)", result.number, result.category, result.channel)
         return CreateResult(ticket=result, created=True)
+
+    def _add_field_job(self, s: Session, t: Ticket, f: FieldIn, now: datetime) -> None:
+        """The field job of a consumables / visit ticket; a delivery's day is the promised one."""
+        from bot.field.when import add_working_days
+
+        day = f.scheduled_date
+        if f.kind == "consumables" and day is None:
+            lead = (
+                self.settings.field_delivery_lead_days
+                if f.delivery_method == "delivery"
+                else self.settings.field_pickup_lead_days
+            )
+            day = add_working_days(now.astimezone(self._tz).date(), lead)
+        job = FieldJob(
+            ticket_id=t.id,
+            kind=f.kind,
+            items=[{"code": i.code, "quantity": i.quantity} for i in f.items],
+            delivery_method=f.delivery_method,
+            address=f.address,
+            service_area=f.service_area,
+            scheduled_date=day,
+            half_day=f.half_day,
+            outcome=None,
+            parts_used=[],
+            finished_at=None,
+        )
+        s.add(job)
+        s.flush()
+        s.refresh(t, ["field_job"])
 
     def _free_number(self, s: Session, now: datetime) -> str:
         """A random number not used yet (a clash is about one in a hundred million per draw)."""

@@ -36,7 +36,13 @@ class Category(StrEnum):
     SETTLEMENT = "settlement"
     ACTIVATION = "activation"
     HANDOFF = "handoff"
+    CONSUMABLES = "consumables"
+    VISIT = "visit"
     OTHER = "other"
+
+
+# Categories whose tickets carry a field job (bot.field): deliveries and on-site visits.
+FIELD_CATEGORIES = frozenset({Category.CONSUMABLES, Category.VISIT})
 
 
 class Priority(StrEnum):
@@ -61,6 +67,7 @@ class EventType(StrEnum):
     ASSIGNED = "assigned"
     PRIORITY_CHANGED = "priority_changed"
     COMMENTED = "commented"
+    FIELD_CHANGED = "field_changed"
     DELIVERED = "delivered"
     NOTIFICATION = "notification"
 
@@ -74,6 +81,7 @@ OUTBOX_EVENT_TYPES = frozenset(
         EventType.ASSIGNED,
         EventType.PRIORITY_CHANGED,
         EventType.COMMENTED,
+        EventType.FIELD_CHANGED,
     }
 )
 
@@ -92,6 +100,8 @@ CATEGORY_LABELS: dict[str, str] = {
     "settlement": "结算到账",
     "activation": "开通激活",
     "handoff": "人工咨询",
+    "consumables": "耗材配送",
+    "visit": "上门服务",
     "other": "其他咨询",
 }
 PRIORITY_LABELS: dict[str, str] = {"low": "低", "normal": "普通", "high": "高", "urgent": "紧急"}
@@ -109,6 +119,7 @@ EVENT_LABELS: dict[str, str] = {
     "assigned": "指派",
     "priority_changed": "优先级变更",
     "commented": "备注",
+    "field_changed": "上门/配送变更",
     "delivered": "已同步到工单系统",
     "notification": "已通知商户",
 }

@@ -53,10 +53,16 @@ def test_duplicate_username_is_refused(store):
 
 
 def test_roles_widen_step_by_step():
-    assert set(ROLE_SCOPES["viewer"]) == {"tickets:read", "conversations:read", "faq:read"}
-    assert set(ROLE_SCOPES["agent"]) - set(ROLE_SCOPES["viewer"]) == {"tickets:write", "conversations:write"}
+    assert set(ROLE_SCOPES["viewer"]) == {"tickets:read", "conversations:read", "faq:read", "field:read"}
+    assert set(ROLE_SCOPES["agent"]) - set(ROLE_SCOPES["viewer"]) == {"tickets:write", "conversations:write", "field:write"}
     assert set(ROLE_SCOPES["editor"]) - set(ROLE_SCOPES["agent"]) == {"faq:write"}
     assert "staff:admin" in ROLE_SCOPES["admin"] and "staff:admin" not in ROLE_SCOPES["editor"]
+
+
+def test_maintainers_work_their_queue_but_cannot_read_chats_or_change_tickets():
+    scopes = set(ROLE_SCOPES["maintainer"])
+    assert {"field:read", "field:write", "tickets:read"} <= scopes
+    assert not scopes & {"conversations:read", "tickets:write", "staff:admin"}
 
 
 def test_session_expires_ends_on_logout_and_on_disable(database):
