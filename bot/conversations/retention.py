@@ -1,13 +1,15 @@
 """Retention: delete conversations nobody has written in for a while, everywhere they are kept.
 
 A conversation is old when its last message (or, without one, its start) is older than the
-cutoff and no person owns it right now (an open handoff is kept whatever its age). For each
+cutoff, no person owns it right now (an open handoff is kept whatever its age) and the merchant
+has not asked for care reminders in it (an active ``care_reminders`` row keeps it too). For each
 old conversation, in batches of one transaction each:
 
 * the project tables: transcript lines (``conversation_messages``), photos
   (``conversation_attachments``), offered buttons, FAQ feedback, ratings, handoffs, the
-  ``conversations`` row itself, the phone vault (``conversation_pii``) and the channel outbox's
-  finished rows (``channel_outbox``; pending ones are still to be delivered and stay);
+  ``conversations`` row itself, the phone vault (``conversation_pii``), cancelled care
+  reminders and the channel outbox's finished rows (``channel_outbox``; pending ones are still
+  to be delivered and stay);
 * Rasa's tracker store (``events``, same database): every event of that sender id.
 
 Besides, Rasa trackers whose newest event is older than the cutoff and that have no
@@ -43,6 +45,7 @@ from bot.conversations.models import (
 )
 from bot.conversations.vault import ConversationPii
 from bot.db import Database, rowcount
+from bot.field.models import CareReminder
 from bot.outbox import PENDING
 from bot.tickets.models import utcnow
 
@@ -59,6 +62,7 @@ PER_CONVERSATION = (
     ("ratings", ConversationRating, ConversationRating.conversation_id),
     ("handoffs", Handoff, Handoff.conversation_id),
     ("phone_vault", ConversationPii, ConversationPii.conversation_id),
+    ("care_reminders", CareReminder, CareReminder.conversation_id),
 )
 
 
@@ -98,7 +102,10 @@ def _events_table(db: Database) -> Table | None:
 def _old(cutoff: datetime):
     """The conversations retention removes: quiet since before ``cutoff``, nobody handling them."""
     last = func.coalesce(Conversation.last_message_at, Conversation.created_at)
-    return select(Conversation.id).where(last < cutoff, Conversation.handoff_active.is_(False))
+    reminded = select(CareReminder.conversation_id).where(CareReminder.cancelled_at.is_(None))
+    return select(Conversation.id).where(
+        last < cutoff, Conversation.handoff_active.is_(False), Conversation.id.not_in(reminded)
+    )
 
 
 def old_conversations(s: Session, cutoff: datetime) -> list[str]:

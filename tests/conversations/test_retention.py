@@ -106,6 +106,21 @@ def add_channel_message(db, conv: str, status: str, at: datetime) -> None:
         )
 
 
+def add_reminder(db, conv: str, cancelled: bool) -> None:
+    from bot.field.models import CareReminder
+
+    with db.session() as s:
+        s.add(
+            CareReminder(
+                conversation_id=conv,
+                interval_days=30,
+                next_due_at=NOW,
+                created_at=LONG_AGO,
+                cancelled_at=LONG_AGO if cancelled else None,
+            )
+        )
+
+
 def seed(db, settings):
     """Old, recent and still-handled conversations, an old and a recent tracker without one, a ticket."""
     events = rasa_events_table(db)
@@ -131,6 +146,10 @@ def seed(db, settings):
     # web:busy - as old, but a person is handling it right now
     convs.log_message("web:busy", "in", "转人工")
     convs.start_handoff("web:busy", "web")
+    # web:care - as old, but the merchant asked for care reminders there (still active)
+    convs.log_message("web:care", "in", "提醒我保养")
+    add_reminder(db, "web:care", cancelled=False)
+    add_reminder(db, "web:old", cancelled=True)
     # web:new - recent
     recent = ConversationService(db, settings, clock=Clock(LATELY))
     recent.log_message("web:new", "in", "怎么结算")
@@ -170,7 +189,8 @@ def test_dry_run_counts_and_deletes_nothing(database, settings):
     report = prune(database, timedelta(days=180), dry_run=True, clock=lambda: NOW)
     assert counts(database) == before
     c = report.counts
-    assert c["conversations"] == 2  # web:old and wechat:old; web:busy is being handled, web:new is recent
+    # web:old and wechat:old; web:busy is being handled, web:care has reminders on, web:new is recent
+    assert c["conversations"] == 2 and c["care_reminders"] == 1
     # web:old: the merchant, the photo, the staff reply, the hand-back notice; wechat:old: one line
     assert c["messages"] == 5 and c["photos"] == 1 and c["handoffs"] == 1 and c["ratings"] == 1
     assert c["feedback"] == 1 and c["buttons"] == 1 and c["channel_outbox"] == 1
@@ -182,7 +202,7 @@ def test_prune_removes_old_conversations_everywhere_and_keeps_the_rest(database,
     _, ticket = seed(database, settings)
     report = prune(database, timedelta(days=180), clock=lambda: NOW)
     assert report.counts["conversations"] == 2 and report.counts["messages"] == 5
-    assert conversation_ids(database) == {"web:busy", "web:new"}
+    assert conversation_ids(database) == {"web:busy", "web:care", "web:new"}
     assert senders(database) == {"web:new", "web:orphan-recent"}
     with database.engine.connect() as c:
         assert (
@@ -201,6 +221,8 @@ def test_prune_removes_old_conversations_everywhere_and_keeps_the_rest(database,
             == 1
         )
     assert TicketService(database, settings).get(ticket.number).sender_id == "web:old"  # tickets are records
+    with database.engine.connect() as c:
+        assert c.execute(sa.text("SELECT conversation_id FROM care_reminders")).scalars().all() == ["web:care"]
     # The recent conversation is whole: its transcript still reads the same.
     assert [m.text for m in ConversationService(database, settings).transcript("web:new")] == ["怎么结算"]
     # A second run finds nothing more.
