@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from anyio import to_thread
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.conversations import hours
 from bot.masking import PHONE, find_pii, mask_pii
@@ -155,7 +156,15 @@ class ChatService:
             # An action may have just handed the conversation to a person.
             return convs.handoff_active(conv)
 
-        if await to_thread.run_sync(_record):
+        try:
+            handed_off = await to_thread.run_sync(_record)
+        except (OperationalError, InterfaceError) as e:
+            # The database went away after Rasa answered: Rasa has the turn, so the merchant gets
+            # the answer (asking to resend would make it a second turn); the transcript misses
+            # the bot's lines of this one turn.
+            log.warning("bot reply for %s not recorded: database unavailable (%s)", conv, type(e).__name__)
+            return ChatReply(messages=messages, status="ok")
+        if handed_off:
             return ChatReply(messages=messages, status="handoff", notice=handoff_notice(self.services))
         return ChatReply(messages=messages, status="ok")
 

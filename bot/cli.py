@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "apikey": ("bot.tickets.cli", "apikey"),
     "tickets": ("bot.tickets.cli", "tickets"),
     "staff": ("bot.staff.cli", "staff"),
+    "conversations": ("bot.conversations.cli", "conversations"),
     "docs": ("bot.reference", "docs"),
     "field": ("bot.field.cli", "field"),
 }

@@ -95,6 +95,7 @@ def train_if_needed(force: bool = False) -> Path:
 
 # Rasa's SQLTrackerStore with a validated tracker cache and append-only saves (same table).
 TRACKER_STORE_TYPE = "bot.rasa_ext.tracker_store.CachingSQLTrackerStore"
+LOCK_STORE_TYPE = "bot.rasa_ext.lock_store.FallbackRedisLockStore"
 
 
 def tracker_store_config(database_url: str, sqlite_synchronous: str = "NORMAL") -> dict:
@@ -121,7 +122,7 @@ def lock_store_config(redis_url: str) -> dict:
         return {"type": "in_memory"}
     u = urlsplit(redis_url)
     cfg = {
-        "type": "redis",
+        "type": LOCK_STORE_TYPE,  # Rasa's Redis locks, with a fallback while Redis is down
         "url": u.hostname or "127.0.0.1",
         "port": u.port or 6379,
         "db": int(u.path.lstrip("/") or 0),

@@ -200,6 +200,14 @@ class Settings(BaseSettings):
             "Everywhere else (transcript, Rasa, logs) the number is only ever stored masked."
         ),
     )
+    conversation_retention_days: int = Field(
+        180,
+        ge=1,
+        description=(
+            "`posbot conversations prune` deletes conversations with no message for this many days: transcripts, "
+            "photos, feedback, ratings, the phone vault and Rasa's tracker events (docs/operations.md)."
+        ),
+    )
     chat_session_ttl_s: int = Field(
         86_400, ge=60, description="How long a chat session token is valid; the widget renews it transparently."
     )

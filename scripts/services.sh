@@ -3,6 +3,7 @@
 #
 #   scripts/services.sh            PostgreSQL on 127.0.0.1:${POSBOT_PG_PORT:-5432}, Redis on 127.0.0.1:${POSBOT_REDIS_PORT:-6379}
 #
+# Also installs the PostgreSQL server and redis-server binaries the fault tests run privately.
 # Each one that already answers is left alone. One that is installed but stopped is started.
 # One that is missing is installed from Debian's packages (as Chromium is for the browser
 # tests) and started; a PostgreSQL cluster this script creates trusts the postgres user on
@@ -85,6 +86,16 @@ ensure_redis() {
   wait_for 15 redis_answers || { say "Redis did not come up on 127.0.0.1:$REDIS_PORT"; exit 1; }
 }
 
+# The fault tests (tests/e2e/test_pg_restart*.py, test_redis_down.py) start, restart and stop
+# private servers of their own, also where the shared ones are remote: they need the binaries.
+ensure_fault_test_binaries() {
+  local missing=()
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
 ensure_postgres
 ensure_redis
+ensure_fault_test_binaries
 say "PostgreSQL 127.0.0.1:$PG_PORT and Redis 127.0.0.1:$REDIS_PORT are up"

@@ -71,3 +71,22 @@ def signed_merchant(merchant_id: str, secret: str, expires: int | None = None) -
     expires = int(time.time()) + 600 if expires is None else expires
     sig = hmac.new(secret.encode(), f"{merchant_id}.{expires}".encode(), hashlib.sha256).hexdigest()
     return {"id": merchant_id, "expires": expires, "signature": sig}
+
+
+def rasa_events_table(engine):
+    """Rasa's tracker store table (``events``) as its SQLTrackerStore creates it, for tests without Rasa."""
+    import sqlalchemy as sa
+
+    md = sa.MetaData()
+    events = sa.Table(
+        "events", md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("sender_id", sa.String(255), nullable=False, index=True),
+        sa.Column("type_name", sa.String(255), nullable=False),
+        sa.Column("timestamp", sa.Float),
+        sa.Column("intent_name", sa.String(255)),
+        sa.Column("action_name", sa.String(255)),
+        sa.Column("data", sa.Text),
+    )
+    md.create_all(engine)
+    return events

@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from bot import merchant_identity
 from bot.api.deps import get_app_settings, get_chat
-from bot.api.errors import ApiError, Responses
+from bot.api.errors import ApiError, ErrorOut, Responses
 from bot.api.ratelimit import check_sender, check_session_cap
 from bot.chat import (
     SENDER_RE,
@@ -275,7 +275,12 @@ def verified_merchant(settings: Settings, merchant: MerchantIn | None) -> dict |
     response_model=ChatOut,
     responses={
         **_AUTH_DOC,
-        503: {"model": ChatOut, "description": "Rasa is down or slow; the body still carries a polite message."},
+        503: {
+            "model": ChatOut | ErrorOut,
+            "description": "Rasa is down or slow: the message was stored and `messages` carries a polite answer "
+            "(status rasa_unavailable). Or the database is unreachable (code database_unavailable): nothing was "
+            "stored, send it again after Retry-After.",
+        },
     },
 )
 async def chat(

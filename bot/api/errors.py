@@ -8,7 +8,12 @@ the problem) and ``code``. Handled here:
   offending input is never echoed (it may be 1 MB or a secret);
 * ``bot.tickets.TicketError`` → its status (404 unknown ticket, 409 illegal transition, ...);
 * ``bot.faq.store.StoreError`` → its status (422 with every problem of a knowledge-base edit);
-* ``ApiError`` → its status and code (the web chat's 401 session errors, 409/413/415 photos ...).
+* ``ApiError`` → its status and code (the web chat's 401 session errors, 409/413/415 photos ...);
+* the database unreachable (SQLAlchemy ``OperationalError`` / ``InterfaceError``: PostgreSQL
+  restarting, SQLite locked past its busy timeout) → 503 ``database_unavailable`` with
+  ``Retry-After``, a polite bilingual message and no stack trace. Nothing of the request was
+  stored (its transaction rolled back), so the client sends it again; pooled connections are
+  checked before use (``pool_pre_ping``), so once the database is back the next request works.
 
 HTTPException (401/403/413 ...) keeps FastAPI's default handler, and a pydantic
 ValidationError escaping an endpoint stays a 500: it is a server bug, not bad input.
@@ -24,6 +29,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.tickets import TicketError
 from bot.tickets.schemas import translate_errors
@@ -49,7 +55,18 @@ COMMON_RESPONSES: Responses = {
         "model": ErrorOut,
         "description": "Too many requests from this client, API key or sender (code rate_limited); see Retry-After",
     },
+    503: {
+        "model": ErrorOut,
+        "description": "The database is unreachable for a moment (code database_unavailable); nothing was stored, "
+        "send it again after Retry-After",
+    },
 }
+
+DATABASE_UNAVAILABLE_MESSAGE = (
+    "抱歉，系统暂时有点忙，刚才的内容没有保存，请稍后再发一次 / "
+    "the database is unavailable for a moment; nothing was stored, please try again shortly"
+)
+DATABASE_RETRY_AFTER_S = 5
 
 
 # What every route behind an API key or staff login may answer.
@@ -125,6 +142,17 @@ async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content=content, headers=exc.headers)
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # One line, no traceback: the cause is the database, not this request.
+    log.warning("%s %s: database unavailable (%s)", request.method, request.url.path, type(exc.__cause__ or exc).__name__)
+    return JSONResponse(
+        status_code=503,
+        content={"detail": DATABASE_UNAVAILABLE_MESSAGE, "message": DATABASE_UNAVAILABLE_MESSAGE,
+                 "code": "database_unavailable"},
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on ``app`` (idempotent)."""
     app.add_exception_handler(RequestValidationError, _request_validation)  # type: ignore[arg-type]
@@ -133,3 +161,5 @@ def install_error_handlers(app: FastAPI) -> None:
     from bot.faq.store import StoreError
 
     app.add_exception_handler(StoreError, _kb_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)

@@ -2,8 +2,10 @@
 
 Anyone gets ``{"status": "ok"}`` (200) or ``{"status": "degraded"}`` (503): enough for a load
 balancer or Kubernetes probe. The details (Rasa version and model, database dialect, FAQ index
-and its hash) need an API key (``X-API-Key`` or ``Authorization: Bearer``; every key has a scope):
-they tell an attacker exactly which versions run.
+and its hash) tell an attacker exactly which versions run, so they need an API key
+(``X-API-Key`` or ``Authorization: Bearer``; every key has a scope) or the session of a signed-in
+staff account with scope ``staff:admin`` (role admin: the people who run the service; agents and
+editors get the public answer).
 """
 
 from __future__ import annotations
@@ -21,9 +23,26 @@ router = APIRouter(tags=["health"])
 
 class HealthOut(BaseModel):
     status: str = Field(..., description="ok | degraded")
-    rasa: dict | None = Field(None, description="With an API key: reachability, version, loaded model.")
+    rasa: dict | None = Field(None, description="With an API key or an admin session: reachability, version, loaded model.")
     database: dict | None = Field(None, description="With an API key: ok, dialect.")
     faq: dict | None = Field(None, description="With an API key: entries, encoder, index hash.")
+
+
+DETAILS_STAFF_SCOPE = "staff:admin"
+
+
+def _staff_may_see_details(request: Request) -> bool:
+    from bot.api.auth import SESSION_COOKIE
+    from bot.staff.accounts import StaffStore
+
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return False
+    try:
+        session = StaffStore(request.app.state.services.db).session(cookie)
+    except Exception:  # the database is down: no way to check the session, and the status says so
+        return False
+    return session is not None and DETAILS_STAFF_SCOPE in session.account.scopes
 
 
 def _caller_may_see_details(request: Request) -> bool:
@@ -32,7 +51,7 @@ def _caller_may_see_details(request: Request) -> bool:
 
     token = api_key_of({k.lower(): v for k, v in request.headers.raw})
     if token is None:
-        return False
+        return _staff_may_see_details(request)
     try:
         key = ApiKeyStore(request.app.state.services.db).authenticate(token)
     except ApiKeyRejected:
@@ -54,7 +73,7 @@ def _caller_may_see_details(request: Request) -> bool:
 async def healthz(request: Request):
     """Can the app serve chat (Rasa reachable with a model, database up)? 200 yes, 503 no.
 
-    Details only for callers with an API key.
+    Details only for callers with an API key or an admin's staff session.
     """
     details = await to_thread.run_sync(_caller_may_see_details, request)
     services = request.app.state.services

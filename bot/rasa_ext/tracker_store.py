@@ -79,6 +79,8 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
             self._sqlite_pragmas(str(sqlite_synchronous).upper())
+        else:
+            self._pre_ping()
         self.cache_size = int(cache_size)
         self.keep_turns = max(6, int(keep_turns))  # rules and memoization look back at most 5 turns
         self._cache: "OrderedDict[Text, _Cached]" = OrderedDict()
@@ -110,6 +112,20 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+    def _pre_ping(self) -> None:
+        """Test pooled connections before use (Rasa's engine does not).
+
+        After PostgreSQL restarts, every pooled connection is dead; without the ping the
+        next turn fails on one and Rasa's REST channel answers it with no messages at all.
+        With it, the connection is replaced and the turn goes through (tests/e2e/test_pg_restart.py).
+        """
+        from rasa.core.tracker_store import create_engine_kwargs
+
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def _ensure_index(self) -> None:
         index = sa.Index(INDEX_NAME, self._table.c.sender_id, self._table.c.id)

@@ -1114,6 +1114,11 @@
       this.notice("您发得有点快，请稍等几秒再试。", retry);
       return;
     }
+    if (status === 503 && json && json.code === "database_unavailable") {
+      // Nothing was stored: the merchant sends the same message again with the retry button.
+      this.notice(chinese(json.message), retry);
+      return;
+    }
     this.notice("抱歉，服务暂时出了点问题（错误码 " + status + "），请稍后再试。", retry);
   };
 

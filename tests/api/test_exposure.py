@@ -35,6 +35,41 @@ def test_health_details_need_an_api_key(api, scopes):
     assert bearer.json() == body
 
 
+def staff_client(api, role: str):
+    """A browser signed in to /staff with an account of ``role`` (cookie over https, as behind TLS)."""
+    from fastapi.testclient import TestClient
+
+    from bot.staff.accounts import StaffStore
+
+    StaffStore(api.services.db).create(f"{role}-op", role, "correct horse battery")
+    client = TestClient(api.app, base_url="https://posbot.test")
+    r = client.post("/api/staff/login", json={"username": f"{role}-op", "password": "correct horse battery"})
+    assert r.status_code == 200, r.text
+    return client
+
+
+def test_health_details_for_a_signed_in_admin(api):
+    admin = staff_client(api, "admin")
+    body = admin.get("/healthz").json()
+    assert body["rasa"]["version"] == "3.6.21" and body["database"]["dialect"] == "sqlite"
+    assert body["faq"]["kb_hash"]
+    admin.post("/api/staff/logout")
+    assert admin.get("/healthz").json() == {"status": "ok"}  # signed out: the public answer again
+
+
+@pytest.mark.parametrize("role", ["viewer", "agent", "editor"])
+def test_health_details_not_for_other_staff_roles(api, role):
+    r = staff_client(api, role).get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+def test_health_with_a_forged_staff_cookie_is_the_public_answer(api):
+    from bot.api.auth import SESSION_COOKIE
+
+    api.client.cookies.set(SESSION_COOKIE, "forged-session-token")
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+
+
 def test_health_with_a_bad_key_is_401_not_details(api):
     r = api.client.get("/healthz", headers={"X-API-Key": "posbot_deadbeef_" + "x" * 43})
     assert r.status_code == 401

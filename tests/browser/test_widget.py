@@ -191,3 +191,37 @@ def test_refusals_for_sending_too_much_are_explained(page, site, code, shown, re
     alert = page.locator(".pw-msg.pw-error").last
     expect(alert.locator(".pw-bubble")).to_have_text(shown)
     expect(alert.locator(".pw-retry")).to_have_count(1 if retry else 0)
+
+
+def test_database_outage_keeps_the_message_for_one_retry(page, site):
+    """PostgreSQL down (bot.api.errors, 503 database_unavailable): nothing was stored, so the widget
+    says so and offers to send it again; once the database is back, the retry gets the answer."""
+    from bot.api.errors import DATABASE_UNAVAILABLE_MESSAGE
+
+    body = json.dumps(
+        {
+            "detail": DATABASE_UNAVAILABLE_MESSAGE,
+            "message": DATABASE_UNAVAILABLE_MESSAGE,
+            "code": "database_unavailable",
+        },
+        ensure_ascii=False,
+    )
+    outage = {"on": True}
+    page.route(
+        site + "/api/chat",
+        lambda route: (
+            route.fulfill(status=503, body=body, content_type="application/json", headers={"Retry-After": "5"})
+            if route.request.method == "POST" and outage["on"]
+            else route.continue_()
+        ),
+    )
+    page.goto(site + "/")
+    chat = ChatWidget(page)
+    chat.input.fill("你好")
+    chat.input.press("Enter")
+    alert = page.locator(".pw-msg.pw-error").last
+    expect(alert.locator(".pw-bubble")).to_have_text("抱歉，系统暂时有点忙，刚才的内容没有保存，请稍后再发一次")
+    outage["on"] = False  # the database is back
+    alert.locator(".pw-retry").click()
+    expect(chat.replies_to("你好").first).to_have_text(CJK)
+    expect(chat.merchant_bubble("你好")).to_have_count(1)  # sent again, shown once

@@ -59,7 +59,8 @@ class Receiver:
     """A webhook endpoint on 127.0.0.1 acting like a careful external ticketing system.
 
     It checks the signature, deduplicates on X-Posbot-Event-Id, and can be told to
-    fail (``mode = "fail"``, HTTP 500) or to hang until ``release`` is set (``"hang"``).
+    fail (``mode = "fail"``, HTTP 500), to hang until ``release`` is set (``"hang"``, then 503),
+    or to hold each request until ``release`` is set and then accept it (``"hold"``).
     """
 
     def __init__(self, secret: str):
@@ -88,6 +89,8 @@ class Receiver:
                 if mode == "hang":
                     receiver.release.wait(60)
                     return self._reply(503)
+                if mode == "hold":
+                    receiver.release.wait(60)
                 if mode == "fail":
                     return self._reply(500)
                 expected = "sha256=" + hmac.new(receiver.secret.encode(), body, hashlib.sha256).hexdigest()
