@@ -4,12 +4,14 @@
 //
 // Other tabs open the "new entry" editor with
 //   document.dispatchEvent(new CustomEvent("kb:new-entry", { detail: { question, category } }))
-// (the unanswered queue does): the question becomes the entry's first wording.
+// (the unanswered queue does): the question becomes the entry's first wording, and once the
+// entry is saved the editor answers with
+//   document.dispatchEvent(new CustomEvent("kb:entry-created", { detail: { entry_id, question } }))
 
 let ctx = null; // { api, el, fmtTime, personName }
 let META = null; // GET /api/faq/editor: labels and limits
 let allowed = false;
-const state = { items: [], current: null, creating: false, versions: [], seq: 0 };
+const state = { items: [], current: null, creating: false, requested: null, versions: [], seq: 0 };
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -185,6 +187,8 @@ async function newEntry(prefill = {}) {
   await loadMeta();
   state.current = null;
   state.creating = true;
+  // Opened by another tab (kb:new-entry): it hears back which entry was created (kb:entry-created).
+  state.requested = prefill.requested ? { question: prefill.question || "" } : null;
   openEditor();
   $("#kb-e-title").textContent = "新建条目";
   $("#kb-e-version").textContent = "保存后机器人几秒内就能用它回答";
@@ -207,6 +211,11 @@ async function submitEditor(ev) {
     let saved;
     if (state.creating) {
       saved = await save("POST", "/api/faq/entries", { id: $("#kb-e-id").value.trim(), ...body });
+      if (state.requested) {
+        const detail = { entry_id: saved.id, question: state.requested.question };
+        state.requested = null;
+        document.dispatchEvent(new CustomEvent("kb:entry-created", { detail }));
+      }
     } else {
       saved = await save("PUT", `/api/faq/entries/${encodeURIComponent(state.current.id)}`, {
         ...body,
@@ -377,6 +386,6 @@ export function initKb(helpers) {
     const d = (ev && ev.detail) || {};
     if (!allowed) return;
     if (location.hash !== "#kb") location.hash = "kb";
-    newEntry({ question: typeof d.question === "string" ? d.question.trim() : "", category: d.category });
+    newEntry({ question: typeof d.question === "string" ? d.question.trim() : "", category: d.category, requested: true });
   });
 }

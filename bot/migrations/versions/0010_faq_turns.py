@@ -1,7 +1,7 @@
 """FAQ turn log: the chat's FAQ decisions, for the unanswered queue and the analytics.
 
 Revision ID: 0010_faq_turns
-Revises: 0008_conversation_pii
+Revises: 0009_faq_live
 Create Date: 2026-12-02
 
 One row per merchant question the FAQ engine decided on (bot/analytics/models.py): the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 TS = sa.DateTime(timezone=True)
 
 revision = "0010_faq_turns"
-down_revision = "0008_conversation_pii"
+down_revision = "0009_faq_live"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Field service: the field job of consumables and visit tickets, and care-reminder opt-ins.
 
 Revision ID: 0011_field_service
-Revises: 0008_conversation_pii
+Revises: 0010_faq_turns
 Create Date: 2026-12-02
 
 Tickets of the new categories ``consumables`` and ``visit`` (the category column is a plain
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 TS = sa.DateTime(timezone=True)
 
 revision = "0011_field_service"
-down_revision = "0008_conversation_pii"
+down_revision = "0010_faq_turns"
 branch_labels = None
 depends_on = None
 
