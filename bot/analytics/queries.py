@@ -224,6 +224,7 @@ def local_day(s: Session, column, tz: str):
     if s.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone(tz, column), "YYYY-MM-DD")
     raw = s.connection().connection.driver_connection
+    assert raw is not None  # a live SQLite connection
     raw.create_function("posbot_local_day", 2, _local_day_sqlite, deterministic=True)
     return func.posbot_local_day(column, tz)
 
@@ -363,8 +364,8 @@ def _first_replies(s: Session, period: Period) -> tuple[FirstReply, dict[str, li
     zone = period.zone
     waits: list[float] = []
     per_day: dict[str, list[float]] = defaultdict(list)
-    for started, replied in rows:
-        replied = _as_utc(replied)
+    for started, replied_raw in rows:
+        replied = _as_utc(replied_raw)
         if replied is None:
             continue
         seconds = max(0.0, (replied - started).total_seconds())

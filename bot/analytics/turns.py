@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.analytics.models import RESOLUTIONS, FaqTurn
 from bot.conversations.models import CONV_ID_MAX, Conversation
-from bot.db import Database
+from bot.db import Database, rowcount
 from bot.masking import mask_pii
 from bot.tickets.models import utcnow
 
@@ -173,8 +173,9 @@ class FaqTurnLog:
                 )
                 .execution_options(synchronize_session=False)
             )
-            log.info("%d unanswered questions resolved by %s (%s %s)", result.rowcount, by, resolution, entry_id or "-")
-            return result.rowcount or 0
+            n = rowcount(result)
+            log.info("%d unanswered questions resolved by %s (%s %s)", n, by, resolution, entry_id or "-")
+            return n
 
     def get(self, turn_id: int) -> FaqTurn | None:
         with self.db.session() as s:

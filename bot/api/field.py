@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from bot.api.auth import Caller, require_scope
+from bot.api.errors import Responses
 from bot.api.tickets import BodyLimitRoute
 from bot.field.service import FieldService
 from bot.tickets.schemas import FieldAssign, FieldDone, FieldReschedule, TicketOut
@@ -23,7 +24,7 @@ router = APIRouter(route_class=BodyLimitRoute, prefix="/api/field", tags=["field
 
 FieldRead = Annotated[Caller, Depends(require_scope("field:read"))]
 FieldWrite = Annotated[Caller, Depends(require_scope("field:write"))]
-_ERRORS = {
+_ERRORS: Responses = {
     404: {"description": "Unknown ticket number"},
     409: {"description": "Not a field ticket, or the job is already done or cancelled"},
 }

@@ -72,7 +72,7 @@ class FieldService:
         q = q.order_by(FieldJob.scheduled_date, FieldJob.service_area, Ticket.id).limit(max(1, min(limit, 500)))
         with self.db.session() as s:
             rows = [ticket_out(t) for t in s.execute(q).scalars()]
-        rows.sort(key=lambda t: (t.field.scheduled_date or date.max, _HALF_ORDER.get(t.field.half_day, 2)))
+        rows.sort(key=_queue_order)
         return rows
 
     def areas(self) -> builtins.list[str]:
@@ -84,11 +84,7 @@ class FieldService:
 
     def latest_for(self, tickets: builtins.list[TicketOut], *, visit: bool | None = None) -> TicketOut | None:
         """The newest field ticket among ``tickets`` (a merchant's own), of visits or deliveries."""
-        mine = [t for t in tickets if t.field is not None]
-        if visit is True:
-            mine = [t for t in mine if t.field.kind != "consumables"]
-        elif visit is False:
-            mine = [t for t in mine if t.field.kind == "consumables"]
+        mine = [t for t in tickets if t.field is not None and (visit is None or (t.field.kind != "consumables") == visit)]
         return max(mine, key=lambda t: t.created_at, default=None)
 
     # --- changes ------------------------------------------------------------------------
@@ -115,7 +111,7 @@ class FieldService:
         merchant is told (with the care checklist on offer)."""
 
         def change(s: Session, t: Ticket, now) -> None:
-            job = t.field_job
+            job = _job_of(t)
             check_transition(t.status, Status.RESOLVED)
             parts = [p.model_dump() for p in done.parts_used]
             old = t.status
@@ -135,7 +131,7 @@ class FieldService:
 
     def reschedule(self, number: str, day: date, half: str, *, actor: str, tell_merchant: bool) -> TicketOut:
         def change(s: Session, t: Ticket, now) -> None:
-            job = t.field_job
+            job = _job_of(t)
             if job.kind == "consumables":
                 raise NotAFieldJob(number)
             before = {"scheduled_date": job.scheduled_date.isoformat() if job.scheduled_date else None, "half_day": job.half_day}
@@ -155,7 +151,7 @@ class FieldService:
         """The visit is called off: the ticket is resolved as cancelled (the merchant asked in the chat)."""
 
         def change(s: Session, t: Ticket, now) -> None:
-            job = t.field_job
+            job = _job_of(t)
             old = t.status
             check_transition(t.status, Status.RESOLVED)
             t.status, t.resolution, t.updated_at = Status.RESOLVED.value, CANCELLED_NOTE, now
@@ -193,3 +189,17 @@ class FieldService:
             except StaleDataError:
                 continue
         raise ConcurrentUpdate(number)
+
+
+def _job_of(t: Ticket) -> FieldJob:
+    """The ticket's field job (``FieldService._change`` has checked there is one)."""
+    if t.field_job is None:
+        raise NotAFieldJob(t.number)
+    return t.field_job
+
+
+def _queue_order(t: TicketOut) -> tuple[date, int]:
+    """Day first (jobs without a day last), then morning before afternoon."""
+    if t.field is None:
+        return date.max, 2
+    return t.field.scheduled_date or date.max, _HALF_ORDER.get(t.field.half_day or "", 2)

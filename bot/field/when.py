@@ -97,8 +97,10 @@ def find_day(text: str, today: date) -> tuple[date | None, str | None]:
             dom = _small(m.group(1))
             if not dom:
                 return None, "这个日期不存在，请核对一下"
-            day = today.replace(day=dom) if dom <= 31 else None
-            if day is not None and day < today:
+            if dom > 31:
+                return None, None
+            day = today.replace(day=dom)
+            if day < today:
                 nxt = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
                 day = nxt.replace(day=dom)
             return day, None
