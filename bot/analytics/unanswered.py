@@ -50,6 +50,7 @@ class UnansweredQueue:
         self.db = db
         self.engine = engine
         self.clock = clock
+        self.settings = settings
         self.similarity = getattr(settings, "unanswered_similarity", 0.6)
         self.days = getattr(settings, "unanswered_days", 90)
         self.max_questions = getattr(settings, "unanswered_max_questions", 2000)
@@ -66,7 +67,7 @@ class UnansweredQueue:
 
     def resolve(self, key: str, *, by: str, entry_id: str, question: str, resolution: str = "wording") -> Resolved:
         """The group's question is now answered by ``entry_id`` (as a wording, or as a new entry)."""
-        if self.engine.get(entry_id) is None:
+        if not self._entry_exists(entry_id):
             raise UnknownEntry(entry_id)
         group = self.find(key)
         if group is None:
@@ -74,6 +75,20 @@ class UnansweredQueue:
         n = self.turns.resolve(group.ids, by=by, resolution=resolution, entry_id=entry_id)
         log.info("unanswered group %s (%d questions) -> %s %s by %s: %r", key, n, resolution, entry_id, by, question[:80])
         return Resolved(key, resolution, entry_id, n)
+
+    def _entry_exists(self, entry_id: str) -> bool:
+        """Served by the engine, or (knowledge base in the database) just saved and not served yet:
+        an entry created from the queue is resolved at once, the engine reloads seconds later."""
+        if self.engine.get(entry_id) is not None:
+            return True
+        if getattr(self.settings, "faq_source", None) != "db":
+            return False
+        from bot.faq.store import KbStore, StoreError
+
+        try:
+            return not KbStore(self.db, self.settings.faq_dir).get(entry_id).retired
+        except StoreError:
+            return False
 
     def ignore(self, key: str, *, by: str) -> Resolved:
         """Out of scope: the questions leave the queue, the knowledge base stays as it is."""

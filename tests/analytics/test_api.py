@@ -216,3 +216,29 @@ def test_a_question_that_looks_like_a_formula_stays_text_in_the_csv(app, db):
 
 def test_an_unknown_table_is_a_404_not_a_crash(app):
     assert client_as(app, "viewer").get("/api/analytics/merchants").status_code in (404, 422)
+
+
+def test_an_entry_saved_a_moment_ago_resolves_its_group_before_the_engine_serves_it(app, db, questions, settings):
+    """新建条目 from the queue: the editor saves, the page resolves the group at once, while the engine
+    (reloading within seconds) does not serve the new entry yet. Unknown and retired ids stay refused."""
+    from bot.faq.store import KbStore
+    from tests.faq.conftest import FIXTURES
+
+    live = settings.model_copy(update={"faq_source": "db", "faq_dir": FIXTURES / "kb"})
+    app.state.services.settings = live
+    store = KbStore(db, live.faq_dir)
+    assert store.ensure_seeded() is True
+    wordings = ["机器能开发票吗", "刷卡机可以打发票吗", "POS机开票怎么弄", "能用刷卡机开发票吗", "收银机开发票", "小票能当发票吗"]
+    store.create({"id": "general-invoice", "category": "general", "question": "刷卡机能打发票吗",
+                  "paraphrases": wordings, "answer": "刷卡机打的是交易小票，不是发票。需要发票请联系您的服务商。"},
+                 actor="editor1")
+    assert app.state.services.faq.get("general-invoice") is None  # not served yet
+    editor = client_as(app, "editor")
+    key = groups(editor)[0]["key"]
+    unknown = editor.post(f"/api/unanswered/groups/{key}/resolve",
+                          json={"entry_id": "no-such-entry", "question": "打印机不出纸", "resolution": "new_entry"})
+    assert unknown.status_code == 422
+    r = editor.post(f"/api/unanswered/groups/{key}/resolve",
+                    json={"entry_id": "general-invoice", "question": "打印机不出纸", "resolution": "new_entry"})
+    assert r.status_code == 200, r.text
+    assert FaqTurnLog(db).get(questions[0]).resolved_entry_id == "general-invoice"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -234,8 +235,7 @@ def test_an_editor_works_through_the_unanswered_queue(page, site, editor, stack_
     page.locator("#kb-save").click()
     expect(page.locator("#kb-e-status")).to_contain_text("已保存为第")
     page.get_by_role("tab", name="未解答问题").click()
-    expect(page.locator("#u-msg")).to_contain_text("已处理 4 个问题")
-    expect(unanswered_group(page, f"机器能打发票{tag}吗")).to_have_count(0)
+    expect(unanswered_group(page, f"机器能打发票{tag}吗")).to_have_count(0, timeout=15_000)
     with stack_db.session() as s:
         from bot.analytics.models import FaqTurn
 
@@ -337,12 +337,31 @@ def test_adding_the_question_as_a_wording_resolves_the_group(open_page, site, ed
     group.get_by_role("button", name="确认添加").click()
     expect(page.locator("#u-msg")).to_contain_text("已处理 2 个问题")
     expect(unanswered_group(page, question)).to_have_count(0)
-    # The bot answers that question now (the knowledge base reloads within seconds).
-    merchant = open_page()
-    merchant.goto(site + "/")
-    chat = ChatWidget(merchant)
+    # The bot answers that question now. The knowledge base reloads within seconds (a new wording
+    # retrains the entry classifier, the slowest kind of change): ask as new merchants through the
+    # chat API until the answer is the entry's, then once more in the widget.
     answer = page.evaluate(
         "async id => (await (await fetch('/api/faq/' + encodeURIComponent(id), {credentials: 'same-origin'})).json()).answer",
         entry_ids[0],
     )
-    expect(chat.say(question).first).to_contain_text(answer.strip().splitlines()[0][:10], timeout=60_000)
+    first_line = answer.strip().splitlines()[0][:10]
+    from tests.support import ChatClient
+
+    replies: list[str] = []
+    api_chat = ChatClient(site)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            r = api_chat.post(f"w{uuid.uuid4().hex[:12]}", question)
+            assert r.status_code == 200, r.text
+            replies = [m.get("text") or "" for m in r.json()["messages"]]
+            if any(first_line in t for t in replies):
+                break
+            time.sleep(2)
+    finally:
+        api_chat.close()
+    assert any(first_line in t for t in replies), replies
+    merchant = open_page()
+    merchant.goto(site + "/")
+    chat = ChatWidget(merchant)
+    expect(chat.say(question).first).to_contain_text(first_line)
