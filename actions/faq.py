@@ -54,6 +54,7 @@ from actions.faq_replies import (
     resolved_buttons,
     ticket_or_human_buttons,
 )
+from bot.faq.kb import Entry
 from bot.faq.triage import AREA_CATEGORIES, AREA_LABELS, Plan, search_area, triage
 from bot.masking import mask_id, mask_phone
 
@@ -70,14 +71,14 @@ IN_FORM_SUFFIX = "（我们接着登记工单～）"
 AREA_TICKET = {"fault": "repair", "settlement": "settlement", "activation": "activation"}
 
 
-def asks_resolved(entry: Any) -> bool:
+def asks_resolved(entry: Entry) -> bool:
     """Troubleshooting answers end with "问题解决了吗？" because a ticket can take over."""
-    return entry.category == "fault" or getattr(entry, "escalate", None) in TICKET_ESCALATIONS
+    return entry.category == "fault" or entry.escalate in TICKET_ESCALATIONS
 
 
-def ticket_category_for(entry: Any) -> str | None:
+def ticket_category_for(entry: Entry) -> str | None:
     """Ticket category to offer when ``entry`` did not help; None means offer a person instead."""
-    esc = getattr(entry, "escalate", None)
+    esc = entry.escalate
     if esc == "handoff":
         return None
     if esc in TICKET_ESCALATIONS or esc == "other":
@@ -95,16 +96,16 @@ def merchant_brand(tracker: Tracker) -> str | None:
     return found.name if found is not None else None
 
 
-def provider_line(tracker: Tracker, entry: Any) -> str | None:
+def provider_line(tracker: Tracker, entry: Entry) -> str | None:
     """For a provider-specific answer: where the rule that applies is written."""
-    if not getattr(entry, "provider_specific", False):
+    if not entry.provider_specific:
         return None
     brand = merchant_brand(tracker)
     return PROVIDER_KNOWN.format(brand=brand) if brand else PROVIDER_UNKNOWN
 
 
 def answer_entry(
-    dispatcher: CollectingDispatcher, tracker: Tracker, entry: Any, query: str, *, chosen: bool = False
+    dispatcher: CollectingDispatcher, tracker: Tracker, entry: Entry, query: str, *, chosen: bool = False
 ) -> list[EventType]:
     """Send one FAQ answer with its follow-up; the events remember which entry was answered.
 
@@ -187,7 +188,7 @@ class ActionFaqSearch(Action):
             assert plan.code is not None  # a "code" plan always carries its code
             return reply_code(dispatcher, tracker, plan.code, text, in_form=in_form(tracker))
         if plan.kind == "answer":
-            return answer_entry(dispatcher, tracker, plan.hits[0], text)
+            return answer_entry(dispatcher, tracker, plan.hits[0].entry, text)
         if plan.kind == "suggest":
             return self._suggest(dispatcher, tracker, plan.hits, text)
         if plan.kind == "closest":
@@ -314,7 +315,7 @@ def answer_topic(dispatcher: CollectingDispatcher, tracker: Tracker, area: str) 
     label = AREA_LABELS[area]
     if kind == "answer" and hits:
         log_taken(tracker, hits[0].id)
-        return answer_entry(dispatcher, tracker, hits[0], query or hits[0].question)
+        return answer_entry(dispatcher, tracker, hits[0].entry, query or hits[0].question)
     if not hits:
         category = AREA_TICKET.get(area, "other")
         step = new_step("ticket_offer")
@@ -366,7 +367,7 @@ class ActionAnswerFaq(Action):
         return answer_entry(dispatcher, tracker, entry, tracker.get_slot("faq_query") or entry.question, chosen=True)
 
 
-def faq_entry(faq_id: str | None) -> Any:
+def faq_entry(faq_id: str | None) -> Entry | None:
     """The knowledge-base entry, or None (unknown id, or the engine failed: logged)."""
     if not faq_id:
         return None

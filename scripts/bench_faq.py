@@ -38,22 +38,12 @@ sys.path.insert(0, str(ROOT))
 
 from bot.faq.encoders import make_encoder  # noqa: E402
 from bot.faq.engine import FaqEngine  # noqa: E402
-from bot.faq.evaluate import (  # noqa: E402
-    Metrics,
-    compute_metrics,
-    cross_validate_scores,
-    evaluate_engine,
-    latencies,
-    metrics_markdown,
-    qmatch_dir,
-    qmatch_retrieval,
-    qmatch_sts,
-    read_pairs,
-    sweep_markdown,
-)
+from bot.faq.evaluate import cross_validate_scores, evaluate_engine, latencies  # noqa: E402
 from bot.faq.index import DenseIndex  # noqa: E402
 from bot.faq.kb import Entry, KnowledgeBase, eval_dir_of, index_hash, load_eval, load_kb  # noqa: E402
 from bot.faq.lexical import BM25Index, tokenize  # noqa: E402
+from bot.faq.metrics import Metrics, compute_metrics, metrics_markdown, sweep_markdown  # noqa: E402
+from scripts.qmatch import qmatch_dir, qmatch_retrieval, qmatch_sts, read_pairs  # noqa: E402
 
 
 def rasa_metrics(path: Path, engine: FaqEngine, evalset, folds: int) -> Metrics | None:
@@ -112,7 +102,7 @@ def bench_1k(encoder, kb: KnowledgeBase, queries: list[str]) -> tuple[Metrics, f
     build_s = time.perf_counter() - t
     lat = latencies(engine, queries)
     m = compute_metrics("1,000 entries (fused)", [[]] * len(queries), ["none"] * len(queries), [None] * len(queries), lat)
-    clf = engine._snap.classifier
+    clf = engine.snapshot.classifier
     clf_note = f"classifier trained in {clf.seconds:.1f} s" if clf is not None else "no classifier"
     m.note = (
         f"{engine.manifest.n_vectors} vectors, {engine.manifest.index_type}, {len(kb.negatives)} negatives, "
@@ -126,7 +116,7 @@ def bench_100k(encoder, kb: KnowledgeBase, queries: list[str], n: int = 100_000,
     vectors (encoding 200k texts would take an hour here and measure nothing new)."""
     rng = np.random.default_rng(0)
     real = FaqEngine.from_kb(kb, encoder)
-    base = real._snap.dense.vectors
+    base = real.snapshot.dense.vectors
     n_syn = n - len(kb.entries)
     syn_entries = synthetic_entries(kb, n_syn, wordings=wordings, seed=1)
     entries = list(kb.entries) + syn_entries
@@ -149,7 +139,7 @@ def bench_100k(encoder, kb: KnowledgeBase, queries: list[str], n: int = 100_000,
     build_s = time.perf_counter() - t
     lat = latencies(engine, queries)
     m = compute_metrics(f"{n:,} entries (fused)", [[]] * len(queries), ["none"] * len(queries), [None] * len(queries), lat)
-    clf = "classifier" if engine._snap.classifier is not None else "no classifier (above its size limit)"
+    clf = "classifier" if engine.has_classifier else "no classifier (above its size limit)"
     m.note = (
         f"{dense.n_vectors:,} vectors, {dense.index_type}, {len(kb.negatives)} negatives, {clf}; "
         f"index + centroids + BM25 built in {build_s:.0f} s"

@@ -13,7 +13,7 @@ What it does, end to end:
 3. parses every eval question with that model, inside the Rasa environment
    (``rasa.core.agent.Agent``), timing each parse;
 4. scores the rankings exactly like our engine: ResponseSelector confidence is the
-   score; thresholds come from the same cross-validation (``bot.faq.evaluate``).
+   score; thresholds come from the same cross-validation (``bot.faq.evaluate``, ``bot.faq.calibrate``).
 
 Usage (from the repo root, app venv)::
 

@@ -165,7 +165,14 @@ def search_faq(
         kind=plan.kind,
         results=[
             FaqHit(
-                **{k_: v for k_, v in h.__dict__.items() if k_ in FaqHit.model_fields},
+                id=h.id,
+                category=h.category,
+                subcategory=h.subcategory,
+                question=h.question,
+                answer=h.answer,
+                score=h.score,
+                escalate=h.escalate,
+                provider_specific=h.provider_specific,
                 match=match_level(h.score, engine),
             )
             for h in results[:k]

@@ -71,7 +71,7 @@ def faq(verbose: bool) -> None:
 )
 def build(faq_dir, index_dir, encoder, force, calibrate) -> None:
     """Build (or reuse) the persisted index; shows a progress bar while encoding."""
-    from bot.faq.evaluate import calibrate_engine
+    from bot.faq.calibrate import calibrate_engine
     from bot.faq.kb import KbError, eval_dir_of, load_eval
 
     s = _settings(faq_dir, index_dir, encoder)
@@ -153,8 +153,9 @@ def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, cover
     from rich.console import Console
     from rich.table import Table
 
-    from bot.faq.evaluate import METRIC_COLUMNS, evaluate_engine, fmt, metrics_markdown, sweep_markdown
+    from bot.faq.evaluate import evaluate_engine
     from bot.faq.kb import KbError, eval_dir_of, load_eval
+    from bot.faq.metrics import METRIC_COLUMNS, fmt, metrics_markdown, sweep_markdown
 
     s = _settings(faq_dir, index_dir, encoder)
     db = None
@@ -204,7 +205,7 @@ def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, cover
 def _real_report(engine, evalset, folds, console, coverage_list: bool, share: float | None) -> str | None:
     """The real dev set next to the written one: routing, answers, out-of-scope, coverage gaps."""
     from bot.faq.coverage import REAL_SHARE, evaluate_coverage, summary_markdown
-    from bot.faq.evaluate import metrics_markdown
+    from bot.faq.metrics import metrics_markdown
     from bot.faq.realset import check_labels, labels_path, load_labels, load_real, real_dev_path, stale_labels
 
     real = load_real()
@@ -253,11 +254,12 @@ def _real_report(engine, evalset, folds, console, coverage_list: bool, share: fl
 def calibrate(faq_dir, index_dir, encoder, write_file, real_share, stale_ok) -> None:
     """Fit fusion weights and thresholds (written eval set + the real dev set when present);
     store them in the index manifest and, with the real set, in data/faq/calibration.json."""
+    from bot.faq.calibrate import calibrate_engine
     from bot.faq.coverage import REAL_SHARE, combined_fit
-    from bot.faq.engine import MODES, write_committed_calibration
-    from bot.faq.evaluate import calibrate_engine
     from bot.faq.kb import KbError, eval_dir_of, load_eval
     from bot.faq.realset import labels_path, load_labels, load_real, real_dev_path, stale_labels
+    from bot.faq.scoring import MODES
+    from bot.faq.snapshot import write_committed_calibration
 
     s = _settings(faq_dir, index_dir, encoder)
     try:

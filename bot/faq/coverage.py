@@ -25,23 +25,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bot.faq.calibrate import LEVELS, Features, features_for, fit, holdout_engine, question_features, top_and_margin
 from bot.faq.codes import find_code
-from bot.faq.engine import FaqEngine, Fusion, Thresholds
-from bot.faq.evaluate import (
-    LEVELS,
-    Features,
-    Metrics,
-    _folds,
-    _top_and_margin,
-    compute_metrics,
-    features_for,
-    fit,
-    holdout_engine,
-    question_features,
-)
+from bot.faq.engine import FaqEngine
+from bot.faq.evaluate import stratified_folds
 from bot.faq.kb import EvalSet
-from bot.faq.realset import CODE_LABEL, RealQuestion
 from bot.faq.lexicon import default_lexicon
+from bot.faq.metrics import Expected, Metrics, compute_metrics
+from bot.faq.realset import CODE_LABEL, RealQuestion
+from bot.faq.scoring import Fusion, Thresholds
 from bot.faq.triage import CODE_CATEGORY, plan_kind
 
 LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
@@ -162,7 +154,8 @@ class CoverageReport:
 def real_expected(engine: FaqEngine, real: list[RealQuestion], labels: dict[str, tuple[str, ...]]):
     """Expected entry sets (None for out of scope; empty: no entry is right) and accepted categories."""
     ids = {e.id: i for i, e in enumerate(engine.entries)}
-    expected, accept = [], []
+    expected: list[Expected] = []
+    accept: list[frozenset] = []
     for q in real:
         if not q.in_scope:
             expected.append(None)
@@ -217,13 +210,14 @@ def combined_fit(
 
 def _outcomes(engine: FaqEngine, feats: Features, rows, real, labels, fusion: Fusion, th: Thresholds) -> dict:
     s = feats.scores(fusion)
-    best, top, margin = _top_and_margin(s)
+    assert feats.level is not None  # question_features always sets the domain levels
+    best, top, margin = top_and_margin(s)
     gaps = feats.gaps(fusion, scores=s)
     out = {}
     for i in rows:
         q = real[i]
         decision = th.decide(float(top[i]), float(top[i] - margin[i]), gaps[i])
-        vetoed = th.neg_margin is not None and gaps[i] is not None and gaps[i] > th.neg_margin
+        vetoed = th.vetoes(gaps[i])
         if find_code(q.text) is not None:
             kind = "code"
         else:
@@ -248,13 +242,13 @@ def evaluate_coverage(
     ranked: list[list[int]] = [[] for _ in comb.expected]
     decisions = ["none"] * len(comb.expected)
     real_cv: dict[int, RealOutcome] = {}
-    for fold in _folds(comb.expected, folds, seed, comb.group):
+    for fold in stratified_folds(comb.expected, folds, seed, comb.group):
         train = sorted(set(range(len(comb.expected))) - set(fold))
         fusion, th = fit(comb.subset(train))
         s = comb.subset(fold).scores(fusion)
         sub = comb.subset(fold)
         gaps = sub.gaps(fusion, scores=s)
-        best, top, margin = _top_and_margin(s)
+        best, top, margin = top_and_margin(s)
         for j, i in enumerate(fold):
             ranked[i] = [int(x) for x in np.argsort(-s[j], kind="stable")[:10]]
             decisions[i] = th.decide(float(top[j]), float(top[j] - margin[j]), gaps[j])

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from bot.faq.codes import CodeMention, CodeTable, canonical_code, default_codes, find_code, lookup
 from bot.faq.engine import FaqEngine, Hit, SearchResult
+from bot.faq.kb import Entry
 from bot.faq.lexicon import AREAS, Brand, DomainSignal, Lexicon, default_lexicon
 
 KINDS = ("code", "answer", "suggest", "closest", "clarify", "none")
@@ -167,14 +168,5 @@ def search_area(engine: FaqEngine, area: str, query: str | None, k: int = SUGGES
     return "suggest", [hit_of(e) for e in engine.entries if e.category in cats][:k]
 
 
-def hit_of(entry) -> Hit:
-    return Hit(
-        id=entry.id,
-        category=entry.category,
-        subcategory=entry.subcategory,
-        question=entry.question,
-        answer=entry.answer,
-        score=0.0,
-        escalate=entry.escalate,
-        provider_specific=entry.provider_specific,
-    )
+def hit_of(entry: Entry) -> Hit:
+    return Hit(entry, 0.0)

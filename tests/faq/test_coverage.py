@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.faq.coverage import evaluate_coverage, summarise, RealOutcome
-from bot.faq.evaluate import compute_metrics, fit_thresholds, is_right
+from bot.faq.calibrate import fit_thresholds
+from bot.faq.coverage import RealOutcome, evaluate_coverage, summarise
 from bot.faq.kb import eval_dir_of, load_eval
+from bot.faq.metrics import compute_metrics, is_right
 from bot.faq.realset import (
     LabelError,
     RealQuestion,

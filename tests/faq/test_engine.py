@@ -171,15 +171,15 @@ def test_invalid_edit_keeps_serving_the_old_kb(engine, kb_dir, caplog):
 
 
 def test_answer_only_edit_reuses_vectors(engine, kb_dir):
-    vectors = engine._snap.dense
+    vectors = engine.snapshot.dense
     path = kb_dir / "settlement.yml"
     path.write_text(path.read_text(encoding="utf-8").replace("默认 T+1 结算", "默认T+1结算"), encoding="utf-8")
     assert engine.reload() is True
-    assert engine._snap.dense is vectors and engine.builds == 1
+    assert engine.snapshot.dense is vectors and engine.builds == 1
 
 
 def test_calibration_is_stored_and_survives_rebuilds(kb_dir, index_dir, encoder):
-    from bot.faq.evaluate import calibrate_engine
+    from bot.faq.calibrate import calibrate_engine
     from bot.faq.kb import load_eval
 
     eng = FaqEngine(kb_dir, index_dir, encoder)
@@ -283,18 +283,18 @@ def test_negatives_and_classifier_are_persisted_and_reused(kb_dir, index_dir, en
     monkeypatch.setattr(negatives_mod.NegativeSet, "build", classmethod(boom))
     again = FaqEngine(kb_dir, index_dir, encoder)
     assert again.builds == 0
-    assert (again._snap.classifier.coef == first._snap.classifier.coef).all()
-    assert again._snap.negatives.texts == first._snap.negatives.texts
+    assert (again.snapshot.classifier.coef == first.snapshot.classifier.coef).all()
+    assert again.snapshot.negatives.texts == first.snapshot.negatives.texts
 
 
 def test_hot_reload_of_negatives_reencodes_nothing_else(engine, kb_dir):
-    dense, clf = engine._snap.dense, engine._snap.classifier
+    dense, clf = engine.snapshot.dense, engine.snapshot.classifier
     query = "花呗怎么提前还款"
     path = kb_dir / "negatives.yml"
     path.write_text(path.read_text(encoding="utf-8") + f"  - {query}\n", encoding="utf-8")
     assert engine.reload() is True
-    assert engine._snap.dense is dense and engine._snap.classifier is clf and engine.builds == 1
-    assert query in engine._snap.negatives.texts
+    assert engine.snapshot.dense is dense and engine.snapshot.classifier is clf and engine.builds == 1
+    assert query in engine.snapshot.negatives.texts
     assert engine.search(query).decision == "none"
 
 
@@ -343,9 +343,9 @@ def test_a_changed_size_limit_rebuilds_the_stored_index(kb_dir, index_dir, encod
 
 def test_a_wording_edit_retrains_the_classifier_from_the_previous_weights(engine, kb_dir, monkeypatch):
     from bot.faq import classifier as classifier_mod
-    from bot.faq import engine as engine_mod
+    from bot.faq import snapshot as snapshot_mod
 
-    monkeypatch.setattr(engine_mod, "WARM_START_MIN_ENTRIES", 1)  # only large KBs warm-start
+    monkeypatch.setattr(snapshot_mod, "WARM_START_MIN_ENTRIES", 1)  # only large KBs warm-start
 
     real = classifier_mod.EntryClassifier.train.__func__
     inits = []
@@ -355,12 +355,12 @@ def test_a_wording_edit_retrains_the_classifier_from_the_previous_weights(engine
         return real(cls, vectors, offsets, index_hash, init=init)
 
     monkeypatch.setattr(classifier_mod.EntryClassifier, "train", classmethod(spy))
-    old = engine._snap.classifier
+    old = engine.snapshot.classifier
     path = kb_dir / "fault.yml"
     path.write_text(path.read_text(encoding="utf-8").replace("刷完卡不出纸", "刷完卡一直不出纸"), encoding="utf-8")
     assert engine.reload() is True
     assert len(inits) == 1 and inits[0] is not None  # warm start
-    assert engine._snap.classifier is not old and engine._snap.classifier.index_hash == engine.kb.index_hash
+    assert engine.snapshot.classifier is not old and engine.snapshot.classifier.index_hash == engine.kb.index_hash
     assert engine.search("刷完卡一直不出纸").results[0].id == "fault-printer-no-receipt"
 
 
@@ -368,7 +368,7 @@ def test_a_small_kb_and_evaluation_train_the_classifier_from_scratch(engine, kb_
     from dataclasses import replace
 
     from bot.faq import classifier as classifier_mod
-    from bot.faq import engine as engine_mod
+    from bot.faq import snapshot as snapshot_mod
     from bot.faq.kb import index_hash
 
     real = classifier_mod.EntryClassifier.train.__func__
@@ -382,7 +382,7 @@ def test_a_small_kb_and_evaluation_train_the_classifier_from_scratch(engine, kb_
     path = kb_dir / "fault.yml"
     path.write_text(path.read_text(encoding="utf-8").replace("刷完卡不出纸", "刷完卡一直不出纸"), encoding="utf-8")
     assert engine.reload() is True  # 8 entries: below WARM_START_MIN_ENTRIES, trained from scratch
-    monkeypatch.setattr(engine_mod, "WARM_START_MIN_ENTRIES", 1)
+    monkeypatch.setattr(snapshot_mod, "WARM_START_MIN_ENTRIES", 1)
     first = engine.kb.entries[0]
     entries = (replace(first, paraphrases=first.paraphrases[1:]), *engine.kb.entries[1:])
     engine.derived(replace(engine.kb, entries=entries, index_hash=index_hash(entries), by_id={}))

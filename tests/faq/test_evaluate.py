@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.faq.evaluate import (
-    compute_metrics,
-    decisions_from_scores,
-    cross_validate_scores,
-    evaluate_engine,
-    faq_clusters,
-    fit_thresholds,
-    qmatch_dir,
-    read_pairs,
-    spearman,
-)
+from bot.faq.calibrate import fit_thresholds
+from bot.faq.evaluate import cross_validate_scores, evaluate_engine
 from bot.faq.kb import load_eval
+from bot.faq.metrics import compute_metrics, decisions_from_scores, spearman
+from scripts.qmatch import faq_clusters, qmatch_dir, read_pairs
 
 
 def test_metrics_count_rejections_and_oos():
