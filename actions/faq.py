@@ -19,7 +19,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import texts
 from actions.common import (
-    CATEGORY_LABELS,
     FALLBACKS,
     HELPED,
     PENDING,
@@ -56,6 +55,7 @@ from actions.faq_replies import (
 )
 from bot.faq.triage import AREA_CATEGORIES, AREA_LABELS, Plan, search_area, triage
 from bot.masking import mask_id, mask_phone
+from bot.vocabulary import CATEGORY_LABELS
 
 log = logging.getLogger(__name__)
 

@@ -58,6 +58,7 @@ from actions.validators import (
     parse_phone,
     parse_terminal_id,
 )
+from bot.vocabulary import DELIVERY_LABELS, VISIT_KIND_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def items_text(tracker: Tracker) -> str:
 
 def consumables_summary(tracker: Tracker) -> str:
     method = tracker.get_slot("supply_delivery")
-    lines = [("耗材", items_text(tracker)), ("方式", ft.DELIVERY_LABELS.get(method, ""))]
+    lines = [("耗材", items_text(tracker)), ("方式", DELIVERY_LABELS.get(method, ""))]
     if method == "delivery":
         lines.append(("地址", tracker.get_slot("supply_address")))
     lines += [("商户号", tracker.get_slot("merchant_id")), ("联系手机", mask_phone(tracker.get_slot("phone")))]
@@ -163,7 +164,7 @@ def consumables_summary(tracker: Tracker) -> str:
 
 def visit_summary(tracker: Tracker) -> str:
     kind = tracker.get_slot("visit_kind")
-    lines = [("服务类型", ft.VISIT_KIND_LABELS.get(kind, "")), ("商户号", tracker.get_slot("merchant_id"))]
+    lines = [("服务类型", VISIT_KIND_LABELS.get(kind, "")), ("商户号", tracker.get_slot("merchant_id"))]
     if tracker.get_slot("terminal_id"):
         lines.append(("终端号", tracker.get_slot("terminal_id")))
     elif tracker.get_slot("device_serial"):
@@ -209,7 +210,7 @@ class ActionStartVisitForm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         text = "" if latest_text(tracker).startswith("/") else latest_text(tracker)
         kind = kind_from_text(text)
-        dispatcher.utter_message(text=ft.visit_intro(ft.VISIT_KIND_LABELS.get(kind) if kind else None))
+        dispatcher.utter_message(text=ft.visit_intro(VISIT_KIND_LABELS.get(kind) if kind else None))
         events: list[EventType] = [SlotSet(PENDING, None), *reset_slots(VISIT_CASE + CONTROL)]
         events += _forget_old_phone(tracker)
         if kind:
@@ -532,7 +533,7 @@ class ActionAskVisitKind(_Ask, Action):
 
     def question(self, tracker, step):
         return ft.FIELD_ASK[self.slot], [
-            button(label, "inform", visit_kind=kind, step=step) for kind, label in ft.VISIT_KIND_LABELS.items()
+            button(label, "inform", visit_kind=kind, step=step) for kind, label in VISIT_KIND_LABELS.items()
         ]
 
 
@@ -685,7 +686,7 @@ class ActionSubmitVisit(Action):
 
         kind = tracker.get_slot("visit_kind")
         window = Window.decode(tracker.get_slot("visit_time"))
-        label = ft.VISIT_KIND_LABELS[kind]
+        label = VISIT_KIND_LABELS[kind]
         problem = tracker.get_slot("visit_problem") if kind == "repair" else None
         description = f"{label}：{problem}" if problem else f"{label}预约"
         field = {

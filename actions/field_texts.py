@@ -6,10 +6,9 @@ from here.
 
 from __future__ import annotations
 
-from actions.texts import ASK_TEXTS, CONFIRM_TITLES, STATUS_LABELS
+from actions.texts import ASK_TEXTS, CONFIRM_TITLES
+from bot.vocabulary import STATUS_LABELS, slot_labels
 
-VISIT_KIND_LABELS = {"installation": "新装机", "repair": "上门维修", "relocation": "移机", "training": "操作培训"}
-DELIVERY_LABELS = {"delivery": "送货上门", "pickup": "网点自取"}
 TIME_OK_TITLES = ("对，就这个时间", "换个时间")
 HALF_TITLES = ("上午", "下午")
 PICKUP_TITLE = "自取"
@@ -26,18 +25,10 @@ FIELD_ASK = {
     "visit_problem": "机器出了什么问题？简单说一下，师傅好带对配件：",
     "visit_time": "希望哪天上门？按半天预约，可以说“明天下午”“周六上午”或“12月5日上午”：",
 }
-FIELD_EDIT_LABELS = {
-    "supply_item": "耗材",
-    "supply_quantity": "数量",
-    "supply_delivery": "配送方式/地址",
-    "visit_kind": "服务类型",
-    "terminal_id": "终端号",
-    "visit_address": "地址",
-    "visit_problem": "问题",
-    "visit_time": "上门时间",
-    "merchant_id": "商户号",
-    "phone": "手机号",
-}
+FIELD_EDIT_LABELS = slot_labels(
+    "supply_item", "supply_quantity", "supply_delivery", "visit_kind", "terminal_id", "visit_address",
+    "visit_problem", "visit_time", "merchant_id", "phone",
+)
 
 
 def consumables_intro() -> str:

@@ -38,7 +38,6 @@ from rasa_sdk.types import DomainDict
 
 from actions import common, texts
 from actions.common import (
-    CATEGORY_LABELS,
     FORM_CASE_SLOTS,
     FORM_CONTROL_SLOTS,
     FORM_SLOTS,
@@ -73,6 +72,7 @@ from actions.validators import (
     parse_phone,
     parse_terminal_id,
 )
+from bot.vocabulary import CATEGORY_LABELS
 
 log = logging.getLogger(__name__)
 

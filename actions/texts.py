@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from bot.masking import mask_phone
+from bot.vocabulary import STATUS_LABELS, slot_labels
 
 # --- greetings and knowledge-base answers ---------------------------------------------------
 
@@ -111,16 +112,9 @@ def form_already_submitted(number: str) -> str:
 
 # --- the ticket form -----------------------------------------------------------------------
 
-FIELD_LABELS = {
-    "merchant_id": "商户号",
-    "terminal": "终端号/序列号",
-    "terminal_id": "终端号",
-    "device_serial": "设备序列号",
-    "phone": "手机号",
-    "txn_date": "交易日期",
-    "amount": "交易金额",
-    "description": "问题描述",
-}
+FIELD_LABELS = slot_labels(
+    "merchant_id", "terminal", "terminal_id", "device_serial", "phone", "txn_date", "amount", "description"
+)
 ASK_TEXTS = {
     "merchant_id": "请提供您的15位商户号（印在签购单最上方）：",
     "terminal_id": "请提供8位终端号（签购单上商户编号下面一行）；手边没有签购单的话，发机身背面标签上的SN序列号也可以。",
@@ -222,7 +216,7 @@ def ticket_submitted(number: str, category: str, phone: str | None) -> str:
 
 # --- 转人工 ----------------------------------------------------------------------------------
 
-MISSING_LABELS = {"merchant_id": "商户号", "phone": "手机号"}
+MISSING_LABELS = slot_labels("merchant_id", "phone")
 
 
 def handoff_reply(promise: str, *, number: str | None, attached: bool, urgent: bool, open_now: bool,
@@ -266,7 +260,6 @@ def fault_type_label(value: str) -> str:
     return FAULT_TYPE_LABELS.get(value, value)
 
 
-STATUS_LABELS = {"open": "待处理", "in_progress": "处理中", "resolved": "已解决", "closed": "已关闭"}
 NUMBER_EXAMPLE = "GD20261125-K7M3Q9"
 
 

@@ -23,7 +23,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import texts
 from actions.common import (
-    CATEGORY_LABELS,
     HELPED,
     PENDING,
     entity,
@@ -37,6 +36,7 @@ from actions.common import (
 from actions.validators import normalize, parse_phone
 from bot.masking import mask_id
 from bot.tickets.numbers import find_ticket_number
+from bot.vocabulary import CATEGORY_LABELS
 
 log = logging.getLogger(__name__)
 
