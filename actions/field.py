@@ -22,18 +22,15 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
 from actions import field_texts as ft
 from actions.common import (
     HELPED,
     PENDING,
     PROBLEM,
-    STALE,
     STEP,
-    URGENT,
     button,
     clear_phone,
     keep_phone,
@@ -45,11 +42,11 @@ from actions.common import (
     revealed_text,
     services,
     stable_key,
-    step_kind,
     ticket_channel,
     transcript,
     value_before_message,
 )
+from actions.form_kit import REASKED, FormValidation, ask_actions
 from actions.texts import CONFIRM_TITLES
 from actions.validators import (
     parse_description,
@@ -65,7 +62,6 @@ log = logging.getLogger(__name__)
 CONSUMABLES_FORM = "consumables_form"
 VISIT_FORM = "visit_form"
 FIELD_FORMS = (CONSUMABLES_FORM, VISIT_FORM)
-REASKED = "form_reasked"
 VISIT_KINDS = ("installation", "repair", "relocation", "training")
 # Words of the first message that say which visit it is ("新店要装一台", "要搬店了").
 KIND_WORDS = (
@@ -232,21 +228,12 @@ def _forget_old_phone(tracker: Tracker) -> list[EventType]:
 # --- validation ----------------------------------------------------------------------------
 
 
-class _FieldFormValidation:
-    """What both field forms' validators share (a mixin: rasa-sdk serves only the concrete ones)."""
+class _FieldFormValidation(FormValidation):
+    """What both field forms' validators share (a mixin: rasa-sdk serves only the concrete ones).
 
-    form = ""
-
-    def name(self) -> str:
-        return f"validate_{self.form}"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if tracker.active_loop.get("name") == self.form and (tracker.get_slot(URGENT) or tracker.get_slot(STALE)):
-            # A person must take an angry message; an old button answers nothing here. Undo
-            # what the slot mappings copied from this message, and let the rules take over.
-            restore = [SlotSet(s, value_before_message(tracker, s)) for s in tracker.slots_to_validate()]
-            return [*restore, ActionExecutionRejected(self.form)]
-        return await super().run(dispatcher, tracker, domain)
+    A wrong answer is re-asked every time (``retry``), without the ticket form's second-miss help:
+    the field questions mostly come with buttons, and their problems say what to send.
+    """
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
         slots = form_fields(self.form, tracker)
@@ -275,10 +262,9 @@ class _FieldFormValidation:
 
     # --- helpers
 
-    @staticmethod
-    def _again(slot: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
-        dispatcher.utter_message(text=ft.retry(problem))
-        return {slot: value_before_message(tracker, slot) if tracker.get_slot("field_editing") else None, REASKED: slot}
+    def _again(self, slot: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        keep = value_before_message(tracker, slot) if tracker.get_slot("field_editing") else None
+        return self.retry(slot, problem, dispatcher, keep)
 
     # --- shared fields
 
@@ -478,98 +464,78 @@ def _check_time(text: str, dispatcher, tracker: Tracker, slot: str) -> dict[str,
 # --- questions -----------------------------------------------------------------------------
 
 
-class _Ask:
-    """Asks one field form slot (a mixin: rasa-sdk serves only the concrete ones)."""
+def _plain(slot: str):
+    def question(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+        return ft.FIELD_ASK[slot], []
 
-    slot = ""
-
-    def name(self) -> str:
-        return f"action_ask_{self.slot}"
-
-    def question(self, tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
-        return ft.FIELD_ASK[self.slot], []
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        kind = self.slot.replace("_", "")
-        if tracker.get_slot(REASKED) == self.slot:
-            # The validator just said what was wrong and asked again: the buttons offered with
-            # the question are still the answer (same step), nothing more to say.
-            current = tracker.get_slot(STEP)
-            return [SlotSet(REASKED, None), SlotSet(STEP, current if step_kind(current) == kind else None)]
-        step = new_step(kind)
-        text, buttons = self.question(tracker, step)
-        dispatcher.utter_message(text=text, buttons=buttons)
-        return [SlotSet(REASKED, None), SlotSet(STEP, step if buttons else None)]
+    return question
 
 
-class ActionAskSupplyItem(_Ask, Action):
-    slot = "supply_item"
-
-    def question(self, tracker, step):
-        buttons = [button(i.label, "inform", supply_item=i.code, step=step) for i in _catalog().ITEMS]
-        return ft.FIELD_ASK[self.slot], buttons
+def _ask_supply_item(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    buttons = [button(i.label, "inform", supply_item=i.code, step=step) for i in _catalog().ITEMS]
+    return ft.FIELD_ASK["supply_item"], buttons
 
 
-class ActionAskSupplyQuantity(_Ask, Action):
-    slot = "supply_quantity"
-
-    def question(self, tracker, step):
-        item = _catalog().BY_CODE.get(tracker.get_slot("supply_item") or "")
-        unit = item.unit if item else "个"
-        return ft.ask_quantity(unit, item_limit(item) if item else _settings().field_part_max_units), []
+def _ask_supply_quantity(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    item = _catalog().BY_CODE.get(tracker.get_slot("supply_item") or "")
+    unit = item.unit if item else "个"
+    return ft.ask_quantity(unit, item_limit(item) if item else _settings().field_part_max_units), []
 
 
-class ActionAskSupplyDelivery(_Ask, Action):
-    slot = "supply_delivery"
-
-    def question(self, tracker, step):
-        return ft.ask_delivery(_settings().field_pickup_point), [
-            button(ft.PICKUP_TITLE, "inform", supply_delivery="pickup", step=step)
-        ]
+def _ask_supply_delivery(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    return ft.ask_delivery(_settings().field_pickup_point), [
+        button(ft.PICKUP_TITLE, "inform", supply_delivery="pickup", step=step)
+    ]
 
 
-class ActionAskVisitKind(_Ask, Action):
-    slot = "visit_kind"
-
-    def question(self, tracker, step):
-        return ft.FIELD_ASK[self.slot], [
-            button(label, "inform", visit_kind=kind, step=step) for kind, label in VISIT_KIND_LABELS.items()
-        ]
+def _ask_visit_kind(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    return ft.FIELD_ASK["visit_kind"], [
+        button(label, "inform", visit_kind=kind, step=step) for kind, label in VISIT_KIND_LABELS.items()
+    ]
 
 
-class ActionAskVisitAddress(_Ask, Action):
-    slot = "visit_address"
+def _ask_visit_time(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    from datetime import date as _date
+
+    from bot.field.when import day_label
+
+    day = tracker.get_slot("visit_day")
+    if day:
+        label = day_label(_date.fromisoformat(day))
+        return ft.ask_half(label), [button(f"{label}{t}", "inform", visit_time=t, step=step) for t in ft.HALF_TITLES]
+    return ft.FIELD_ASK["visit_time"], []
 
 
-class ActionAskVisitProblem(_Ask, Action):
-    slot = "visit_problem"
+def _ask_visit_time_ok(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    return ft.ask_time_ok(window_label(tracker.get_slot("visit_time")) or ""), [
+        button(ft.TIME_OK_TITLES[0], "affirm", step=step),
+        button(ft.TIME_OK_TITLES[1], "deny", step=step),
+    ]
 
 
-class ActionAskVisitTime(_Ask, Action):
-    slot = "visit_time"
-
-    def question(self, tracker, step):
-        from datetime import date as _date
-
-        from bot.field.when import day_label
-
-        day = tracker.get_slot("visit_day")
-        if day:
-            label = day_label(_date.fromisoformat(day))
-            return ft.ask_half(label), [
-                button(f"{label}{t}", "inform", visit_time=t, step=step) for t in ft.HALF_TITLES
-            ]
-        return ft.FIELD_ASK[self.slot], []
-
-
-class ActionAskVisitTimeOk(_Ask, Action):
-    slot = "visit_time_ok"
-
-    def question(self, tracker, step):
-        return ft.ask_time_ok(window_label(tracker.get_slot("visit_time")) or ""), [
-            button(ft.TIME_OK_TITLES[0], "affirm", step=step),
-            button(ft.TIME_OK_TITLES[1], "deny", step=step),
-        ]
+# The field forms' own questions (merchant id, terminal and phone are the ticket form's ask actions).
+(
+    ActionAskSupplyItem,
+    ActionAskSupplyQuantity,
+    ActionAskSupplyDelivery,
+    ActionAskVisitKind,
+    ActionAskVisitAddress,
+    ActionAskVisitProblem,
+    ActionAskVisitTime,
+    ActionAskVisitTimeOk,
+) = ask_actions(
+    __name__,
+    {
+        "supply_item": _ask_supply_item,
+        "supply_quantity": _ask_supply_quantity,
+        "supply_delivery": _ask_supply_delivery,
+        "visit_kind": _ask_visit_kind,
+        "visit_address": _plain("visit_address"),
+        "visit_problem": _plain("visit_problem"),
+        "visit_time": _ask_visit_time,
+        "visit_time_ok": _ask_visit_time_ok,
+    },
+)
 
 
 class ActionAskFieldConfirm(Action):

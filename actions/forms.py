@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -44,9 +44,7 @@ from actions.common import (
     HELPED,
     PENDING,
     PROBLEM,
-    STALE,
     STEP,
-    URGENT,
     button,
     clear_phone,
     keep_phone,
@@ -61,6 +59,7 @@ from actions.common import (
     transcript,
     value_before_message,
 )
+from actions.form_kit import ATTEMPTS, REASKED, FormValidation, ask_actions
 from actions.validators import (
     bare_number,
     other_id_field,
@@ -78,7 +77,6 @@ log = logging.getLogger(__name__)
 
 FORM = "ticket_form"
 TICKET_CATEGORIES = ("repair", "settlement", "activation", "other")
-REASKED = "form_reasked"  # the field the validator just asked again (its ask action then stays quiet)
 
 EDIT_FIELD_WORDS = (
     ("merchant_id", ("商户",)),
@@ -208,23 +206,12 @@ class ActionStartTicketForm(Action):
         return events
 
 
-class ValidateTicketForm(FormValidationAction):
-    def name(self) -> str:
-        return "validate_ticket_form"
+class ValidateTicketForm(FormValidation, FormValidationAction):
+    form = FORM
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if tracker.active_loop.get("name") == FORM and (tracker.get_slot(URGENT) or tracker.get_slot(STALE)):
-            # An angry or urgent message must reach a person, and a button of an earlier
-            # question is not an answer to this one: rejecting lets their rule run. The slot
-            # mappings already copied the message into the asked field ("急死了" as the phone,
-            # a payload as the merchant id): undo that, keeping only real values of an urgent one.
-            keep_values = not tracker.get_slot(STALE)
-            restore = []
-            for slot, value in tracker.slots_to_validate().items():
-                parsed = parse_slot(slot, value, tracker) if keep_values and slot in DATA_SLOTS else None
-                restore.append(SlotSet(slot, parsed if parsed is not None else value_before_message(tracker, slot)))
-            return [*restore, ActionExecutionRejected(FORM)]
-        return await super().run(dispatcher, tracker, domain)
+    def kept_when_rejected(self, slot: str, value: Any, tracker: Tracker) -> Any:
+        # An urgent message that also carries a real value ("急！商户号898…") keeps the value.
+        return parse_slot(slot, value, tracker) if slot in DATA_SLOTS else None
 
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -283,10 +270,10 @@ class ValidateTicketForm(FormValidationAction):
 
     @staticmethod
     def _valid(field: str, value: Any, tracker: Tracker, **extra: Any) -> dict[str, Any]:
-        attempts = dict(tracker.get_slot("invalid_attempts") or {})
+        attempts = dict(tracker.get_slot(ATTEMPTS) or {})
         out: dict[str, Any] = {field: value, **extra}
         if attempts.pop(field, None) is not None:
-            out["invalid_attempts"] = attempts or None
+            out[ATTEMPTS] = attempts or None
         if tracker.get_slot("form_paused_field") == field:
             out["form_paused_field"] = None
         backup = dict(tracker.get_slot("edit_backup") or {})
@@ -294,31 +281,27 @@ class ValidateTicketForm(FormValidationAction):
             out["edit_backup"] = backup or None
         return out
 
-    @staticmethod
-    def _invalid(field: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
-        """Re-ask with what is wrong; the second miss for the same field explains where to find the value."""
+    def not_a_miss(self, field: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
         other = other_id_field(revealed_text(tracker), field)
-        if other is not None:
-            # A valid value of another field is not a miss: say what it looks like, ask again.
-            dispatcher.utter_message(text=texts.looks_like_other_field(other, field))
-            return {field: None, REASKED: field}
+        if other is None:
+            return None
+        # A valid value of another field is not a miss: say what it looks like, ask again.
+        dispatcher.utter_message(text=texts.looks_like_other_field(other, field))
+        return {field: None, REASKED: field}
+
+    def second_miss(
+        self, field: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker, attempts: dict | None
+    ) -> dict[str, Any]:
+        """The second miss explains where to find the value (and offers to stop), or, while an accepted
+        value was being changed, gives the old value back."""
         backup = dict(tracker.get_slot("edit_backup") or {})
-        attempts = dict(tracker.get_slot("invalid_attempts") or {})
-        count = int(attempts.get(field, 0)) + 1
         editing = [s for s in ANSWERS_OF.get(field, (field,)) if s in backup]
-        if count >= 2 and editing:
-            # Changing an accepted value failed twice: the old value comes back.
-            attempts.pop(field, None)
+        if editing:
             restored = {s: backup.pop(s) for s in editing}
             dispatcher.utter_message(text=texts.edit_failed(problem, field))
-            return {**restored, "invalid_attempts": attempts or None, "edit_backup": backup or None}
-        if count >= 2:
-            attempts.pop(field, None)
-            dispatcher.utter_message(text=texts.where_to_find(problem, field))
-            return {field: None, "invalid_attempts": attempts or None, "form_paused_field": field}
-        attempts[field] = count
-        dispatcher.utter_message(text=texts.retry(problem))
-        return {field: None, "invalid_attempts": attempts, REASKED: field}
+            return {**restored, ATTEMPTS: attempts, "edit_backup": backup or None}
+        dispatcher.utter_message(text=texts.where_to_find(problem, field))
+        return {field: None, ATTEMPTS: attempts, "form_paused_field": field}
 
     @staticmethod
     def _kept(field: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
@@ -334,7 +317,7 @@ class ValidateTicketForm(FormValidationAction):
     def _check(self, field: str, parsed: Any, problem: str | None, dispatcher, tracker) -> dict[str, Any]:
         if parsed:
             return self._valid(field, parsed, tracker)
-        return self._kept(field, dispatcher, tracker) or self._invalid(field, problem or "", dispatcher, tracker)
+        return self._kept(field, dispatcher, tracker) or self.miss(field, problem or "", dispatcher, tracker)
 
     # --- one method per slot ----------------------------------------------------------
 
@@ -352,7 +335,7 @@ class ValidateTicketForm(FormValidationAction):
             # The merchant answered with the serial on the device label: that identifies it too.
             return self._valid("terminal_id", None, tracker, device_serial=serial)
         assert problem is not None  # parse_terminal_id gives a value or a problem
-        return self._kept("terminal_id", dispatcher, tracker) or self._invalid("terminal_id", problem, dispatcher, tracker)
+        return self._kept("terminal_id", dispatcher, tracker) or self.miss("terminal_id", problem, dispatcher, tracker)
 
     def validate_device_serial(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         serial = parse_device_serial(str(value or ""))
@@ -364,7 +347,7 @@ class ValidateTicketForm(FormValidationAction):
         kept = self._kept("device_serial", dispatcher, tracker)
         if kept is not None:
             return kept
-        return self._invalid("device_serial", SERIAL_PROBLEM, dispatcher, tracker)
+        return self.miss("device_serial", SERIAL_PROBLEM, dispatcher, tracker)
 
     def validate_phone(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         parsed, problem = check_slot("phone", value, tracker)
@@ -453,52 +436,27 @@ def confirm_buttons(step: str) -> list[dict[str, str]]:
     ]
 
 
-class _AskSlot:
-    """Asks for one form slot; after a wrong answer the validator's message already re-asked."""
+def ask_question(slot: str):
+    """The ticket form's question for ``slot``; while the merchant changes a value, naming the old one."""
 
-    slot = ""
+    def question(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+        backup = tracker.get_slot("edit_backup") or {}
+        old = next((backup[s] for s in ANSWERS_OF.get(slot, (slot,)) if s in backup), None)
+        return (texts.ask_new_value(slot, old) if old is not None else texts.ASK_TEXTS[slot]), []
 
-    def name(self) -> str:
-        return f"action_ask_{self.slot}"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        if tracker.get_slot(REASKED) != self.slot:
-            backup = tracker.get_slot("edit_backup") or {}
-            old = next((backup[s] for s in ANSWERS_OF.get(self.slot, (self.slot,)) if s in backup), None)
-            if old is not None:
-                dispatcher.utter_message(text=texts.ask_new_value(self.slot, old))
-            else:
-                dispatcher.utter_message(text=texts.ASK_TEXTS[self.slot])
-        # No buttons: an earlier question's buttons are out of date now.
-        return [SlotSet(REASKED, None), SlotSet(STEP, None)]
+    return question
 
 
-class ActionAskMerchantId(_AskSlot, Action):
-    slot = "merchant_id"
-
-
-class ActionAskTerminalId(_AskSlot, Action):
-    slot = "terminal_id"
-
-
-class ActionAskDeviceSerial(_AskSlot, Action):
-    slot = "device_serial"
-
-
-class ActionAskPhone(_AskSlot, Action):
-    slot = "phone"
-
-
-class ActionAskTxnDate(_AskSlot, Action):
-    slot = "txn_date"
-
-
-class ActionAskAmount(_AskSlot, Action):
-    slot = "amount"
-
-
-class ActionAskDescription(_AskSlot, Action):
-    slot = "description"
+ASKED_SLOTS = ("merchant_id", "terminal_id", "device_serial", "phone", "txn_date", "amount", "description")
+(
+    ActionAskMerchantId,
+    ActionAskTerminalId,
+    ActionAskDeviceSerial,
+    ActionAskPhone,
+    ActionAskTxnDate,
+    ActionAskAmount,
+    ActionAskDescription,
+) = ask_actions(__name__, {slot: ask_question(slot) for slot in ASKED_SLOTS})
 
 
 class ActionAskTicketContinue(Action):
