@@ -18,6 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import texts
 from bot.masking import mask_phone  # noqa: F401  (re-exported for the action modules)
 from bot.services import Services, get_services
 from bot.vocabulary import (
@@ -371,7 +372,5 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        dispatcher.utter_message(
-            text="抱歉，我没太明白您的意思😅 可以换个说法，直接说说遇到的问题；也可以说“转人工”。"
-        )
+        dispatcher.utter_message(text=texts.NOT_UNDERSTOOD)
         return [UserUtteranceReverted()]

@@ -151,25 +151,30 @@ def items_text(tracker: Tracker) -> str:
 
 def consumables_summary(tracker: Tracker) -> str:
     method = tracker.get_slot("supply_delivery")
-    lines = [("耗材", items_text(tracker)), ("方式", DELIVERY_LABELS.get(method, ""))]
+    label = ft.SUMMARY_LABELS
+    lines = [(label["items"], items_text(tracker)), (label["delivery"], DELIVERY_LABELS.get(method, ""))]
     if method == "delivery":
-        lines.append(("地址", tracker.get_slot("supply_address")))
-    lines += [("商户号", tracker.get_slot("merchant_id")), ("联系手机", mask_phone(tracker.get_slot("phone")))]
-    return ft.summary("耗材申请", lines)
+        lines.append((label["address"], tracker.get_slot("supply_address")))
+    lines += [(label["merchant_id"], tracker.get_slot("merchant_id")), (label["phone"], mask_phone(tracker.get_slot("phone")))]
+    return ft.summary(ft.CONSUMABLES_TITLE, lines)
 
 
 def visit_summary(tracker: Tracker) -> str:
     kind = tracker.get_slot("visit_kind")
-    lines = [("服务类型", VISIT_KIND_LABELS.get(kind, "")), ("商户号", tracker.get_slot("merchant_id"))]
+    label = ft.SUMMARY_LABELS
+    lines = [(label["kind"], VISIT_KIND_LABELS.get(kind, "")), (label["merchant_id"], tracker.get_slot("merchant_id"))]
     if tracker.get_slot("terminal_id"):
-        lines.append(("终端号", tracker.get_slot("terminal_id")))
+        lines.append((label["terminal_id"], tracker.get_slot("terminal_id")))
     elif tracker.get_slot("device_serial"):
-        lines.append(("设备序列号", tracker.get_slot("device_serial")))
-    lines.append(("地址", f"{tracker.get_slot('visit_address')}（{tracker.get_slot('field_area')}）"))
+        lines.append((label["device_serial"], tracker.get_slot("device_serial")))
+    lines.append((label["address"], ft.address_with_area(tracker.get_slot("visit_address"), tracker.get_slot("field_area"))))
     if kind == "repair":
-        lines.append(("问题", tracker.get_slot("visit_problem")))
-    lines += [("上门时间", window_label(tracker.get_slot("visit_time"))), ("联系手机", mask_phone(tracker.get_slot("phone")))]
-    return ft.summary("上门预约", lines)
+        lines.append((label["problem"], tracker.get_slot("visit_problem")))
+    lines += [
+        (label["time"], window_label(tracker.get_slot("visit_time"))),
+        (label["phone"], mask_phone(tracker.get_slot("phone"))),
+    ]
+    return ft.summary(ft.VISIT_TITLE, lines)
 
 
 # --- start ---------------------------------------------------------------------------------
@@ -314,7 +319,7 @@ class _FieldFormValidation(FormValidation):
         field = value if value in allowed else _named_field(str(value or ""), allowed)
         if field:
             return {"field_edit": None, "field_editing": None, **_start_edit(field, tracker)}
-        dispatcher.utter_message(text="请点一下要修改的项目～")
+        dispatcher.utter_message(text=ft.PICK_FIELD)
         return {"field_edit": None}
 
 
@@ -558,7 +563,7 @@ class ActionAskFieldEdit(Action):
         step = new_step("edit")
         form = (tracker.active_loop or {}).get("name") or CONSUMABLES_FORM
         dispatcher.utter_message(
-            text="请问要修改哪一项？",
+            text=ft.WHICH_FIELD,
             buttons=[button(ft.FIELD_EDIT_LABELS[f], "inform", edit_field=f, step=step) for f in form_fields(form, tracker)],
         )
         return [SlotSet(STEP, step)]
@@ -817,7 +822,7 @@ class ActionCancelVisit(Action):
 
         visit = _open_visit(tracker)
         if visit is None:
-            dispatcher.utter_message(text=ft.NO_OPEN_VISIT.replace("改", "取消"))
+            dispatcher.utter_message(text=ft.NO_VISIT_TO_CANCEL)
             return [SlotSet(PENDING, None)]
         window = Window(visit.field.scheduled_date, visit.field.half_day).label() if visit.field.half_day else None
         if tracker.get_slot(PENDING) != "visit_cancel":

@@ -103,18 +103,19 @@ def local_today() -> date:
 def summary(tracker: Tracker) -> str:
     """Everything collected, for the merchant to confirm."""
     cat = category(tracker)
-    lines = [("商户号", tracker.get_slot("merchant_id"))]
+    label = texts.SUMMARY_LABELS
+    lines = [(label["merchant_id"], tracker.get_slot("merchant_id"))]
     if tracker.get_slot("terminal_id"):
-        lines.append(("终端号", tracker.get_slot("terminal_id")))
+        lines.append((label["terminal_id"], tracker.get_slot("terminal_id")))
     elif tracker.get_slot("device_serial"):
-        lines.append(("设备序列号", tracker.get_slot("device_serial")))
+        lines.append((label["device_serial"], tracker.get_slot("device_serial")))
     # Masked: the summary is stored (transcript, Rasa) like every bot message; the merchant
     # still sees the number they typed in full, right above it on their own screen.
-    lines.append(("联系手机", mask_phone(tracker.get_slot("phone"))))
+    lines.append((label["phone"], mask_phone(tracker.get_slot("phone"))))
     if cat == "settlement":
-        lines.append(("交易日期", tracker.get_slot("txn_date")))
-        lines.append(("交易金额", f"{tracker.get_slot('amount')} 元"))
-    lines.append(("问题描述", tracker.get_slot("description")))
+        lines.append((label["txn_date"], tracker.get_slot("txn_date")))
+        lines.append((label["amount"], texts.yuan(tracker.get_slot("amount"))))
+    lines.append((label["description"], tracker.get_slot("description")))
     return texts.summary(CATEGORY_LABELS[cat], lines)
 
 
@@ -148,7 +149,7 @@ def asked_slot(tracker: Tracker) -> str | None:
     return requested
 
 
-SERIAL_PROBLEM = "没看懂这个序列号，它一般以字母开头，比如 N910SN00123456"
+SERIAL_PROBLEM = texts.SERIAL_PROBLEM
 
 
 def check_slot(slot: str, value: Any, tracker: Tracker) -> tuple[Any, str | None]:
@@ -379,7 +380,7 @@ class ValidateTicketForm(FormValidation, FormValidationAction):
         if parsed is not None:
             return {"ticket_continue": None, **self._valid(paused, parsed, tracker)}
         if problem and bare_number(revealed_text(tracker, str(value or ""))):
-            dispatcher.utter_message(text=f"{problem}。")
+            dispatcher.utter_message(text=texts.problem_only(problem))
         return {"ticket_continue": None}  # action_ask_ticket_continue names the buttons again
 
     def validate_ticket_confirm(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
@@ -571,7 +572,8 @@ class ActionSubmitTicket(Action):
     def _offer_person(dispatcher: CollectingDispatcher, response: str) -> list[EventType]:
         step = new_step("handoff_offer")
         dispatcher.utter_message(
-            response=response, buttons=[button("转人工", "affirm", step=step), button("不用了", "deny", step=step)]
+            response=response,
+            buttons=[button(texts.HANDOFF_TITLES[0], "affirm", step=step), button(texts.HANDOFF_TITLES[1], "deny", step=step)],
         )
         return [SlotSet(PENDING, "handoff_offer"), SlotSet(STEP, step)]
 

@@ -98,7 +98,7 @@ def describe(ticket, tz: ZoneInfo) -> str:
         from bot.field.when import HALF_LABELS, day_label
 
         when = day_label(field.scheduled_date) + HALF_LABELS.get(field.half_day or "", "")
-        lines += f"\n· {'预计送达' if field.kind == 'consumables' else '上门时间'}：{when}"
+        lines += texts.field_when_line(field.kind, when)
     return lines
 
 
