@@ -12,8 +12,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import texts
 from actions.common import FALLBACKS, HELPED, PENDING, PROBLEM, STEP, new_step
 from actions.faq_replies import (
+    CODE_ADVICE,
+    CODE_ESCALATE,
     CODE_HEAD,
     CODE_MALFORMED_HEAD,
     CODE_SIDE,
@@ -27,9 +30,6 @@ from actions.faq_replies import (
 )
 from bot.faq.codes import CodeMention
 
-IN_FORM_SUFFIX = "（我们接着登记工单～）"
-ESCALATE_TEXT = "按上面做了还不行？我可以帮您登记报修工单，或者转人工客服："
-
 
 def numbered(steps) -> str:
     return "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
@@ -40,7 +40,7 @@ def code_text(mention: CodeMention) -> str:
     e = mention.entry
     if e is None:
         head = (CODE_UNKNOWN_HEAD if mention.well_formed else CODE_MALFORMED_HEAD).format(raw=mention.raw)
-        return f"{head}\n建议您：\n{numbered(CODE_UNKNOWN_STEPS)}"
+        return f"{head}\n{CODE_ADVICE}\n{numbered(CODE_UNKNOWN_STEPS)}"
     lines = [CODE_HEAD.format(code=e.code, meaning=e.meaning)]
     lines.append(CODE_SUCCESS if e.success else CODE_SIDE.format(side=e.side_label))
     if e.varies:
@@ -54,7 +54,7 @@ def reply_code(dispatcher: CollectingDispatcher, tracker: Tracker, mention: Code
     body = code_text(mention)
     events: list[EventType] = [SlotSet("response_code", mention.code or mention.raw)]
     if in_form:
-        dispatcher.utter_message(text=f"{body}\n\n{IN_FORM_SUFFIX}")
+        dispatcher.utter_message(text=f"{body}\n\n{texts.IN_FORM_SUFFIX}")
         return events
     events += [SlotSet("faq_id", None), SlotSet("faq_query", text), SlotSet("faq_suggestions", None)]
     e = mention.entry
@@ -66,7 +66,7 @@ def reply_code(dispatcher: CollectingDispatcher, tracker: Tracker, mention: Code
     step = new_step("ticket_offer")
     if e is not None:
         dispatcher.utter_message(text=body)
-        dispatcher.utter_message(text=ESCALATE_TEXT, buttons=ticket_or_human_buttons(step, "repair"))
+        dispatcher.utter_message(text=CODE_ESCALATE, buttons=ticket_or_human_buttons(step, "repair"))
         events.append(SlotSet(HELPED, True))
     else:
         dispatcher.utter_message(text=body, buttons=ticket_or_human_buttons(step, "repair"))

@@ -18,8 +18,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import texts
 from bot.masking import mask_phone  # noqa: F401  (re-exported for the action modules)
 from bot.services import Services, get_services
+from bot.vocabulary import (
+    CATEGORY_LABELS,  # noqa: F401  (the one table; tests/staff reads it through here)
+    MERCHANT_ID_PATTERN,
+    ticket_channel_of,
+)
 
 # datetime.UTC is Python 3.11+; Rasa's Python 3.10 also imports this module (it runs
 # action_turn_hook in-process, bot/rasa_ext/local_actions.py).
@@ -86,17 +92,6 @@ PENDING_ANSWERS: dict[str, frozenset[str]] = {
     "visit_cancel": frozenset({"affirm", "deny", "cancel_visit"}),
 }
 
-CATEGORY_LABELS = {
-    "repair": "故障报修",
-    "settlement": "结算到账",
-    "activation": "开通激活",
-    "handoff": "人工咨询",
-    "consumables": "耗材配送",
-    "visit": "上门服务",
-    "other": "其他咨询",
-}
-
-
 def services() -> Services:
     return get_services()
 
@@ -109,22 +104,9 @@ def now_utc() -> datetime:
 # --- tracker helpers ---------------------------------------------------------------------
 
 
-def conversation_id(tracker: Tracker) -> str:
-    return tracker.sender_id
-
-
-def channel_of(sender_id: str) -> str:
-    head, sep, _ = sender_id.partition(":")
-    return head if sep and head else "unknown"
-
-
 def ticket_channel(tracker: Tracker) -> str:
     """The ticket's channel enum value for this conversation (web / wechat / wecom, else api)."""
-    # Imported here: Rasa's Python 3.10 imports this module for action_turn_hook, and the
-    # ticket service (StrEnum, SQLAlchemy 2, the app's settings) lives in the app only.
-    from bot.tickets.service import conversation_channel
-
-    return conversation_channel(tracker.sender_id)
+    return ticket_channel_of(tracker.sender_id)
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -243,7 +225,7 @@ def verified_merchant_id(tracker: Tracker) -> str | None:
     """
     metadata = (tracker.latest_message or {}).get("metadata") or {}
     value = metadata.get("verified_merchant_id") if isinstance(metadata, dict) else None
-    return value if isinstance(value, str) and re.fullmatch(r"\d{15}", value) else None
+    return value if isinstance(value, str) and re.fullmatch(MERCHANT_ID_PATTERN, value) else None
 
 
 def value_before_message(tracker: Tracker, slot: str) -> Any:
@@ -390,7 +372,5 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        dispatcher.utter_message(
-            text="抱歉，我没太明白您的意思😅 可以换个说法，直接说说遇到的问题；也可以说“转人工”。"
-        )
+        dispatcher.utter_message(text=texts.NOT_UNDERSTOOD)
         return [UserUtteranceReverted()]

@@ -19,7 +19,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import texts
 from actions.common import (
-    CATEGORY_LABELS,
     FALLBACKS,
     HELPED,
     PENDING,
@@ -57,6 +56,7 @@ from actions.faq_replies import (
 from bot.faq.kb import Entry
 from bot.faq.triage import AREA_CATEGORIES, AREA_LABELS, Plan, search_area, triage
 from bot.masking import mask_id, mask_phone
+from bot.vocabulary import CATEGORY_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,6 @@ FACT_ENTITIES = ("merchant_id", "terminal_id", "device_serial", "phone", "ticket
 FACT_LABELS = {"merchant_id": "商户号", "terminal_id": "终端号", "device_serial": "序列号", "phone": "手机号"}
 _LABEL_WORDS = re.compile(r"商户号|商户编号|终端号|终端编号|终端|序列号|机身号|手机号|手机|电话|联系方式|工单号|单号|我的|是|号码|打这个号")
 
-IN_FORM_SUFFIX = "（我们接着登记工单～）"
 # Ticket category for an area the merchant chose but that has no answer.
 AREA_TICKET = {"fault": "repair", "settlement": "settlement", "activation": "activation"}
 
@@ -118,7 +117,7 @@ def answer_entry(
         text = f"{text}\n\n{line}"
     if in_form(tracker):
         # Mid-form: no buttons, no follow-up question; the form asks its pending slot next.
-        dispatcher.utter_message(text=f"{text}\n\n{IN_FORM_SUFFIX}")
+        dispatcher.utter_message(text=f"{text}\n\n{texts.IN_FORM_SUFFIX}")
         return [SlotSet("faq_id", entry.id)]
     if asks_resolved(entry):
         step = new_step("resolved")
@@ -214,7 +213,7 @@ class ActionFaqSearch(Action):
     def _none(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType]:
         """Outside what the bot knows: say so honestly and offer a person; twice in a row hands over."""
         if in_form(tracker):
-            dispatcher.utter_message(text=f"{IN_FORM_NONE_TEXT}{IN_FORM_SUFFIX}")
+            dispatcher.utter_message(text=f"{IN_FORM_NONE_TEXT}{texts.IN_FORM_SUFFIX}")
             return []
         count = int(tracker.get_slot(FALLBACKS) or 0) + 1
         if count >= 2:
@@ -242,7 +241,7 @@ class ActionFaqSearch(Action):
             for k, v in facts.items()
             if k in FACT_LABELS
         )
-        dispatcher.utter_message(text=f"收到，已记下您的{noted}。请问遇到了什么问题呢？")
+        dispatcher.utter_message(text=texts.facts_noted(noted))
         return [SlotSet(PENDING, None)]
 
 
@@ -361,7 +360,7 @@ class ActionAnswerFaq(Action):
             faq_id = suggestions[idx] if idx is not None else None
         entry = services().faq.get(faq_id) if faq_id else None
         if entry is None:
-            dispatcher.utter_message(text="抱歉，没找到您选的这条内容，可以直接说说您遇到的问题吗？")
+            dispatcher.utter_message(text=texts.CHOSEN_ENTRY_GONE)
             return [] if in_form(tracker) else [SlotSet(PENDING, None)]
         log_taken(tracker, entry.id)
         return answer_entry(dispatcher, tracker, entry, tracker.get_slot("faq_query") or entry.question, chosen=True)
@@ -381,8 +380,8 @@ def faq_entry(faq_id: str | None) -> Entry | None:
 def offer_handoff(dispatcher: CollectingDispatcher, lead: str) -> list[EventType]:
     step = new_step("handoff_offer")
     dispatcher.utter_message(
-        text=f"{lead}要为您转人工客服吗？",
-        buttons=[button("转人工", "affirm", step=step), button("不用了", "deny", step=step)],
+        text=texts.handoff_offer(lead),
+        buttons=[button(texts.HANDOFF_TITLES[0], "affirm", step=step), button(texts.HANDOFF_TITLES[1], "deny", step=step)],
     )
     return [SlotSet(PENDING, "handoff_offer"), SlotSet(STEP, step)]
 
@@ -391,10 +390,10 @@ def offer_ticket(dispatcher: CollectingDispatcher, lead: str, category: str, faq
     step = new_step("ticket_offer")
     ids = {"faq_id": faq_id} if faq_id else {}
     dispatcher.utter_message(
-        text=f"{lead}我可以帮您登记一张{CATEGORY_LABELS[category]}工单，由专人跟进处理。要登记吗？",
+        text=texts.ticket_offer(lead, CATEGORY_LABELS[category]),
         buttons=[
-            button("登记工单", "affirm", category=category, **ids, step=step),
-            button("不用了", "deny", category=category, **ids, step=step),
+            button(texts.TICKET_OFFER_TITLES[0], "affirm", category=category, **ids, step=step),
+            button(texts.TICKET_OFFER_TITLES[1], "deny", category=category, **ids, step=step),
         ],
     )
     return [SlotSet(PENDING, "ticket_offer"), SlotSet(STEP, step), SlotSet("ticket_category", category)]
@@ -423,8 +422,8 @@ class ActionDeclineOffer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         if tracker.get_slot(PENDING) == "handoff_offer":
-            dispatcher.utter_message(text="好的～还有其他问题随时问我。")
+            dispatcher.utter_message(text=texts.HANDOFF_DECLINED)
         else:
-            dispatcher.utter_message(text="好的，那先不登记了。之后需要帮忙随时找我，也可以说“转人工”。")
+            dispatcher.utter_message(text=texts.TICKET_DECLINED)
         # Answered: its buttons are out of date now (a late 登记工单 is asked again).
         return [SlotSet(PENDING, None), SlotSet(STEP, None)]

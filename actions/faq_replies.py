@@ -46,6 +46,8 @@ CODE_SIDE = "问题出在{side}。"
 CODE_SUCCESS = "这个代码表示交易是成功的。"
 CODE_VARIES = "不同收单机构对这个代码的用法不完全一样，请以机器上代码旁边显示的文字为准。"
 CODE_STEPS = "您可以这样处理："
+CODE_ADVICE = "建议您："
+CODE_ESCALATE = "按上面做了还不行？我可以帮您登记报修工单，或者转人工客服："
 CODE_UNKNOWN_HEAD = "我这边的代码表里没有「{raw}」这个代码😅"
 CODE_UNKNOWN_STEPS = (
     "把机器上代码旁边显示的文字发给我，我按文字帮您查；",

@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import texts
 from actions.common import (
     HELPED,
     PENDING,
@@ -49,7 +50,7 @@ _DOWN_WORDS = ("没用", "没啥用", "答非所问", "文不对题", "废话", 
 
 def ask_rating(dispatcher: CollectingDispatcher, lead: str) -> list[EventType]:
     step = new_step("rating")
-    dispatcher.utter_message(text=f"{lead}方便给这次服务打个分吗？（5分最满意）", buttons=rating_buttons(step))
+    dispatcher.utter_message(text=texts.ask_rating(lead), buttons=rating_buttons(step))
     return [SlotSet(PENDING, "rating"), SlotSet(STEP, step), SlotSet(HELPED, None)]
 
 
@@ -112,7 +113,7 @@ class ActionRecordFeedback(Action):
             return self._rate(dispatcher, tracker, rating)
         if pending == "rating":
             step = tracker.get_slot(STEP) or new_step("rating")
-            dispatcher.utter_message(text="请点一下1到5分，5分最满意～", buttons=rating_buttons(step))
+            dispatcher.utter_message(text=texts.RATING_REASK, buttons=rating_buttons(step))
             return [SlotSet(STEP, step)]
         code = entity(tracker, "feedback_reason")
         if code or pending == "feedback_reason":
@@ -120,28 +121,28 @@ class ActionRecordFeedback(Action):
         vote = _vote(tracker)
         if vote == "up":
             record_vote(tracker, "up")
-            dispatcher.utter_message(text="收到，谢谢您的肯定😊 还有其他问题随时问我～")
+            dispatcher.utter_message(text=texts.THANKS_UP)
             return [SlotSet(PENDING, None)]
         if vote == "down":
             record_vote(tracker, "down")
             faq_id = voted_faq_id(tracker)
             if not faq_id:
-                dispatcher.utter_message(text="抱歉没能让您满意😥 我们会继续改进。需要的话可以说“转人工”。")
+                dispatcher.utter_message(text=texts.SORRY_DOWN)
                 return [SlotSet(PENDING, None)]
             step = new_step("reason")
             dispatcher.utter_message(
-                text="抱歉没帮上忙😥 能告诉我哪里不好吗？也可以直接打字说。", buttons=reason_buttons(step, faq_id)
+                text=texts.ASK_DOWN_REASON, buttons=reason_buttons(step, faq_id)
             )
             # The reason (typed or clicked) and a ticket offer are about this answer from now on.
             return [SlotSet(PENDING, "feedback_reason"), SlotSet(STEP, step), SlotSet("faq_id", faq_id)]
-        dispatcher.utter_message(text="谢谢您的反馈，我们会继续努力～")
+        dispatcher.utter_message(text=texts.THANKS_FEEDBACK)
         return [SlotSet(PENDING, None)]
 
     @staticmethod
     def _rate(dispatcher: CollectingDispatcher, tracker: Tracker, rating: int) -> list[EventType]:
         if not 1 <= rating <= 5:
             step = new_step("rating")
-            dispatcher.utter_message(text="评分是1到5分哦，5分最满意～", buttons=rating_buttons(step))
+            dispatcher.utter_message(text=texts.RATING_OUT_OF_RANGE, buttons=rating_buttons(step))
             return [SlotSet(STEP, step)]
         # One rating per rating question: a second click on the same buttons (a reload, a
         # double click) is the same rating, not another one.
@@ -152,11 +153,9 @@ class ActionRecordFeedback(Action):
         except Exception:
             log.exception("storing the rating of %s failed", tracker.sender_id)
         if rating <= 2:
-            dispatcher.utter_message(
-                text="感谢您的评分，很抱歉这次没让您满意😔 我们会认真改进。需要的话随时说“转人工”。"
-            )
+            dispatcher.utter_message(text=texts.THANKS_LOW_RATING)
         else:
-            dispatcher.utter_message(text="感谢您的评分！祝您生意兴隆～")
+            dispatcher.utter_message(text=texts.THANKS_RATING)
         return [SlotSet(PENDING, None), SlotSet(HELPED, None)]
 
     @staticmethod
@@ -165,8 +164,8 @@ class ActionRecordFeedback(Action):
         reason = REASONS.get(str(code)) if code else (text if not text.startswith("/") else None)
         record_vote(tracker, "down", reason)
         if code == "unresolved" or (not code and latest_intent(tracker) == "deny"):
-            return offer_escalation(dispatcher, tracker, "谢谢反馈。", voted_faq_id(tracker))
-        dispatcher.utter_message(text="谢谢您的反馈，我们会改进这条答案🙏 您可以换个说法再问问，或者说“转人工”。")
+            return offer_escalation(dispatcher, tracker, texts.LEAD_AFTER_REASON, voted_faq_id(tracker))
+        dispatcher.utter_message(text=texts.THANKS_REASON)
         return [SlotSet(PENDING, None)]
 
 
@@ -178,7 +177,7 @@ class ActionFaqResolved(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         record_vote(tracker, "up")
-        return ask_rating(dispatcher, "太好了，问题解决了就好😊 ")
+        return ask_rating(dispatcher, texts.LEAD_SOLVED)
 
 
 class ActionFaqUnresolved(Action):
@@ -189,7 +188,7 @@ class ActionFaqUnresolved(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         record_vote(tracker, "down", REASONS["unresolved"])
-        return offer_escalation(dispatcher, tracker, "很抱歉没能帮您解决😥 ", voted_faq_id(tracker))
+        return offer_escalation(dispatcher, tracker, texts.LEAD_UNSOLVED, voted_faq_id(tracker))
 
 
 class ActionAskRating(Action):
@@ -200,5 +199,5 @@ class ActionAskRating(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         if latest_intent(tracker) == "goodbye":
-            return ask_rating(dispatcher, "好的，感谢使用！走之前")
-        return ask_rating(dispatcher, "不客气，很高兴能帮到您😊 ")
+            return ask_rating(dispatcher, texts.LEAD_GOODBYE)
+        return ask_rating(dispatcher, texts.LEAD_THANKS)

@@ -22,18 +22,15 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
 from actions import field_texts as ft
 from actions.common import (
     HELPED,
     PENDING,
     PROBLEM,
-    STALE,
     STEP,
-    URGENT,
     button,
     clear_phone,
     keep_phone,
@@ -45,11 +42,11 @@ from actions.common import (
     revealed_text,
     services,
     stable_key,
-    step_kind,
     ticket_channel,
     transcript,
     value_before_message,
 )
+from actions.form_kit import REASKED, FormValidation, ask_actions
 from actions.texts import CONFIRM_TITLES
 from actions.validators import (
     parse_description,
@@ -58,13 +55,13 @@ from actions.validators import (
     parse_phone,
     parse_terminal_id,
 )
+from bot.vocabulary import DELIVERY_LABELS, VISIT_KIND_LABELS
 
 log = logging.getLogger(__name__)
 
 CONSUMABLES_FORM = "consumables_form"
 VISIT_FORM = "visit_form"
 FIELD_FORMS = (CONSUMABLES_FORM, VISIT_FORM)
-REASKED = "form_reasked"
 VISIT_KINDS = ("installation", "repair", "relocation", "training")
 # Words of the first message that say which visit it is ("新店要装一台", "要搬店了").
 KIND_WORDS = (
@@ -154,25 +151,30 @@ def items_text(tracker: Tracker) -> str:
 
 def consumables_summary(tracker: Tracker) -> str:
     method = tracker.get_slot("supply_delivery")
-    lines = [("耗材", items_text(tracker)), ("方式", ft.DELIVERY_LABELS.get(method, ""))]
+    label = ft.SUMMARY_LABELS
+    lines = [(label["items"], items_text(tracker)), (label["delivery"], DELIVERY_LABELS.get(method, ""))]
     if method == "delivery":
-        lines.append(("地址", tracker.get_slot("supply_address")))
-    lines += [("商户号", tracker.get_slot("merchant_id")), ("联系手机", mask_phone(tracker.get_slot("phone")))]
-    return ft.summary("耗材申请", lines)
+        lines.append((label["address"], tracker.get_slot("supply_address")))
+    lines += [(label["merchant_id"], tracker.get_slot("merchant_id")), (label["phone"], mask_phone(tracker.get_slot("phone")))]
+    return ft.summary(ft.CONSUMABLES_TITLE, lines)
 
 
 def visit_summary(tracker: Tracker) -> str:
     kind = tracker.get_slot("visit_kind")
-    lines = [("服务类型", ft.VISIT_KIND_LABELS.get(kind, "")), ("商户号", tracker.get_slot("merchant_id"))]
+    label = ft.SUMMARY_LABELS
+    lines = [(label["kind"], VISIT_KIND_LABELS.get(kind, "")), (label["merchant_id"], tracker.get_slot("merchant_id"))]
     if tracker.get_slot("terminal_id"):
-        lines.append(("终端号", tracker.get_slot("terminal_id")))
+        lines.append((label["terminal_id"], tracker.get_slot("terminal_id")))
     elif tracker.get_slot("device_serial"):
-        lines.append(("设备序列号", tracker.get_slot("device_serial")))
-    lines.append(("地址", f"{tracker.get_slot('visit_address')}（{tracker.get_slot('field_area')}）"))
+        lines.append((label["device_serial"], tracker.get_slot("device_serial")))
+    lines.append((label["address"], ft.address_with_area(tracker.get_slot("visit_address"), tracker.get_slot("field_area"))))
     if kind == "repair":
-        lines.append(("问题", tracker.get_slot("visit_problem")))
-    lines += [("上门时间", window_label(tracker.get_slot("visit_time"))), ("联系手机", mask_phone(tracker.get_slot("phone")))]
-    return ft.summary("上门预约", lines)
+        lines.append((label["problem"], tracker.get_slot("visit_problem")))
+    lines += [
+        (label["time"], window_label(tracker.get_slot("visit_time"))),
+        (label["phone"], mask_phone(tracker.get_slot("phone"))),
+    ]
+    return ft.summary(ft.VISIT_TITLE, lines)
 
 
 # --- start ---------------------------------------------------------------------------------
@@ -209,7 +211,7 @@ class ActionStartVisitForm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
         text = "" if latest_text(tracker).startswith("/") else latest_text(tracker)
         kind = kind_from_text(text)
-        dispatcher.utter_message(text=ft.visit_intro(ft.VISIT_KIND_LABELS.get(kind) if kind else None))
+        dispatcher.utter_message(text=ft.visit_intro(VISIT_KIND_LABELS.get(kind) if kind else None))
         events: list[EventType] = [SlotSet(PENDING, None), *reset_slots(VISIT_CASE + CONTROL)]
         events += _forget_old_phone(tracker)
         if kind:
@@ -231,21 +233,12 @@ def _forget_old_phone(tracker: Tracker) -> list[EventType]:
 # --- validation ----------------------------------------------------------------------------
 
 
-class _FieldFormValidation:
-    """What both field forms' validators share (a mixin: rasa-sdk serves only the concrete ones)."""
+class _FieldFormValidation(FormValidation):
+    """What both field forms' validators share (a mixin: rasa-sdk serves only the concrete ones).
 
-    form = ""
-
-    def name(self) -> str:
-        return f"validate_{self.form}"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if tracker.active_loop.get("name") == self.form and (tracker.get_slot(URGENT) or tracker.get_slot(STALE)):
-            # A person must take an angry message; an old button answers nothing here. Undo
-            # what the slot mappings copied from this message, and let the rules take over.
-            restore = [SlotSet(s, value_before_message(tracker, s)) for s in tracker.slots_to_validate()]
-            return [*restore, ActionExecutionRejected(self.form)]
-        return await super().run(dispatcher, tracker, domain)
+    A wrong answer is re-asked every time (``retry``), without the ticket form's second-miss help:
+    the field questions mostly come with buttons, and their problems say what to send.
+    """
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
         slots = form_fields(self.form, tracker)
@@ -274,10 +267,9 @@ class _FieldFormValidation:
 
     # --- helpers
 
-    @staticmethod
-    def _again(slot: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
-        dispatcher.utter_message(text=ft.retry(problem))
-        return {slot: value_before_message(tracker, slot) if tracker.get_slot("field_editing") else None, REASKED: slot}
+    def _again(self, slot: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        keep = value_before_message(tracker, slot) if tracker.get_slot("field_editing") else None
+        return self.retry(slot, problem, dispatcher, keep)
 
     # --- shared fields
 
@@ -327,7 +319,7 @@ class _FieldFormValidation:
         field = value if value in allowed else _named_field(str(value or ""), allowed)
         if field:
             return {"field_edit": None, "field_editing": None, **_start_edit(field, tracker)}
-        dispatcher.utter_message(text="请点一下要修改的项目～")
+        dispatcher.utter_message(text=ft.PICK_FIELD)
         return {"field_edit": None}
 
 
@@ -477,98 +469,78 @@ def _check_time(text: str, dispatcher, tracker: Tracker, slot: str) -> dict[str,
 # --- questions -----------------------------------------------------------------------------
 
 
-class _Ask:
-    """Asks one field form slot (a mixin: rasa-sdk serves only the concrete ones)."""
+def _plain(slot: str):
+    def question(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+        return ft.FIELD_ASK[slot], []
 
-    slot = ""
-
-    def name(self) -> str:
-        return f"action_ask_{self.slot}"
-
-    def question(self, tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
-        return ft.FIELD_ASK[self.slot], []
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        kind = self.slot.replace("_", "")
-        if tracker.get_slot(REASKED) == self.slot:
-            # The validator just said what was wrong and asked again: the buttons offered with
-            # the question are still the answer (same step), nothing more to say.
-            current = tracker.get_slot(STEP)
-            return [SlotSet(REASKED, None), SlotSet(STEP, current if step_kind(current) == kind else None)]
-        step = new_step(kind)
-        text, buttons = self.question(tracker, step)
-        dispatcher.utter_message(text=text, buttons=buttons)
-        return [SlotSet(REASKED, None), SlotSet(STEP, step if buttons else None)]
+    return question
 
 
-class ActionAskSupplyItem(_Ask, Action):
-    slot = "supply_item"
-
-    def question(self, tracker, step):
-        buttons = [button(i.label, "inform", supply_item=i.code, step=step) for i in _catalog().ITEMS]
-        return ft.FIELD_ASK[self.slot], buttons
+def _ask_supply_item(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    buttons = [button(i.label, "inform", supply_item=i.code, step=step) for i in _catalog().ITEMS]
+    return ft.FIELD_ASK["supply_item"], buttons
 
 
-class ActionAskSupplyQuantity(_Ask, Action):
-    slot = "supply_quantity"
-
-    def question(self, tracker, step):
-        item = _catalog().BY_CODE.get(tracker.get_slot("supply_item") or "")
-        unit = item.unit if item else "个"
-        return ft.ask_quantity(unit, item_limit(item) if item else _settings().field_part_max_units), []
+def _ask_supply_quantity(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    item = _catalog().BY_CODE.get(tracker.get_slot("supply_item") or "")
+    unit = item.unit if item else "个"
+    return ft.ask_quantity(unit, item_limit(item) if item else _settings().field_part_max_units), []
 
 
-class ActionAskSupplyDelivery(_Ask, Action):
-    slot = "supply_delivery"
-
-    def question(self, tracker, step):
-        return ft.ask_delivery(_settings().field_pickup_point), [
-            button(ft.PICKUP_TITLE, "inform", supply_delivery="pickup", step=step)
-        ]
+def _ask_supply_delivery(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    return ft.ask_delivery(_settings().field_pickup_point), [
+        button(ft.PICKUP_TITLE, "inform", supply_delivery="pickup", step=step)
+    ]
 
 
-class ActionAskVisitKind(_Ask, Action):
-    slot = "visit_kind"
-
-    def question(self, tracker, step):
-        return ft.FIELD_ASK[self.slot], [
-            button(label, "inform", visit_kind=kind, step=step) for kind, label in ft.VISIT_KIND_LABELS.items()
-        ]
+def _ask_visit_kind(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    return ft.FIELD_ASK["visit_kind"], [
+        button(label, "inform", visit_kind=kind, step=step) for kind, label in VISIT_KIND_LABELS.items()
+    ]
 
 
-class ActionAskVisitAddress(_Ask, Action):
-    slot = "visit_address"
+def _ask_visit_time(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    from datetime import date as _date
+
+    from bot.field.when import day_label
+
+    day = tracker.get_slot("visit_day")
+    if day:
+        label = day_label(_date.fromisoformat(day))
+        return ft.ask_half(label), [button(f"{label}{t}", "inform", visit_time=t, step=step) for t in ft.HALF_TITLES]
+    return ft.FIELD_ASK["visit_time"], []
 
 
-class ActionAskVisitProblem(_Ask, Action):
-    slot = "visit_problem"
+def _ask_visit_time_ok(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+    return ft.ask_time_ok(window_label(tracker.get_slot("visit_time")) or ""), [
+        button(ft.TIME_OK_TITLES[0], "affirm", step=step),
+        button(ft.TIME_OK_TITLES[1], "deny", step=step),
+    ]
 
 
-class ActionAskVisitTime(_Ask, Action):
-    slot = "visit_time"
-
-    def question(self, tracker, step):
-        from datetime import date as _date
-
-        from bot.field.when import day_label
-
-        day = tracker.get_slot("visit_day")
-        if day:
-            label = day_label(_date.fromisoformat(day))
-            return ft.ask_half(label), [
-                button(f"{label}{t}", "inform", visit_time=t, step=step) for t in ft.HALF_TITLES
-            ]
-        return ft.FIELD_ASK[self.slot], []
-
-
-class ActionAskVisitTimeOk(_Ask, Action):
-    slot = "visit_time_ok"
-
-    def question(self, tracker, step):
-        return ft.ask_time_ok(window_label(tracker.get_slot("visit_time")) or ""), [
-            button(ft.TIME_OK_TITLES[0], "affirm", step=step),
-            button(ft.TIME_OK_TITLES[1], "deny", step=step),
-        ]
+# The field forms' own questions (merchant id, terminal and phone are the ticket form's ask actions).
+(
+    ActionAskSupplyItem,
+    ActionAskSupplyQuantity,
+    ActionAskSupplyDelivery,
+    ActionAskVisitKind,
+    ActionAskVisitAddress,
+    ActionAskVisitProblem,
+    ActionAskVisitTime,
+    ActionAskVisitTimeOk,
+) = ask_actions(
+    __name__,
+    {
+        "supply_item": _ask_supply_item,
+        "supply_quantity": _ask_supply_quantity,
+        "supply_delivery": _ask_supply_delivery,
+        "visit_kind": _ask_visit_kind,
+        "visit_address": _plain("visit_address"),
+        "visit_problem": _plain("visit_problem"),
+        "visit_time": _ask_visit_time,
+        "visit_time_ok": _ask_visit_time_ok,
+    },
+)
 
 
 class ActionAskFieldConfirm(Action):
@@ -591,7 +563,7 @@ class ActionAskFieldEdit(Action):
         step = new_step("edit")
         form = (tracker.active_loop or {}).get("name") or CONSUMABLES_FORM
         dispatcher.utter_message(
-            text="请问要修改哪一项？",
+            text=ft.WHICH_FIELD,
             buttons=[button(ft.FIELD_EDIT_LABELS[f], "inform", edit_field=f, step=step) for f in form_fields(form, tracker)],
         )
         return [SlotSet(STEP, step)]
@@ -685,7 +657,7 @@ class ActionSubmitVisit(Action):
 
         kind = tracker.get_slot("visit_kind")
         window = Window.decode(tracker.get_slot("visit_time"))
-        label = ft.VISIT_KIND_LABELS[kind]
+        label = VISIT_KIND_LABELS[kind]
         problem = tracker.get_slot("visit_problem") if kind == "repair" else None
         description = f"{label}：{problem}" if problem else f"{label}预约"
         field = {
@@ -850,7 +822,7 @@ class ActionCancelVisit(Action):
 
         visit = _open_visit(tracker)
         if visit is None:
-            dispatcher.utter_message(text=ft.NO_OPEN_VISIT.replace("改", "取消"))
+            dispatcher.utter_message(text=ft.NO_VISIT_TO_CANCEL)
             return [SlotSet(PENDING, None)]
         window = Window(visit.field.scheduled_date, visit.field.half_day).label() if visit.field.half_day else None
         if tracker.get_slot(PENDING) != "visit_cancel":

@@ -6,10 +6,9 @@ from here.
 
 from __future__ import annotations
 
-from actions.texts import ASK_TEXTS, CONFIRM_TITLES, STATUS_LABELS
+from actions.texts import ASK_TEXTS, CONFIRM_TITLES, retry  # noqa: F401  (the one re-ask wording)
+from bot.vocabulary import STATUS_LABELS, slot_labels
 
-VISIT_KIND_LABELS = {"installation": "新装机", "repair": "上门维修", "relocation": "移机", "training": "操作培训"}
-DELIVERY_LABELS = {"delivery": "送货上门", "pickup": "网点自取"}
 TIME_OK_TITLES = ("对，就这个时间", "换个时间")
 HALF_TITLES = ("上午", "下午")
 PICKUP_TITLE = "自取"
@@ -26,18 +25,27 @@ FIELD_ASK = {
     "visit_problem": "机器出了什么问题？简单说一下，师傅好带对配件：",
     "visit_time": "希望哪天上门？按半天预约，可以说“明天下午”“周六上午”或“12月5日上午”：",
 }
-FIELD_EDIT_LABELS = {
-    "supply_item": "耗材",
-    "supply_quantity": "数量",
-    "supply_delivery": "配送方式/地址",
-    "visit_kind": "服务类型",
-    "terminal_id": "终端号",
-    "visit_address": "地址",
-    "visit_problem": "问题",
-    "visit_time": "上门时间",
+WHICH_FIELD = "请问要修改哪一项？"
+CONSUMABLES_TITLE = "耗材申请"
+VISIT_TITLE = "上门预约"
+# The lines of the summaries the merchant confirms.
+SUMMARY_LABELS = {
+    "items": "耗材",
+    "delivery": "方式",
+    "address": "地址",
+    "kind": "服务类型",
     "merchant_id": "商户号",
-    "phone": "手机号",
+    "terminal_id": "终端号",
+    "device_serial": "设备序列号",
+    "problem": "问题",
+    "time": "上门时间",
+    "phone": "联系手机",
 }
+PICK_FIELD = "请点一下要修改的项目～"
+FIELD_EDIT_LABELS = slot_labels(
+    "supply_item", "supply_quantity", "supply_delivery", "visit_kind", "terminal_id", "visit_address",
+    "visit_problem", "visit_time", "merchant_id", "phone",
+)
 
 
 def consumables_intro() -> str:
@@ -68,9 +76,6 @@ def ask_time_ok(window_label: str) -> str:
 def time_ok_reask() -> str:
     return f"请点“{TIME_OK_TITLES[0]}”或“{TIME_OK_TITLES[1]}”，也可以直接说新的时间，比如“周五下午”。"
 
-
-def retry(problem: str) -> str:
-    return f"{problem}，请再发一次～"
 
 
 def summary(title: str, lines: list[tuple[str, str]]) -> str:
@@ -133,6 +138,7 @@ NO_FIELD_TICKET = (
     "在别处登记的可以发工单号给我查。"
 )
 NO_OPEN_VISIT = "没有找到您待上门的预约，所以没有可以改的。需要预约的话说“派人上门”就行～"
+NO_VISIT_TO_CANCEL = "没有找到您待上门的预约，所以没有可以取消的。需要预约的话说“派人上门”就行～"
 CANCELLED = "好的，已取消这次登记，填写的信息已清除。还有其他问题随时问我～"
 FIELD_DOWN = "抱歉，系统暂时出了点问题，没能提交成功😥 可以稍后再试，或者说“转人工”。"
 EARLIER_STEP = "您点的是前面一步的按钮～我们接着填："
@@ -165,3 +171,7 @@ def reminder_on(days: int) -> str:
 
 REMINDER_OFF = "好的，已关闭保养提醒，不会再发了。"
 REMINDER_NOT_ON = "您还没有开通保养提醒，所以不用关闭～"
+
+
+def address_with_area(address: str | None, area: str | None) -> str:
+    return f"{address}（{area}）"

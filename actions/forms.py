@@ -32,22 +32,19 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import common, texts
 from actions.common import (
-    CATEGORY_LABELS,
     FORM_CASE_SLOTS,
     FORM_CONTROL_SLOTS,
     FORM_SLOTS,
     HELPED,
     PENDING,
     PROBLEM,
-    STALE,
     STEP,
-    URGENT,
     button,
     clear_phone,
     keep_phone,
@@ -62,6 +59,7 @@ from actions.common import (
     transcript,
     value_before_message,
 )
+from actions.form_kit import ATTEMPTS, REASKED, FormValidation, ask_actions
 from actions.validators import (
     bare_number,
     other_id_field,
@@ -73,12 +71,12 @@ from actions.validators import (
     parse_phone,
     parse_terminal_id,
 )
+from bot.vocabulary import CATEGORY_LABELS
 
 log = logging.getLogger(__name__)
 
 FORM = "ticket_form"
 TICKET_CATEGORIES = ("repair", "settlement", "activation", "other")
-REASKED = "form_reasked"  # the field the validator just asked again (its ask action then stays quiet)
 
 EDIT_FIELD_WORDS = (
     ("merchant_id", ("商户",)),
@@ -105,18 +103,19 @@ def local_today() -> date:
 def summary(tracker: Tracker) -> str:
     """Everything collected, for the merchant to confirm."""
     cat = category(tracker)
-    lines = [("商户号", tracker.get_slot("merchant_id"))]
+    label = texts.SUMMARY_LABELS
+    lines = [(label["merchant_id"], tracker.get_slot("merchant_id"))]
     if tracker.get_slot("terminal_id"):
-        lines.append(("终端号", tracker.get_slot("terminal_id")))
+        lines.append((label["terminal_id"], tracker.get_slot("terminal_id")))
     elif tracker.get_slot("device_serial"):
-        lines.append(("设备序列号", tracker.get_slot("device_serial")))
+        lines.append((label["device_serial"], tracker.get_slot("device_serial")))
     # Masked: the summary is stored (transcript, Rasa) like every bot message; the merchant
     # still sees the number they typed in full, right above it on their own screen.
-    lines.append(("联系手机", mask_phone(tracker.get_slot("phone"))))
+    lines.append((label["phone"], mask_phone(tracker.get_slot("phone"))))
     if cat == "settlement":
-        lines.append(("交易日期", tracker.get_slot("txn_date")))
-        lines.append(("交易金额", f"{tracker.get_slot('amount')} 元"))
-    lines.append(("问题描述", tracker.get_slot("description")))
+        lines.append((label["txn_date"], tracker.get_slot("txn_date")))
+        lines.append((label["amount"], texts.yuan(tracker.get_slot("amount"))))
+    lines.append((label["description"], tracker.get_slot("description")))
     return texts.summary(CATEGORY_LABELS[cat], lines)
 
 
@@ -150,7 +149,7 @@ def asked_slot(tracker: Tracker) -> str | None:
     return requested
 
 
-SERIAL_PROBLEM = "没看懂这个序列号，它一般以字母开头，比如 N910SN00123456"
+SERIAL_PROBLEM = texts.SERIAL_PROBLEM
 
 
 def check_slot(slot: str, value: Any, tracker: Tracker) -> tuple[Any, str | None]:
@@ -208,23 +207,12 @@ class ActionStartTicketForm(Action):
         return events
 
 
-class ValidateTicketForm(FormValidationAction):
-    def name(self) -> str:
-        return "validate_ticket_form"
+class ValidateTicketForm(FormValidation, FormValidationAction):
+    form = FORM
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if tracker.active_loop.get("name") == FORM and (tracker.get_slot(URGENT) or tracker.get_slot(STALE)):
-            # An angry or urgent message must reach a person, and a button of an earlier
-            # question is not an answer to this one: rejecting lets their rule run. The slot
-            # mappings already copied the message into the asked field ("急死了" as the phone,
-            # a payload as the merchant id): undo that, keeping only real values of an urgent one.
-            keep_values = not tracker.get_slot(STALE)
-            restore = []
-            for slot, value in tracker.slots_to_validate().items():
-                parsed = parse_slot(slot, value, tracker) if keep_values and slot in DATA_SLOTS else None
-                restore.append(SlotSet(slot, parsed if parsed is not None else value_before_message(tracker, slot)))
-            return [*restore, ActionExecutionRejected(FORM)]
-        return await super().run(dispatcher, tracker, domain)
+    def kept_when_rejected(self, slot: str, value: Any, tracker: Tracker) -> Any:
+        # An urgent message that also carries a real value ("急！商户号898…") keeps the value.
+        return parse_slot(slot, value, tracker) if slot in DATA_SLOTS else None
 
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -283,10 +271,10 @@ class ValidateTicketForm(FormValidationAction):
 
     @staticmethod
     def _valid(field: str, value: Any, tracker: Tracker, **extra: Any) -> dict[str, Any]:
-        attempts = dict(tracker.get_slot("invalid_attempts") or {})
+        attempts = dict(tracker.get_slot(ATTEMPTS) or {})
         out: dict[str, Any] = {field: value, **extra}
         if attempts.pop(field, None) is not None:
-            out["invalid_attempts"] = attempts or None
+            out[ATTEMPTS] = attempts or None
         if tracker.get_slot("form_paused_field") == field:
             out["form_paused_field"] = None
         backup = dict(tracker.get_slot("edit_backup") or {})
@@ -294,31 +282,27 @@ class ValidateTicketForm(FormValidationAction):
             out["edit_backup"] = backup or None
         return out
 
-    @staticmethod
-    def _invalid(field: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
-        """Re-ask with what is wrong; the second miss for the same field explains where to find the value."""
+    def not_a_miss(self, field: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
         other = other_id_field(revealed_text(tracker), field)
-        if other is not None:
-            # A valid value of another field is not a miss: say what it looks like, ask again.
-            dispatcher.utter_message(text=texts.looks_like_other_field(other, field))
-            return {field: None, REASKED: field}
+        if other is None:
+            return None
+        # A valid value of another field is not a miss: say what it looks like, ask again.
+        dispatcher.utter_message(text=texts.looks_like_other_field(other, field))
+        return {field: None, REASKED: field}
+
+    def second_miss(
+        self, field: str, problem: str, dispatcher: CollectingDispatcher, tracker: Tracker, attempts: dict | None
+    ) -> dict[str, Any]:
+        """The second miss explains where to find the value (and offers to stop), or, while an accepted
+        value was being changed, gives the old value back."""
         backup = dict(tracker.get_slot("edit_backup") or {})
-        attempts = dict(tracker.get_slot("invalid_attempts") or {})
-        count = int(attempts.get(field, 0)) + 1
         editing = [s for s in ANSWERS_OF.get(field, (field,)) if s in backup]
-        if count >= 2 and editing:
-            # Changing an accepted value failed twice: the old value comes back.
-            attempts.pop(field, None)
+        if editing:
             restored = {s: backup.pop(s) for s in editing}
             dispatcher.utter_message(text=texts.edit_failed(problem, field))
-            return {**restored, "invalid_attempts": attempts or None, "edit_backup": backup or None}
-        if count >= 2:
-            attempts.pop(field, None)
-            dispatcher.utter_message(text=texts.where_to_find(problem, field))
-            return {field: None, "invalid_attempts": attempts or None, "form_paused_field": field}
-        attempts[field] = count
-        dispatcher.utter_message(text=texts.retry(problem))
-        return {field: None, "invalid_attempts": attempts, REASKED: field}
+            return {**restored, ATTEMPTS: attempts, "edit_backup": backup or None}
+        dispatcher.utter_message(text=texts.where_to_find(problem, field))
+        return {field: None, ATTEMPTS: attempts, "form_paused_field": field}
 
     @staticmethod
     def _kept(field: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
@@ -334,7 +318,7 @@ class ValidateTicketForm(FormValidationAction):
     def _check(self, field: str, parsed: Any, problem: str | None, dispatcher, tracker) -> dict[str, Any]:
         if parsed:
             return self._valid(field, parsed, tracker)
-        return self._kept(field, dispatcher, tracker) or self._invalid(field, problem or "", dispatcher, tracker)
+        return self._kept(field, dispatcher, tracker) or self.miss(field, problem or "", dispatcher, tracker)
 
     # --- one method per slot ----------------------------------------------------------
 
@@ -352,7 +336,7 @@ class ValidateTicketForm(FormValidationAction):
             # The merchant answered with the serial on the device label: that identifies it too.
             return self._valid("terminal_id", None, tracker, device_serial=serial)
         assert problem is not None  # parse_terminal_id gives a value or a problem
-        return self._kept("terminal_id", dispatcher, tracker) or self._invalid("terminal_id", problem, dispatcher, tracker)
+        return self._kept("terminal_id", dispatcher, tracker) or self.miss("terminal_id", problem, dispatcher, tracker)
 
     def validate_device_serial(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         serial = parse_device_serial(str(value or ""))
@@ -364,7 +348,7 @@ class ValidateTicketForm(FormValidationAction):
         kept = self._kept("device_serial", dispatcher, tracker)
         if kept is not None:
             return kept
-        return self._invalid("device_serial", SERIAL_PROBLEM, dispatcher, tracker)
+        return self.miss("device_serial", SERIAL_PROBLEM, dispatcher, tracker)
 
     def validate_phone(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
         parsed, problem = check_slot("phone", value, tracker)
@@ -396,7 +380,7 @@ class ValidateTicketForm(FormValidationAction):
         if parsed is not None:
             return {"ticket_continue": None, **self._valid(paused, parsed, tracker)}
         if problem and bare_number(revealed_text(tracker, str(value or ""))):
-            dispatcher.utter_message(text=f"{problem}。")
+            dispatcher.utter_message(text=texts.problem_only(problem))
         return {"ticket_continue": None}  # action_ask_ticket_continue names the buttons again
 
     def validate_ticket_confirm(self, value: Any, dispatcher, tracker, domain) -> dict[str, Any]:
@@ -453,52 +437,27 @@ def confirm_buttons(step: str) -> list[dict[str, str]]:
     ]
 
 
-class _AskSlot:
-    """Asks for one form slot; after a wrong answer the validator's message already re-asked."""
+def ask_question(slot: str):
+    """The ticket form's question for ``slot``; while the merchant changes a value, naming the old one."""
 
-    slot = ""
+    def question(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
+        backup = tracker.get_slot("edit_backup") or {}
+        old = next((backup[s] for s in ANSWERS_OF.get(slot, (slot,)) if s in backup), None)
+        return (texts.ask_new_value(slot, old) if old is not None else texts.ASK_TEXTS[slot]), []
 
-    def name(self) -> str:
-        return f"action_ask_{self.slot}"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        if tracker.get_slot(REASKED) != self.slot:
-            backup = tracker.get_slot("edit_backup") or {}
-            old = next((backup[s] for s in ANSWERS_OF.get(self.slot, (self.slot,)) if s in backup), None)
-            if old is not None:
-                dispatcher.utter_message(text=texts.ask_new_value(self.slot, old))
-            else:
-                dispatcher.utter_message(text=texts.ASK_TEXTS[self.slot])
-        # No buttons: an earlier question's buttons are out of date now.
-        return [SlotSet(REASKED, None), SlotSet(STEP, None)]
+    return question
 
 
-class ActionAskMerchantId(_AskSlot, Action):
-    slot = "merchant_id"
-
-
-class ActionAskTerminalId(_AskSlot, Action):
-    slot = "terminal_id"
-
-
-class ActionAskDeviceSerial(_AskSlot, Action):
-    slot = "device_serial"
-
-
-class ActionAskPhone(_AskSlot, Action):
-    slot = "phone"
-
-
-class ActionAskTxnDate(_AskSlot, Action):
-    slot = "txn_date"
-
-
-class ActionAskAmount(_AskSlot, Action):
-    slot = "amount"
-
-
-class ActionAskDescription(_AskSlot, Action):
-    slot = "description"
+ASKED_SLOTS = ("merchant_id", "terminal_id", "device_serial", "phone", "txn_date", "amount", "description")
+(
+    ActionAskMerchantId,
+    ActionAskTerminalId,
+    ActionAskDeviceSerial,
+    ActionAskPhone,
+    ActionAskTxnDate,
+    ActionAskAmount,
+    ActionAskDescription,
+) = ask_actions(__name__, {slot: ask_question(slot) for slot in ASKED_SLOTS})
 
 
 class ActionAskTicketContinue(Action):
@@ -613,7 +572,8 @@ class ActionSubmitTicket(Action):
     def _offer_person(dispatcher: CollectingDispatcher, response: str) -> list[EventType]:
         step = new_step("handoff_offer")
         dispatcher.utter_message(
-            response=response, buttons=[button("转人工", "affirm", step=step), button("不用了", "deny", step=step)]
+            response=response,
+            buttons=[button(texts.HANDOFF_TITLES[0], "affirm", step=step), button(texts.HANDOFF_TITLES[1], "deny", step=step)],
         )
         return [SlotSet(PENDING, "handoff_offer"), SlotSet(STEP, step)]
 

@@ -29,7 +29,6 @@ from actions.common import (
     PENDING,
     STEP,
     URGENT,
-    channel_of,
     clear_phone,
     in_form,
     latest_text,
@@ -40,6 +39,7 @@ from actions.common import (
     transcript,
 )
 from bot.conversations import hours
+from bot.vocabulary import channel_of
 
 log = logging.getLogger(__name__)
 

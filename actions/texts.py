@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from bot.masking import mask_phone
+from bot.vocabulary import STATUS_LABELS, slot_labels
 
 # --- greetings and knowledge-base answers ---------------------------------------------------
 
@@ -111,16 +112,9 @@ def form_already_submitted(number: str) -> str:
 
 # --- the ticket form -----------------------------------------------------------------------
 
-FIELD_LABELS = {
-    "merchant_id": "商户号",
-    "terminal": "终端号/序列号",
-    "terminal_id": "终端号",
-    "device_serial": "设备序列号",
-    "phone": "手机号",
-    "txn_date": "交易日期",
-    "amount": "交易金额",
-    "description": "问题描述",
-}
+FIELD_LABELS = slot_labels(
+    "merchant_id", "terminal", "terminal_id", "device_serial", "phone", "txn_date", "amount", "description"
+)
 ASK_TEXTS = {
     "merchant_id": "请提供您的15位商户号（印在签购单最上方）：",
     "terminal_id": "请提供8位终端号（签购单上商户编号下面一行）；手边没有签购单的话，发机身背面标签上的SN序列号也可以。",
@@ -150,6 +144,23 @@ NEXT_STEPS = {
 }
 CONFIRM_TITLES = ("确认提交", "修改", "取消")
 CONTINUE_TITLES = ("继续登记", "先不登记了")
+
+
+SERIAL_PROBLEM = "没看懂这个序列号，它一般以字母开头，比如 N910SN00123456"
+# The lines of the summary the merchant confirms.
+SUMMARY_LABELS = {
+    "merchant_id": "商户号",
+    "terminal_id": "终端号",
+    "device_serial": "设备序列号",
+    "phone": "联系手机",
+    "txn_date": "交易日期",
+    "amount": "交易金额",
+    "description": "问题描述",
+}
+
+
+def yuan(amount: str | None) -> str:
+    return f"{amount} 元"
 
 
 def form_intro(category_label: str) -> str:
@@ -222,7 +233,7 @@ def ticket_submitted(number: str, category: str, phone: str | None) -> str:
 
 # --- 转人工 ----------------------------------------------------------------------------------
 
-MISSING_LABELS = {"merchant_id": "商户号", "phone": "手机号"}
+MISSING_LABELS = slot_labels("merchant_id", "phone")
 
 
 def handoff_reply(promise: str, *, number: str | None, attached: bool, urgent: bool, open_now: bool,
@@ -266,8 +277,12 @@ def fault_type_label(value: str) -> str:
     return FAULT_TYPE_LABELS.get(value, value)
 
 
-STATUS_LABELS = {"open": "待处理", "in_progress": "处理中", "resolved": "已解决", "closed": "已关闭"}
 NUMBER_EXAMPLE = "GD20261125-K7M3Q9"
+
+
+def field_when_line(kind: str, when: str) -> str:
+    """The line a consumables or visit ticket's status adds: when it arrives / the visit is."""
+    return f"\n· {'预计送达' if kind == 'consumables' else '上门时间'}：{when}"
 
 
 def ticket_lines(number: str, category_label: str, status: str, updated: str, resolution: str | None) -> str:
@@ -336,3 +351,61 @@ def merchant_lookup_needs_identity(merchant_mask: str) -> str:
         "1. 在商户App里打开“在线客服”（会自动核对身份）再查；\n"
         "2. 发工单号，我核对登记时留的手机号后告诉您进度。"
     )
+
+
+# --- fixed replies of the actions (no data in them; the rest of domain.yml's kind) ----------
+
+NOT_UNDERSTOOD = "抱歉，我没太明白您的意思😅 可以换个说法，直接说说遇到的问题；也可以说“转人工”。"
+CHOSEN_ENTRY_GONE = "抱歉，没找到您选的这条内容，可以直接说说您遇到的问题吗？"
+# Said under an answer or a code explanation given while the ticket form is open.
+IN_FORM_SUFFIX = "（我们接着登记工单～）"
+
+
+def problem_only(problem: str) -> str:
+    return f"{problem}。"
+
+
+def facts_noted(noted: str) -> str:
+    """The merchant sent only ids (``noted``: "商户号 8983****1234、手机号 138****5678")."""
+    return f"收到，已记下您的{noted}。请问遇到了什么问题呢？"
+
+
+# --- offers of a person or a ticket ----------------------------------------------------------
+
+HANDOFF_TITLES = ("转人工", "不用了")
+TICKET_OFFER_TITLES = ("登记工单", "不用了")
+HANDOFF_DECLINED = "好的～还有其他问题随时问我。"
+TICKET_DECLINED = "好的，那先不登记了。之后需要帮忙随时找我，也可以说“转人工”。"
+
+
+def handoff_offer(lead: str) -> str:
+    return f"{lead}要为您转人工客服吗？"
+
+
+def ticket_offer(lead: str, category_label: str) -> str:
+    return f"{lead}我可以帮您登记一张{category_label}工单，由专人跟进处理。要登记吗？"
+
+
+# --- feedback and ratings --------------------------------------------------------------------
+
+RATING_REASK = "请点一下1到5分，5分最满意～"
+RATING_OUT_OF_RANGE = "评分是1到5分哦，5分最满意～"
+THANKS_UP = "收到，谢谢您的肯定😊 还有其他问题随时问我～"
+SORRY_DOWN = "抱歉没能让您满意😥 我们会继续改进。需要的话可以说“转人工”。"
+ASK_DOWN_REASON = "抱歉没帮上忙😥 能告诉我哪里不好吗？也可以直接打字说。"
+THANKS_FEEDBACK = "谢谢您的反馈，我们会继续努力～"
+THANKS_REASON = "谢谢您的反馈，我们会改进这条答案🙏 您可以换个说法再问问，或者说“转人工”。"
+THANKS_LOW_RATING = "感谢您的评分，很抱歉这次没让您满意😔 我们会认真改进。需要的话随时说“转人工”。"
+THANKS_RATING = "感谢您的评分！祝您生意兴隆～"
+
+
+def ask_rating(lead: str) -> str:
+    return f"{lead}方便给这次服务打个分吗？（5分最满意）"
+
+
+# Leads of the rating question and of the ticket-or-person offer.
+LEAD_SOLVED = "太好了，问题解决了就好😊 "
+LEAD_UNSOLVED = "很抱歉没能帮您解决😥 "
+LEAD_AFTER_REASON = "谢谢反馈。"
+LEAD_GOODBYE = "好的，感谢使用！走之前"
+LEAD_THANKS = "不客气，很高兴能帮到您😊 "

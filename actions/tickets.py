@@ -23,7 +23,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import texts
 from actions.common import (
-    CATEGORY_LABELS,
     HELPED,
     PENDING,
     entity,
@@ -37,6 +36,7 @@ from actions.common import (
 from actions.validators import normalize, parse_phone
 from bot.masking import mask_id
 from bot.tickets.numbers import find_ticket_number
+from bot.vocabulary import CATEGORY_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def describe(ticket, tz: ZoneInfo) -> str:
         from bot.field.when import HALF_LABELS, day_label
 
         when = day_label(field.scheduled_date) + HALF_LABELS.get(field.half_day or "", "")
-        lines += f"\n· {'预计送达' if field.kind == 'consumables' else '上门时间'}：{when}"
+        lines += texts.field_when_line(field.kind, when)
     return lines
 
 

@@ -10,14 +10,22 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-AMOUNT_MAX = Decimal("10000000")  # the ticket service refuses more than 10 million yuan
-DESCRIPTION_MIN = 2
-DESCRIPTION_MAX = 500
+from bot.vocabulary import (
+    AMOUNT_MAX,
+    CHAT_DESCRIPTION_MAX,
+    CHAT_DESCRIPTION_MIN,
+    DEVICE_SERIAL_PATTERN,
+    MERCHANT_ID_DIGITS,
+    MOBILE_PATTERN,
+    PHONE_DIGITS,
+    TERMINAL_ID_DIGITS,
+)
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．，－：", "0123456789.,-:")
 # Standalone digit runs: the digits inside a serial such as N910SN00123456 are not an id.
 _DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])\d+(?![A-Za-z0-9])")
-_SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{3,63}")
+_SERIAL = re.compile(DEVICE_SERIAL_PATTERN)
+_MOBILE = re.compile(MOBILE_PATTERN)
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 
@@ -47,11 +55,11 @@ def _id(text: str, length: int, label: str) -> tuple[str | None, str | None]:
 
 
 def parse_merchant_id(text: str) -> tuple[str | None, str | None]:
-    return _id(text, 15, "商户号")
+    return _id(text, MERCHANT_ID_DIGITS, "商户号")
 
 
 def parse_terminal_id(text: str) -> tuple[str | None, str | None]:
-    return _id(text, 8, "终端号")
+    return _id(text, TERMINAL_ID_DIGITS, "终端号")
 
 
 def parse_device_serial(text: str) -> str | None:
@@ -69,9 +77,9 @@ def parse_device_serial(text: str) -> str | None:
 def parse_phone(text: str) -> tuple[str | None, str | None]:
     t = re.sub(r"^\s*(\+?86)[\s-]*(?=1\d)", "", _digits_joined(text))
     runs = _DIGIT_RUN.findall(t)
-    eleven = [r for r in runs if len(r) == 11]
+    eleven = [r for r in runs if len(r) == PHONE_DIGITS]
     for r in eleven:
-        if re.fullmatch(r"1[3-9]\d{9}", r):
+        if _MOBILE.fullmatch(r):
             return r, None
     if eleven:
         return None, "手机号应该是1开头、第二位是3到9的11位号码"
@@ -226,9 +234,9 @@ def parse_description(text: str) -> tuple[str | None, str | None]:
     t = re.sub(r"\s+", " ", (text or "").strip())
     if t.startswith("/") or bare_number(t):
         return None, "请用文字简单描述一下问题"
-    if len(t) < DESCRIPTION_MIN:
+    if len(t) < CHAT_DESCRIPTION_MIN:
         return None, "描述有点太短了，请多说几个字"
-    return t[:DESCRIPTION_MAX], None
+    return t[:CHAT_DESCRIPTION_MAX], None
 
 
 def parse_rating(text: str) -> int | None:

@@ -37,6 +37,7 @@ from bot.conversations import hours
 from bot.masking import PHONE, find_pii, mask_pii
 from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
 from bot.services import Services
+from bot.vocabulary import conversation_id
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +71,6 @@ class ChatReply:
     messages: list[BotMessage] = field(default_factory=list)
     status: str = "ok"  # ok | handoff | rasa_unavailable
     notice: str | None = None  # status handoff: handoff_notice(), for the widget's banner
-
-
-def conversation_id(channel: str, sender_id: str) -> str:
-    """Rasa's sender id: the channel prefix lets actions know where a conversation lives."""
-    return f"{channel}:{sender_id}"
 
 
 def is_intent_syntax(text: str) -> bool:

@@ -25,6 +25,8 @@ import logging
 import re
 from dataclasses import dataclass
 
+from bot.vocabulary import MOBILE_PATTERN
+
 PHONE = "phone"
 CARD = "card"
 RESIDENT_ID = "resident_id"
@@ -34,7 +36,7 @@ _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９Ｘｘ", "01234
 # (one or two of them), maybe ending in X (an ID number). Not inside a letter+digit token.
 _GROUP = re.compile(r"(?<![0-9A-Za-z])\d(?:[ \t\u3000_-]{0,2}\d)*(?:[ \t\u3000_-]{0,2}[Xx])?(?![0-9A-Za-z])")
 _SEP = re.compile(r"[ \t\u3000_-]+")
-_PHONE = re.compile(r"1[3-9]\d{9}")
+_PHONE = re.compile(MOBILE_PATTERN)
 # What mask_phone produces: the form of a phone that reaches Rasa and the stores.
 MASKED_PHONE_RE = re.compile(r"(?<![0-9A-Za-z*])1[3-9]\d\*{4}\d{4}(?![0-9A-Za-z*])")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -27,6 +27,7 @@ from bot.conversations.models import CONV_ID_MAX, Conversation
 from bot.db import Database, rowcount
 from bot.masking import mask_pii
 from bot.tickets.models import utcnow
+from bot.vocabulary import channel_of
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,6 @@ def unanswered():
 
 def _insert(s: Session):
     return postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
-def channel_of(conv_id: str) -> str:
-    head, sep, _ = conv_id.partition(":")
-    return head if sep and head else "unknown"
 
 
 class FaqTurnLog:

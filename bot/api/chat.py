@@ -31,7 +31,6 @@ from bot.chat import (
     ChatService,
     RatingRefused,
     acknowledge_updates,
-    conversation_id,
     handoff_notice,
     pending_updates,
     rate,
@@ -41,6 +40,7 @@ from bot.conversations.photos import PhotoError, normalize_photo, too_big
 from bot.conversations.service import BUTTON_PAYLOAD_MAX, BUTTON_TITLE_MAX, PhotoRefused
 from bot.settings import Settings
 from bot.tickets.numbers import is_ticket_number
+from bot.vocabulary import conversation_id
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/chat", tags=["chat"])

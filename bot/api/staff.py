@@ -6,8 +6,8 @@
 * ``POST /api/staff/logout`` ends the session server-side and clears the cookie.
 * ``GET /api/staff/me`` is the signed-in account (401 when the session is gone).
 * ``GET /api/staff/labels``: every code → Chinese label the page shows (statuses,
-  categories, fields, transitions from bot/tickets/states.py, FAQ categories...), so
-  staff.js keeps no copies that could disagree with the server.
+  categories, fields from bot/vocabulary.py, transitions from bot/tickets/states.py, FAQ
+  categories...), so staff.js keeps no copies that could disagree with the server.
 * ``GET /api/staff/queue``: conversations waiting for a person, one row each.
 """
 
@@ -195,39 +195,35 @@ def me(request: Request, caller: AnyCaller) -> Me:
 
 
 def staff_labels(request: Request) -> dict:
+    from bot import vocabulary as v
     from bot.analytics.clusters import REASON_LABELS as UNANSWERED_REASON_LABELS
     from bot.faq.kb import CATEGORY_LABELS as FAQ_CATEGORY_LABELS
     from bot.faq.kb import SUBCATEGORY_LABELS
-    from bot.tickets import states
     from bot.field.catalog import LABELS as CATALOG_LABELS
     from bot.field.when import HALF_LABELS
-    from bot.tickets.schemas import FIELD_KIND_LABELS, FIELD_LABELS
+    from bot.tickets import states
 
     return {
-        "status": states.STATUS_LABELS,
-        "category": states.CATEGORY_LABELS,
-        "priority": states.PRIORITY_LABELS,
-        "channel": states.CHANNEL_LABELS,
-        "event": states.EVENT_LABELS,
-        "field": FIELD_LABELS,
+        "status": v.STATUS_LABELS,
+        "category": v.CATEGORY_LABELS,
+        "priority": v.PRIORITY_LABELS,
+        "channel": v.CHANNEL_LABELS,
+        "event": v.EVENT_LABELS,
+        "field": v.TICKET_FIELD_LABELS,
         # Every status a ticket may move to from each status (bot/tickets/states.py TRANSITIONS).
         "transitions": {s.value: list(states.allowed_targets(s)) for s in states.Status},
         "faq_category": FAQ_CATEGORY_LABELS,
         "faq_subcategory": SUBCATEGORY_LABELS,
-        "handoff_reason": {
-            "request_human": "商户要求转人工",
-            "urgent": "情绪激动或情况紧急",
-            "fallback": "机器人连续答不上来",
-        },
-        "decision": {"answer": "可直接回答", "suggest": "给出候选", "none": "未找到合适答案"},
-        "match": {"high": "高", "medium": "中", "low": "低"},
+        "handoff_reason": v.HANDOFF_REASON_LABELS,
+        "decision": v.FAQ_DECISION_LABELS,
+        "match": v.MATCH_LABELS,
         "unanswered_reason": UNANSWERED_REASON_LABELS,
         "staff_role": ROLE_LABELS,
         # Field service (bot/field): job kinds, catalogue items, half-days, delivery methods.
-        "field_kind": FIELD_KIND_LABELS,
+        "field_kind": v.FIELD_KIND_LABELS,
         "field_item": CATALOG_LABELS,
         "half_day": HALF_LABELS,
-        "delivery_method": {"delivery": "送货上门", "pickup": "网点自取"},
+        "delivery_method": v.DELIVERY_LABELS,
         # username → display name, so records ("交还人", ticket events) name people, not accounts.
         "staff": StaffStore(request.app.state.services.db).display_names(),
     }

@@ -45,11 +45,12 @@ from bot.channels.text import (
     too_long_text,
 )
 from bot.channels.wechat_dedupe import WeChatMessageStore, answer_once
-from bot.chat import ChatReply, ChatService, collect_updates, conversation_id
+from bot.chat import ChatReply, ChatService, collect_updates
 from bot.rasa_client import BotMessage, last_bot_buttons
 from bot.settings import Settings
 from bot.shared_state import SharedState
 from bot.tickets.models import utcnow
+from bot.vocabulary import conversation_id
 
 log = logging.getLogger(__name__)
 

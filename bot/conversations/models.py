@@ -13,8 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base
 from bot.tickets.models import UTCDateTime
-
-CONV_ID_MAX = 160  # "<channel>:" + the channel's own id (64 for web, 28-ish for WeChat openids)
+from bot.vocabulary import CONV_ID_MAX
 
 
 class Conversation(Base):

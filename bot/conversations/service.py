@@ -52,6 +52,7 @@ from bot.conversations.schemas import (
 from bot.db import Database, rowcount
 from bot.masking import mask_pii
 from bot.tickets.models import utcnow
+from bot.vocabulary import channel_of
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +93,6 @@ def payload_hash(payload: str) -> str:
 def _insert(s: Session):
     dialect = s.get_bind().dialect.name
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-def channel_of(conv_id: str) -> str:
-    """Channel prefix of a Rasa sender id: ``web:abc`` -> ``web``; no prefix -> ``unknown``."""
-    head, sep, _ = conv_id.partition(":")
-    return head if sep and head else "unknown"
 
 
 def _check_conv_id(conv_id: str) -> str:

@@ -25,62 +25,29 @@ from pydantic_core import PydanticCustomError
 
 from bot.masking import mask_pii
 from bot.tickets.states import FIELD_CATEGORIES, Category, Channel, EventType, Priority, Status
+from bot.vocabulary import (
+    AMOUNT_MAX,
+    DEVICE_SERIAL_PATTERN,
+    FIELD_KIND_LABELS,
+    MERCHANT_ID_DIGITS,
+    MERCHANT_ID_PATTERN,
+    MOBILE_PATTERN,
+    PHONE_DIGITS,
+    TERMINAL_ID_DIGITS,
+    TERMINAL_ID_PATTERN,
+    TICKET_DESCRIPTION_MAX,
+    TICKET_FIELD_LABELS,
+)
 
-DESCRIPTION_MAX = 2000
+DESCRIPTION_MAX = TICKET_DESCRIPTION_MAX
 NOTE_MAX = 2000
 COMMENT_MAX = 2000
 TRANSCRIPT_MAX_LINES = 100
 TRANSCRIPT_LINE_MAX = 2000
 IDEMPOTENCY_KEY_MAX = 128
-AMOUNT_MAX = Decimal("10000000")  # 10 million yuan: far above any POS transaction
-
-# Chinese labels used in messages; unknown fields fall back to "字段 <name>".
-FIELD_LABELS: dict[str, str] = {
-    "category": "工单类别",
-    "merchant_id": "商户号",
-    "terminal_id": "终端号",
-    "device_serial": "设备序列号",
-    "contact_phone": "联系电话",
-    "description": "问题描述",
-    "priority": "优先级",
-    "status": "状态",
-    "assignee": "处理人",
-    "note": "备注",
-    "reply_to_merchant": "发给商户",
-    "channel": "渠道",
-    "sender_id": "会话用户标识",
-    "transcript": "对话记录",
-    "role": "角色",
-    "text": "内容",
-    "at": "时间",
-    "settlement_date": "交易日期",
-    "settlement_amount": "交易金额",
-    "author": "作者",
-    "body": "请求体",
-    "limit": "每页条数",
-    "cursor": "分页游标",
-    "created_from": "起始时间",
-    "created_to": "截止时间",
-    "idempotency-key": "幂等键（Idempotency-Key）",
-    "idempotency_key": "幂等键",
-    "field": "上门/配送信息",
-    "kind": "服务类型",
-    "items": "耗材",
-    "code": "耗材代码",
-    "quantity": "数量",
-    "delivery_method": "配送方式",
-    "address": "地址",
-    "service_area": "服务区域",
-    "scheduled_date": "日期",
-    "half_day": "时段",
-    "parts_used": "使用的配件",
-    "item": "配件",
-    "maintainer": "维护人员",
-}
-
 
 def _fmt(f: str, zh: str, en: str) -> str:
-    label = FIELD_LABELS.get(f.rsplit(".", 1)[-1], "字段")
+    label = TICKET_FIELD_LABELS.get(f.rsplit(".", 1)[-1], "字段")
     return f"{label}（{f}）{zh} / {f} {en}"
 
 
@@ -245,16 +212,28 @@ def _bounded(field: str, max_len: int, *, min_len: int = 1):
 
 
 MerchantId = Annotated[
-    str, _pattern("merchant_id", r"\d{15}", "必须是15位数字", "must be exactly 15 digits")
+    str,
+    _pattern(
+        "merchant_id",
+        MERCHANT_ID_PATTERN,
+        f"必须是{MERCHANT_ID_DIGITS}位数字",
+        f"must be exactly {MERCHANT_ID_DIGITS} digits",
+    ),
 ]
 TerminalId = Annotated[
-    str, _pattern("terminal_id", r"\d{8}", "必须是8位数字", "must be exactly 8 digits")
+    str,
+    _pattern(
+        "terminal_id",
+        TERMINAL_ID_PATTERN,
+        f"必须是{TERMINAL_ID_DIGITS}位数字",
+        f"must be exactly {TERMINAL_ID_DIGITS} digits",
+    ),
 ]
 DeviceSerial = Annotated[
     str,
     _pattern(
         "device_serial",
-        r"[A-Za-z0-9][A-Za-z0-9-]{3,63}",
+        DEVICE_SERIAL_PATTERN,
         "必须是4到64位字母、数字或连字符",
         "must be 4 to 64 letters, digits or hyphens",
     ),
@@ -263,9 +242,9 @@ MobilePhone = Annotated[
     str,
     _pattern(
         "contact_phone",
-        r"1[3-9]\d{9}",
-        "必须是11位中国大陆手机号",
-        "must be an 11-digit mainland China mobile number (^1[3-9]\\d{9}$)",
+        MOBILE_PATTERN,
+        f"必须是{PHONE_DIGITS}位中国大陆手机号",
+        f"must be an {PHONE_DIGITS}-digit mainland China mobile number (^{MOBILE_PATTERN}$)",
     ),
 ]
 # Free text is stored with phones, card and ID numbers masked (bot/masking.py): the contact
@@ -301,14 +280,7 @@ class TranscriptLine(BaseModel):
 
 # --- field service (bot.field): consumables deliveries and on-site visits ------------------
 
-FIELD_KINDS = ("consumables", "installation", "repair", "relocation", "training")
-FIELD_KIND_LABELS = {
-    "consumables": "耗材配送",
-    "installation": "新装机",
-    "repair": "上门维修",
-    "relocation": "移机",
-    "training": "操作培训",
-}
+FIELD_KINDS = tuple(FIELD_KIND_LABELS)
 FieldKind = Literal["consumables", "installation", "repair", "relocation", "training"]
 Address = Annotated[str, _bounded("address", 200, min_len=6), _MASKED]
 ServiceArea = Annotated[str, _bounded("service_area", 40)]

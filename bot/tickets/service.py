@@ -25,48 +25,42 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.channels.delivery import push_to_conversation
 from bot.db import Database
 from bot.settings import Settings, get_settings
-from bot.tickets.cursors import decode_cursor, encode_cursor
 from bot.tickets import (
     ConcurrentUpdate,
-    InvalidCursor,
     InvalidIdempotencyKey,
     NotificationNotFound,
     TicketNotFound,
+    notices,
+    outbox,
 )
-from bot.tickets import notices, outbox
+from bot.tickets.cursors import decode_cursor, encode_cursor
 from bot.tickets.models import FieldJob, Notification, Ticket, TicketEvent, utcnow
 from bot.tickets.numbers import new_number
 from bot.tickets.schemas import (
     CommentCreate,
     CreateResult,
     EventOut,
+    FieldIn,
+    FieldOut,
     MerchantPreviewIn,
     MerchantPreviewOut,
     NotificationOut,
     OutboxEventOut,
     OutboxPage,
-    FieldIn,
-    FieldOut,
     TicketCreate,
     TicketFilters,
     TicketOut,
     TicketPage,
     TicketPatch,
 )
-from bot.tickets.states import ACTIVE_STATUSES, OUTBOX_EVENT_TYPES, Channel, EventType, Status, check_transition
+from bot.tickets.states import ACTIVE_STATUSES, OUTBOX_EVENT_TYPES, EventType, Status, check_transition
+from bot.vocabulary import FIELD_KIND_LABELS, ticket_channel_of
 
 log = logging.getLogger(__name__)
 
 _KEY_RE = re.compile(r"[\x21-\x7e]{1,128}")
 _UPDATE_RETRIES = 5
 _NUMBER_DRAWS = 5
-
-
-def conversation_channel(conv_id: str) -> str:
-    """The ticket channel of a chat conversation id: ``web:…`` → web, ``wechat:…`` → wechat,
-    ``wecom:…`` → wecom, anything else api."""
-    head = conv_id.partition(":")[0]
-    return head if head in (Channel.WEB.value, Channel.WECHAT.value, Channel.WECOM.value) else Channel.API.value
 
 
 def merchant_messages(
@@ -85,8 +79,6 @@ def field_out(job: FieldJob | None) -> FieldOut | None:
     if job is None:
         return None
     from bot.field.catalog import BY_CODE
-    from bot.tickets.schemas import FIELD_KIND_LABELS
-
     items = []
     for entry in job.items or []:
         item = BY_CODE.get(entry.get("code", ""))
@@ -350,7 +342,7 @@ class TicketService:
 
     def list_for_conversation(self, conv_id: str, *, limit: int = 20) -> builtins.list[TicketOut]:
         """Tickets opened from one chat conversation (``<channel>:<id>``), any status, newest first."""
-        return self.list_for_sender(conversation_channel(conv_id), conv_id, limit=limit)
+        return self.list_for_sender(ticket_channel_of(conv_id), conv_id, limit=limit)
 
     def events(self, number: str) -> builtins.list[EventOut]:
         with self.db.session() as s:

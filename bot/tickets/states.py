@@ -22,6 +22,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.tickets import IllegalTransition
+from bot.vocabulary import CATEGORY_LABELS, CHANNEL_LABELS, EVENT_LABELS, PRIORITY_LABELS, STATUS_LABELS
 
 
 class Status(StrEnum):
@@ -92,37 +93,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.CLOSED: frozenset(),
 }
 
-# What staff and merchants read for each code (GET /api/staff/labels serves these to /staff;
-# actions/texts.py and actions/common.py keep copies for Rasa's Python, checked by tests/staff).
-STATUS_LABELS: dict[str, str] = {"open": "待处理", "in_progress": "处理中", "resolved": "已解决", "closed": "已关闭"}
-CATEGORY_LABELS: dict[str, str] = {
-    "repair": "故障报修",
-    "settlement": "结算到账",
-    "activation": "开通激活",
-    "handoff": "人工咨询",
-    "consumables": "耗材配送",
-    "visit": "上门服务",
-    "other": "其他咨询",
-}
-PRIORITY_LABELS: dict[str, str] = {"low": "低", "normal": "普通", "high": "高", "urgent": "紧急"}
-CHANNEL_LABELS: dict[str, str] = {
-    "web": "网页",
-    "wechat": "微信",
-    "wecom": "企业微信",
-    "api": "接口",
-    "phone": "电话",
-    "staff": "客服",
-}
-EVENT_LABELS: dict[str, str] = {
-    "created": "创建工单",
-    "status_changed": "状态变更",
-    "assigned": "指派",
-    "priority_changed": "优先级变更",
-    "commented": "备注",
-    "field_changed": "上门/配送变更",
-    "delivered": "已同步到工单系统",
-    "notification": "已通知商户",
-}
+# What staff and merchants read for each code: bot.vocabulary (GET /api/staff/labels serves them).
 for _enum, _labels in (
     (Status, STATUS_LABELS),
     (Category, CATEGORY_LABELS),
