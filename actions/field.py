@@ -657,6 +657,10 @@ class ActionSubmitVisit(Action):
 
         kind = tracker.get_slot("visit_kind")
         window = Window.decode(tracker.get_slot("visit_time"))
+        if window is None:  # the form validated the time; a corrupted slot must not open a ticket
+            log.error("visit form of %s finished without a valid time", tracker.sender_id)
+            dispatcher.utter_message(text=ft.FIELD_DOWN)
+            return _done_events()
         label = VISIT_KIND_LABELS[kind]
         problem = tracker.get_slot("visit_problem") if kind == "repair" else None
         description = f"{label}：{problem}" if problem else f"{label}预约"
