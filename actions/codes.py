@@ -49,8 +49,9 @@ def code_text(mention: CodeMention) -> str:
     return "\n".join(lines)
 
 
-def reply_code(dispatcher: CollectingDispatcher, tracker: Tracker, mention: CodeMention, text: str, *,
-               in_form: bool) -> list[EventType]:
+def reply_code(
+    dispatcher: CollectingDispatcher, tracker: Tracker, mention: CodeMention, text: str, *, in_form: bool
+) -> list[EventType]:
     body = code_text(mention)
     events: list[EventType] = [SlotSet("response_code", mention.code or mention.raw)]
     if in_form:

@@ -92,6 +92,7 @@ PENDING_ANSWERS: dict[str, frozenset[str]] = {
     "visit_cancel": frozenset({"affirm", "deny", "cancel_visit"}),
 }
 
+
 def services() -> Services:
     return get_services()
 

@@ -64,7 +64,9 @@ log = logging.getLogger(__name__)
 TICKET_ESCALATIONS = ("repair", "settlement", "activation")
 FACT_ENTITIES = ("merchant_id", "terminal_id", "device_serial", "phone", "ticket_number")
 FACT_LABELS = {"merchant_id": "商户号", "terminal_id": "终端号", "device_serial": "序列号", "phone": "手机号"}
-_LABEL_WORDS = re.compile(r"商户号|商户编号|终端号|终端编号|终端|序列号|机身号|手机号|手机|电话|联系方式|工单号|单号|我的|是|号码|打这个号")
+_LABEL_WORDS = re.compile(
+    r"商户号|商户编号|终端号|终端编号|终端|序列号|机身号|手机号|手机|电话|联系方式|工单号|单号|我的|是|号码|打这个号"
+)
 
 # Ticket category for an area the merchant chose but that has no answer.
 AREA_TICKET = {"fault": "repair", "settlement": "settlement", "activation": "activation"}
@@ -318,7 +320,9 @@ def answer_topic(dispatcher: CollectingDispatcher, tracker: Tracker, area: str) 
     if not hits:
         category = AREA_TICKET.get(area, "other")
         step = new_step("ticket_offer")
-        dispatcher.utter_message(text=TOPIC_EMPTY_TEXT.format(area=label), buttons=ticket_or_human_buttons(step, category))
+        dispatcher.utter_message(
+            text=TOPIC_EMPTY_TEXT.format(area=label), buttons=ticket_or_human_buttons(step, category)
+        )
         events = [SlotSet(PENDING, "ticket_offer"), SlotSet(STEP, step), SlotSet("ticket_category", category)]
         return events + ([SlotSet(PROBLEM, query)] if query else [])
     lead = (AREA_TEXT if query else AREA_COMMON_TEXT).format(area=label)
@@ -381,12 +385,17 @@ def offer_handoff(dispatcher: CollectingDispatcher, lead: str) -> list[EventType
     step = new_step("handoff_offer")
     dispatcher.utter_message(
         text=texts.handoff_offer(lead),
-        buttons=[button(texts.HANDOFF_TITLES[0], "affirm", step=step), button(texts.HANDOFF_TITLES[1], "deny", step=step)],
+        buttons=[
+            button(texts.HANDOFF_TITLES[0], "affirm", step=step),
+            button(texts.HANDOFF_TITLES[1], "deny", step=step),
+        ],
     )
     return [SlotSet(PENDING, "handoff_offer"), SlotSet(STEP, step)]
 
 
-def offer_ticket(dispatcher: CollectingDispatcher, lead: str, category: str, faq_id: str | None = None) -> list[EventType]:
+def offer_ticket(
+    dispatcher: CollectingDispatcher, lead: str, category: str, faq_id: str | None = None
+) -> list[EventType]:
     step = new_step("ticket_offer")
     ids = {"faq_id": faq_id} if faq_id else {}
     dispatcher.utter_message(
@@ -415,7 +424,7 @@ def offer_escalation(
 
 
 class ActionDeclineOffer(Action):
-    """"不用了" to a ticket or a person: close politely and forget the offer."""
+    """ "不用了" to a ticket or a person: close politely and forget the offer."""
 
     def name(self) -> str:
         return "action_decline_offer"

@@ -130,9 +130,7 @@ class ActionRecordFeedback(Action):
                 dispatcher.utter_message(text=texts.SORRY_DOWN)
                 return [SlotSet(PENDING, None)]
             step = new_step("reason")
-            dispatcher.utter_message(
-                text=texts.ASK_DOWN_REASON, buttons=reason_buttons(step, faq_id)
-            )
+            dispatcher.utter_message(text=texts.ASK_DOWN_REASON, buttons=reason_buttons(step, faq_id))
             # The reason (typed or clicked) and a ticket offer are about this answer from now on.
             return [SlotSet(PENDING, "feedback_reason"), SlotSet(STEP, step), SlotSet("faq_id", faq_id)]
         dispatcher.utter_message(text=texts.THANKS_FEEDBACK)
@@ -170,7 +168,7 @@ class ActionRecordFeedback(Action):
 
 
 class ActionFaqResolved(Action):
-    """"解决了": close kindly and ask for a rating."""
+    """ "解决了": close kindly and ask for a rating."""
 
     def name(self) -> str:
         return "action_faq_resolved"
@@ -181,7 +179,7 @@ class ActionFaqResolved(Action):
 
 
 class ActionFaqUnresolved(Action):
-    """"没解决": count it as 👎 and offer a ticket of the entry's category (or a person)."""
+    """ "没解决": count it as 👎 and offer a ticket of the entry's category (or a person)."""
 
     def name(self) -> str:
         return "action_faq_unresolved"

@@ -155,7 +155,10 @@ def consumables_summary(tracker: Tracker) -> str:
     lines = [(label["items"], items_text(tracker)), (label["delivery"], DELIVERY_LABELS.get(method, ""))]
     if method == "delivery":
         lines.append((label["address"], tracker.get_slot("supply_address")))
-    lines += [(label["merchant_id"], tracker.get_slot("merchant_id")), (label["phone"], mask_phone(tracker.get_slot("phone")))]
+    lines += [
+        (label["merchant_id"], tracker.get_slot("merchant_id")),
+        (label["phone"], mask_phone(tracker.get_slot("phone"))),
+    ]
     return ft.summary(ft.CONSUMABLES_TITLE, lines)
 
 
@@ -167,7 +170,9 @@ def visit_summary(tracker: Tracker) -> str:
         lines.append((label["terminal_id"], tracker.get_slot("terminal_id")))
     elif tracker.get_slot("device_serial"):
         lines.append((label["device_serial"], tracker.get_slot("device_serial")))
-    lines.append((label["address"], ft.address_with_area(tracker.get_slot("visit_address"), tracker.get_slot("field_area"))))
+    lines.append(
+        (label["address"], ft.address_with_area(tracker.get_slot("visit_address"), tracker.get_slot("field_area")))
+    )
     if kind == "repair":
         lines.append((label["problem"], tracker.get_slot("visit_problem")))
     lines += [
@@ -564,7 +569,9 @@ class ActionAskFieldEdit(Action):
         form = (tracker.active_loop or {}).get("name") or CONSUMABLES_FORM
         dispatcher.utter_message(
             text=ft.WHICH_FIELD,
-            buttons=[button(ft.FIELD_EDIT_LABELS[f], "inform", edit_field=f, step=step) for f in form_fields(form, tracker)],
+            buttons=[
+                button(ft.FIELD_EDIT_LABELS[f], "inform", edit_field=f, step=step) for f in form_fields(form, tracker)
+            ],
         )
         return [SlotSet(STEP, step)]
 
@@ -581,7 +588,10 @@ def _instance(tracker: Tracker, form: str) -> str:
 
 def _done_events() -> list[EventType]:
     return [
-        SlotSet(HELPED, True), SlotSet(PENDING, None), SlotSet(STEP, None), SlotSet(PROBLEM, None),
+        SlotSet(HELPED, True),
+        SlotSet(PENDING, None),
+        SlotSet(STEP, None),
+        SlotSet(PROBLEM, None),
         *reset_slots(CONSUMABLE_CASE + VISIT_CASE + CONTROL),
     ]
 
@@ -598,7 +608,9 @@ def _create(dispatcher, tracker: Tracker, form: str, data: dict[str, Any]):
             transcript=transcript(tracker),
             **data,
         )
-        return services().tickets.create(payload, idempotency_key=stable_key(tracker.sender_id, form, _instance(tracker, form)))
+        return services().tickets.create(
+            payload, idempotency_key=stable_key(tracker.sender_id, form, _instance(tracker, form))
+        )
     except ValidationError as exc:
         log.error("%s produced an invalid ticket for %s: %s", form, tracker.sender_id, exc)
     except Exception:
@@ -627,7 +639,9 @@ class ActionSubmitConsumables(Action):
         }
         line = ft.items_line(item.label, quantity, item.unit)
         ticket = _create(
-            dispatcher, tracker, CONSUMABLES_FORM,
+            dispatcher,
+            tracker,
+            CONSUMABLES_FORM,
             {"category": "consumables", "description": f"耗材申请：{line}", "field": field},
         )
         if ticket is None:
@@ -638,7 +652,12 @@ class ActionSubmitConsumables(Action):
         lead = s.field_delivery_lead_days if method == "delivery" else s.field_pickup_lead_days
         dispatcher.utter_message(
             text=ft.consumables_submitted(
-                ticket.number, line, method, ticket.field.address, lead, day_label(ticket.field.scheduled_date),
+                ticket.number,
+                line,
+                method,
+                ticket.field.address,
+                lead,
+                day_label(ticket.field.scheduled_date),
                 s.field_pickup_point,
             )
         )
@@ -672,7 +691,9 @@ class ActionSubmitVisit(Action):
             "half_day": window.half,
         }
         ticket = _create(
-            dispatcher, tracker, VISIT_FORM,
+            dispatcher,
+            tracker,
+            VISIT_FORM,
             {
                 "category": "visit",
                 "description": description,
@@ -685,7 +706,11 @@ class ActionSubmitVisit(Action):
             return [SlotSet(STEP, None)]
         dispatcher.utter_message(
             text=ft.visit_submitted(
-                ticket.number, label, window.label(), ticket.field.address, ticket.field.service_area,
+                ticket.number,
+                label,
+                window.label(),
+                ticket.field.address,
+                ticket.field.service_area,
                 mask_phone(ticket.contact_phone),
             )
         )
@@ -699,7 +724,10 @@ class ActionCancelFieldForm(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         dispatcher.utter_message(text=ft.CANCELLED)
         return [
-            ActiveLoop(None), SlotSet("requested_slot", None), SlotSet(PENDING, None), SlotSet(STEP, None),
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet(PENDING, None),
+            SlotSet(STEP, None),
             *reset_slots(CONSUMABLE_CASE + VISIT_CASE + CONTROL),
         ]
 
@@ -717,14 +745,17 @@ def _own_field_tickets(tracker: Tracker) -> list:
 
 def _open_visit(tracker: Tracker):
     visits = [
-        t for t in _own_field_tickets(tracker)
-        if t.field.kind != "consumables" and t.field.outcome is None and str(getattr(t.status, "value", t.status)) in ("open", "in_progress")
+        t
+        for t in _own_field_tickets(tracker)
+        if t.field.kind != "consumables"
+        and t.field.outcome is None
+        and str(getattr(t.status, "value", t.status)) in ("open", "in_progress")
     ]
     return max(visits, key=lambda t: t.created_at, default=None)
 
 
 class ActionCheckField(Action):
-    """"我的纸什么时候到" / "色带寄了吗" / "师傅什么时候来": the merchant's latest request of that kind."""
+    """ "我的纸什么时候到" / "色带寄了吗" / "师傅什么时候来": the merchant's latest request of that kind."""
 
     def name(self) -> str:
         return "action_check_field"
@@ -765,7 +796,7 @@ class ActionCheckField(Action):
 
 
 class ActionRescheduleVisit(Action):
-    """"改到周五下午": moves the merchant's open visit; without a time, asks for one."""
+    """ "改到周五下午": moves the merchant's open visit; without a time, asks for one."""
 
     def name(self) -> str:
         return "action_reschedule_visit"
@@ -783,8 +814,11 @@ class ActionRescheduleVisit(Action):
 
         earlier = tracker.get_slot("visit_day")
         parsed = parse_window(
-            latest_text(tracker), _now(), earlier_day=_date.fromisoformat(earlier) if earlier else None,
-            min_notice_h=s.field_visit_min_notice_hours, max_days=s.field_visit_max_days_ahead,
+            latest_text(tracker),
+            _now(),
+            earlier_day=_date.fromisoformat(earlier) if earlier else None,
+            min_notice_h=s.field_visit_min_notice_hours,
+            max_days=s.field_visit_max_days_ahead,
         )
         if parsed.window is None:
             if parsed.day is not None:
@@ -793,9 +827,14 @@ class ActionRescheduleVisit(Action):
                 step = new_step("reschedule")
                 label = day_label(parsed.day)
                 dispatcher.utter_message(
-                    text=ft.ask_half(label), buttons=[button(f"{label}{t}", "inform", step=step) for t in ft.HALF_TITLES]
+                    text=ft.ask_half(label),
+                    buttons=[button(f"{label}{t}", "inform", step=step) for t in ft.HALF_TITLES],
                 )
-                return [SlotSet(PENDING, "visit_reschedule"), SlotSet("visit_day", parsed.day.isoformat()), SlotSet(STEP, step)]
+                return [
+                    SlotSet(PENDING, "visit_reschedule"),
+                    SlotSet("visit_day", parsed.day.isoformat()),
+                    SlotSet(STEP, step),
+                ]
             asked_before = tracker.get_slot(PENDING) == "visit_reschedule"
             named_a_time = re.search(r"\d|今|明|后天|周|星期|礼拜|月|号|上午|下午", latest_text(tracker))
             if parsed.problem and (asked_before or named_a_time):
@@ -816,7 +855,7 @@ class ActionRescheduleVisit(Action):
 
 
 class ActionCancelVisit(Action):
-    """"不用来了取消吧": asks once, then calls off the merchant's open visit."""
+    """ "不用来了取消吧": asks once, then calls off the merchant's open visit."""
 
     def name(self) -> str:
         return "action_cancel_visit"

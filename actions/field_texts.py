@@ -43,8 +43,16 @@ SUMMARY_LABELS = {
 }
 PICK_FIELD = "请点一下要修改的项目～"
 FIELD_EDIT_LABELS = slot_labels(
-    "supply_item", "supply_quantity", "supply_delivery", "visit_kind", "terminal_id", "visit_address",
-    "visit_problem", "visit_time", "merchant_id", "phone",
+    "supply_item",
+    "supply_quantity",
+    "supply_delivery",
+    "visit_kind",
+    "terminal_id",
+    "visit_address",
+    "visit_problem",
+    "visit_time",
+    "merchant_id",
+    "phone",
 )
 
 
@@ -77,7 +85,6 @@ def time_ok_reask() -> str:
     return f"请点“{TIME_OK_TITLES[0]}”或“{TIME_OK_TITLES[1]}”，也可以直接说新的时间，比如“周五下午”。"
 
 
-
 def summary(title: str, lines: list[tuple[str, str]]) -> str:
     body = "\n".join(f"· {label}：{value}" for label, value in lines)
     return f"请核对{title}：\n{body}\n没问题请点“{CONFIRM_TITLES[0]}”；需要改就点“{CONFIRM_TITLES[1]}”。"
@@ -87,7 +94,9 @@ def items_line(label: str, quantity: int, unit: str) -> str:
     return f"{label} × {quantity}{unit}"
 
 
-def consumables_submitted(number: str, items: str, method: str, address: str | None, lead: int, by: str, pickup_point: str) -> str:
+def consumables_submitted(
+    number: str, items: str, method: str, address: str | None, lead: int, by: str, pickup_point: str
+) -> str:
     if method == "delivery":
         where = f"送到：{address}"
         when = f"预计{lead}个工作日内送达（{by}前）"
@@ -100,7 +109,9 @@ def consumables_submitted(number: str, items: str, method: str, address: str | N
     )
 
 
-def visit_submitted(number: str, kind_label: str, window: str, address: str, area: str | None, phone: str | None) -> str:
+def visit_submitted(
+    number: str, kind_label: str, window: str, address: str, area: str | None, phone: str | None
+) -> str:
     area_part = f"（{area}）" if area else ""
     contact = f"安排好维护人员后会联系 {phone}。" if phone else "安排好维护人员后会在这里通知您。"
     return (
@@ -109,7 +120,9 @@ def visit_submitted(number: str, kind_label: str, window: str, address: str, are
     )
 
 
-def delivery_status(number: str, items: str, status: str, outcome: str | None, by: str | None, method: str | None) -> str:
+def delivery_status(
+    number: str, items: str, status: str, outcome: str | None, by: str | None, method: str | None
+) -> str:
     lines = [f"您申请的耗材（工单 {number}）：", f"· {items}"]
     if outcome == "done" or status in ("resolved", "closed"):
         lines.append("· 状态：已完成配送" if method == "delivery" else "· 状态：已备好/已领取")
@@ -120,7 +133,9 @@ def delivery_status(number: str, items: str, status: str, outcome: str | None, b
     return "\n".join(lines)
 
 
-def visit_status(number: str, kind_label: str, status: str, outcome: str | None, window: str | None, assigned: bool) -> str:
+def visit_status(
+    number: str, kind_label: str, status: str, outcome: str | None, window: str | None, assigned: bool
+) -> str:
     lines = [f"您的{kind_label}预约（工单 {number}）："]
     if outcome == "cancelled":
         lines.append("· 状态：已取消")

@@ -306,7 +306,7 @@ class ValidateTicketForm(FormValidation, FormValidationAction):
 
     @staticmethod
     def _kept(field: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any] | None:
-        """"不改了" while changing a value: restore it. None when no change is under way."""
+        """ "不改了" while changing a value: restore it. None when no change is under way."""
         backup = dict(tracker.get_slot("edit_backup") or {})
         editing = [s for s in ANSWERS_OF.get(field, (field,)) if s in backup]
         if latest_intent(tracker) != "deny" or not editing:
@@ -393,7 +393,8 @@ class ValidateTicketForm(FormValidation, FormValidationAction):
         if value == "edit":
             return {"ticket_confirm": None, "ticket_editing": True}
         just_given = {
-            s for s in set(tracker.slots_to_validate()) & set(DATA_SLOTS)
+            s
+            for s in set(tracker.slots_to_validate()) & set(DATA_SLOTS)
             if tracker.get_slot(s) != value_before_message(tracker, s)
         }
         if just_given:
@@ -409,7 +410,10 @@ class ValidateTicketForm(FormValidation, FormValidationAction):
         field = value if value in allowed else field_from_text(str(value or ""), allowed)
         if field:
             return {"edit_field": None, "ticket_editing": None, **self._start_edit(field, tracker)}
-        if any(tracker.get_slot(s) != value_before_message(tracker, s) for s in set(tracker.slots_to_validate()) & set(DATA_SLOTS)):
+        if any(
+            tracker.get_slot(s) != value_before_message(tracker, s)
+            for s in set(tracker.slots_to_validate()) & set(DATA_SLOTS)
+        ):
             return {"edit_field": None, "ticket_editing": None}  # they typed the new value right away
         dispatcher.utter_message(response="utter_form_pick_field")
         return {"edit_field": None}
@@ -488,9 +492,7 @@ class ActionAskEditField(Action):
         step = new_step("edit")
         dispatcher.utter_message(
             response="utter_form_which_field",
-            buttons=[
-                button(texts.FIELD_LABELS[f], "inform", edit_field=f, step=step) for f in edit_choices(tracker)
-            ],
+            buttons=[button(texts.FIELD_LABELS[f], "inform", edit_field=f, step=step) for f in edit_choices(tracker)],
         )
         return [SlotSet(STEP, step)]
 
@@ -573,7 +575,10 @@ class ActionSubmitTicket(Action):
         step = new_step("handoff_offer")
         dispatcher.utter_message(
             response=response,
-            buttons=[button(texts.HANDOFF_TITLES[0], "affirm", step=step), button(texts.HANDOFF_TITLES[1], "deny", step=step)],
+            buttons=[
+                button(texts.HANDOFF_TITLES[0], "affirm", step=step),
+                button(texts.HANDOFF_TITLES[1], "deny", step=step),
+            ],
         )
         return [SlotSet(PENDING, "handoff_offer"), SlotSet(STEP, step)]
 

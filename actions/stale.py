@@ -99,10 +99,14 @@ class ActionStaleButton(Action):
             category = ticket_category_for(entry) if entry is not None else "other"
             if category is None:
                 return events + offer_handoff(dispatcher, lead)
-            return events + offer_ticket(dispatcher, lead, category, entry.id if entry else None) + [
-                SlotSet(PROBLEM, problem),
-                SlotSet("faq_id", entry.id if entry else None),
-            ]
+            return (
+                events
+                + offer_ticket(dispatcher, lead, category, entry.id if entry else None)
+                + [
+                    SlotSet(PROBLEM, problem),
+                    SlotSet("faq_id", entry.id if entry else None),
+                ]
+            )
         if kind == "ticket_offer":
             if not affirm:
                 dispatcher.utter_message(text=lead + texts.LATE_DECLINED)
@@ -110,9 +114,11 @@ class ActionStaleButton(Action):
             category = entity(tracker, "category")
             category = category if category in TICKET_CATEGORIES else (ticket_category_for(entry) if entry else None)
             problem = problem_before(tracker, offering_event(tracker, step), entry)
-            return events + offer_ticket(dispatcher, lead, category or "other", entry.id if entry else None) + [
-                SlotSet(PROBLEM, problem)
-            ]
+            return (
+                events
+                + offer_ticket(dispatcher, lead, category or "other", entry.id if entry else None)
+                + [SlotSet(PROBLEM, problem)]
+            )
         if kind == "handoff_offer":
             if not affirm:
                 dispatcher.utter_message(text=lead + texts.LATE_DECLINED)

@@ -165,8 +165,7 @@ def yuan(amount: str | None) -> str:
 
 def form_intro(category_label: str) -> str:
     return (
-        f"好的，我来帮您登记{category_label}工单，需要几项信息，之前告诉过我的就不用再说了。"
-        "中途说“取消”可以随时退出。"
+        f"好的，我来帮您登记{category_label}工单，需要几项信息，之前告诉过我的就不用再说了。中途说“取消”可以随时退出。"
     )
 
 
@@ -196,7 +195,9 @@ def confirm_reask() -> str:
 
 
 # The ticket form's phone waited too long in the vault (settings.pii_vault_ttl_s) before 确认提交.
-PHONE_FORGOTTEN = "为了保护您的信息，手机号只临时保存一段时间，现在已经过期了。请再发一次您的11位手机号，我马上重新给您核对～"
+PHONE_FORGOTTEN = (
+    "为了保护您的信息，手机号只临时保存一段时间，现在已经过期了。请再发一次您的11位手机号，我马上重新给您核对～"
+)
 
 
 def ask_new_value(slot: str, old: str | None) -> str:
@@ -236,8 +237,9 @@ def ticket_submitted(number: str, category: str, phone: str | None) -> str:
 MISSING_LABELS = slot_labels("merchant_id", "phone")
 
 
-def handoff_reply(promise: str, *, number: str | None, attached: bool, urgent: bool, open_now: bool,
-                  missing: list[str]) -> str:
+def handoff_reply(
+    promise: str, *, number: str | None, attached: bool, urgent: bool, open_now: bool, missing: list[str]
+) -> str:
     """What the merchant is told when a person takes over.
 
     ``promise`` is bot.conversations.hours.reply_promise (the one wording of when a person
@@ -321,9 +323,7 @@ def ask_ticket_number() -> str:
 
 
 def ask_phone_to_verify(number: str) -> str:
-    return (
-        f"为了保护商户信息，查询工单 {number} 需要先核对一下身份：请发一下登记这张工单时留的手机号（11位）。"
-    )
+    return f"为了保护商户信息，查询工单 {number} 需要先核对一下身份：请发一下登记这张工单时留的手机号（11位）。"
 
 
 def verify_after_form(number: str) -> str:
@@ -331,9 +331,7 @@ def verify_after_form(number: str) -> str:
 
 
 def phone_mismatch(number: str) -> str:
-    return (
-        f"没有查到和这个手机号对应的工单 {number}，麻烦核对一下工单号和手机号再发一次～"
-    )
+    return f"没有查到和这个手机号对应的工单 {number}，麻烦核对一下工单号和手机号再发一次～"
 
 
 def check_safely() -> str:

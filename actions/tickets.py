@@ -104,6 +104,7 @@ def describe(ticket, tz: ZoneInfo) -> str:
 
 def overview(tickets: list, tz: ZoneInfo) -> str:
     """Unfinished tickets first (in progress before waiting), each group newest first."""
+
     def order(t):
         status = _value(t.status)
         rank = ACTIVE.index(status) if status in ACTIVE else len(ACTIVE)

@@ -26,7 +26,20 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９．，－：", "012345
 _DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])\d+(?![A-Za-z0-9])")
 _SERIAL = re.compile(DEVICE_SERIAL_PATTERN)
 _MOBILE = re.compile(MOBILE_PATTERN)
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
@@ -144,7 +157,18 @@ def parse_amount(text: str) -> tuple[str | None, str | None]:
 
 
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
-_RELATIVE = {"今天": 0, "今日": 0, "今早": 0, "今晚": 0, "昨天": 1, "昨日": 1, "昨晚": 1, "前天": 2, "前晚": 2, "大前天": 3}
+_RELATIVE = {
+    "今天": 0,
+    "今日": 0,
+    "今早": 0,
+    "今晚": 0,
+    "昨天": 1,
+    "昨日": 1,
+    "昨晚": 1,
+    "前天": 2,
+    "前晚": 2,
+    "大前天": 3,
+}
 
 
 def _cn_small(text: str) -> int | None:
@@ -174,9 +198,9 @@ def parse_date(text: str, today: date) -> tuple[str | None, str | None]:
             if m:
                 found = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         if found is None:
-            m = re.search(r"([0-9]{1,2}|[一二三四五六七八九十]{1,3})月([0-9]{1,2}|[一二三四五六七八九十]{1,3})[日号]?", t) or re.search(
-                r"(?<![\d/])(\d{1,2})[/.-](\d{1,2})(?![\d/])", t
-            )
+            m = re.search(
+                r"([0-9]{1,2}|[一二三四五六七八九十]{1,3})月([0-9]{1,2}|[一二三四五六七八九十]{1,3})[日号]?", t
+            ) or re.search(r"(?<![\d/])(\d{1,2})[/.-](\d{1,2})(?![\d/])", t)
             if m:
                 month, day = _cn_small(m.group(1)), _cn_small(m.group(2))
                 if month and day:

@@ -63,8 +63,11 @@ async def start_channels(app: FastAPI, settings: Settings, services):
     app.state.wechat = app.state.wecom = None
     if settings.wechat_token.get_secret_value():
         app.state.wechat = WeChatChannel(settings, app.state.chat, messages, state)
-        log.info("WeChat channel in %s mode, active messages %s", settings.effective_wechat_mode,
-                 "on" if settings.wechat_push_enabled else "off (no POSBOT_WECHAT_APP_SECRET)")
+        log.info(
+            "WeChat channel in %s mode, active messages %s",
+            settings.effective_wechat_mode,
+            "on" if settings.wechat_push_enabled else "off (no POSBOT_WECHAT_APP_SECRET)",
+        )
     if settings.wecom_enabled:
         app.state.wecom = WeComChannel(settings, app.state.chat, messages, state)
     channels = [c for c in (app.state.wechat, app.state.wecom) if c is not None]
@@ -102,7 +105,9 @@ async def lifespan(app: FastAPI):
         worker = OutboxWorker(services.db, settings)
         await worker.start()
     channels, push_worker = await start_channels(app, settings, services)
-    log.info("app service ready: %d FAQ entries, database %s", len(services.faq.entries), services.db.engine.dialect.name)
+    log.info(
+        "app service ready: %d FAQ entries, database %s", len(services.faq.entries), services.db.engine.dialect.name
+    )
     try:
         yield
     finally:
@@ -119,7 +124,20 @@ async def lifespan(app: FastAPI):
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from bot.api import actions, analytics, chat, conversations, deliveries, faq, field, health, kb, staff, tickets, wechat
+    from bot.api import (
+        actions,
+        analytics,
+        chat,
+        conversations,
+        deliveries,
+        faq,
+        field,
+        health,
+        kb,
+        staff,
+        tickets,
+        wechat,
+    )
     from bot.api.errors import COMMON_RESPONSES, install_error_handlers
     from bot.api.limits import BodyLimit, too_large
     from bot.api.ratelimit import Limiter, RateLimitMiddleware

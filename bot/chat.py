@@ -125,6 +125,7 @@ class ChatService:
         """
         conv = conversation_id(channel, sender_id)
         convs = self.services.conversations
+
         # Database calls are synchronous: keep them off the event loop (one worker-thread hop
         # for each side of the Rasa call; every hop waits for a thread).
         def log_in() -> tuple[str, bool]:
@@ -324,7 +325,9 @@ def rate(services: Services, channel: str, sender_id: str, subject: str, rating:
     if m.group(1):
         h = services.conversations.get_handoff(conv, int(m.group(2)))
         if h is None or h.ended_at is None:
-            raise RatingRefused("这次人工服务还没有结束，暂时不能评价 / no ended handoff with this id in this conversation")
+            raise RatingRefused(
+                "这次人工服务还没有结束，暂时不能评价 / no ended handoff with this id in this conversation"
+            )
     else:
         ticket = _ticket_or_none(services.tickets, m.group(4))
         if ticket is None or ticket.sender_id != conv:

@@ -70,14 +70,12 @@ class SessionTokens:
     def __init__(self, secret: str, ttl_s: int, renew_s: int):
         if not secret:
             raise ValueError("session tokens need a secret")
-        self._serializer = URLSafeTimedSerializer(
-            secret, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
-        )
+        self._serializer = URLSafeTimedSerializer(secret, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256})
         self.ttl_s = int(ttl_s)
         self.renew_s = max(int(renew_s), int(ttl_s))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "SessionTokens":
+    def from_settings(cls, settings: Settings) -> SessionTokens:
         return cls(session_secret(settings), settings.chat_session_ttl_s, settings.chat_session_renew_s)
 
     def issue(self, sender_id: str, now: datetime | None = None) -> IssuedToken:

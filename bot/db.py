@@ -8,9 +8,9 @@ timeout to let both processes write.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, cast
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, MetaData, Result, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker

@@ -23,10 +23,9 @@ class BotMessage:
     custom: dict[str, Any] | None = None
 
     @classmethod
-    def from_rasa(cls, raw: dict[str, Any]) -> "BotMessage":
+    def from_rasa(cls, raw: dict[str, Any]) -> BotMessage:
         buttons = [
-            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
-            for b in raw.get("buttons") or []
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in raw.get("buttons") or []
         ]
         return cls(text=raw.get("text") or "", buttons=buttons, image=raw.get("image"), custom=raw.get("custom"))
 
@@ -88,9 +87,7 @@ class RasaClient:
 
     async def append_bot_message(self, conversation_id: str, text: str, buttons: list[dict[str, str]]) -> bool:
         """Record a bot message the app composed (e.g. numbered topics), so a later "1" resolves against it."""
-        return await self.append_events(
-            conversation_id, [{"event": "bot", "text": text, "data": {"buttons": buttons}}]
-        )
+        return await self.append_events(conversation_id, [{"event": "bot", "text": text, "data": {"buttons": buttons}}])
 
     async def restart(self, conversation_id: str) -> bool:
         """Forget the dialogue state: the next message starts a new session."""

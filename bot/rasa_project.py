@@ -23,9 +23,15 @@ RASA_VENV = PROJECT_ROOT / ".venv-rasa"
 MODELS_DIR = PROJECT_ROOT / "models"
 # Everything that changes what `rasa train` produces.
 TRAINING_INPUTS = [
-    "config.yml", "domain.yml", "data/nlu", "data/dialogue", "data/jieba",
-    "bot/nlu", "bot/faq/encoders.py",  # custom NLU components and the encoder they run
-    "bot/faq/lexicon.py", "data/lexicon",  # the encoder's normalisation (brands, fillers, typos)
+    "config.yml",
+    "domain.yml",
+    "data/nlu",
+    "data/dialogue",
+    "data/jieba",
+    "bot/nlu",
+    "bot/faq/encoders.py",  # custom NLU components and the encoder they run
+    "bot/faq/lexicon.py",
+    "data/lexicon",  # the encoder's normalisation (brands, fillers, typos)
     "bot/rasa_ext/policies.py",  # custom dialogue policy (the tracker store beside it is runtime only)
     "requirements-rasa.txt",
 ]
@@ -80,10 +86,18 @@ def train_if_needed(force: bool = False) -> Path:
     MODELS_DIR.mkdir(exist_ok=True)
     print(f"Training Rasa model {target.name} (inputs changed) ...", file=sys.stderr)
     cmd = [
-        str(rasa_bin()), "train",
-        "--config", "config.yml", "--domain", "domain.yml",
-        "--data", *TRAINING_DATA,
-        "--out", str(MODELS_DIR), "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        str(rasa_bin()),
+        "train",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        *TRAINING_DATA,
+        "--out",
+        str(MODELS_DIR),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
     ]
     subprocess.run(cmd, cwd=PROJECT_ROOT, env=rasa_env(), check=True)
     # Keep the cache small: one model per input hash, drop older ones.
@@ -102,8 +116,12 @@ def tracker_store_config(database_url: str, sqlite_synchronous: str = "NORMAL") 
     """Rasa's tracker store settings for the project database (SQLite file or PostgreSQL)."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        return {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": url.database,
-                "sqlite_synchronous": sqlite_synchronous}
+        return {
+            "type": TRACKER_STORE_TYPE,
+            "dialect": "sqlite",
+            "db": url.database,
+            "sqlite_synchronous": sqlite_synchronous,
+        }
     cfg = {
         "type": TRACKER_STORE_TYPE,
         "dialect": "postgresql",  # Rasa 3.6 uses SQLAlchemy 1.4 with psycopg2

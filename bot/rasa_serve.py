@@ -18,7 +18,7 @@ TOKEN_ENV = "POSBOT_RASA_TOKEN"
 TOKEN_FILE_ENV = "POSBOT_RASA_TOKEN_FILE"
 
 
-def read_token(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> str:
+def read_token(environ: os._Environ[str] | dict[str, str] = os.environ) -> str:
     token = environ.get(TOKEN_ENV, "").strip()
     if not token and environ.get(TOKEN_FILE_ENV):
         token = Path(environ[TOKEN_FILE_ENV]).read_text(encoding="utf-8").strip()

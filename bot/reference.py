@@ -77,8 +77,13 @@ def settings_markdown() -> str:
         section = sections.get(name, "general")
         if section != current:
             current = section
-            lines += ["", f"## {section[:1].upper()}{section[1:]}", "",
-                      "| setting | environment variable | type | default | what it does |", "|---|---|---|---|---|"]
+            lines += [
+                "",
+                f"## {section[:1].upper()}{section[1:]}",
+                "",
+                "| setting | environment variable | type | default | what it does |",
+                "|---|---|---|---|---|",
+            ]
         lines.append(
             f"| `{name}` | `POSBOT_{name.upper()}` | {_cell(_type_name(field.annotation))} | "
             f"{_cell(_default(name, field))} | {_cell(field.description or '')} |"
@@ -87,8 +92,7 @@ def settings_markdown() -> str:
 
 
 def _walk(cmd: click.Command, path: list[str], parent: click.Context | None):
-    ctx = click.Context(cmd, info_name=path[-1], parent=parent, terminal_width=HELP_WIDTH,
-                        max_content_width=HELP_WIDTH)
+    ctx = click.Context(cmd, info_name=path[-1], parent=parent, terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH)
     yield path, cmd, ctx
     if isinstance(cmd, click.Group):
         for name in cmd.list_commands(ctx):

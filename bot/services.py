@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # imports for type checkers only; keeps this module light
     from bot.conversations.vault import PhoneVault
     from bot.db import Database
     from bot.faq.codes import CodeTable
-    from bot.faq.lexicon import Lexicon
     from bot.faq.engine import FaqEngine
+    from bot.faq.lexicon import Lexicon
     from bot.field.service import FieldService
     from bot.settings import Settings
     from bot.tickets.service import TicketService
@@ -26,42 +26,42 @@ if TYPE_CHECKING:  # imports for type checkers only; keeps this module light
 
 @dataclass
 class Services:
-    settings: "Settings"
-    db: "Database"
-    faq: "FaqEngine"
-    tickets: "TicketService"
-    conversations: "ConversationService"
+    settings: Settings
+    db: Database
+    faq: FaqEngine
+    tickets: TicketService
+    conversations: ConversationService
 
     @cached_property
-    def vault(self) -> "PhoneVault":
+    def vault(self) -> PhoneVault:
         """Phone numbers typed in the chat, kept encrypted and briefly for the ticket form."""
         from bot.conversations.vault import PhoneVault
 
         return PhoneVault.from_settings(self.db, self.settings)
 
     @cached_property
-    def field(self) -> "FieldService":
+    def field(self) -> FieldService:
         """Consumables deliveries and on-site visits on top of the tickets (bot/field)."""
         from bot.field.service import FieldService
 
         return FieldService(self.tickets)
 
     @cached_property
-    def faq_turns(self) -> "FaqTurnLog":
+    def faq_turns(self) -> FaqTurnLog:
         """The FAQ turn log: what the chat's FAQ decisions were and what became of them."""
         from bot.analytics.turns import FaqTurnLog
 
         return FaqTurnLog(self.db)
 
     @property
-    def codes(self) -> "CodeTable":
+    def codes(self) -> CodeTable:
         """The response-code table (data/codes/response_codes.yml), loaded once per process."""
         from bot.faq.codes import default_codes
 
         return default_codes()
 
     @property
-    def lexicon(self) -> "Lexicon":
+    def lexicon(self) -> Lexicon:
         """Brands and domain vocabulary (data/lexicon/), loaded once per process."""
         from bot.faq.lexicon import default_lexicon
 

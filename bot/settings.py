@@ -19,9 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="POSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="POSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # --- storage -----------------------------------------------------------
     data_dir: Path = Field(
@@ -44,7 +42,9 @@ class Settings(BaseSettings):
         ),
     )
     db_max_overflow: int = Field(
-        20, ge=0, description="Extra PostgreSQL connections an app process may open under bursts (SQLAlchemy max_overflow)."
+        20,
+        ge=0,
+        description="Extra PostgreSQL connections an app process may open under bursts (SQLAlchemy max_overflow).",
     )
 
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
@@ -75,9 +75,7 @@ class Settings(BaseSettings):
     # --- app service ---------------------------------------------------------
     host: str = Field("127.0.0.1", description="Interface the app service binds to.")
     port: int = Field(8000, description="Port of the app service.")
-    public_url: str = Field(
-        "", description="URL Rasa uses to reach the action endpoint. Empty: http://<host>:<port>."
-    )
+    public_url: str = Field("", description="URL Rasa uses to reach the action endpoint. Empty: http://<host>:<port>.")
     max_message_chars: int = Field(1000, description="Longest chat message accepted by /api/chat.")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to embed the chat widget (JSON list)."
@@ -232,9 +230,7 @@ class Settings(BaseSettings):
     chat_photo_max_pixels: int = Field(
         40_000_000, ge=10_000, description="Largest photo in pixels (width x height) accepted before decoding."
     )
-    chat_photos_per_handoff: int = Field(
-        20, ge=1, description="Photos a merchant may send during one handoff."
-    )
+    chat_photos_per_handoff: int = Field(20, ge=1, description="Photos a merchant may send during one handoff.")
 
     # --- FAQ ---------------------------------------------------------------
     faq_dir: Path = Field(PROJECT_ROOT / "data" / "faq", description="Knowledge-base YAML files.")
@@ -277,7 +273,8 @@ class Settings(BaseSettings):
     outbox_poll_interval_s: float = Field(1.0, description="How often the outbox worker looks for due events.")
     outbox_timeout_s: float = Field(5.0, description="HTTP timeout of one webhook delivery.")
     outbox_worker_enabled: bool = Field(
-        True, description="Run the delivery workers (ticket webhooks, WeChat/WeCom active messages) inside the app service."
+        True,
+        description="Run the delivery workers (ticket webhooks, WeChat/WeCom active messages) inside the app service.",
     )
 
     # --- conversation ----------------------------------------------------------
@@ -288,7 +285,7 @@ class Settings(BaseSettings):
 
     # --- field service (bot/field) ---------------------------------------------
     field_delivery_lead_days: int = Field(
-        3, ge=1, le=30, description="Working days a consumables delivery takes; the bot promises \"预计N个工作日内送达\"."
+        3, ge=1, le=30, description='Working days a consumables delivery takes; the bot promises "预计N个工作日内送达".'
     )
     field_pickup_lead_days: int = Field(
         1, ge=1, le=30, description="Working days until requested consumables wait at the service point for pick-up."
@@ -299,7 +296,10 @@ class Settings(BaseSettings):
     field_paper_max_rolls: int = Field(50, ge=1, le=500, description="Most paper rolls or ribbons in one request.")
     field_part_max_units: int = Field(5, ge=1, le=50, description="Most spare parts of one kind in one request.")
     field_visit_min_notice_hours: int = Field(
-        2, ge=0, le=72, description="A visit's half-day (上午 09:00, 下午 13:00) must start at least this many hours ahead."
+        2,
+        ge=0,
+        le=72,
+        description="A visit's half-day (上午 09:00, 下午 13:00) must start at least this many hours ahead.",
     )
     field_visit_max_days_ahead: int = Field(30, ge=1, le=180, description="How far ahead a visit can be booked.")
     field_care_reminder_days: int = Field(
@@ -414,7 +414,9 @@ class Settings(BaseSettings):
     @property
     def wecom_enabled(self) -> bool:
         """The WeCom callback: always encrypted, so it needs the corp id, token and key."""
-        return bool(self.wecom_corp_id and self.wecom_token.get_secret_value() and self.wecom_aes_key.get_secret_value())
+        return bool(
+            self.wecom_corp_id and self.wecom_token.get_secret_value() and self.wecom_aes_key.get_secret_value()
+        )
 
     @property
     def wecom_push_enabled(self) -> bool:

@@ -80,7 +80,9 @@ class DatabaseState:
         for _ in range(3):
             with self.db.session() as s:
                 done = s.execute(
-                    update(SharedStateRow).where(SharedStateRow.key == _check_key(key)).values(value=value, expires_at=expires)
+                    update(SharedStateRow)
+                    .where(SharedStateRow.key == _check_key(key))
+                    .values(value=value, expires_at=expires)
                 )
                 if rowcount(done):
                     return

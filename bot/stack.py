@@ -87,18 +87,43 @@ class Stack:
             # bot.rasa_serve reads the token from POSBOT_RASA_TOKEN: never on a command line `ps` shows.
             self._spawn(
                 "rasa",
-                [str(rasa_python()), "-m", "bot.rasa_serve",
-                 "-i", "127.0.0.1", "-p", str(self.rasa_port), "-m", str(self.model),
-                 "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-                 "--response-timeout", "30"],
-                env, log_dir,
+                [
+                    str(rasa_python()),
+                    "-m",
+                    "bot.rasa_serve",
+                    "-i",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.rasa_port),
+                    "-m",
+                    str(self.model),
+                    "--endpoints",
+                    str(endpoints),
+                    "--credentials",
+                    str(PROJECT_ROOT / "credentials.yml"),
+                    "--response-timeout",
+                    "30",
+                ],
+                env,
+                log_dir,
             )
         if start_app:
             self._spawn(
                 "app",
-                [str(Path(sys.executable)), "-m", "uvicorn", "--factory", "bot.app:create_app",
-                 "--host", self.settings.host, "--port", str(self.settings.port), "--no-access-log"],
-                env, log_dir,
+                [
+                    str(Path(sys.executable)),
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "bot.app:create_app",
+                    "--host",
+                    self.settings.host,
+                    "--port",
+                    str(self.settings.port),
+                    "--no-access-log",
+                ],
+                env,
+                log_dir,
             )
 
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str], log_dir: Path) -> None:
@@ -106,7 +131,12 @@ class Stack:
         # own process group: Ctrl-C in the terminal is handled by us, and stop() can kill children too;
         # umask 077: what the children create (SQLite's -wal/-shm, Rasa's files) is private as well
         self.procs[name] = subprocess.Popen(
-            cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cmd,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             umask=UMASK,
         )
 
@@ -117,7 +147,9 @@ class Stack:
         while time.monotonic() < deadline:
             for name, p in self.procs.items():
                 if p.poll() is not None:
-                    raise RuntimeError(f"{name} exited with code {p.returncode}; see its log in {self.settings.data_dir / 'logs'}")
+                    raise RuntimeError(
+                        f"{name} exited with code {p.returncode}; see its log in {self.settings.data_dir / 'logs'}"
+                    )
             try:
                 r = httpx.get(f"{self.app_url}/healthz", timeout=3)
                 body = r.json()

@@ -120,7 +120,7 @@ def tables(results: list[dict]) -> str:
     p50 = ms[len(ms) // 2] if ms else 0.0
     p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))] if ms else 0.0
     summary = (
-        f"- \"don't know\" replies to in-scope questions: **{dk:.1%}** (target <= {DONT_KNOW_TARGET:.0%})\n"
+        f'- "don\'t know" replies to in-scope questions: **{dk:.1%}** (target <= {DONT_KNOW_TARGET:.0%})\n'
         f"- in-scope questions declined as out of scope: {oos_in:.1%}\n"
         f"- in-scope questions answered, explained (codes), offered choices or asked their area: {helped:.1%}\n"
         f"- out-of-scope questions declined: {rejected:.1%}\n"

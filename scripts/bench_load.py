@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import random
@@ -52,10 +51,10 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import httpx
 
@@ -159,9 +158,7 @@ class Target:
     mix: list[str]
     pids: dict[str, int] = field(default_factory=dict)  # server processes whose CPU time is counted, by role
 
-    async def send(
-        self, client: httpx.AsyncClient, sender: str, text: str, memory: dict
-    ) -> tuple[bool, str, str]:
+    async def send(self, client: httpx.AsyncClient, sender: str, text: str, memory: dict) -> tuple[bool, str, str]:
         """(http ok, status, joined reply text); the offered buttons go to ``memory["buttons"]``.
 
         Our chat API wants the session token the widget gets for its sender id: the first turn of
@@ -209,7 +206,11 @@ class Result:
             return "-"
         per = {role: 1000 * sec / self.n for role, sec in self.cpu.items()}
         total = sum(per.values())
-        return f"{total:.0f}" if len(per) == 1 else f"{total:.0f} (" + " + ".join(f"{r} {v:.0f}" for r, v in per.items()) + ")"
+        return (
+            f"{total:.0f}"
+            if len(per) == 1
+            else f"{total:.0f} (" + " + ".join(f"{r} {v:.0f}" for r, v in per.items()) + ")"
+        )
 
     def add(self, s: Sample, error: str | None = None) -> None:
         self.samples.append(s)
@@ -384,9 +385,17 @@ async def growth(target: Target, turns: int, window: int) -> dict:
             errors += 0 if ok and status == "ok" and reply.strip() else 1
     first, last = statistics.median(latencies[:window]), statistics.median(latencies[-window:])
     cpu_first, cpu_last = statistics.mean(cpu[:window]), statistics.mean(cpu[-window:])
-    return {"turns": turns, "window": window, "first_ms": first * 1000, "last_ms": last * 1000,
-            "ratio": last / first, "cpu_first_ms": cpu_first * 1000, "cpu_last_ms": cpu_last * 1000,
-            "cpu_ratio": cpu_last / cpu_first if cpu_first else float("nan"), "errors": errors}
+    return {
+        "turns": turns,
+        "window": window,
+        "first_ms": first * 1000,
+        "last_ms": last * 1000,
+        "ratio": last / first,
+        "cpu_first_ms": cpu_first * 1000,
+        "cpu_last_ms": cpu_last * 1000,
+        "cpu_ratio": cpu_last / cpu_first if cpu_first else float("nan"),
+        "errors": errors,
+    }
 
 
 # --- processes ----------------------------------------------------------------------------
@@ -505,8 +514,12 @@ def stop_proc(proc: subprocess.Popen) -> None:
 
 
 def rasa_version() -> str:
-    out = subprocess.run([str(RASA_VENV / "bin" / "python"), "-c", "import rasa; print(rasa.__version__)"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(RASA_VENV / "bin" / "python"), "-c", "import rasa; print(rasa.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
@@ -522,8 +535,14 @@ def build_stock_bot(work: Path, cache: Path | None) -> Path:
         return project
     project.mkdir(parents=True)
     print(f"building the stock Rasa bot (rasa init) in {project} ...", file=sys.stderr)
-    subprocess.run([str(rasa_bin()), "init", "--no-prompt", "--init-dir", str(project)], cwd=project,
-                   env=rasa_env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(rasa_bin()), "init", "--no-prompt", "--init-dir", str(project)],
+        cwd=project,
+        env=rasa_env(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     if cache:
         shutil.rmtree(cache, ignore_errors=True)
         shutil.copytree(project, cache)
@@ -535,9 +554,25 @@ def start_stock_bot(project: Path, log_dir: Path) -> tuple[subprocess.Popen, str
     log = log_dir / "stock-rasa.log"
     env = rasa_env()
     proc = subprocess.Popen(
-        [str(rasa_bin()), "run", "-i", "127.0.0.1", "-p", str(port), "-m", str(project / "models"),
-         "--credentials", str(project / "credentials.yml"), "--endpoints", str(project / "endpoints.yml")],
-        cwd=project, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            str(rasa_bin()),
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-m",
+            str(project / "models"),
+            "--credentials",
+            str(project / "credentials.yml"),
+            "--endpoints",
+            str(project / "endpoints.yml"),
+        ],
+        cwd=project,
+        env=env,
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/", proc, 300, log)
@@ -552,9 +587,17 @@ def start_ours(tmp: Path, model: Path, database_url: str = "", redis_url: str = 
     # Hundreds of conversations from one loopback IP are a flood to the per-IP rate limit: the bench
     # measures throughput, so limits are off unless POSBOT_RATE_LIMITS_ENABLED / POSBOT_RATE_LIMIT_* say otherwise.
     limits = {} if "POSBOT_RATE_LIMITS_ENABLED" in os.environ else {"rate_limits_enabled": False}
-    settings = Settings(data_dir=tmp, database_url=database_url, redis_url=redis_url, host="127.0.0.1",
-                        port=free_port(), outbox_worker_enabled=False, chat_session_secret=RUN_SECRET,
-                        pii_vault_key=RUN_SECRET, **limits)
+    settings = Settings(
+        data_dir=tmp,
+        database_url=database_url,
+        redis_url=redis_url,
+        host="127.0.0.1",
+        port=free_port(),
+        outbox_worker_enabled=False,
+        chat_session_secret=RUN_SECRET,
+        pii_vault_key=RUN_SECRET,
+        **limits,
+    )
     upgrade(settings.effective_database_url)
     stack = Stack(model=model, settings=settings, rasa_port=free_port(), log_dir=tmp / "logs")
     stack.start()
@@ -599,8 +642,10 @@ def ms(x: float) -> str:
 
 def summary_rows(label: str, res: Result, kinds: bool = True) -> list[str]:
     lat = [s.latency for s in res.samples if s.ok]
-    rows = [f"| {label} | all | {res.n} | {res.rate:.1f} | {ms(pct(lat, 50))} | {ms(pct(lat, 95))} | "
-            f"{ms(pct(lat, 99))} | {res.n_errors} | {res.cpu_cell()} |"]
+    rows = [
+        f"| {label} | all | {res.n} | {res.rate:.1f} | {ms(pct(lat, 50))} | {ms(pct(lat, 95))} | "
+        f"{ms(pct(lat, 99))} | {res.n_errors} | {res.cpu_cell()} |"
+    ]
     if kinds:
         by: dict[str, list[Sample]] = defaultdict(list)
         for s in res.samples:
@@ -608,13 +653,17 @@ def summary_rows(label: str, res: Result, kinds: bool = True) -> list[str]:
         for kind in sorted(by):
             k_lat = [s.latency for s in by[kind] if s.ok]
             errs = sum(1 for s in by[kind] if not s.ok)
-            rows.append(f"| | {kind} | {len(by[kind])} | | {ms(pct(k_lat, 50))} | {ms(pct(k_lat, 95))} | "
-                        f"{ms(pct(k_lat, 99))} | {errs} | |")
+            rows.append(
+                f"| | {kind} | {len(by[kind])} | | {ms(pct(k_lat, 50))} | {ms(pct(k_lat, 95))} | "
+                f"{ms(pct(k_lat, 99))} | {errs} | |"
+            )
     return rows
 
 
-TABLE_HEAD = ["| target | turn | messages | msg/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/msg (Rasa + app) |",
-              "|---|---|---|---|---|---|---|---|---|"]
+TABLE_HEAD = [
+    "| target | turn | messages | msg/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/msg (Rasa + app) |",
+    "|---|---|---|---|---|---|---|---|---|",
+]
 
 
 def machine() -> str:
@@ -655,19 +704,31 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=30, help="seconds measured per closed/open-loop run")
     ap.add_argument("--warmup", type=float, default=5, help="seconds of load before measuring")
     ap.add_argument("--rate", type=float, default=10, help="open loop: messages per second")
-    ap.add_argument("--rounds", type=int, default=2,
-                    help="closed loop: alternate stock and ours this many times (medians are reported)")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="closed loop: alternate stock and ours this many times (medians are reported)",
+    )
     ap.add_argument("--sequential", type=int, default=6, help="conversations sent one turn at a time")
     ap.add_argument("--growth-turns", type=int, default=200)
     ap.add_argument("--growth-window", type=int, default=20)
-    ap.add_argument("--only", action="append", choices=["closed", "open", "sequential", "growth"],
-                    help="run only these workloads (repeatable)")
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=["closed", "open", "sequential", "growth"],
+        help="run only these workloads (repeatable)",
+    )
     ap.add_argument("--rasa-direct", action="store_true", help="also load our Rasa REST channel directly")
     ap.add_argument("--scaled", action="store_true", help="also 1 vs 2 instances on PostgreSQL + Redis")
     ap.add_argument("--no-stock", action="store_true", help="skip the stock Rasa anchor")
     ap.add_argument("--model", type=Path, help="Rasa model (default: the cached one, trained if needed)")
-    ap.add_argument("--anchor-cache", type=Path, default=None,
-                    help="reuse the stock bot trained earlier in this folder (default: var/bench/stock-rasa-<version>)")
+    ap.add_argument(
+        "--anchor-cache",
+        type=Path,
+        default=None,
+        help="reuse the stock bot trained earlier in this folder (default: var/bench/stock-rasa-<version>)",
+    )
     ap.add_argument("--rebuild-anchor", action="store_true", help="build the stock bot afresh")
     ap.add_argument("--out", type=Path, help="markdown file whose bench_load block gets the results")
     args = ap.parse_args()
@@ -705,13 +766,20 @@ def main() -> int:
         our_pids = {"rasa": ours.procs["rasa"].pid, "app": ours.procs["app"].pid}
         t_ours = Target("ours (app /api/chat)", [ours.app_url], "chat", OURS, OURS_MIX, our_pids)
         t_direct = Target("ours (Rasa REST)", [ours.rasa_url], "rest", OURS, OURS_MIX, our_pids)
-        t_stock = (Target("stock Rasa (REST)", [stock_url], "rest", STOCK, STOCK_MIX, {"rasa": procs[0].pid})
-                   if stock_url else None)
+        t_stock = (
+            Target("stock Rasa (REST)", [stock_url], "rest", STOCK, STOCK_MIX, {"rasa": procs[0].pid})
+            if stock_url
+            else None
+        )
 
-        lines += ["### Closed loop", "",
-                  f"{args.concurrency} conversations in flight, {args.duration:.0f} s measured after {args.warmup:.0f} s "
-                  f"of warm-up, {args.rounds} alternating round(s) per target (the round with the median msg/s is shown).",
-                  "", *TABLE_HEAD]
+        lines += [
+            "### Closed loop",
+            "",
+            f"{args.concurrency} conversations in flight, {args.duration:.0f} s measured after {args.warmup:.0f} s "
+            f"of warm-up, {args.rounds} alternating round(s) per target (the round with the median msg/s is shown).",
+            "",
+            *TABLE_HEAD,
+        ]
         closed: dict[str, list[Result]] = defaultdict(list)
         if "closed" in workloads:
             order = [t for t in (t_stock, t_ours, t_direct if args.rasa_direct else None) if t]
@@ -726,22 +794,40 @@ def main() -> int:
                 ours_rates = sorted(x.rate for x in closed[t_ours.name])
                 stock_rates = sorted(x.rate for x in closed[t_stock.name])
                 ratios = [o.rate / s.rate for o, s in zip(closed[t_ours.name], closed[t_stock.name]) if s.rate]
-                lines += ["", f"**ours / stock = {statistics.median(ratios):.2f}** (per round: "
-                          + ", ".join(f"{x:.2f}" for x in ratios) + "); msg/s per round: ours "
-                          + ", ".join(f"{x:.1f}" for x in ours_rates) + ", stock "
-                          + ", ".join(f"{x:.1f}" for x in stock_rates) + "."]
+                lines += [
+                    "",
+                    f"**ours / stock = {statistics.median(ratios):.2f}** (per round: "
+                    + ", ".join(f"{x:.2f}" for x in ratios)
+                    + "); msg/s per round: ours "
+                    + ", ".join(f"{x:.1f}" for x in ours_rates)
+                    + ", stock "
+                    + ", ".join(f"{x:.1f}" for x in stock_rates)
+                    + ".",
+                ]
             errs = [e for t in order for run in closed[t.name] for e in run.errors]
             if errs:
                 lines += ["", "First errors: " + "; ".join(f"`{e}`" for e in errs[:5])]
         if "open" in workloads:
-            lines += ["", "### Open loop", "", f"Poisson arrivals at {args.rate:g} messages/s for {args.duration:.0f} s.", "",
-                      *TABLE_HEAD]
+            lines += [
+                "",
+                "### Open loop",
+                "",
+                f"Poisson arrivals at {args.rate:g} messages/s for {args.duration:.0f} s.",
+                "",
+                *TABLE_HEAD,
+            ]
             for t in [x for x in (t_stock, t_ours) if x]:
                 print(f"open loop: {t.name} ...", file=sys.stderr)
                 lines += summary_rows(t.name, asyncio.run(open_loop(t, args.rate, args.duration, args.warmup)))
         if "sequential" in workloads:
-            lines += ["", "### Sequential turns", "", f"One message at a time, {args.sequential} conversations.", "",
-                      *TABLE_HEAD]
+            lines += [
+                "",
+                "### Sequential turns",
+                "",
+                f"One message at a time, {args.sequential} conversations.",
+                "",
+                *TABLE_HEAD,
+            ]
             for t in [x for x in (t_stock, t_ours) if x]:
                 print(f"sequential: {t.name} ...", file=sys.stderr)
                 n = args.sequential * (2 if t is t_stock else 1)
@@ -749,13 +835,21 @@ def main() -> int:
         if "growth" in workloads:
             print("growth ...", file=sys.stderr)
             g = asyncio.run(growth(t_ours, args.growth_turns, args.growth_window))
-            lines += ["", "### Growth", "",
-                      f"One conversation of {g['turns']} messages ({' / '.join(GROWTH_CYCLE)}, repeated) through "
-                      f"`/api/chat`, first {g['window']} turns vs last {g['window']}:", "",
-                      "| | first turns | last turns | last / first |", "|---|---|---|---|",
-                      f"| median latency ms | {g['first_ms']:.0f} | {g['last_ms']:.0f} | **{g['ratio']:.2f}** |",
-                      f"| mean server CPU ms per turn (Rasa + app) | {g['cpu_first_ms']:.0f} | {g['cpu_last_ms']:.0f} | "
-                      f"**{g['cpu_ratio']:.2f}** |", "", f"{g['errors']} errors."]
+            lines += [
+                "",
+                "### Growth",
+                "",
+                f"One conversation of {g['turns']} messages ({' / '.join(GROWTH_CYCLE)}, repeated) through "
+                f"`/api/chat`, first {g['window']} turns vs last {g['window']}:",
+                "",
+                "| | first turns | last turns | last / first |",
+                "|---|---|---|---|",
+                f"| median latency ms | {g['first_ms']:.0f} | {g['last_ms']:.0f} | **{g['ratio']:.2f}** |",
+                f"| mean server CPU ms per turn (Rasa + app) | {g['cpu_first_ms']:.0f} | {g['cpu_last_ms']:.0f} | "
+                f"**{g['cpu_ratio']:.2f}** |",
+                "",
+                f"{g['errors']} errors.",
+            ]
 
         if args.scaled:
             print("scaled topology: PostgreSQL + Redis ...", file=sys.stderr)
@@ -766,28 +860,51 @@ def main() -> int:
                 s.wait_healthy(300)
                 rss.watch(f"scaled rasa {i + 1}", s.procs["rasa"].pid)
                 rss.watch(f"scaled app {i + 1}", s.procs["app"].pid)
-            one = Target("1 Rasa + 1 app, PostgreSQL + Redis", [scaled[0].app_url], "chat", OURS, OURS_MIX,
-                         {"rasa": scaled[0].procs["rasa"].pid, "app": scaled[0].procs["app"].pid})
-            two = Target("2 Rasa + 2 app, PostgreSQL + Redis", [s.app_url for s in scaled], "chat", OURS, OURS_MIX,
-                         {f"{name}#{i}": p.pid for i, s in enumerate(scaled) for name, p in s.procs.items()})
-            lines += ["", "### Scaled topology", "",
-                      f"Closed loop, {args.concurrency} in flight; with two instances every message goes to a random app "
-                      "instance (no stickiness), each app to its own Rasa.", "", *TABLE_HEAD]
+            one = Target(
+                "1 Rasa + 1 app, PostgreSQL + Redis",
+                [scaled[0].app_url],
+                "chat",
+                OURS,
+                OURS_MIX,
+                {"rasa": scaled[0].procs["rasa"].pid, "app": scaled[0].procs["app"].pid},
+            )
+            two = Target(
+                "2 Rasa + 2 app, PostgreSQL + Redis",
+                [s.app_url for s in scaled],
+                "chat",
+                OURS,
+                OURS_MIX,
+                {f"{name}#{i}": p.pid for i, s in enumerate(scaled) for name, p in s.procs.items()},
+            )
+            lines += [
+                "",
+                "### Scaled topology",
+                "",
+                f"Closed loop, {args.concurrency} in flight; with two instances every message goes to a random app "
+                "instance (no stickiness), each app to its own Rasa.",
+                "",
+                *TABLE_HEAD,
+            ]
             res = {}
             for t in (one, two):
                 print(f"closed loop: {t.name} ...", file=sys.stderr)
                 res[t.name] = asyncio.run(closed_loop(t, args.concurrency, args.duration, args.warmup))
                 lines += summary_rows(t.name, res[t.name], kinds=False)
             if res[one.name].rate:
-                lines += ["", f"**two / one = {res[two.name].rate / res[one.name].rate:.2f}** on {os.cpu_count()} cores."]
+                lines += [
+                    "",
+                    f"**two / one = {res[two.name].rate / res[one.name].rate:.2f}** on {os.cpu_count()} cores.",
+                ]
 
         rss.stop()
         total = sum(rss.peak_kb.values())
         lines += ["", "### Memory", "", "| process (with its children) | peak RSS MiB |", "|---|---|"]
         lines += [f"| {name} | {kb / 1024:.0f} |" for name, kb in rss.peak_kb.items()]
         ours_total = sum(kb for name, kb in rss.peak_kb.items() if name.startswith("our"))
-        lines += [f"| ours together (one Rasa + one app) | {ours_total / 1024:.0f} |",
-                  f"| everything this run started | {total / 1024:.0f} |"]
+        lines += [
+            f"| ours together (one Rasa + one app) | {ours_total / 1024:.0f} |",
+            f"| everything this run started | {total / 1024:.0f} |",
+        ]
     finally:
         rss.stop()
         for s in stacks:
@@ -799,8 +916,11 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     cmd = "scripts/bench_load.py " + " ".join(sys.argv[1:])
-    header = [f"Measured {started_at:%Y-%m-%d %H:%M} UTC by `.venv/bin/python {cmd.strip()}`; model `{model.name}`; "
-              f"machine: {mach}.", ""]
+    header = [
+        f"Measured {started_at:%Y-%m-%d %H:%M} UTC by `.venv/bin/python {cmd.strip()}`; model `{model.name}`; "
+        f"machine: {mach}.",
+        "",
+    ]
     block = "\n".join(header + lines)
     print(block)
     if args.out:

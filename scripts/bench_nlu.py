@@ -33,16 +33,24 @@ def read_results(out: Path) -> tuple[dict, dict, dict, list]:
         f = out / name
         return json.loads(f.read_text()) if f.exists() else default
 
-    return (load("intent_report.json", None), load("DIETClassifier_report.json", {}),
-            load("RegexEntityExtractor_report.json", {}), load("intent_errors.json", []))
+    return (
+        load("intent_report.json", None),
+        load("DIETClassifier_report.json", {}),
+        load("RegexEntityExtractor_report.json", {}),
+        load("intent_errors.json", []),
+    )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--out", type=Path, default=None, help="write a markdown report here")
-    ap.add_argument("--results", type=Path, default=None,
-                    help="report on the --out directory of a cross-validation run made earlier instead of running one")
+    ap.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="report on the --out directory of a cross-validation run made earlier instead of running one",
+    )
     args = ap.parse_args()
     if args.results:
         report, entity_report, regex_report, errors = read_results(args.results)
@@ -50,13 +58,28 @@ def main() -> int:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             started = time.monotonic()
-            cmd = [str(rasa_bin()), "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
-                   "--cross-validation", "--folds", str(args.folds), "--out", tmp]
+            cmd = [
+                str(rasa_bin()),
+                "test",
+                "nlu",
+                "--nlu",
+                "data/nlu",
+                "--config",
+                "config.yml",
+                "--cross-validation",
+                "--folds",
+                str(args.folds),
+                "--out",
+                tmp,
+            ]
             subprocess.run(cmd, cwd=ROOT, env=rasa_env(), check=True, stdout=subprocess.DEVNULL)
             timing = f"{time.monotonic() - started:.0f} s on this 2-core machine"
             report, entity_report, regex_report, errors = read_results(Path(tmp))
-    intents = {k: v for k, v in report.items() if isinstance(v, dict) and "f1-score" in v and k not in
-               {"macro avg", "weighted avg", "micro avg"}}
+    intents = {
+        k: v
+        for k, v in report.items()
+        if isinstance(v, dict) and "f1-score" in v and k not in {"macro avg", "weighted avg", "micro avg"}
+    }
     macro = report["macro avg"]["f1-score"]
     lines = [
         "# NLU benchmark",
@@ -72,18 +95,33 @@ def main() -> int:
     for name, v in sorted(intents.items(), key=lambda kv: kv[1]["f1-score"]):
         lines.append(f"| {name} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1-score']:.3f} | {v['support']} |")
     for title, rep in (("DIET", entity_report), ("regex + lookup tables", regex_report)):
-        rows = {k: v for k, v in rep.items() if isinstance(v, dict) and "f1-score" in v and v.get("precision")
-                and k not in {"macro avg", "weighted avg", "micro avg"}}
+        rows = {
+            k: v
+            for k, v in rep.items()
+            if isinstance(v, dict)
+            and "f1-score" in v
+            and v.get("precision")
+            and k not in {"macro avg", "weighted avg", "micro avg"}
+        }
         if rows:
             lines += ["", f"| entity ({title}) | precision | recall | F1 | examples |", "|---|---|---|---|---|"]
             for name, v in sorted(rows.items()):
-                lines.append(f"| {name} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1-score']:.3f} | {v['support']} |")
+                lines.append(
+                    f"| {name} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1-score']:.3f} | {v['support']} |"
+                )
     confusions = Counter((e["intent"], e["intent_prediction"]["name"]) for e in errors)
     if confusions:
-        lines += ["", "Most frequent confusions (held-out predictions, one example each):", "",
-                  "| true intent | predicted | count | example |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "Most frequent confusions (held-out predictions, one example each):",
+            "",
+            "| true intent | predicted | count | example |",
+            "|---|---|---|---|",
+        ]
         for (true, predicted), n in confusions.most_common(10):
-            example = next(e["text"] for e in errors if (e["intent"], e["intent_prediction"]["name"]) == (true, predicted))
+            example = next(
+                e["text"] for e in errors if (e["intent"], e["intent_prediction"]["name"]) == (true, predicted)
+            )
             lines.append(f"| {true} | {predicted} | {n} | {example} |")
     text = "\n".join(lines) + "\n"
     print(text)

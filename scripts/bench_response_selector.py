@@ -47,7 +47,7 @@ CHITCHAT = {
 }
 
 # Runs inside the Rasa environment (Python 3.10, rasa 3.6): parse each question, keep the ranking.
-PARSE_SCRIPT = r'''
+PARSE_SCRIPT = r"""
 import asyncio, json, sys, time, logging
 logging.disable(logging.WARNING)
 from rasa.core.agent import Agent
@@ -73,7 +73,7 @@ async def main(model, questions_path, out_path):
     json.dump(out, open(out_path, "w", encoding="utf-8"), ensure_ascii=False)
 
 asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
-'''
+"""
 
 
 def rasa_env() -> Path:
@@ -113,8 +113,13 @@ def write_project(work: Path, kb, epochs: int) -> None:
             {"name": "CountVectorsFeaturizer"},
             {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
             {"name": "DIETClassifier", "epochs": epochs, "constrain_similarities": True, "random_seed": 42},
-            {"name": "ResponseSelector", "epochs": epochs, "retrieval_intent": "faq", "constrain_similarities": True,
-             "random_seed": 42},
+            {
+                "name": "ResponseSelector",
+                "epochs": epochs,
+                "retrieval_intent": "faq",
+                "constrain_similarities": True,
+                "random_seed": 42,
+            },
         ],
         "policies": [],
     }
@@ -138,17 +143,40 @@ def main() -> None:
     print(f"training ResponseSelector on {len(kb.entries)} entries in {work} ...", flush=True)
     t0 = time.perf_counter()
     subprocess.run(
-        [str(venv / "bin" / "rasa"), "train", "nlu", "--config", "config.yml", "--nlu", "data/nlu.yml",
-         "--domain", "domain.yml", "--out", "models", "--fixed-model-name", "faq"],
-        cwd=work, env=env, check=True,
+        [
+            str(venv / "bin" / "rasa"),
+            "train",
+            "nlu",
+            "--config",
+            "config.yml",
+            "--nlu",
+            "data/nlu.yml",
+            "--domain",
+            "domain.yml",
+            "--out",
+            "models",
+            "--fixed-model-name",
+            "faq",
+        ],
+        cwd=work,
+        env=env,
+        check=True,
     )
     train_s = time.perf_counter() - t0
     questions = [q.text for q in evalset.questions]
     (work / "questions.json").write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
     (work / "parse.py").write_text(PARSE_SCRIPT, encoding="utf-8")
     subprocess.run(
-        [str(venv / "bin" / "python"), "parse.py", str(work / "models" / "faq.tar.gz"), "questions.json", "parsed.json"],
-        cwd=work, env=env, check=True,
+        [
+            str(venv / "bin" / "python"),
+            "parse.py",
+            str(work / "models" / "faq.tar.gz"),
+            "questions.json",
+            "parsed.json",
+        ],
+        cwd=work,
+        env=env,
+        check=True,
     )
     parsed = json.loads((work / "parsed.json").read_text(encoding="utf-8"))
     result = {

@@ -55,8 +55,22 @@ def main() -> None:
         qs = []
         for i in range(n):  # each size uses its own texts: its first listing is really cold
             entry_id, text = wordings[i % len(wordings)]
-            suffix = SUFFIXES[(i // len(wordings)) % len(SUFFIXES)] + ("" if i < len(wordings) * len(SUFFIXES) else str(i))
-            qs.append(Question(i + 1, f"{text}{suffix}{n}", "none", None, False, f"web:b{i}", "web", now, [{"id": entry_id, "score": 0.3}]))
+            suffix = SUFFIXES[(i // len(wordings)) % len(SUFFIXES)] + (
+                "" if i < len(wordings) * len(SUFFIXES) else str(i)
+            )
+            qs.append(
+                Question(
+                    i + 1,
+                    f"{text}{suffix}{n}",
+                    "none",
+                    None,
+                    False,
+                    f"web:b{i}",
+                    "web",
+                    now,
+                    [{"id": entry_id, "score": 0.3}],
+                )
+            )
         start = time.perf_counter()
         groups = group_questions(qs, engine, args.threshold)
         cold = time.perf_counter() - start

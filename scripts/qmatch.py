@@ -87,7 +87,11 @@ def qmatch_retrieval(encoder, pairs, name: str, max_clusters: int | None = None)
             lat.append((time.perf_counter() - t) * 1000.0)
             ranked.append([int(x) for x in r.entry_idx])
         m = compute_metrics(
-            f"{name}: {label}", ranked, ["suggest"] * len(queries), [i for _, i in queries], lat,
+            f"{name}: {label}",
+            ranked,
+            ["suggest"] * len(queries),
+            [i for _, i in queries],
+            lat,
             note=f"{len(clusters)} clusters + {len(negatives)} negatives, {len(queries)} queries",
         )
         out.append(m)

@@ -10,6 +10,9 @@ RASA_DATA=(--config config.yml --domain domain.yml --data data/nlu data/dialogue
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+step "Lint, format check and type check (scripts/lint.sh)"
+scripts/lint.sh
+
 step "Rasa data validation"
 .venv-rasa/bin/rasa data validate "${RASA_DATA[@]}" --fail-on-warnings
 

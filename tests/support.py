@@ -79,7 +79,8 @@ def rasa_events_table(engine):
 
     md = sa.MetaData()
     events = sa.Table(
-        "events", md,
+        "events",
+        md,
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("sender_id", sa.String(255), nullable=False, index=True),
         sa.Column("type_name", sa.String(255), nullable=False),

@@ -120,7 +120,7 @@ class TencentStandIn:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "TencentStandIn":
+    def start(self) -> TencentStandIn:
         self._thread.start()
         return self
 
@@ -180,7 +180,9 @@ class TencentStandIn:
 
     def texts(self, touser: str | None = None, channel: str = "wechat") -> list[str]:
         with self._lock:
-            return [s["content"] for s in self.sent if s["channel"] == channel and (touser is None or s["touser"] == touser)]
+            return [
+                s["content"] for s in self.sent if s["channel"] == channel and (touser is None or s["touser"] == touser)
+            ]
 
     def errcodes(self, touser: str) -> list[int]:
         with self._lock:
@@ -245,7 +247,12 @@ class TencentStandIn:
             return {"errcode": 40001, "errmsg": "invalid credential"}
         if self.wecom_current is None or self._left(self.wecom_current) <= 0:
             self.wecom_current = self._issue("wecom")
-        return {"errcode": 0, "errmsg": "ok", "access_token": self.wecom_current, "expires_in": int(self._left(self.wecom_current))}
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "access_token": self.wecom_current,
+            "expires_in": int(self._left(self.wecom_current)),
+        }
 
     def _token_error(self, query, app: str, invalid_code: int) -> dict[str, Any] | None:
         token = query.get("access_token")
@@ -273,7 +280,10 @@ class TencentStandIn:
         if refused:
             return refused
         if b"\\u" in raw:
-            return {"errcode": 40033, "errmsg": "invalid charset. please check your request, if include \\uxxxx will create fail!"}
+            return {
+                "errcode": 40033,
+                "errmsg": "invalid charset. please check your request, if include \\uxxxx will create fail!",
+            }
         try:
             body = json.loads(raw)
             touser, content = body["touser"], body["text"]["content"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.reference import PAGES, settings_markdown, cli_markdown, stale_pages
+from bot.reference import PAGES, cli_markdown, settings_markdown, stale_pages
 from bot.settings import Settings
 
 

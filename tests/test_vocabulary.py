@@ -19,6 +19,9 @@ def test_rasas_python_imports_the_actions_helpers():
     rasa_python = ROOT / ".venv-rasa" / "bin" / "python"
     done = subprocess.run(
         [str(rasa_python), "-c", "import actions.common, actions.texts, bot.vocabulary"],
-        cwd=ROOT, env={"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"}, capture_output=True, text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false"},
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr

@@ -24,8 +24,17 @@ def new_openid() -> str:
 
 
 class WeChatSide:
-    def __init__(self, token: str, aes_key: str, appid: str, mode: str = "safe", openid: str | None = None,
-                 standin=None, clock=time.time, account: str = "gh_posbottest"):
+    def __init__(
+        self,
+        token: str,
+        aes_key: str,
+        appid: str,
+        mode: str = "safe",
+        openid: str | None = None,
+        standin=None,
+        clock=time.time,
+        account: str = "gh_posbottest",
+    ):
         self.token, self.mode, self.appid, self.account = token, mode, appid, account
         self.crypto = WeChatCrypto(token, aes_key, appid) if aes_key else None
         self.openid = openid or new_openid()
@@ -49,16 +58,22 @@ class WeChatSide:
 
     def voice_xml(self, recognition: str = "") -> str:
         rec = f"<Recognition><![CDATA[{recognition}]]></Recognition>" if recognition else ""
-        return (f"<xml>{self._head('voice')}<MediaId><![CDATA[m1]]></MediaId><Format><![CDATA[amr]]></Format>"
-                f"{rec}<MsgId>{self._msg_id()}</MsgId></xml>")
+        return (
+            f"<xml>{self._head('voice')}<MediaId><![CDATA[m1]]></MediaId><Format><![CDATA[amr]]></Format>"
+            f"{rec}<MsgId>{self._msg_id()}</MsgId></xml>"
+        )
 
     def image_xml(self) -> str:
-        return (f"<xml>{self._head('image')}<PicUrl><![CDATA[http://mmbiz.example/pic.jpg]]></PicUrl>"
-                f"<MediaId><![CDATA[m2]]></MediaId><MsgId>{self._msg_id()}</MsgId></xml>")
+        return (
+            f"<xml>{self._head('image')}<PicUrl><![CDATA[http://mmbiz.example/pic.jpg]]></PicUrl>"
+            f"<MediaId><![CDATA[m2]]></MediaId><MsgId>{self._msg_id()}</MsgId></xml>"
+        )
 
     def location_xml(self, label: str) -> str:
-        return (f"<xml>{self._head('location')}<Location_X>23.134521</Location_X><Location_Y>113.358803</Location_Y>"
-                f"<Scale>20</Scale><Label><![CDATA[{label}]]></Label><MsgId>{self._msg_id()}</MsgId></xml>")
+        return (
+            f"<xml>{self._head('location')}<Location_X>23.134521</Location_X><Location_Y>113.358803</Location_Y>"
+            f"<Scale>20</Scale><Label><![CDATA[{label}]]></Label><MsgId>{self._msg_id()}</MsgId></xml>"
+        )
 
     def event_xml(self, event: str, key: str = "") -> str:
         key_xml = f"<EventKey><![CDATA[{key}]]></EventKey>" if key else ""
@@ -95,7 +110,9 @@ class WeChatSide:
         root = ElementTree.fromstring(body)
         if root.findtext("Encrypt") is not None:
             assert self.crypto is not None
-            inner = self.crypto.decrypt_message(body, root.findtext("MsgSignature"), root.findtext("TimeStamp"), root.findtext("Nonce"))
+            inner = self.crypto.decrypt_message(
+                body, root.findtext("MsgSignature"), root.findtext("TimeStamp"), root.findtext("Nonce")
+            )
         else:
             inner = body
         msg = parse_message(inner)
@@ -104,8 +121,9 @@ class WeChatSide:
 
 
 class WeComSide:
-    def __init__(self, token: str, aes_key: str, corp_id: str, agent_id: int, userid: str | None = None,
-                 clock=time.time):
+    def __init__(
+        self, token: str, aes_key: str, corp_id: str, agent_id: int, userid: str | None = None, clock=time.time
+    ):
         self.token, self.corp_id, self.agent_id = token, corp_id, agent_id
         self.crypto = WeComCrypto(token, aes_key, corp_id)
         self.userid = userid or "zhang" + uuid.uuid4().hex[:8]
@@ -125,20 +143,29 @@ class WeComSide:
         ts, nonce = str(int(self.clock())), uuid.uuid4().hex[:10]
         echostr = PrpCrypto(self.crypto.key).encrypt(echo, self.corp_id)
         echostr = echostr.decode() if isinstance(echostr, bytes) else echostr
-        return {"msg_signature": signature(self.token, ts, nonce, echostr), "timestamp": ts, "nonce": nonce, "echostr": echostr}
+        return {
+            "msg_signature": signature(self.token, ts, nonce, echostr),
+            "timestamp": ts,
+            "nonce": nonce,
+            "echostr": echostr,
+        }
 
     def request(self, inner_xml: str) -> tuple[dict[str, str], bytes]:
         ts, nonce = str(int(self.clock())), uuid.uuid4().hex[:10]
         root = ElementTree.fromstring(self.crypto.encrypt_message(inner_xml, nonce, ts))
-        envelope = (f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName><AgentID><![CDATA[{self.agent_id}]]></AgentID>"
-                    f"<Encrypt><![CDATA[{root.findtext('Encrypt')}]]></Encrypt></xml>")
+        envelope = (
+            f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName><AgentID><![CDATA[{self.agent_id}]]></AgentID>"
+            f"<Encrypt><![CDATA[{root.findtext('Encrypt')}]]></Encrypt></xml>"
+        )
         return {"msg_signature": root.findtext("MsgSignature"), "timestamp": ts, "nonce": nonce}, envelope.encode()
 
     def reply(self, body: str) -> str:
         if body == "success":
             return ""
         root = ElementTree.fromstring(body)
-        inner = self.crypto.decrypt_message(body, root.findtext("MsgSignature"), root.findtext("TimeStamp"), root.findtext("Nonce"))
+        inner = self.crypto.decrypt_message(
+            body, root.findtext("MsgSignature"), root.findtext("TimeStamp"), root.findtext("Nonce")
+        )
         el = ElementTree.fromstring(inner)
         assert el.findtext("ToUserName") == self.userid
         return el.findtext("Content") or ""

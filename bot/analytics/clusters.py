@@ -183,7 +183,13 @@ def _candidates(members: Sequence, engine) -> list[dict]:
         if entry is None:  # retired since
             continue
         out.append(
-            {"id": cid, "question": entry.question, "category": entry.category, "score": round(best[cid], 4), "hits": hits[cid]}
+            {
+                "id": cid,
+                "question": entry.question,
+                "category": entry.category,
+                "score": round(best[cid], 4),
+                "hits": hits[cid],
+            }
         )
         if len(out) == TOP_CANDIDATES:
             break

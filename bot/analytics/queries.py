@@ -81,7 +81,9 @@ class Period:
         return [(self.start + timedelta(days=i)).isoformat() for i in range(n)]
 
     @classmethod
-    def parse(cls, since: str | None, until: str | None, tz: str, *, today: date, max_days: int, default_days: int = 30):
+    def parse(
+        cls, since: str | None, until: str | None, tz: str, *, today: date, max_days: int, default_days: int = 30
+    ):
         """From the page's YYYY-MM-DD fields; empty ones mean the last ``default_days`` days up to today."""
 
         def day(value: str | None, what: str, field: str) -> date | None:
@@ -254,7 +256,9 @@ def overview(
     totals["tickets"] = sum(t["count"] for t in tickets)
     totals["first_reply_median_s"] = replies.median_s
     with db.session() as s:
-        totals["unanswered_questions"] = s.execute(select(func.count()).where(unanswered(), *_in(FaqTurn.created_at, period))).scalar_one()
+        totals["unanswered_questions"] = s.execute(
+            select(func.count()).where(unanswered(), *_in(FaqTurn.created_at, period))
+        ).scalar_one()
     top = []
     if engine is not None and items:
         from bot.analytics.clusters import group_questions
@@ -294,9 +298,7 @@ def _daily(s: Session, period: Period, days: dict[str, DayRow]) -> dict:
 
     day = local_day(s, Handoff.started_at, tz)
     for d, n in s.execute(
-        select(day, func.count(distinct(Handoff.conversation_id)))
-        .where(*_in(Handoff.started_at, period))
-        .group_by(day)
+        select(day, func.count(distinct(Handoff.conversation_id))).where(*_in(Handoff.started_at, period)).group_by(day)
     ):
         if d in days:
             days[d].handoffs = int(n)
@@ -306,7 +308,9 @@ def _daily(s: Session, period: Period, days: dict[str, DayRow]) -> dict:
 
     day = local_day(s, FaqFeedback.updated_at, tz)
     for d, vote, n in s.execute(
-        select(day, FaqFeedback.vote, func.count()).where(*_in(FaqFeedback.updated_at, period)).group_by(day, FaqFeedback.vote)
+        select(day, FaqFeedback.vote, func.count())
+        .where(*_in(FaqFeedback.updated_at, period))
+        .group_by(day, FaqFeedback.vote)
     ):
         if d in days:
             setattr(days[d], vote, int(n))
@@ -435,7 +439,8 @@ def _attributed_ratings(s: Session, period: Period) -> list[tuple[str, int]]:
     ratings = s.execute(
         select(ConversationRating.conversation_id, ConversationRating.created_at, ConversationRating.rating).where(
             *_in(ConversationRating.created_at, period),
-            (ConversationRating.dedupe_key.is_(None)) | (~ConversationRating.dedupe_key.startswith(STAFF_RATING_PREFIX)),
+            (ConversationRating.dedupe_key.is_(None))
+            | (~ConversationRating.dedupe_key.startswith(STAFF_RATING_PREFIX)),
         )
     ).all()
     if not ratings:

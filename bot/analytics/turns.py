@@ -179,4 +179,3 @@ class FaqTurnLog:
             if row is not None:
                 s.expunge(row)
             return row
-

@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 class GroupGone(LookupError):
     """No group with this key any more (resolved meanwhile, or its questions regrouped)."""
 
-    message = "这组问题已经处理过或已有变化，请刷新列表后再试 / group not found: it was resolved or changed, reload the list"
+    message = (
+        "这组问题已经处理过或已有变化，请刷新列表后再试 / group not found: it was resolved or changed, reload the list"
+    )
 
 
 class UnknownEntry(ValueError):
@@ -73,7 +75,9 @@ class UnansweredQueue:
         if group is None:
             raise GroupGone(key)
         n = self.turns.resolve(group.ids, by=by, resolution=resolution, entry_id=entry_id)
-        log.info("unanswered group %s (%d questions) -> %s %s by %s: %r", key, n, resolution, entry_id, by, question[:80])
+        log.info(
+            "unanswered group %s (%d questions) -> %s %s by %s: %r", key, n, resolution, entry_id, by, question[:80]
+        )
         return Resolved(key, resolution, entry_id, n)
 
     def _entry_exists(self, entry_id: str) -> bool:

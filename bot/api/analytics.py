@@ -70,7 +70,13 @@ UNANSWERED_COLUMNS = {
     "samples": "其他问法",
     "candidates": "最接近的条目",
 }
-FIRST_REPLY_LABELS = {"handoffs": "转人工次数", "replied": "已回复", "median_s": "中位数（秒）", "p90_s": "90%（秒）", "mean_s": "平均（秒）"}
+FIRST_REPLY_LABELS = {
+    "handoffs": "转人工次数",
+    "replied": "已回复",
+    "median_s": "中位数（秒）",
+    "p90_s": "90%（秒）",
+    "mean_s": "平均（秒）",
+}
 RATE_COLUMNS = frozenset({"answer_rate", "suggest_rate", "none_rate", "handoff_rate", "csat"})
 
 
@@ -107,7 +113,9 @@ class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     entry_id: str = Field(..., min_length=1, max_length=128, description="The entry that answers the group now.")
-    question: str = Field(..., min_length=1, max_length=500, description="The wording added (or the new entry's question).")
+    question: str = Field(
+        ..., min_length=1, max_length=500, description="The wording added (or the new entry's question)."
+    )
     resolution: Literal["wording", "new_entry"] = "wording"
 
 
@@ -160,7 +168,11 @@ def _overview(request: Request, since: str | None, until: str | None) -> Overvie
     tz = getattr(settings, "timezone", "Asia/Shanghai")
     try:
         period = Period.parse(
-            since, until, tz, today=datetime.now(ZoneInfo(tz)).date(), max_days=getattr(settings, "analytics_max_days", 366)
+            since,
+            until,
+            tz,
+            today=datetime.now(ZoneInfo(tz)).date(),
+            max_days=getattr(settings, "analytics_max_days", 366),
         )
     except PeriodError as exc:
         raise ApiError(422, "bad_period", str(exc), loc=["query", exc.field]) from None
@@ -242,7 +254,12 @@ def analytics_table(
     result = _overview(request, since, until)
     columns, rows = _rows(table, result.as_dict())
     if format == "json":
-        return {"since": result.period.start.isoformat(), "until": result.period.end.isoformat(), "columns": columns, "rows": rows}
+        return {
+            "since": result.period.start.isoformat(),
+            "until": result.period.end.isoformat(),
+            "columns": columns,
+            "rows": rows,
+        }
     labels = _csv_labels(table)
     out = io.StringIO()
     out.write("\ufeff")  # Excel reads UTF-8 only with a BOM

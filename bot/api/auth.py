@@ -84,13 +84,17 @@ class Caller:
         return self.kind == "api_key" and implied is not None and implied in self.scopes
 
     @classmethod
-    def from_key(cls, key: ApiKeyInfo) -> "Caller":
+    def from_key(cls, key: ApiKeyInfo) -> Caller:
         return cls(kind="api_key", name=key.name, display_name=key.name, scopes=key.scopes, key=key)
 
     @classmethod
-    def from_account(cls, account: StaffInfo) -> "Caller":
+    def from_account(cls, account: StaffInfo) -> Caller:
         return cls(
-            kind="staff", name=account.username, display_name=account.display_name, scopes=account.scopes, account=account
+            kind="staff",
+            name=account.username,
+            display_name=account.display_name,
+            scopes=account.scopes,
+            account=account,
         )
 
 
@@ -135,7 +139,11 @@ def authenticate(request: Request, token: str | None) -> Caller:
         raise _reject(request, status.HTTP_401_UNAUTHORIZED, "dead session", None, SESSION_EXPIRED_MESSAGE)
     if request.method not in _SAFE_METHODS and not same_origin(request):
         raise _reject(
-            request, status.HTTP_403_FORBIDDEN, "cross-origin", f"staff {session.account.username}", CROSS_ORIGIN_MESSAGE
+            request,
+            status.HTTP_403_FORBIDDEN,
+            "cross-origin",
+            f"staff {session.account.username}",
+            CROSS_ORIGIN_MESSAGE,
         )
     request.state.staff = session.account
     return Caller.from_account(session.account)

@@ -120,7 +120,9 @@ async def limited_sender(request: Request, claimed_sender_id: str, group: str = 
 
 def _check_sender(v: str | None) -> str | None:
     if v is not None and not SENDER_RE.fullmatch(v):
-        raise ValueError("sender_id 只能包含字母、数字和 _ . : @ -，长度 1-64 / sender_id must be 1-64 chars of [A-Za-z0-9_.:@-]")
+        raise ValueError(
+            "sender_id 只能包含字母、数字和 _ . : @ -，长度 1-64 / sender_id must be 1-64 chars of [A-Za-z0-9_.:@-]"
+        )
     return v
 
 
@@ -237,7 +239,8 @@ class ChatOut(BaseModel):
     messages: list[Message]
     status: str = Field("ok", description="ok | handoff (a person owns the conversation) | rasa_unavailable")
     handoff_notice: str | None = Field(
-        None, description="While status is handoff: the banner line, when a person will answer (bot.chat.handoff_notice)."
+        None,
+        description="While status is handoff: the banner line, when a person will answer (bot.chat.handoff_notice).",
     )
     received_at: datetime = Field(..., description="When the server stored the merchant's message (delivered).")
 

@@ -44,20 +44,26 @@ class StaffMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     text: str = Field(..., min_length=1, max_length=STAFF_TEXT_MAX, description="What the merchant will read.")
-    author: str | None = Field(None, max_length=100, description="Signature the merchant sees; the account's display name (or the API key's name) when omitted.")
+    author: str | None = Field(
+        None,
+        max_length=100,
+        description="Signature the merchant sees; the account's display name (or the API key's name) when omitted.",
+    )
 
 
 class HandBackIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    by: str | None = Field(None, max_length=100, description="Who hands back (API keys only; a staff session records its username); the key's name when omitted.")
+    by: str | None = Field(
+        None,
+        max_length=100,
+        description="Who hands back (API keys only; a staff session records its username); the key's name when omitted.",
+    )
     notify: bool = Field(True, description="Queue a short notice telling the merchant the assistant is back.")
 
 
 def _not_found(conv_id: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_404_NOT_FOUND, f"会话 {conv_id} 不存在 / conversation {conv_id} not found"
-    )
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"会话 {conv_id} 不存在 / conversation {conv_id} not found")
 
 
 @router.get(
@@ -138,7 +144,8 @@ def get_attachment(
     found = convs.get_attachment(conv_id, attachment_id)
     if found is None:
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"图片 {attachment_id} 不存在 / attachment {attachment_id} not found in {conv_id}"
+            status.HTTP_404_NOT_FOUND,
+            f"图片 {attachment_id} 不存在 / attachment {attachment_id} not found in {conv_id}",
         )
     meta, data = found
     return Response(

@@ -24,7 +24,9 @@ _NOT_FOUND: Responses = {404: {"description": "Unknown message id"}}
 
 
 def _not_found(message_id: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"消息 {message_id} 不存在 / channel message {message_id} not found")
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND, f"消息 {message_id} 不存在 / channel message {message_id} not found"
+    )
 
 
 @router.get("", response_model=ChannelMessagePage, responses={**_AUTH, 422: {"description": "Invalid cursor"}})

@@ -70,7 +70,10 @@ DATABASE_RETRY_AFTER_S = 5
 
 
 # What every route behind an API key or staff login may answer.
-AUTH_RESPONSES: Responses = {401: {"description": "Missing or invalid API key"}, 403: {"description": "Key lacks the scope"}}
+AUTH_RESPONSES: Responses = {
+    401: {"description": "Missing or invalid API key"},
+    403: {"description": "Key lacks the scope"},
+}
 
 
 class ApiError(Exception):
@@ -144,11 +147,16 @@ async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # One line, no traceback: the cause is the database, not this request.
-    log.warning("%s %s: database unavailable (%s)", request.method, request.url.path, type(exc.__cause__ or exc).__name__)
+    log.warning(
+        "%s %s: database unavailable (%s)", request.method, request.url.path, type(exc.__cause__ or exc).__name__
+    )
     return JSONResponse(
         status_code=503,
-        content={"detail": DATABASE_UNAVAILABLE_MESSAGE, "message": DATABASE_UNAVAILABLE_MESSAGE,
-                 "code": "database_unavailable"},
+        content={
+            "detail": DATABASE_UNAVAILABLE_MESSAGE,
+            "message": DATABASE_UNAVAILABLE_MESSAGE,
+            "code": "database_unavailable",
+        },
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
     )
 

@@ -88,7 +88,8 @@ class FaqSearchResponse(BaseModel):
     )
     results: list[FaqHit]
     codes: list[CodeHit] = Field(
-        default_factory=list, description="Terminal response codes the query quotes (返回码05, 显示A7), from the code table."
+        default_factory=list,
+        description="Terminal response codes the query quotes (返回码05, 显示A7), from the code table.",
     )
 
 
@@ -97,8 +98,14 @@ def code_hit(m: CodeMention) -> CodeHit:
     if e is None:
         return CodeHit(code=m.code or m.raw, known=False)
     return CodeHit(
-        code=e.code, known=True, meaning=e.meaning, side=e.side, side_label=e.side_label, steps=list(e.steps),
-        varies=e.varies, display=e.display,
+        code=e.code,
+        known=True,
+        meaning=e.meaning,
+        side=e.side,
+        side_label=e.side_label,
+        steps=list(e.steps),
+        varies=e.varies,
+        display=e.display,
     )
 
 

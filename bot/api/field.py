@@ -66,7 +66,11 @@ def queue(
         today = datetime.now(ZoneInfo(request.app.state.services.settings.timezone)).date()
         date_from = today - timedelta(days=7)
     items = service.queue(
-        kind=kind, date_from=date_from, date_to=date_to, area=area, maintainer=maintainer,
+        kind=kind,
+        date_from=date_from,
+        date_to=date_to,
+        area=area,
+        maintainer=maintainer,
         include_finished=include_finished,
     )
     return FieldQueue(items=items, areas=service.areas())
@@ -97,7 +101,9 @@ def reschedule(request: Request, number: str, body: FieldReschedule, service: Fi
     today = datetime.now(ZoneInfo(request.app.state.services.settings.timezone)).date()
     if body.scheduled_date < today:
         raise ApiError(
-            422, "date_in_past", "日期（scheduled_date）不能早于今天 / scheduled_date must not be in the past",
+            422,
+            "date_in_past",
+            "日期（scheduled_date）不能早于今天 / scheduled_date must not be in the past",
             loc=["body", "scheduled_date"],
         )
     return service.reschedule(number, body.scheduled_date, body.half_day, actor=caller.actor, tell_merchant=True)

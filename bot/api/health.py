@@ -23,7 +23,9 @@ router = APIRouter(tags=["health"])
 
 class HealthOut(BaseModel):
     status: str = Field(..., description="ok | degraded")
-    rasa: dict | None = Field(None, description="With an API key or an admin session: reachability, version, loaded model.")
+    rasa: dict | None = Field(
+        None, description="With an API key or an admin session: reachability, version, loaded model."
+    )
     database: dict | None = Field(None, description="With an API key: ok, dialect.")
     faq: dict | None = Field(None, description="With an API key: entries, encoder, index hash.")
 
@@ -91,7 +93,8 @@ async def healthz(request: Request):
         faq = services.faq
         body |= {
             "rasa": rasa,
-            "database": {"ok": db_ok, "dialect": services.db.engine.dialect.name} | ({} if db_ok else {"error": db_error}),
+            "database": {"ok": db_ok, "dialect": services.db.engine.dialect.name}
+            | ({} if db_ok else {"error": db_error}),
             "faq": faq.status() if hasattr(faq, "status") else {"entries": len(faq.entries)},
         }
     return JSONResponse(status_code=200 if status == "ok" else 503, content=body)

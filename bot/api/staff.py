@@ -121,7 +121,10 @@ def _secure(request: Request) -> bool:
 @router.post(
     "/login",
     response_model=Me,
-    responses={401: {"description": "Wrong username or password, or a disabled account"}, 429: {"description": "Too many failures"}},
+    responses={
+        401: {"description": "Wrong username or password, or a disabled account"},
+        429: {"description": "Too many failures"},
+    },
 )
 def login(body: LoginIn, request: Request, response: Response) -> Me:
     if not same_origin(request):
@@ -189,8 +192,12 @@ def me(request: Request, caller: AnyCaller) -> Me:
         session = StaffStore(request.app.state.services.db).session(request.cookies.get(SESSION_COOKIE))
         return _me(caller.account, session.expires_at if session else None)
     return Me(
-        username=caller.name, display_name=caller.display_name, role="", role_label="API 密钥",
-        scopes=list(caller.scopes), kind="api_key",
+        username=caller.name,
+        display_name=caller.display_name,
+        role="",
+        role_label="API 密钥",
+        scopes=list(caller.scopes),
+        kind="api_key",
     )
 
 

@@ -90,7 +90,11 @@ _AUTH = AUTH_RESPONSES
     response_model=TicketOut,
     status_code=status.HTTP_201_CREATED,
     tags=["tickets"],
-    responses={200: {"description": "Replay of an earlier request with the same Idempotency-Key"}, **_TOO_LARGE, **_AUTH},
+    responses={
+        200: {"description": "Replay of an earlier request with the same Idempotency-Key"},
+        **_TOO_LARGE,
+        **_AUTH,
+    },
 )
 def create_ticket(
     data: TicketCreate,

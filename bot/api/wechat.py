@@ -43,7 +43,11 @@ async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
 def _channel(request: Request, name: str):
     channel = getattr(request.app.state, name, None)
     if channel is None:
-        setting = "POSBOT_WECHAT_TOKEN" if name == "wechat" else "POSBOT_WECOM_CORP_ID, POSBOT_WECOM_TOKEN, POSBOT_WECOM_AES_KEY"
+        setting = (
+            "POSBOT_WECHAT_TOKEN"
+            if name == "wechat"
+            else "POSBOT_WECOM_CORP_ID, POSBOT_WECOM_TOKEN, POSBOT_WECOM_AES_KEY"
+        )
         raise HTTPException(status_code=404, detail=f"{name} channel is not configured ({setting})")
     return channel
 

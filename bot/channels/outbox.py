@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, cast
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, Table, select, update
+from sqlalchemy import ForeignKey, Index, Integer, String, Table, Text, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -151,9 +151,13 @@ def enqueue(
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     parts = split_text(text, max_bytes)
     if dedupe_key is not None:
-        existing = s.execute(
-            select(ChannelMessage).where(ChannelMessage.dedupe_key.startswith(f"{dedupe_key}#", autoescape=True))
-        ).scalars().all()
+        existing = (
+            s.execute(
+                select(ChannelMessage).where(ChannelMessage.dedupe_key.startswith(f"{dedupe_key}#", autoescape=True))
+            )
+            .scalars()
+            .all()
+        )
         if existing:
             return list(existing)
     rows = []
@@ -296,8 +300,15 @@ class ChannelOutboxWorker(LeasedOutboxWorker):
     table = cast(Table, ChannelMessage.__table__)
     group_column = "conversation_id"
     claim_columns = (
-        "message_id", "channel", "recipient", "text", "kind", "part", "parts",
-        "conversation_message_id", "notification_id",
+        "message_id",
+        "channel",
+        "recipient",
+        "text",
+        "kind",
+        "part",
+        "parts",
+        "conversation_message_id",
+        "notification_id",
     )
     task_name = "posbot-channel-outbox"
 
@@ -314,8 +325,14 @@ class ChannelOutboxWorker(LeasedOutboxWorker):
         rand: Callable[[], float] = random.random,
     ):
         super().__init__(
-            db, push_policy(settings), clock=clock, batch_size=batch_size, lease_seconds=lease_seconds,
-            worker_id=worker_id, rand=rand, log=log,
+            db,
+            push_policy(settings),
+            clock=clock,
+            batch_size=batch_size,
+            lease_seconds=lease_seconds,
+            worker_id=worker_id,
+            rand=rand,
+            log=log,
         )
         self.settings = settings
         self.senders = dict(senders)
@@ -345,7 +362,9 @@ class ChannelOutboxWorker(LeasedOutboxWorker):
         if row.conversation_message_id is not None:
             s.execute(
                 update(ConversationMessage)
-                .where(ConversationMessage.id == row.conversation_message_id, ConversationMessage.delivered_at.is_(None))
+                .where(
+                    ConversationMessage.id == row.conversation_message_id, ConversationMessage.delivered_at.is_(None)
+                )
                 .values(delivered_at=now)
             )
         if row.notification_id is not None:

@@ -179,7 +179,9 @@ class WeChatApi(TencentApi):
             )
         payload = {"grant_type": "client_credential", "appid": appid, "secret": secret, "force_refresh": force}
         return await self._token_call(
-            "POST", "/cgi-bin/stable_token", content=self._json(payload),
+            "POST",
+            "/cgi-bin/stable_token",
+            content=self._json(payload),
             headers={"Content-Type": "application/json; charset=utf-8"},
         )
 

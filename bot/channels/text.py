@@ -47,7 +47,7 @@ def split_text(text: str, max_bytes: int) -> list[str]:
         while len(piece.encode("utf-8")) > max_bytes:
             head = _cut(piece, max_bytes)
             parts.append(head)
-            piece = piece[len(head):]
+            piece = piece[len(head) :]
         current = piece
     if current.strip():
         parts.append(current.strip())

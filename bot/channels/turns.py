@@ -101,7 +101,9 @@ class ChannelTurns:
             return ""
         if self.push:
             since = outbox.blocked_since(self.settings, utcnow())
-            await to_thread.run_sync(outbox.requeue_blocked, self.chat.services.db, self.channel, msg.sender, since, utcnow())
+            await to_thread.run_sync(
+                outbox.requeue_blocked, self.chat.services.db, self.channel, msg.sender, since, utcnow()
+            )
         if msg.kind == "subscribe":
             return await self._race(msg, self._welcome(msg.sender))
         if msg.kind == "click":
@@ -159,7 +161,9 @@ class ChannelTurns:
             return
         text = task.result()
         if text:
-            pusher = asyncio.ensure_future(to_thread.run_sync(self._enqueue, msg, text, "reply", f"late:{self.channel}:{msg.key}"))
+            pusher = asyncio.ensure_future(
+                to_thread.run_sync(self._enqueue, msg, text, "reply", f"late:{self.channel}:{msg.key}")
+            )
             self._background.add(pusher)
             pusher.add_done_callback(self._background.discard)
 
@@ -184,9 +188,13 @@ class ChannelTurns:
         if len(parts) <= 1:
             return text
         if self.push:
-            await to_thread.run_sync(self._enqueue, msg, "\n".join(parts[1:]), "reply", f"rest:{self.channel}:{msg.key}")
+            await to_thread.run_sync(
+                self._enqueue, msg, "\n".join(parts[1:]), "reply", f"rest:{self.channel}:{msg.key}"
+            )
         else:
-            log.warning("%s %s: reply longer than one message and no active messages: rest dropped", self.channel, msg.key)
+            log.warning(
+                "%s %s: reply longer than one message and no active messages: rest dropped", self.channel, msg.key
+            )
         return parts[0]
 
     async def drain(self, timeout_s: float) -> None:

@@ -112,7 +112,9 @@ class WeChatChannel(CallbackChannel):
         crypto = self.crypto
         if encrypted:
             if crypto is None or self.mode == "plaintext":
-                raise CallbackError(400, "encrypted message, but the channel is in plaintext mode (POSBOT_WECHAT_AES_KEY)")
+                raise CallbackError(
+                    400, "encrypted message, but the channel is in plaintext mode (POSBOT_WECHAT_AES_KEY)"
+                )
             (msg_signature,) = self.guard.require(params, "msg_signature")
             encrypt = text_field(envelope, "Encrypt", max_len=100_000)
             self.guard.check_signature(sha1_signature(self.token, timestamp, nonce, encrypt), msg_signature)

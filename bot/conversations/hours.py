@@ -25,7 +25,7 @@ class ServiceHours:
     tz: ZoneInfo
 
     @classmethod
-    def parse(cls, spec: str, timezone: str) -> "ServiceHours":
+    def parse(cls, spec: str, timezone: str) -> ServiceHours:
         m = _RANGE_RE.fullmatch(spec or "")
         if not m:
             raise ValueError(f"service hours must look like 09:00-21:00, got {spec!r}")

@@ -70,7 +70,8 @@ class ConversationState(BaseModel):
 class ConversationDetail(ConversationState):
     messages: list[MessageOut] = Field(default_factory=list, description="Oldest first.")
     deliveries: list[ChannelMessageOut] = Field(
-        default_factory=list, description="Active messages to WeChat/WeCom (answers, staff replies, notices), oldest first."
+        default_factory=list,
+        description="Active messages to WeChat/WeCom (answers, staff replies, notices), oldest first.",
     )
 
 
@@ -121,4 +122,6 @@ class QueueItem(BaseModel):
     waiting_since: datetime = Field(..., description="When the (earliest still open) handoff started.")
     last_message: LastMessage | None = None
     last_merchant_at: datetime | None = Field(None, description="The merchant's latest message.")
-    unanswered: int = Field(0, description="Merchant messages since the handoff started, or since the last staff reply.")
+    unanswered: int = Field(
+        0, description="Merchant messages since the handoff started, or since the last staff reply."
+    )

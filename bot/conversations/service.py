@@ -123,7 +123,11 @@ def _message_out(m: ConversationMessage, attachment: ConversationAttachment | No
 def _handoff_out(h: Handoff) -> HandoffOut:
     return HandoffOut(
         id=h.id,
-        ticket_number=h.ticket_number, reason=h.reason, started_at=h.started_at, ended_at=h.ended_at, ended_by=h.ended_by
+        ticket_number=h.ticket_number,
+        reason=h.reason,
+        started_at=h.started_at,
+        ended_at=h.ended_at,
+        ended_by=h.ended_by,
     )
 
 
@@ -248,7 +252,9 @@ class ConversationService:
                 with s.begin_nested():
                     s.add(
                         Conversation(
-                            id=conv_id, channel=channel or channel_of(conv_id), handoff_active=False,
+                            id=conv_id,
+                            channel=channel or channel_of(conv_id),
+                            handoff_active=False,
                             created_at=self.clock(),
                         )
                     )
@@ -277,7 +283,10 @@ class ConversationService:
             conv = self._ensure(s, conv_id, now)
             insert = _insert(s)
             stmt = insert(OfferedButton).values(
-                [{**r, "conversation_id": conv.id, "first_offered_at": now, "last_offered_at": now} for r in rows.values()]
+                [
+                    {**r, "conversation_id": conv.id, "first_offered_at": now, "last_offered_at": now}
+                    for r in rows.values()
+                ]
             )
             s.execute(
                 stmt.on_conflict_do_update(
@@ -473,7 +482,12 @@ class ConversationService:
             now = self.clock()
             conv.last_message_at = now
             m = ConversationMessage(
-                conversation_id=conv.id, direction="staff", text=text, author=by, actor=actor or by, created_at=now,
+                conversation_id=conv.id,
+                direction="staff",
+                text=text,
+                author=by,
+                actor=actor or by,
+                created_at=now,
                 delivered_at=None,
             )
             s.add(m)

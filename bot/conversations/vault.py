@@ -71,12 +71,12 @@ class PhoneVault:
         self.clock = clock
 
     @classmethod
-    def from_settings(cls, db: Database, settings) -> "PhoneVault":
+    def from_settings(cls, db: Database, settings) -> PhoneVault:
         return cls(db, vault_key(settings), settings.pii_vault_ttl_s)
 
     @staticmethod
     def _bound(conv_id: str, masked: str) -> bytes:
-        return f"{conv_id}|{KIND_PHONE}|{masked}".encode("utf-8")
+        return f"{conv_id}|{KIND_PHONE}|{masked}".encode()
 
     def keep(self, conv_id: str, phone: str) -> str:
         """Remember ``phone`` (11 digits) for this conversation; returns its masked form."""

@@ -75,7 +75,9 @@ class Features:
     def subset(self, rows: Sequence[int]) -> Features:
         rows = list(rows)
         return Features(
-            self.signals.rows(rows), [self.expected[i] for i in rows], self.has_clf,
+            self.signals.rows(rows),
+            [self.expected[i] for i in rows],
+            self.has_clf,
             None if self.weight is None else self.weight[rows],
             None if self.group is None else [self.group[i] for i in rows],
             None if self.level is None else self.level[rows],
@@ -91,7 +93,8 @@ class Features:
         cat = lambda name: np.concatenate([getattr(p, name) for p in parts], axis=0)  # noqa: E731
         return Features(
             Signals.concat([p.signals for p in parts]),
-            [e for p in parts for e in p.expected], parts[0].has_clf,
+            [e for p in parts for e in p.expected],
+            parts[0].has_clf,
             np.concatenate([p.weights_or_ones() for p in parts]),
             [g for i, p in enumerate(parts) for g in (p.group or [f"part{i}"] * len(p.expected))],
             cat("level") if all(p.level is not None for p in parts) else None,
@@ -120,8 +123,12 @@ def question_features(
     cat_ok = np.array([[c in acc for c in cats] for acc in accept], dtype=bool).reshape(len(texts), len(cats))
     level = np.array([LEVELS[lx.domain_signal(t).level] for t in texts], dtype=np.int8)
     return Features(
-        m, list(expected),
-        has_clf=engine.has_classifier, group=[group] * len(texts), level=level, cat_ok=cat_ok,
+        m,
+        list(expected),
+        has_clf=engine.has_classifier,
+        group=[group] * len(texts),
+        level=level,
+        cat_ok=cat_ok,
     )
 
 

@@ -80,8 +80,8 @@ class EntryClassifier:
         vectors: np.ndarray,
         offsets: np.ndarray,
         index_hash: str,
-        init: "tuple[np.ndarray, np.ndarray] | None" = None,
-    ) -> "EntryClassifier | None":
+        init: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> EntryClassifier | None:
         """Fit on the wording vectors (rows of entry i: ``offsets[i]:offsets[i+1]``).
 
         ``init`` (coef (dim, n_entries), intercept (n_entries,)): start from these weights,
@@ -114,7 +114,11 @@ class EntryClassifier:
         seconds = time.perf_counter() - start
         log.info(
             "FAQ entry classifier: %d entries, %d wordings, trained in %.2f s (%s start, %s iterations)",
-            n_entries, len(labels), seconds, "warm" if warm else "cold", int(np.max(model.n_iter_)),
+            n_entries,
+            len(labels),
+            seconds,
+            "warm" if warm else "cold",
+            int(np.max(model.n_iter_)),
         )
         return cls(coef, intercept, index_hash, seconds)
 
@@ -135,7 +139,7 @@ class EntryClassifier:
     @classmethod
     def load(
         cls, index_dir: Path, index_hash: str, n_entries: int, dim: int, encoder_id: str
-    ) -> "EntryClassifier | None":
+    ) -> EntryClassifier | None:
         """The stored classifier when it was trained on exactly these wordings' vectors by this
         encoder, else None."""
         path = Path(index_dir) / CLASSIFIER_FILE

@@ -42,7 +42,9 @@ def _fail_kb(exc) -> None:
 
 _common = [
     click.option("--faq-dir", type=click.Path(file_okay=False), help="KB directory (default: settings.faq_dir)."),
-    click.option("--index-dir", type=click.Path(file_okay=False), help="Index directory (default: <data_dir>/faq-index)."),
+    click.option(
+        "--index-dir", type=click.Path(file_okay=False), help="Index directory (default: <data_dir>/faq-index)."
+    ),
     click.option("--encoder", help="'usem3' or 'st:<model name or path>' (default: settings.faq_encoder)."),
 ]
 
@@ -57,7 +59,9 @@ def common(f):
 @click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
 def faq(verbose: bool) -> None:
     """FAQ knowledge base: build the index, search it, evaluate and calibrate."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @faq.command()
@@ -139,13 +143,24 @@ def search(faq_dir, index_dir, encoder, query, k, mode) -> None:
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False), help="Also write the tables as markdown.")
 @click.option("--no-timing", is_flag=True, help="Skip the per-query latency measurement.")
 @click.option(
-    "--coverage/--no-coverage", "coverage_list", default=True, show_default=True,
+    "--coverage/--no-coverage",
+    "coverage_list",
+    default=True,
+    show_default=True,
     help="Print the real questions no entry answers (printed only, never stored).",
 )
-@click.option("--real-share", type=click.FloatRange(0.0, 10.0), default=None,
-              help="Weight of the real dev set against the written one in the fit (default 0.25).")
-@click.option("--db", "from_db", is_flag=True,
-              help="Evaluate the database's live KB (seeded from --faq-dir when empty) instead of the YAML files.")
+@click.option(
+    "--real-share",
+    type=click.FloatRange(0.0, 10.0),
+    default=None,
+    help="Weight of the real dev set against the written one in the fit (default 0.25).",
+)
+@click.option(
+    "--db",
+    "from_db",
+    is_flag=True,
+    help="Evaluate the database's live KB (seeded from --faq-dir when empty) instead of the YAML files.",
+)
 def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, coverage_list, real_share, from_db) -> None:
     """Evaluate on data/faq/eval (top-1/top-3/MRR, out-of-scope, latency) and, when
     ../shared/data/merchant_questions/dev.tsv is there, on the real dev set (routing, right
@@ -215,8 +230,11 @@ def _real_report(engine, evalset, folds, console, coverage_list: bool, share: fl
     labels = load_labels(labels_path(engine.faq_dir))
     why = stale_labels(labels_path(engine.faq_dir), [e.id for e in engine.entries])
     if why:
-        click.secho(f"warning: {why}; re-label (`posbot faq labels`) before trusting the real-set figures",
-                    fg="yellow", err=True)
+        click.secho(
+            f"warning: {why}; re-label (`posbot faq labels`) before trusting the real-set figures",
+            fg="yellow",
+            err=True,
+        )
     bad = check_labels(labels, {e.id for e in engine.entries})
     for b in bad:
         click.secho(f"label {b} (ignored; fix with `posbot faq labels`)", fg="yellow", err=True)
@@ -244,13 +262,22 @@ def _real_report(engine, evalset, folds, console, coverage_list: bool, share: fl
 @faq.command()
 @common
 @click.option(
-    "--write-file/--no-write-file", default=None,
+    "--write-file/--no-write-file",
+    default=None,
     help="Write data/faq/calibration.json (default: only when the real dev set was used).",
 )
-@click.option("--real-share", type=click.FloatRange(0.0, 10.0), default=None,
-              help="Weight of the real dev set against the written one in the fit (default 0.25).")
-@click.option("--stale-labels-ok", "stale_ok", is_flag=True,
-              help="Calibrate even though the real-set labels were written for another KB version.")
+@click.option(
+    "--real-share",
+    type=click.FloatRange(0.0, 10.0),
+    default=None,
+    help="Weight of the real dev set against the written one in the fit (default 0.25).",
+)
+@click.option(
+    "--stale-labels-ok",
+    "stale_ok",
+    is_flag=True,
+    help="Calibrate even though the real-set labels were written for another KB version.",
+)
 def calibrate(faq_dir, index_dir, encoder, write_file, real_share, stale_ok) -> None:
     """Fit fusion weights and thresholds (written eval set + the real dev set when present);
     store them in the index manifest and, with the real set, in data/faq/calibration.json."""
@@ -278,15 +305,20 @@ def calibrate(faq_dir, index_dir, encoder, write_file, real_share, stale_ok) -> 
         click.secho(
             f"{why}. A stale [] label counts a now-right answer as wrong and pushes the answer band up. "
             "Re-label (`posbot faq labels --todo`, `--set`, then `--confirm`) or pass --stale-labels-ok.",
-            fg="red", err=True,
+            fg="red",
+            err=True,
         )
         sys.exit(1)
     if real is not None:
         share = REAL_SHARE if real_share is None else real_share
         fusion, th = combined_fit(engine, evalset, real, load_labels(labels_path(s.faq_dir)), share=share)
         fitted["fused"] = (fusion, th)
-        info = {**info, "real_questions": len(real), "real_share": share,
-                "fitted_on": "written eval set + real dev set"}
+        info = {
+            **info,
+            "real_questions": len(real),
+            "real_share": share,
+            "fitted_on": "written eval set + real dev set",
+        }
         engine.store_calibration({m: t for m, (_, t) in fitted.items()}, fusion, info)
         click.echo(f"fitted on the written eval set and {len(real)} real dev questions")
     else:
@@ -306,18 +338,23 @@ def calibrate(faq_dir, index_dir, encoder, write_file, real_share, stale_ok) -> 
         click.echo(f"{mode:8s} {_describe(th)}{closest}")
     click.echo(f"stored in {s.effective_faq_index_dir / 'manifest.json'}")
     if write_file or (write_file is None and real is not None):
-        path = write_committed_calibration(
-            s.faq_dir, engine.encoder.id, {m: fitted[m][1] for m in MODES}, fusion, info
-        )
+        path = write_committed_calibration(s.faq_dir, engine.encoder.id, {m: fitted[m][1] for m in MODES}, fusion, info)
         click.echo(f"wrote {path} (commit it: every checkout serves these bands)")
 
 
 @faq.command()
 @click.option("--todo", is_flag=True, help="Only the in-scope real questions without a label.")
-@click.option("--set", "assign", nargs=2, multiple=True, metavar="HASH IDS",
-              help="Label a question: its hash and comma-separated entry ids ('' = no entry answers it; 'code').")
-@click.option("--confirm", is_flag=True,
-              help="Record that every label was checked against the current KB (after re-labelling).")
+@click.option(
+    "--set",
+    "assign",
+    nargs=2,
+    multiple=True,
+    metavar="HASH IDS",
+    help="Label a question: its hash and comma-separated entry ids ('' = no entry answers it; 'code').",
+)
+@click.option(
+    "--confirm", is_flag=True, help="Record that every label was checked against the current KB (after re-labelling)."
+)
 @click.option("--faq-dir", type=click.Path(file_okay=False), help="KB directory (default: settings.faq_dir).")
 def labels(todo, assign, confirm, faq_dir) -> None:
     """Our labels for the real dev questions (data/faq/eval/real_labels.yml, keyed by hash).
@@ -424,8 +461,10 @@ def codes(code) -> None:
         sides: dict[str, int] = {}
         for c in table:
             sides[c.side] = sides.get(c.side, 0) + 1
-        click.echo(f"OK: {len(table)} codes ({', '.join(f'{k} {v}' for k, v in sorted(sides.items()))}), "
-                   f"{sum(c.varies for c in table)} vary by acquirer")
+        click.echo(
+            f"OK: {len(table)} codes ({', '.join(f'{k} {v}' for k, v in sorted(sides.items()))}), "
+            f"{sum(c.varies for c in table)} vary by acquirer"
+        )
         return
     m = lookup(code, table)
     if m.entry is None:
@@ -508,12 +547,16 @@ def export_cmd(directory) -> None:
     with _database() as db:
         store = KbStore(db, _settings(None, None, None).faq_dir)
         if store.revision() is None:
-            raise click.ClickException("the database holds no knowledge base yet (the app seeds it on first start, "
-                                       "or run `posbot faq import data/faq`)")
+            raise click.ClickException(
+                "the database holds no knowledge base yet (the app seeds it on first start, "
+                "or run `posbot faq import data/faq`)"
+            )
         files = store.export_dir(directory)
         counts = store.counts()
-    click.echo(f"wrote {len(files)} file(s), {counts['entries']} entries to {directory} "
-               f"({counts['retired']} retired entries stay in the database only)")
+    click.echo(
+        f"wrote {len(files)} file(s), {counts['entries']} entries to {directory} "
+        f"({counts['retired']} retired entries stay in the database only)"
+    )
 
 
 @faq.command(name="import")

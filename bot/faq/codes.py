@@ -37,13 +37,35 @@ CODE_RE = re.compile(r"^(?:\d{2}|[A-Z][0-9A-Z])$")
 
 # Words after which a merchant quotes a code, longest first; and words that may follow a code.
 CONTEXT_BEFORE = (
-    "错误返回码", "交易返回码", "返回代码", "错误代码", "故障代码", "提示代码", "显示代码", "应答码", "返回码",
-    "错误码", "故障码", "提示码", "响应码", "状态码", "结果码", "代码", "提示", "显示", "报错", "失败", "出现",
-    "弹出", "错误", "报", "码",
+    "错误返回码",
+    "交易返回码",
+    "返回代码",
+    "错误代码",
+    "故障代码",
+    "提示代码",
+    "显示代码",
+    "应答码",
+    "返回码",
+    "错误码",
+    "故障码",
+    "提示码",
+    "响应码",
+    "状态码",
+    "结果码",
+    "代码",
+    "提示",
+    "显示",
+    "报错",
+    "失败",
+    "出现",
+    "弹出",
+    "错误",
+    "报",
+    "码",
 )
 CONTEXT_AFTER = ("是什么意思", "什么意思", "啥意思", "怎么回事", "怎么办", "错误", "报错", "代码", "提示", "错")
 # Separators merchants put between the word and the code ("返回码：05", "提示【A7】").
-SEPARATORS = ("", " ", ":", "：", "“", "\"", "「", "【", "[", "(", "（", "'", "-")
+SEPARATORS = ("", " ", ":", "：", "“", '"', "「", "【", "[", "(", "（", "'", "-")
 # Units and words after which a number is not a code ("失败10次", "显示3000元"): never a code.
 _NOT_AFTER = r"(?!\s?(?:次|元|块|天|分|号|点|秒|个|笔|张|万|千|百|小时|%|月|年|日|多|几|位|岁|g|G|w|W))"
 # The code itself: 1-4 digits, or a letter with one or two digits/letters. Wider than CODE_RE
@@ -53,9 +75,7 @@ _CODE_BODY = r"(?:\d{1,4}|[A-Za-z]\d{1,2})"
 
 def _mention_pattern() -> str:
     # Python's look-behind needs a fixed width: one look-behind per (word, separator).
-    behind = "|".join(
-        f"(?<={re.escape(w + s)})" for w in CONTEXT_BEFORE for s in SEPARATORS
-    )
+    behind = "|".join(f"(?<={re.escape(w + s)})" for w in CONTEXT_BEFORE for s in SEPARATORS)
     after = "|".join(re.escape(w) for w in CONTEXT_AFTER)
     before_form = f"(?:{behind}){_CODE_BODY}(?![0-9A-Za-z]){_NOT_AFTER}"
     after_form = f"(?<![0-9A-Za-z.]){_CODE_BODY}(?![0-9A-Za-z])(?=\\s?[\"”」】\\])）']?\\s?(?:{after}))"
@@ -142,7 +162,7 @@ def load_codes(path: Path | str = CODES_FILE) -> CodeTable:
         code = str(item.get("code") or "").strip()
         where = f"code '{code or '#' + str(pos)}'"
         if not CODE_RE.fullmatch(code):
-            problems.append(f"{where}: must be two digits or a capital letter and a digit/letter (quote it: \"05\")")
+            problems.append(f'{where}: must be two digits or a capital letter and a digit/letter (quote it: "05")')
             continue
         if code in codes:
             problems.append(f"{where}: defined twice")

@@ -126,7 +126,9 @@ def summarise(title: str, outcomes: list[RealOutcome]) -> RealSummary:
         engine_routed=sum(o.engine_routed for o in ins) / n_in,
         answered_right=sum(o.answered_right for o in ins) / n_in,
         answered_category=sum(o.answered_category for o in ins) / n_in,
-        wrong_answers=sum(1 for o in ins if o.kind == "answer" and o.labels is not None and o.top_entry not in o.labels),
+        wrong_answers=sum(
+            1 for o in ins if o.kind == "answer" and o.labels is not None and o.top_entry not in o.labels
+        ),
         oos_rejected=sum(o.kind == "none" for o in oos) / n_oos,
         kinds_in=dict(Counter(o.kind for o in ins)),
         labelled=sum(o.labels is not None for o in ins),
@@ -165,8 +167,6 @@ def real_expected(engine: FaqEngine, real: list[RealQuestion], labels: dict[str,
     return expected, accept
 
 
-
-
 def _weights(written: Features, real: Features, share: float | None = None) -> None:
     """Weigh the real questions so each set's in-scope (and out-of-scope) questions weigh the
     same (times ``share``)."""
@@ -182,7 +182,9 @@ def _weights(written: Features, real: Features, share: float | None = None) -> N
     real.weight = rw
 
 
-def combined_features(engine: FaqEngine, evalset: EvalSet, real, labels) -> tuple[FaqEngine, Features, Features, list[int]]:
+def combined_features(
+    engine: FaqEngine, evalset: EvalSet, real, labels
+) -> tuple[FaqEngine, Features, Features, list[int]]:
     """(leak-free engine, written features, real features of every row, rows of the real set that
     enter the fit)."""
     held, _ = holdout_engine(engine, evalset)
@@ -193,7 +195,8 @@ def combined_features(engine: FaqEngine, evalset: EvalSet, real, labels) -> tupl
     # about) nor those the code table answers (the engine never sees them in the chat). A
     # question labelled [] (no entry answers it) stays: answering it directly is a wrong answer.
     fit_rows = [
-        i for i, (q, e) in enumerate(zip(real, expected))
+        i
+        for i, (q, e) in enumerate(zip(real, expected))
         if e is None or (q.key in labels and CODE_LABEL not in labels[q.key])
     ]
     return held, wf, rf, fit_rows
@@ -221,17 +224,28 @@ def _outcomes(engine: FaqEngine, feats: Features, rows, real, labels, fusion: Fu
         if find_code(q.text) is not None:
             kind = "code"
         else:
-            kind = plan_kind(decision, LEVEL_NAMES[int(feats.level[i])], vetoed=vetoed, top_score=float(top[i]),
-                             vague=default_lexicon().is_vague(q.text),
-                             floor=th.closest)
+            kind = plan_kind(
+                decision,
+                LEVEL_NAMES[int(feats.level[i])],
+                vetoed=vetoed,
+                top_score=float(top[i]),
+                vague=default_lexicon().is_vague(q.text),
+                floor=th.closest,
+            )
         e = engine.entries[int(best[i])] if s.shape[1] else None
         out[i] = RealOutcome(q, kind, decision, e.id if e else None, e.category if e else None, labels.get(q.key))
     return out
 
 
 def evaluate_coverage(
-    engine: FaqEngine, evalset: EvalSet, real: list[RealQuestion], labels: dict[str, tuple[str, ...]],
-    *, folds: int = 5, seed: int = 0, share: float = REAL_SHARE,
+    engine: FaqEngine,
+    evalset: EvalSet,
+    real: list[RealQuestion],
+    labels: dict[str, tuple[str, ...]],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    share: float = REAL_SHARE,
 ) -> CoverageReport:
     held, wf, rf, rows = combined_features(engine, evalset, real, labels)
     rsub = rf.subset(rows)
@@ -255,7 +269,10 @@ def evaluate_coverage(
         real_rows = [rows[i - n_w] for i in fold if i >= n_w]
         real_cv.update(_outcomes(held, rf, real_rows, real, labels, fusion, th))
     written_cv = compute_metrics(
-        "ours (fused), fit on written + real", ranked[:n_w], decisions[:n_w], comb.expected[:n_w],
+        "ours (fused), fit on written + real",
+        ranked[:n_w],
+        decisions[:n_w],
+        comb.expected[:n_w],
         note=f"{folds}-fold CV",
     )
     fusion, th = fit(comb)

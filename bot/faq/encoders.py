@@ -107,9 +107,7 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x / norms, dtype=np.float32)
 
 
-def reuse_vectors(
-    texts: Sequence[str], reuse: dict[str, np.ndarray] | None, dim: int
-) -> tuple[np.ndarray, list[int]]:
+def reuse_vectors(texts: Sequence[str], reuse: dict[str, np.ndarray] | None, dim: int) -> tuple[np.ndarray, list[int]]:
     """Vectors for ``texts`` taken from ``reuse`` (normalised text -> vector of a previous
     build with the same encoder), and the positions still to encode: an edit of the KB
     re-encodes only what changed. Rows at those positions are left uninitialised."""

@@ -98,7 +98,7 @@ class Manifest:
         return dict(self.__dict__)
 
     @classmethod
-    def from_json(cls, data: dict) -> "Manifest":
+    def from_json(cls, data: dict) -> Manifest:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
 
@@ -160,7 +160,7 @@ class DenseIndex:
         return idx, kind
 
     @classmethod
-    def from_vectors(cls, vectors: np.ndarray, offsets: np.ndarray, exact_max_vectors: int) -> "DenseIndex":
+    def from_vectors(cls, vectors: np.ndarray, offsets: np.ndarray, exact_max_vectors: int) -> DenseIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         idx, kind = cls.make_faiss(vectors, exact_max_vectors)
         return cls(vectors, np.asarray(offsets, dtype=np.int64), idx, kind)
@@ -174,7 +174,7 @@ class DenseIndex:
         exact_max_vectors: int = DEFAULT_EXACT_MAX_VECTORS,
         reuse: dict[str, np.ndarray] | None = None,
         progress: bool = False,
-    ) -> "DenseIndex":
+    ) -> DenseIndex:
         """Encode every wording of every entry. ``reuse`` maps normalised text -> vector of a
         previous build with the same encoder, so an edit re-encodes only what changed."""
         texts = [t for e in entries for t in e.texts]
@@ -215,7 +215,7 @@ class DenseIndex:
         write_manifest(index_dir, manifest)
 
     @classmethod
-    def load(cls, index_dir: Path, entries: list[Entry]) -> "DenseIndex":
+    def load(cls, index_dir: Path, entries: list[Entry]) -> DenseIndex:
         index_dir = Path(index_dir)
         vectors = np.load(index_dir / VECTORS)
         offsets = np.zeros(len(entries) + 1, dtype=np.int64)

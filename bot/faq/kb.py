@@ -35,16 +35,55 @@ CATEGORY_LABELS = {
 }
 # Subcategories used in data/faq (shown to staff); one missing here is simply not shown.
 SUBCATEGORY_LABELS = {
-    "app": "手机应用", "apply": "申请办理", "binding": "绑定", "card": "银行卡", "card_reader": "读卡",
-    "change": "变更", "close": "注销", "complaint": "投诉", "compliance": "合规", "contact": "联系方式",
-    "contract": "合同", "damage": "损坏", "deduction": "扣款", "deposit": "押金", "device": "设备",
-    "dispute": "交易争议", "first_use": "首次使用", "info": "资料信息", "invoice": "发票", "keyboard": "按键",
-    "maintenance": "维护保养", "mode": "模式设置", "network": "网络通讯", "notice": "通知", "pairing": "配对连接",
-    "password": "密码", "payout": "出款到账", "peripheral": "外接设备", "pin": "密码键盘", "power": "电源开机",
-    "printer": "打印", "provider": "服务商", "rate": "费率", "receipt": "小票", "records": "交易记录",
-    "recurring": "周期扣费", "repair": "维修", "review": "审核", "risk": "风控", "scam": "防骗",
-    "scan": "扫码", "screen": "屏幕", "security": "安全", "software": "软件升级", "status": "状态查询",
-    "support": "售后支持", "timing": "到账时间", "transaction": "交易", "verification": "身份核验",
+    "app": "手机应用",
+    "apply": "申请办理",
+    "binding": "绑定",
+    "card": "银行卡",
+    "card_reader": "读卡",
+    "change": "变更",
+    "close": "注销",
+    "complaint": "投诉",
+    "compliance": "合规",
+    "contact": "联系方式",
+    "contract": "合同",
+    "damage": "损坏",
+    "deduction": "扣款",
+    "deposit": "押金",
+    "device": "设备",
+    "dispute": "交易争议",
+    "first_use": "首次使用",
+    "info": "资料信息",
+    "invoice": "发票",
+    "keyboard": "按键",
+    "maintenance": "维护保养",
+    "mode": "模式设置",
+    "network": "网络通讯",
+    "notice": "通知",
+    "pairing": "配对连接",
+    "password": "密码",
+    "payout": "出款到账",
+    "peripheral": "外接设备",
+    "pin": "密码键盘",
+    "power": "电源开机",
+    "printer": "打印",
+    "provider": "服务商",
+    "rate": "费率",
+    "receipt": "小票",
+    "records": "交易记录",
+    "recurring": "周期扣费",
+    "repair": "维修",
+    "review": "审核",
+    "risk": "风控",
+    "scam": "防骗",
+    "scan": "扫码",
+    "screen": "屏幕",
+    "security": "安全",
+    "software": "软件升级",
+    "status": "状态查询",
+    "support": "售后支持",
+    "timing": "到账时间",
+    "transaction": "交易",
+    "verification": "身份核验",
     "withdrawal": "提现",
 }
 ESCALATIONS = ("repair", "settlement", "activation", "handoff", "other")
@@ -230,8 +269,11 @@ def build_kb(
             if entry.id in seen_ids:
                 problems.append(
                     Problem(
-                        shown, entry.id, f"duplicate id (first defined in {seen_ids[entry.id]})",
-                        f"编号“{entry.id}”已被另一个条目使用", "id",
+                        shown,
+                        entry.id,
+                        f"duplicate id (first defined in {seen_ids[entry.id]})",
+                        f"编号“{entry.id}”已被另一个条目使用",
+                        "id",
                     )
                 )
                 continue
@@ -336,16 +378,22 @@ def _parse_entry(item, pos: int, shown: str, problems: list[Problem], warnings: 
     if not _ID_RE.fullmatch(eid):
         problems.append(
             Problem(
-                shown, eid, "id must be lowercase letters, digits, '-' or '_'",
-                "编号只能用小写英文字母、数字、“-”和“_”，并以字母或数字开头", "id",
+                shown,
+                eid,
+                "id must be lowercase letters, digits, '-' or '_'",
+                "编号只能用小写英文字母、数字、“-”和“_”，并以字母或数字开头",
+                "id",
             )
         )
     category = _text(item.get("category"))
     if category not in CATEGORIES:
         problems.append(
             Problem(
-                shown, eid, f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}",
-                "请选择分类：" + "、".join(CATEGORY_LABELS[c] for c in CATEGORIES), "category",
+                shown,
+                eid,
+                f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}",
+                "请选择分类：" + "、".join(CATEGORY_LABELS[c] for c in CATEGORIES),
+                "category",
             )
         )
     question = _text(item.get("question"))
@@ -358,8 +406,11 @@ def _parse_entry(item, pos: int, shown: str, problems: list[Problem], warnings: 
     if escalate is not None and escalate not in ESCALATIONS:
         problems.append(
             Problem(
-                shown, eid, f"unknown escalate {escalate!r}; expected one of {', '.join(ESCALATIONS)}",
-                "转交团队只能是：" + "、".join(ESCALATION_LABELS[x] for x in ESCALATIONS), "escalate",
+                shown,
+                eid,
+                f"unknown escalate {escalate!r}; expected one of {', '.join(ESCALATIONS)}",
+                "转交团队只能是：" + "、".join(ESCALATION_LABELS[x] for x in ESCALATIONS),
+                "escalate",
             )
         )
     raw_pars = item.get("paraphrases")
@@ -385,15 +436,24 @@ def _parse_entry(item, pos: int, shown: str, problems: list[Problem], warnings: 
     if len(paraphrases) < MIN_PARAPHRASES:
         problems.append(
             Problem(
-                shown, eid, f"has {len(paraphrases)} distinct paraphrase(s); at least {MIN_PARAPHRASES} required",
-                f"除标准问题外至少要有 {MIN_PARAPHRASES} 条不同的问法，现在只有 {len(paraphrases)} 条", "paraphrases",
+                shown,
+                eid,
+                f"has {len(paraphrases)} distinct paraphrase(s); at least {MIN_PARAPHRASES} required",
+                f"除标准问题外至少要有 {MIN_PARAPHRASES} 条不同的问法，现在只有 {len(paraphrases)} 条",
+                "paraphrases",
             )
         )
     sub = _text(item.get("subcategory")) or None
     provider_specific = item.get("provider_specific", False)
     if not isinstance(provider_specific, bool):
         problems.append(
-            Problem(shown, eid, "'provider_specific' must be true or false", "“因服务商而异”只能是是或否", "provider_specific")
+            Problem(
+                shown,
+                eid,
+                "'provider_specific' must be true or false",
+                "“因服务商而异”只能是是或否",
+                "provider_specific",
+            )
         )
     if len(problems) > start:
         return None

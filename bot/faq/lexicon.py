@@ -98,6 +98,7 @@ class Lexicon:
             return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
 
         if name == "brand":
+
             def spelling(w: str) -> str:
                 # an ASCII spelling must not be part of a longer word ("pax" in "paxos")
                 return rf"(?<![a-z]){re.escape(w)}(?![a-z])" if w.isascii() else re.escape(w)
@@ -267,8 +268,11 @@ def load_lexicon(directory: Path | str = LEXICON_DIR) -> Lexicon:
             if s in owner and owner[s] != name:
                 problems.append(f"{where}: spelling '{s}' also belongs to '{owner[s]}'")
             owner[s] = name
-        brands.append(Brand(name=name, kind=str(kind), aliases=tuple(a for a in aliases if a != _fold(name)),
-                            contextual=contextual))
+        brands.append(
+            Brand(
+                name=name, kind=str(kind), aliases=tuple(a for a in aliases if a != _fold(name)), contextual=contextual
+            )
+        )
     core = _texts(ddoc.get("core"), "domain.yml core", problems)
     domain = _texts(ddoc.get("domain"), "domain.yml domain", problems)
     areas: dict[str, tuple[str, ...]] = {}

@@ -119,7 +119,6 @@ def compute_metrics(
     )
 
 
-
 # --- rank statistics -------------------------------------------------------------------
 
 
@@ -154,7 +153,6 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     rb -= rb.mean()
     den = np.sqrt((ra**2).sum() * (rb**2).sum())
     return float((ra * rb).sum() / den) if den else 0.0
-
 
 
 # --- rendering --------------------------------------------------------------------------

@@ -43,7 +43,7 @@ class NegativeSet:
         return len(self.texts)
 
     @classmethod
-    def empty(cls, dim: int) -> "NegativeSet":
+    def empty(cls, dim: int) -> NegativeSet:
         return cls((), np.zeros((0, dim), dtype=np.float32))
 
     def signals(self, qvec: np.ndarray | None, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +65,7 @@ class NegativeSet:
     # --- building and persistence ---------------------------------------------------------
 
     @classmethod
-    def build(cls, texts: Sequence[str], encoder: Encoder, reuse: dict[str, np.ndarray] | None = None) -> "NegativeSet":
+    def build(cls, texts: Sequence[str], encoder: Encoder, reuse: dict[str, np.ndarray] | None = None) -> NegativeSet:
         texts = list(texts)
         vectors, todo = reuse_vectors(texts, reuse, encoder.dim)
         if todo:
@@ -83,7 +83,7 @@ class NegativeSet:
         )
 
     @classmethod
-    def load(cls, index_dir: Path, texts: Sequence[str], dim: int, encoder_id: str) -> "NegativeSet | None":
+    def load(cls, index_dir: Path, texts: Sequence[str], dim: int, encoder_id: str) -> NegativeSet | None:
         """The stored vectors when they are exactly these texts by this encoder, else None."""
         try:
             with np.load(Path(index_dir) / NEGATIVES_FILE) as data:

@@ -138,7 +138,9 @@ def default_thresholds(encoder_id: str, mode: str) -> Thresholds:
     return DEFAULT_THRESHOLDS.get(encoder_family(encoder_id), GENERIC_THRESHOLDS).get(mode, GENERIC_THRESHOLDS[mode])
 
 
-def neg_gap(weights: Weights, dmax: float, dmean: float, lex: float, neg_cos: np.ndarray, neg_lex: np.ndarray) -> float | None:
+def neg_gap(
+    weights: Weights, dmax: float, dmean: float, lex: float, neg_cos: np.ndarray, neg_lex: np.ndarray
+) -> float | None:
     """Best negative minus the given entry, both scored without the classifier term (which
     only entries have) and on the same scale; None when there are no negatives."""
     a, b, c, _ = weights
@@ -165,6 +167,7 @@ class Signals:
     @classmethod
     def zeros(cls, n_queries: int, n_entries: int, n_negatives: int) -> Signals:
         """All-zero matrices (a query with nothing searchable keeps its zero row)."""
+
         def entries() -> np.ndarray:
             return np.zeros((n_queries, n_entries), np.float32)
 
@@ -181,7 +184,12 @@ class Signals:
     def gap(self, weights: Weights, entry: int) -> float | None:
         """``neg_gap`` of one candidate (per-query signals)."""
         return neg_gap(
-            weights, float(self.dmax[entry]), float(self.dmean[entry]), float(self.lex[entry]), self.neg_cos, self.neg_lex
+            weights,
+            float(self.dmax[entry]),
+            float(self.dmean[entry]),
+            float(self.lex[entry]),
+            self.neg_cos,
+            self.neg_lex,
         )
 
     def gaps(self, weights: Weights, scores: np.ndarray, mode: str = "fused") -> list[float | None]:
@@ -195,7 +203,9 @@ class Signals:
                 continue
             ncos = self.neg_cos[i] if mode != "lexical" else np.zeros_like(self.neg_cos[i])
             nlex = self.neg_lex[i] if mode != "dense" else np.zeros_like(self.neg_lex[i])
-            out.append(neg_gap(weights, float(self.dmax[i, j]), float(self.dmean[i, j]), float(self.lex[i, j]), ncos, nlex))
+            out.append(
+                neg_gap(weights, float(self.dmax[i, j]), float(self.dmean[i, j]), float(self.lex[i, j]), ncos, nlex)
+            )
         return out
 
     def rows(self, rows: Sequence[int]) -> Signals:
@@ -206,6 +216,7 @@ class Signals:
     @staticmethod
     def concat(parts: Sequence[Signals]) -> Signals:
         """The queries of several matrices (same KB) one after the other."""
+
         def cat(name: str) -> np.ndarray:
             return np.concatenate([getattr(p, name) for p in parts], axis=0)
 

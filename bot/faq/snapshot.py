@@ -221,9 +221,7 @@ class Snapshot:
 class IndexStore:
     """Builds, loads and persists snapshots for one encoder and (optional) index directory."""
 
-    def __init__(
-        self, encoder: Encoder, index_dir: Path | None, exact_max_vectors: int = DEFAULT_EXACT_MAX_VECTORS
-    ):
+    def __init__(self, encoder: Encoder, index_dir: Path | None, exact_max_vectors: int = DEFAULT_EXACT_MAX_VECTORS):
         self.encoder = encoder
         self.index_dir = index_dir
         self.exact_max_vectors = exact_max_vectors

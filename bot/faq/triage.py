@@ -114,8 +114,11 @@ def triage(
         floor=engine.thresholds().closest,
         has_closest=bool(result.closest),
     )
-    hits = {"answer": result.results, "suggest": result.results[:SUGGESTIONS],
-            "closest": result.closest[:SUGGESTIONS]}.get(kind, [])
+    hits = {
+        "answer": result.results,
+        "suggest": result.results[:SUGGESTIONS],
+        "closest": result.closest[:SUGGESTIONS],
+    }.get(kind, [])
     return Plan(kind, list(hits), signal=signal, brand=brand, areas=areas, result=result)
 
 

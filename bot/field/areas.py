@@ -17,19 +17,19 @@ _MUNICIPAL = ("北京", "上海", "天津", "重庆")
 
 
 def service_area(address: str) -> str | None:
-    """"杭州市西湖区" from "浙江省杭州市西湖区文三路100号"; None without a district or county."""
+    """ "杭州市西湖区" from "浙江省杭州市西湖区文三路100号"; None without a district or county."""
     t = re.sub(r"\s+", "", address or "")
     t = _PROVINCE.sub("", t)
     city = None
     m = _CITY.match(t)
     if m:
-        city, rest = m.group(1), t[m.end():]
+        city, rest = m.group(1), t[m.end() :]
     else:
         rest = t
         for name in _MUNICIPAL:
             if t.startswith(name):
                 city = f"{name}市"
-                rest = t[len(name):].lstrip("市")
+                rest = t[len(name) :].lstrip("市")
                 break
     d = re.match(r"([\u4e00-\u9fff]{1,6}?(?:区|县|旗|市))", rest)
     if d and (d.group(1).endswith(("区", "县", "旗")) or city):

@@ -26,11 +26,15 @@ HEAD = "⏰ 定期保养提醒：花几分钟照着做一遍，机器更耐用�
 FOOT = "不想再收到的话，回复“不用提醒保养了”。"
 
 
-def opt_in(db: Database, conversation_id: str, merchant_id: str | None, days: int, *, now: datetime | None = None) -> CareReminder:
+def opt_in(
+    db: Database, conversation_id: str, merchant_id: str | None, days: int, *, now: datetime | None = None
+) -> CareReminder:
     """Start (or restart) the reminder of one conversation; the first comes after ``days``."""
     now = now or utcnow()
     with db.session() as s:
-        row = s.execute(select(CareReminder).where(CareReminder.conversation_id == conversation_id)).scalar_one_or_none()
+        row = s.execute(
+            select(CareReminder).where(CareReminder.conversation_id == conversation_id)
+        ).scalar_one_or_none()
         if row is None:
             row = CareReminder(conversation_id=conversation_id, created_at=now, interval_days=days, next_due_at=now)
             s.add(row)
@@ -46,7 +50,9 @@ def opt_in(db: Database, conversation_id: str, merchant_id: str | None, days: in
 def opt_out(db: Database, conversation_id: str, *, now: datetime | None = None) -> bool:
     """Stop the reminder; False when there was none running."""
     with db.session() as s:
-        row = s.execute(select(CareReminder).where(CareReminder.conversation_id == conversation_id)).scalar_one_or_none()
+        row = s.execute(
+            select(CareReminder).where(CareReminder.conversation_id == conversation_id)
+        ).scalar_one_or_none()
         if row is None or row.cancelled_at is not None:
             return False
         row.cancelled_at = now or utcnow()
@@ -55,7 +61,9 @@ def opt_out(db: Database, conversation_id: str, *, now: datetime | None = None) 
 
 def active(db: Database, conversation_id: str) -> bool:
     with db.session() as s:
-        row = s.execute(select(CareReminder).where(CareReminder.conversation_id == conversation_id)).scalar_one_or_none()
+        row = s.execute(
+            select(CareReminder).where(CareReminder.conversation_id == conversation_id)
+        ).scalar_one_or_none()
         return row is not None and row.cancelled_at is None
 
 
@@ -84,7 +92,9 @@ def send_due(db: Database, settings: Settings, *, now: datetime | None = None, l
                 # The conversation was erased (data protection): nobody left to remind.
                 row.cancelled_at = now
                 continue
-            m = ConversationMessage(conversation_id=conv.id, direction="out", text=text, author="system", created_at=now)
+            m = ConversationMessage(
+                conversation_id=conv.id, direction="out", text=text, author="system", created_at=now
+            )
             s.add(m)
             s.flush()
             push_to_conversation(s, settings, conv.id, text, kind="notice", conversation_message_id=m.id)

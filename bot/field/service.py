@@ -78,13 +78,18 @@ class FieldService:
     def areas(self) -> builtins.list[str]:
         with self.db.session() as s:
             rows = s.execute(
-                select(FieldJob.service_area).where(FieldJob.service_area.is_not(None)).distinct().order_by(FieldJob.service_area)
+                select(FieldJob.service_area)
+                .where(FieldJob.service_area.is_not(None))
+                .distinct()
+                .order_by(FieldJob.service_area)
             ).scalars()
             return [r for r in rows if r]
 
     def latest_for(self, tickets: builtins.list[TicketOut], *, visit: bool | None = None) -> TicketOut | None:
         """The newest field ticket among ``tickets`` (a merchant's own), of visits or deliveries."""
-        mine = [t for t in tickets if t.field is not None and (visit is None or (t.field.kind != "consumables") == visit)]
+        mine = [
+            t for t in tickets if t.field is not None and (visit is None or (t.field.kind != "consumables") == visit)
+        ]
         return max(mine, key=lambda t: t.created_at, default=None)
 
     # --- changes ------------------------------------------------------------------------
@@ -119,8 +124,12 @@ class FieldService:
             job.outcome, job.parts_used, job.finished_at = "done", parts, now
             s.flush()
             self.tickets._record(
-                s, t, EventType.STATUS_CHANGED, actor,
-                {"from": old, "to": t.status, "note": done.note, "reply_to_merchant": done.reply_to_merchant}, now,
+                s,
+                t,
+                EventType.STATUS_CHANGED,
+                actor,
+                {"from": old, "to": t.status, "note": done.note, "reply_to_merchant": done.reply_to_merchant},
+                now,
             )
             self.tickets._record(s, t, EventType.FIELD_CHANGED, actor, {"change": "done", "parts_used": parts}, now)
             for text in merchant_messages(t.number, (old, t.status), done.note, done.reply_to_merchant):
@@ -134,10 +143,17 @@ class FieldService:
             job = _job_of(t)
             if job.kind == "consumables":
                 raise NotAFieldJob(number)
-            before = {"scheduled_date": job.scheduled_date.isoformat() if job.scheduled_date else None, "half_day": job.half_day}
+            before = {
+                "scheduled_date": job.scheduled_date.isoformat() if job.scheduled_date else None,
+                "half_day": job.half_day,
+            }
             job.scheduled_date, job.half_day, t.updated_at = day, half, now
             s.flush()
-            data = {"change": "rescheduled", "from": before, "to": {"scheduled_date": day.isoformat(), "half_day": half}}
+            data = {
+                "change": "rescheduled",
+                "from": before,
+                "to": {"scheduled_date": day.isoformat(), "half_day": half},
+            }
             self.tickets._record(s, t, EventType.FIELD_CHANGED, actor, data, now)
             if tell_merchant:
                 from bot.field.when import Window
@@ -158,8 +174,12 @@ class FieldService:
             job.outcome, job.finished_at = "cancelled", now
             s.flush()
             self.tickets._record(
-                s, t, EventType.STATUS_CHANGED, actor,
-                {"from": old, "to": t.status, "note": CANCELLED_NOTE, "reply_to_merchant": False}, now,
+                s,
+                t,
+                EventType.STATUS_CHANGED,
+                actor,
+                {"from": old, "to": t.status, "note": CANCELLED_NOTE, "reply_to_merchant": False},
+                now,
             )
             self.tickets._record(s, t, EventType.FIELD_CHANGED, actor, {"change": "cancelled"}, now)
             if tell_merchant:

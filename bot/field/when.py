@@ -19,7 +19,19 @@ HALF_LABELS = {AM: "上午", PM: "下午"}
 HALF_START = {AM: time(9, 0), PM: time(13, 0)}
 WEEKDAY_LABELS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
-_RELATIVE = {"大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0, "明天": 1, "明日": 1, "明儿": 1, "后天": 2, "大后天": 3}
+_RELATIVE = {
+    "大前天": -3,
+    "前天": -2,
+    "昨天": -1,
+    "昨日": -1,
+    "今天": 0,
+    "今日": 0,
+    "明天": 1,
+    "明日": 1,
+    "明儿": 1,
+    "后天": 2,
+    "大后天": 3,
+}
 _AM_WORDS = ("上午", "早上", "早晨", "一早", "上班", "早点", "早些")
 _PM_WORDS = ("下午", "午后", "傍晚", "晚上", "晚点", "下班前")
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
@@ -32,7 +44,7 @@ class Window:
     half: str  # am | pm
 
     def label(self) -> str:
-        """"12月5日（周六）上午"."""
+        """ "12月5日（周六）上午"."""
         return f"{day_label(self.day)}{HALF_LABELS[self.half]}"
 
     def starts(self, tz) -> datetime:
@@ -81,9 +93,9 @@ def find_day(text: str, today: date) -> tuple[date | None, str | None]:
         m = re.search(r"(20\d{2})[年/.-](\d{1,2})[月/.-](\d{1,2})", t)
         if m:
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3))), None
-        m = re.search(r"(\d{1,2}|[一二三四五六七八九十]{1,3})月(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]?", t) or re.search(
-            r"(?<![\d:])(\d{1,2})[/.-](\d{1,2})(?![\d:])", t
-        )
+        m = re.search(
+            r"(\d{1,2}|[一二三四五六七八九十]{1,3})月(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]?", t
+        ) or re.search(r"(?<![\d:])(\d{1,2})[/.-](\d{1,2})(?![\d:])", t)
         if m:
             month, dom = _small(m.group(1)), _small(m.group(2))
             if not month or not dom:
@@ -133,7 +145,9 @@ class Parsed:
     problem: str | None = None
 
 
-def parse_window(text: str, now: datetime, *, earlier_day: date | None = None, min_notice_h: int = 2, max_days: int = 30) -> Parsed:
+def parse_window(
+    text: str, now: datetime, *, earlier_day: date | None = None, min_notice_h: int = 2, max_days: int = 30
+) -> Parsed:
     """A bookable window from ``text`` at ``now`` (aware, local); ``earlier_day`` is a day given in
     a previous message ("12月5日" then "上午")."""
     t = re.sub(r"\s+", "", (text or "").translate(_FULLWIDTH))

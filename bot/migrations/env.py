@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import pool
 
-from bot.db import Base, make_engine
 import bot.models  # noqa: F401  (registers every table on Base.metadata)
+from bot.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

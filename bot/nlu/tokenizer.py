@@ -7,8 +7,6 @@ blank tokens confuse the featurizers and entity span alignment.
 
 from __future__ import annotations
 
-from typing import List, Text
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
@@ -19,6 +17,6 @@ from rasa.shared.nlu.training_data.message import Message
 class CleanJiebaTokenizer(JiebaTokenizer):
     """Jieba tokenizer with the domain dictionary and without whitespace tokens."""
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         tokens = super().tokenize(message, attribute)
         return [t for t in tokens if t.text.strip()]

@@ -17,14 +17,14 @@ remotely as before. Everything else keeps going through the action endpoint.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 LOCAL_ACTIONS = ("action_turn_hook",)
 
 
-def _load() -> Dict[Text, Any]:
+def _load() -> dict[str, Any]:
     try:
         from actions.common import ActionTurnHook
     except Exception as e:  # noqa: BLE001 - anything the Rasa environment cannot import
@@ -45,9 +45,9 @@ def install() -> None:
     if not actions:
         return
     remote = ActionExtractSlots._run_custom_action
-    domains: Dict[int, Dict[Text, Any]] = {}  # id(domain) -> domain.as_dict(), as the endpoint receives it
+    domains: dict[int, dict[str, Any]] = {}  # id(domain) -> domain.as_dict(), as the endpoint receives it
 
-    async def _run_custom_action(self, custom_action, output_channel, nlg, tracker, domain) -> List[Event]:
+    async def _run_custom_action(self, custom_action, output_channel, nlg, tracker, domain) -> list[Event]:
         action = actions.get(custom_action)
         if action is None:
             return await remote(self, custom_action, output_channel, nlg, tracker, domain)

@@ -17,7 +17,7 @@ and idle connections dropped after 4 s, before the app's server (uvicorn: 5 s) c
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Text
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def _install_compiled_validation() -> None:
     validator_class.check_schema(schema)
     validator = validator_class(schema)
 
-    def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+    def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         error = best_match(validator.iter_errors(result))
         if error is None:
             return True
@@ -81,7 +81,7 @@ def _install_pooled_sessions() -> None:
     if getattr(config_class, "_posbot_pooled_sessions", False):
         return
 
-    kept: Dict[tuple, Any] = {}  # (event loop, headers, auth) -> open ClientSession
+    kept: dict[tuple, Any] = {}  # (event loop, headers, auth) -> open ClientSession
 
     def session(self: Any) -> Any:
         loop = asyncio.get_running_loop()

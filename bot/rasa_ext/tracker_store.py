@@ -39,7 +39,7 @@ import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -67,7 +67,7 @@ INDEX_NAME = "ix_events_sender_id_id"
 class _Cached:
     tracker: DialogueStateTracker
     last_id: int  # id of the newest stored event of this conversation when cached
-    last_event: Optional[Event]  # the tracker's newest event then (identity marks unsaved changes)
+    last_event: Event | None  # the tracker's newest event then (identity marks unsaved changes)
 
 
 class CachingSQLTrackerStore(SQLTrackerStore):
@@ -83,7 +83,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             self._pre_ping()
         self.cache_size = int(cache_size)
         self.keep_turns = max(6, int(keep_turns))  # rules and memoization look back at most 5 turns
-        self._cache: "OrderedDict[Text, _Cached]" = OrderedDict()
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._table = self.SQLEvent.__table__
         self._inline = self.engine.dialect.name == "sqlite"
         self._ensure_index()
@@ -100,7 +100,10 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         url = self.engine.url
         self.engine.dispose()
         self.engine = sa.create_engine(
-            url, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=4,
+            url,
+            poolclass=sa.pool.QueuePool,
+            pool_size=2,
+            max_overflow=4,
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
@@ -138,12 +141,12 @@ class CachingSQLTrackerStore(SQLTrackerStore):
     async def _db(self, fn: Any, *args: Any) -> Any:
         return fn(*args) if self._inline else await asyncio.to_thread(fn, *args)
 
-    def _latest_id(self, sender_id: Text) -> int:
+    def _latest_id(self, sender_id: str) -> int:
         t = self._table
         with self.engine.connect() as c:
             return c.execute(sa.select(sa.func.max(t.c.id)).where(t.c.sender_id == sender_id)).scalar() or 0
 
-    def _load(self, sender_id: Text, all_sessions: bool) -> tuple[List[Dict[Text, Any]], int]:
+    def _load(self, sender_id: str, all_sessions: bool) -> tuple[list[dict[str, Any]], int]:
         """Events of the latest session (or of all sessions) and the newest event id."""
         t = self._table
         with self.engine.connect() as c:
@@ -160,18 +163,20 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             rows = c.execute(query.order_by(t.c.id)).all()
         return [json.loads(r.data) for r in rows], (rows[-1].id if rows else 0)
 
-    def _insert(self, sender_id: Text, events: List[Event]) -> int:
+    def _insert(self, sender_id: str, events: list[Event]) -> int:
         rows = []
         for event in events:
             data = event.as_dict()
-            rows.append({
-                "sender_id": sender_id,
-                "type_name": event.type_name,
-                "timestamp": data.get("timestamp"),
-                "intent_name": (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
-                "action_name": data.get("name"),
-                "data": json.dumps(data),
-            })
+            rows.append(
+                {
+                    "sender_id": sender_id,
+                    "type_name": event.type_name,
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    "action_name": data.get("name"),
+                    "data": json.dumps(data),
+                }
+            )
         t = self._table
         with self.engine.begin() as c:
             if rows:
@@ -200,11 +205,15 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             return tracker
         cut = users[-self.keep_turns]
         # start at the listen before that message: the turn begins there
-        if cut > 0 and isinstance(events[cut - 1], ActionExecuted) and events[cut - 1].action_name == ACTION_LISTEN_NAME:
+        if (
+            cut > 0
+            and isinstance(events[cut - 1], ActionExecuted)
+            and events[cut - 1].action_name == ACTION_LISTEN_NAME
+        ):
             cut -= 1
         before = DialogueStateTracker.from_events(tracker.sender_id, events[:cut], self.domain.slots)
         at = events[cut].timestamp
-        snapshot: List[Event] = [
+        snapshot: list[Event] = [
             SlotSet(name, slot.value, timestamp=at)
             for name, slot in before.slots.items()
             if slot.value != slot.initial_value
@@ -223,7 +232,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         return bounded
 
     # --- TrackerStore API -----------------------------------------------------------------
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         entry = self._cache.get(sender_id)
         if entry is not None:
             if self._unchanged(entry) and await self._db(self._latest_id, sender_id) == entry.last_id:
@@ -238,7 +247,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         self._remember(tracker, last_id)
         return tracker
 
-    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         """Every session, read afresh (the HTTP API's tracker view; never cached or saved incrementally)."""
         events, _ = await self._db(self._load, conversation_id, True)
         if not (self.domain and events):
@@ -257,6 +266,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             else:
                 self._remember(tracker, last_id)
             return
+
         # A tracker this store did not hand out (a new conversation, or one the HTTP API built
         # from every session): Rasa's own rule, the events beyond those stored for the latest
         # session. A new conversation is cached from here on; anything else is read afresh next time.
@@ -272,11 +282,11 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             self._cache.pop(tracker.sender_id, None)
 
     @staticmethod
-    def _events_after(tracker: DialogueStateTracker, marker: Optional[Event]) -> Optional[List[Event]]:
+    def _events_after(tracker: DialogueStateTracker, marker: Event | None) -> list[Event] | None:
         """Events appended after ``marker`` (None: the marker is not in the history)."""
         if marker is None:
             return list(tracker.events)
-        new: List[Event] = []
+        new: list[Event] = []
         for event in reversed(tracker.events):
             if event is marker:
                 return new[::-1]

@@ -1,8 +1,8 @@
 """``posbot staff ...``: accounts of the /staff workspace (run ``posbot db upgrade`` first).
 
-    posbot staff create lihua --role admin --name 李华      # asks for the password twice
-    echo "$PW" | posbot staff create ops1 --role agent --password-stdin
-    posbot staff disable lihua                              # sessions end at once
+posbot staff create lihua --role admin --name 李华      # asks for the password twice
+echo "$PW" | posbot staff create ops1 --role agent --password-stdin
+posbot staff disable lihua                              # sessions end at once
 """
 
 from __future__ import annotations
@@ -54,8 +54,15 @@ def staff() -> None:
 
 @staff.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), required=True, help="viewer: read; maintainer: field queue; agent: + reply, tickets; editor: + FAQ; admin: all.")
-@click.option("--name", "display_name", default=None, help="Display name staff and records show (default: the username).")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    required=True,
+    help="viewer: read; maintainer: field queue; agent: + reply, tickets; editor: + FAQ; admin: all.",
+)
+@click.option(
+    "--name", "display_name", default=None, help="Display name staff and records show (default: the username)."
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (scripts).")
 def staff_create(username: str, role: str, display_name: str | None, password_stdin: bool) -> None:
     """Create an account; the password is asked for (never an argument: shells keep history)."""

@@ -51,9 +51,7 @@ class ConcurrentUpdate(TicketError):
     code = "concurrent_update"
 
     def __init__(self, number: str):
-        super().__init__(
-            f"工单 {number} 正被同时修改，请重试 / ticket {number} was modified concurrently, retry"
-        )
+        super().__init__(f"工单 {number} 正被同时修改，请重试 / ticket {number} was modified concurrently, retry")
 
 
 class InvalidCursor(TicketError):

@@ -167,8 +167,10 @@ def tickets_show(number: str) -> None:
     click.echo(f"{'transcript':>21}: {len(transcript)} lines")
     click.echo("events:")
     for ev in events:
-        click.echo(f"  {ev.id:>6}  {_ts(ev.created_at)}  {ev.type.value:<16}  {ev.actor:<20}  "
-                   f"{json.dumps(ev.data, ensure_ascii=False)}")
+        click.echo(
+            f"  {ev.id:>6}  {_ts(ev.created_at)}  {ev.type.value:<16}  {ev.actor:<20}  "
+            f"{json.dumps(ev.data, ensure_ascii=False)}"
+        )
 
 
 @tickets.command("outbox-dead")

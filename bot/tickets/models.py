@@ -84,9 +84,7 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    events: Mapped[list[TicketEvent]] = relationship(
-        back_populates="ticket", order_by="TicketEvent.id", viewonly=True
-    )
+    events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id", viewonly=True)
     # Consumables and visit tickets: what to deliver or do, where and when (bot.field).
     field_job: Mapped[FieldJob | None] = relationship(back_populates="ticket", uselist=False, lazy="selectin")
 

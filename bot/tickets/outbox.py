@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 from bot.db import Database
 from bot.outbox import DEAD, DELIVERED, PENDING, Attempt, LeasedOutboxWorker, RetryPolicy, backoff_delay
 from bot.settings import Settings
+from bot.tickets import OutboxEventDelivered, OutboxEventNotFound
 from bot.tickets.cursors import decode_cursor, encode_cursor
-from bot.tickets import InvalidCursor, OutboxEventDelivered, OutboxEventNotFound
 from bot.tickets.models import OutboxEvent, Ticket, TicketEvent, utcnow
 from bot.tickets.schemas import OutboxEventOut, OutboxPage
 from bot.tickets.states import EventType
@@ -207,8 +207,14 @@ class OutboxWorker(LeasedOutboxWorker):
             timeout_s=settings.outbox_timeout_s,
         )
         super().__init__(
-            db, policy, clock=clock, batch_size=batch_size, lease_seconds=lease_seconds,
-            worker_id=worker_id, rand=rand, log=log,
+            db,
+            policy,
+            clock=clock,
+            batch_size=batch_size,
+            lease_seconds=lease_seconds,
+            worker_id=worker_id,
+            rand=rand,
+            log=log,
         )
         self.settings = settings
         self._transport = transport

@@ -46,6 +46,7 @@ TRANSCRIPT_MAX_LINES = 100
 TRANSCRIPT_LINE_MAX = 2000
 IDEMPOTENCY_KEY_MAX = 128
 
+
 def _fmt(f: str, zh: str, en: str) -> str:
     label = TICKET_FIELD_LABELS.get(f.rsplit(".", 1)[-1], "字段")
     return f"{label}（{f}）{zh} / {f} {en}"
@@ -289,7 +290,9 @@ PartName = Annotated[str, _bounded("item", 40), _MASKED]
 
 class ItemIn(BilingualModel):
     code: str = Field(description="A code of bot.field.catalog (paper_57x50, ribbon_needle, part_print_head ...).")
-    quantity: int = Field(ge=1, description="Rolls / pieces; at most settings.field_paper_max_rolls or field_part_max_units.")
+    quantity: int = Field(
+        ge=1, description="Rolls / pieces; at most settings.field_paper_max_rolls or field_part_max_units."
+    )
 
     def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
         from bot.field.catalog import BY_CODE, max_quantity
@@ -297,7 +300,12 @@ class ItemIn(BilingualModel):
 
         item = BY_CODE.get(self.code)
         if item is None:
-            return [("code", _error("code", f"必须是以下之一：{', '.join(BY_CODE)}", f"must be one of: {', '.join(BY_CODE)}"))]
+            return [
+                (
+                    "code",
+                    _error("code", f"必须是以下之一：{', '.join(BY_CODE)}", f"must be one of: {', '.join(BY_CODE)}"),
+                )
+            ]
         settings = get_settings()
         limit = max_quantity(item, settings.field_paper_max_rolls, settings.field_part_max_units)
         if self.quantity > limit:
@@ -391,9 +399,7 @@ class TicketCreate(BilingualModel):
     description: Description
     priority: Priority = Priority.NORMAL
     settlement_date: date | None = None
-    settlement_amount: Decimal | None = Field(
-        None, description="Transaction amount in yuan, at most 2 decimals."
-    )
+    settlement_amount: Decimal | None = Field(None, description="Transaction amount in yuan, at most 2 decimals.")
     channel: Channel = Channel.API
     sender_id: SenderId | None = None
     transcript: list[TranscriptLine] = Field(
@@ -434,9 +440,7 @@ class TicketCreate(BilingualModel):
 
     def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
         problems = self._contact_errors() + self._field_errors()
-        if self.category in (Category.REPAIR, Category.ACTIVATION) and not (
-            self.terminal_id or self.device_serial
-        ):
+        if self.category in (Category.REPAIR, Category.ACTIVATION) and not (self.terminal_id or self.device_serial):
             return problems + [
                 (
                     "terminal_id",
@@ -452,10 +456,20 @@ class TicketCreate(BilingualModel):
     def _field_errors(self) -> list[tuple[str, PydanticCustomError]]:
         if self.category not in FIELD_CATEGORIES:
             if self.field is not None:
-                return [("field", _error("field", "只用于耗材配送和上门服务工单", "is for consumables and visit tickets only"))]
+                return [
+                    (
+                        "field",
+                        _error("field", "只用于耗材配送和上门服务工单", "is for consumables and visit tickets only"),
+                    )
+                ]
             return []
         if self.field is None:
-            return [("field", _error("field", "耗材配送和上门服务工单必须填写", "is required for consumables and visit tickets"))]
+            return [
+                (
+                    "field",
+                    _error("field", "耗材配送和上门服务工单必须填写", "is required for consumables and visit tickets"),
+                )
+            ]
         if (self.field.kind == "consumables") != (self.category == Category.CONSUMABLES):
             return [("field.kind", _error("field.kind", "与工单类别不符", "does not match the category"))]
         return []
@@ -492,8 +506,9 @@ class TicketPatch(BilingualModel):
     assignee: Assignee | None = None
     priority: Priority | None = None
     note: Note | None = Field(
-        None, description="Why (internal); for status resolved it is the resolution. Sent to the merchant "
-        "only with reply_to_merchant."
+        None,
+        description="Why (internal); for status resolved it is the resolution. Sent to the merchant "
+        "only with reply_to_merchant.",
     )
     reply_to_merchant: bool = Field(
         False, description="Send the note to the merchant (quoted under the status message); else it stays internal."
@@ -572,7 +587,9 @@ class TicketOut(BaseModel):
     transcript: list[dict[str, Any]]
     assignee: str | None
     resolution: str | None
-    field: FieldOut | None = Field(None, description="Consumables and visit tickets: what, where, when (docs/tickets.md).")
+    field: FieldOut | None = Field(
+        None, description="Consumables and visit tickets: what, where, when (docs/tickets.md)."
+    )
     version: int
     created_at: datetime
     updated_at: datetime

@@ -79,6 +79,7 @@ def field_out(job: FieldJob | None) -> FieldOut | None:
     if job is None:
         return None
     from bot.field.catalog import BY_CODE
+
     items = []
     for entry in job.items or []:
         item = BY_CODE.get(entry.get("code", ""))
@@ -106,7 +107,9 @@ def field_out(job: FieldJob | None) -> FieldOut | None:
 
 
 def ticket_out(t: Ticket) -> TicketOut:
-    amount = None if t.settlement_amount_fen is None else (Decimal(t.settlement_amount_fen) / 100).quantize(Decimal("0.01"))
+    amount = (
+        None if t.settlement_amount_fen is None else (Decimal(t.settlement_amount_fen) / 100).quantize(Decimal("0.01"))
+    )
     return TicketOut(
         number=t.number,
         category=t.category,
@@ -172,9 +175,7 @@ class TicketService:
 
     # --- creation -----------------------------------------------------------------------
 
-    def create(
-        self, data: TicketCreate, *, idempotency_key: str | None = None, actor: str = "system"
-    ) -> TicketOut:
+    def create(self, data: TicketCreate, *, idempotency_key: str | None = None, actor: str = "system") -> TicketOut:
         """Create a ticket; with ``idempotency_key`` a repeated call returns the first ticket."""
         return self.create_ex(data, idempotency_key=idempotency_key, actor=actor).ticket
 
@@ -288,9 +289,7 @@ class TicketService:
         with self.db.session() as s:
             return ticket_out(self._load(s, number))
 
-    def list(
-        self, filters: TicketFilters | None = None, *, cursor: str | None = None, limit: int = 20
-    ) -> TicketPage:
+    def list(self, filters: TicketFilters | None = None, *, cursor: str | None = None, limit: int = 20) -> TicketPage:
         """Newest first, keyset-paginated: pass ``next_cursor`` back as ``cursor``."""
         f = filters or TicketFilters()
         limit = max(1, min(int(limit), 100))

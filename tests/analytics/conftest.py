@@ -81,7 +81,13 @@ def seed_history(db, settings, clock: Clock) -> Seeded:
     tickets = TicketService(db, settings, clock=clock)
 
     def ticket(category: str) -> str:
-        data = {"category": category, "description": "打印机不打单", "merchant_id": "898310048161234", "contact_phone": "13800138000", "terminal_id": "12345678"}
+        data = {
+            "category": category,
+            "description": "打印机不打单",
+            "merchant_id": "898310048161234",
+            "contact_phone": "13800138000",
+            "terminal_id": "12345678",
+        }
         return tickets.create(TicketCreate(**data)).number
 
     clock.at("2026-11-29 23:59")
@@ -91,7 +97,9 @@ def seed_history(db, settings, clock: Clock) -> Seeded:
 
     clock.at("2026-11-30 10:00")
     convs.log_message("web:c1", "in", "小票打不出来")
-    turns.record("web:c1", "小票打不出来", "answer", [("fault-printer-no-receipt", 0.91)], entry_id="fault-printer-no-receipt")
+    turns.record(
+        "web:c1", "小票打不出来", "answer", [("fault-printer-no-receipt", 0.91)], entry_id="fault-printer-no-receipt"
+    )
     clock.at("2026-11-30 10:01")
     convs.record_faq_feedback("web:c1", "fault-printer-no-receipt", "up")
     turns.record_vote("web:c1", "fault-printer-no-receipt", "up")

@@ -58,7 +58,13 @@ def test_punctuation_only_questions_only_group_with_themselves(faq_engine):
 
 def question(i, text, minutes=0, candidates=(), vote=None, decision="none", conv=None):
     return Question(
-        id=i, query=text, decision=decision, vote=vote, taken=False, conversation_id=conv or f"web:c{i}", channel="web",
+        id=i,
+        query=text,
+        decision=decision,
+        vote=vote,
+        taken=False,
+        conversation_id=conv or f"web:c{i}",
+        channel="web",
         created_at=datetime(2026, 12, 1, tzinfo=UTC) + timedelta(minutes=minutes),
         candidates=[{"id": c, "score": s} for c, s in candidates],
     )
@@ -67,7 +73,9 @@ def question(i, text, minutes=0, candidates=(), vote=None, decision="none", conv
 def test_a_group_has_its_count_samples_last_seen_and_top_candidates(faq_engine):
     qs = [
         question(10, "打印机不出纸", 1, [("fault-printer-no-receipt", 0.5)]),
-        question(11, "打印机不出纸", 2, [("fault-printer-no-receipt", 0.55), ("fault-screen-black", 0.2)], conv="web:c10"),
+        question(
+            11, "打印机不出纸", 2, [("fault-printer-no-receipt", 0.55), ("fault-screen-black", 0.2)], conv="web:c10"
+        ),
         question(12, "打印机不出纸了怎么办", 9, [("fault-printer-no-receipt", 0.45)], vote="down", decision="answer"),
         question(13, "机器打印不出小票", 3, [("no-longer-in-the-kb", 0.9)], decision="suggest"),
         question(14, "今天天气怎么样", 30),
@@ -75,7 +83,11 @@ def test_a_group_has_its_count_samples_last_seen_and_top_candidates(faq_engine):
     printer, weather = group_questions(qs, faq_engine, 0.6)
     assert (printer.key, printer.count, printer.conversations) == ("g10", 4, 3)
     assert printer.question == "打印机不出纸"  # asked most
-    assert printer.samples[0] == "打印机不出纸" and set(printer.samples) == {"打印机不出纸", "打印机不出纸了怎么办", "机器打印不出小票"}
+    assert printer.samples[0] == "打印机不出纸" and set(printer.samples) == {
+        "打印机不出纸",
+        "打印机不出纸了怎么办",
+        "机器打印不出小票",
+    }
     assert printer.last_seen == qs[2].created_at and printer.first_seen == qs[0].created_at
     assert printer.reasons == {"none": 2, "down": 1, "suggest": 1}
     # Retired entries are not offered; most often found first.

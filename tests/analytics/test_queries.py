@@ -23,10 +23,20 @@ def test_per_day_counts_follow_local_days(database, seeded, faq_engine):
     assert [d.day for d in data.days] == ["2026-11-30", "2026-12-01"]
     # 23:30 on the 30th stays on the 30th, 00:30 on the 1st (16:30 UTC on the 30th) is the 1st.
     assert {k: day30[k] for k in ("conversations", "questions", "answered", "suggest", "none", "handoffs")} == {
-        "conversations": 2, "questions": 2, "answered": 1, "suggest": 1, "none": 0, "handoffs": 0
+        "conversations": 2,
+        "questions": 2,
+        "answered": 1,
+        "suggest": 1,
+        "none": 0,
+        "handoffs": 0,
     }
     assert {k: day1[k] for k in ("conversations", "questions", "answered", "suggest", "none", "handoffs")} == {
-        "conversations": 3, "questions": 3, "answered": 1, "suggest": 0, "none": 2, "handoffs": 3
+        "conversations": 3,
+        "questions": 3,
+        "answered": 1,
+        "suggest": 0,
+        "none": 2,
+        "handoffs": 3,
     }
     assert (day30["answer_rate"], day30["suggest_rate"], day30["handoff_rate"]) == (0.5, 0.5, 0.0)
     assert (day1["answer_rate"], day1["none_rate"], day1["handoff_rate"]) == (0.3333, 0.6667, 1.0)

@@ -17,13 +17,17 @@ def queue(db) -> list[str]:
 
 def test_a_question_of_a_conversation_not_seen_before_is_recorded(database):
     turns = FaqTurnLog(database)
-    turn_id = turns.record("wecom:zhangsan", "退款  多久到账 13812345678", "closest", [("settlement-t1-arrival", 0.41234567)])
+    turn_id = turns.record(
+        "wecom:zhangsan", "退款  多久到账 13812345678", "closest", [("settlement-t1-arrival", 0.41234567)]
+    )
     row = turns.get(turn_id)
     assert (row.channel, row.kind, row.decision) == ("wecom", "closest", "suggest")
     assert row.query == "退款  多久到账 138****5678"
     assert row.candidates == [{"id": "settlement-t1-arrival", "score": 0.4123}]
     with database.session() as s:
-        assert s.execute(select(Conversation.channel).where(Conversation.id == "wecom:zhangsan")).scalar_one() == "wecom"
+        assert (
+            s.execute(select(Conversation.channel).where(Conversation.id == "wecom:zhangsan")).scalar_one() == "wecom"
+        )
 
 
 def test_bad_input_is_refused(database):
@@ -52,8 +56,12 @@ def test_a_choice_goes_to_the_question_that_offered_it(database):
 
 def test_a_vote_goes_to_the_latest_question_that_entry_answered(database):
     turns = FaqTurnLog(database)
-    old = turns.record("web:a", "不打单", "answer", [("fault-printer-no-receipt", 0.9)], entry_id="fault-printer-no-receipt")
-    new = turns.record("web:a", "还是不打单", "answer", [("fault-printer-no-receipt", 0.9)], entry_id="fault-printer-no-receipt")
+    old = turns.record(
+        "web:a", "不打单", "answer", [("fault-printer-no-receipt", 0.9)], entry_id="fault-printer-no-receipt"
+    )
+    new = turns.record(
+        "web:a", "还是不打单", "answer", [("fault-printer-no-receipt", 0.9)], entry_id="fault-printer-no-receipt"
+    )
     assert turns.record_vote("web:a", "fault-printer-no-receipt", "down") == new
     assert turns.get(old).vote is None
     assert queue(database) == ["还是不打单"]

@@ -61,7 +61,9 @@ def make_app(tmp_path, faq_engine):
 
     def make(**overrides):
         n = len(made)
-        values = dict(data_dir=tmp_path / f"var{n}", outbox_worker_enabled=False, database_url=f"sqlite:///{tmp_path}/app{n}.db")
+        values = dict(
+            data_dir=tmp_path / f"var{n}", outbox_worker_enabled=False, database_url=f"sqlite:///{tmp_path}/app{n}.db"
+        )
         values.update(overrides)
         settings = Settings(_env_file=None, **values)
         upgrade(settings.effective_database_url)

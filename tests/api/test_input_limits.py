@@ -36,7 +36,9 @@ def test_a_chunked_oversized_body_without_length_is_refused_too(api):
         for _ in range(20):
             yield b"x" * 8192
 
-    r = api.client.post("/api/conversations/web:abc/messages", content=chunks(), headers={"content-type": "application/json"})
+    r = api.client.post(
+        "/api/conversations/web:abc/messages", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert "content-length" not in r.request.headers
     assert r.status_code == 413
 
@@ -93,8 +95,12 @@ def test_ids_with_a_trailing_newline_are_refused(api):
     b = browser(c)
     assert c.get("/api/chat/updates", params={"sender_id": b.sender_id + "\n"}, headers=b.auth).status_code == 422
     assert b.ack(["m1\n"]).status_code == 422
-    assert c.post("/api/chat/rating", json={"sender_id": b.sender_id, "subject": "handoff:1\n", "rating": 5},
-                  headers=b.auth).status_code == 422
+    assert (
+        c.post(
+            "/api/chat/rating", json={"sender_id": b.sender_id, "subject": "handoff:1\n", "rating": 5}, headers=b.auth
+        ).status_code
+        == 422
+    )
 
 
 def test_id_checks_use_the_whole_string():

@@ -14,7 +14,8 @@ import re
 
 import pytest
 
-from bot.tickets.apikeys import KEY_SCOPES as SCOPES, ApiKeyStore
+from bot.tickets.apikeys import KEY_SCOPES as SCOPES
+from bot.tickets.apikeys import ApiKeyStore
 
 INTERNAL = re.compile(r"^/api/(?!chat(/|$))")
 # Signing in and out is open to anyone by design (a password, not a key, is the credential).

@@ -161,4 +161,3 @@ def open_page(browser, request, tmp_path):
 @pytest.fixture
 def page(open_page):
     return open_page()
-

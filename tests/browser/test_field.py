@@ -53,14 +53,20 @@ def create(api, category: str, field: dict, **extra) -> dict:
 def test_the_maintainer_queue_assign_and_done(page, site, staff_account, maintainer, api):
     area = f"杭州市{uuid.uuid4().hex[:4].translate(str.maketrans('0123456789abcdef', '东南西北中上下左右前后新老大小滨'))}区"
     visit = create(
-        api, "visit",
+        api,
+        "visit",
         {"kind": "repair", "address": f"{area}文三路100号", "scheduled_date": day(2), "half_day": "pm"},
         terminal_id="12345678",
     )
     delivery = create(
-        api, "consumables",
-        {"kind": "consumables", "items": [{"code": "paper_57x50", "quantity": 10}], "delivery_method": "delivery",
-         "address": f"{area}文二路8号"},
+        api,
+        "consumables",
+        {
+            "kind": "consumables",
+            "items": [{"code": "paper_57x50", "quantity": 10}],
+            "delivery_method": "delivery",
+            "address": f"{area}文二路8号",
+        },
     )
 
     log_in(page, site, staff_account)

@@ -114,16 +114,19 @@ def seeded_week(stack_db, live_stack, entry_ids):
             convs.hand_back(f"web:seed{tag}d{i}c0", "xiaoli", notice=None)
         if i in (0, 5):
             tickets.create(
-                TicketCreate(category="repair", description="打印机不出纸", merchant_id="898310048161234",
-                             terminal_id="12345678", contact_phone="13800138000")
+                TicketCreate(
+                    category="repair",
+                    description="打印机不出纸",
+                    merchant_id="898310048161234",
+                    terminal_id="12345678",
+                    contact_phone="13800138000",
+                )
             )
     return tag
 
 
 def chart_data(page: Page, canvas_id: str) -> list[list]:
-    return page.evaluate(
-        "id => Chart.getChart(document.getElementById(id)).data.datasets.map(d => d.data)", canvas_id
-    )
+    return page.evaluate("id => Chart.getChart(document.getElementById(id)).data.datasets.map(d => d.data)", canvas_id)
 
 
 def drawn_pixels(page: Page, canvas_id: str) -> int:
@@ -140,7 +143,12 @@ def drawn_pixels(page: Page, canvas_id: str) -> int:
 
 
 def test_analytics_draws_the_seeded_week(page, site, staff_account, seeded_week):
-    log_in(page, site, {"username": "viewer", "password": staff_account["password"], "display_name": "值班主管"}, "analytics")
+    log_in(
+        page,
+        site,
+        {"username": "viewer", "password": staff_account["password"], "display_name": "值班主管"},
+        "analytics",
+    )
     page.get_by_label("开始日期").fill(WEEK[0])
     page.get_by_label("结束日期").fill(WEEK[-1])
     page.get_by_role("button", name="查询", exact=True).click()
@@ -194,14 +202,16 @@ def test_csv_export_downloads_the_table(page, site, staff_account, seeded_week):
 
 
 def unanswered_group(page: Page, question: str):
-    return page.locator("#u-groups .u-group").filter(has=page.locator(".u-question", has_text=re.compile("^" + re.escape(question) + "$")))
+    return page.locator("#u-groups .u-group").filter(
+        has=page.locator(".u-question", has_text=re.compile("^" + re.escape(question) + "$"))
+    )
 
 
 def seed_questions(stack_db, texts: list[str], entry_id: str) -> None:
     from bot.analytics.turns import FaqTurnLog
 
     turns = FaqTurnLog(stack_db)
-    for i, text in enumerate(texts):
+    for text in texts:
         turns.record(f"web:u{uuid.uuid4().hex[:10]}", text, "none", [(entry_id, 0.3)])
 
 
@@ -229,9 +239,21 @@ def test_an_editor_works_through_the_unanswered_queue(page, site, editor, stack_
     expect(page.locator("#kb-e-question")).to_have_value(f"机器能打发票{tag}吗")
     page.locator("#kb-e-id").fill(f"general-invoice-{tag}")
     page.locator("#kb-e-paraphrases").fill(
-        "\n".join(f"{w}{tag}" for w in ("刷卡机能开发票吗", "POS机可以打发票吗", "机器打发票怎么弄", "能不能用刷卡机开票", "收银机开发票", "小票能当发票用吗"))
+        "\n".join(
+            f"{w}{tag}"
+            for w in (
+                "刷卡机能开发票吗",
+                "POS机可以打发票吗",
+                "机器打发票怎么弄",
+                "能不能用刷卡机开票",
+                "收银机开发票",
+                "小票能当发票用吗",
+            )
+        )
     )
-    page.locator("#kb-e-answer").fill("刷卡机打的是交易小票，不是发票。需要发票的话：\n1. 联系您的服务商客服；\n2. 说明商户号和要开票的交易。")
+    page.locator("#kb-e-answer").fill(
+        "刷卡机打的是交易小票，不是发票。需要发票的话：\n1. 联系您的服务商客服；\n2. 说明商户号和要开票的交易。"
+    )
     page.locator("#kb-save").click()
     expect(page.locator("#kb-e-status")).to_contain_text("已保存为第")
     page.get_by_role("tab", name="未解答问题").click()
@@ -267,7 +289,12 @@ def test_an_editor_works_through_the_unanswered_queue(page, site, editor, stack_
 def test_a_viewer_sees_the_queue_but_cannot_change_it(page, site, staff_account, stack_db, entry_ids):
     tag = uuid.uuid4().hex[:4]
     seed_questions(stack_db, [f"可以刷{tag}外卡吗"], entry_ids[1])
-    log_in(page, site, {"username": "viewer", "password": staff_account["password"], "display_name": "值班主管"}, "unanswered")
+    log_in(
+        page,
+        site,
+        {"username": "viewer", "password": staff_account["password"], "display_name": "值班主管"},
+        "unanswered",
+    )
     group = unanswered_group(page, f"可以刷{tag}外卡吗")
     expect(group).to_contain_text("1 次")
     expect(group.get_by_role("button", name="忽略（不在服务范围）")).to_have_count(0)

@@ -325,8 +325,12 @@ def test_the_queue_refreshes_itself_and_counts_who_is_waiting(open_page, site, s
 
 def test_a_viewer_reads_but_cannot_change_tickets(page, site, staff_account, api):
     number = create_ticket(api)["number"]
-    log_in(page, site, {"username": "viewer", "password": staff_account["password"], "display_name": "值班主管"},
-           f"tickets/{number}")
+    log_in(
+        page,
+        site,
+        {"username": "viewer", "password": staff_account["password"], "display_name": "值班主管"},
+        f"tickets/{number}",
+    )
     expect(page.locator("#t-title")).to_have_text(f"工单 {number}")
     expect(page.get_by_role("button", name="保存修改")).to_be_disabled()
     expect(page.get_by_role("button", name="添加备注")).to_be_disabled()

@@ -180,9 +180,11 @@ def test_refusals_for_sending_too_much_are_explained(page, site, code, shown, re
     body = json.dumps({"detail": message, "message": message, "code": code}, ensure_ascii=False)
     page.route(
         site + "/api/chat",
-        lambda route: route.fulfill(status=429, body=body, content_type="application/json", headers={"Retry-After": "60"})
-        if route.request.method == "POST"
-        else route.continue_(),
+        lambda route: (
+            route.fulfill(status=429, body=body, content_type="application/json", headers={"Retry-After": "60"})
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
     )
     page.goto(site + "/")
     chat = ChatWidget(page)

@@ -86,7 +86,10 @@ def test_a_staff_reply_while_scrolled_up_shows_the_pill(open_page, site, staff_k
     log = page.locator(".pw-log")
     log.evaluate("el => { el.scrollTop = 0; }")  # the merchant scrolls back to re-read the steps
     with staff_client(site, staff_key) as staff:
-        r = staff.post(f"/api/conversations/{conv}/messages", json={"text": "您好，我是客服小李，请问机器型号是？", "author": "小李"})
+        r = staff.post(
+            f"/api/conversations/{conv}/messages",
+            json={"text": "您好，我是客服小李，请问机器型号是？", "author": "小李"},
+        )
         assert r.status_code == 201
     pill = page.get_by_role("button", name="新消息 ↓")
     expect(pill).to_be_visible()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -77,7 +78,7 @@ class Harness:
         self.settings, self.db, self.standin, self.rasa = settings, database, standin, rasa
         self.clock = ShiftClock()
 
-    async def start(self) -> "Harness":
+    async def start(self) -> Harness:
         from bot.api import conversations, deliveries, wechat
         from bot.api.errors import install_error_handlers
         from bot.app import start_channels
@@ -107,7 +108,9 @@ class Harness:
         app.state.chat = ChatService(self.services, self.rasa_client)
         self.channels, _ = await start_channels(app, self.settings, self.services)
         self.state = DatabaseState(self.db)
-        self.worker = ChannelOutboxWorker(self.db, self.settings, build_senders(self.settings, self.state), clock=self.clock)
+        self.worker = ChannelOutboxWorker(
+            self.db, self.settings, build_senders(self.settings, self.state), clock=self.clock
+        )
         self.app = app
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://posbot.test", timeout=30)
         key = ApiKeyStore(self.db).create("staff", ["tickets:read", "tickets:write"])
@@ -122,8 +125,9 @@ class Harness:
         await self.rasa_client.aclose()
 
     def wechat(self, mode: str = "safe", **kwargs) -> WeChatSide:
-        return WeChatSide(WX["wechat_token"], WX["wechat_aes_key"], WX["wechat_app_id"], mode=mode,
-                          standin=self.standin, **kwargs)
+        return WeChatSide(
+            WX["wechat_token"], WX["wechat_aes_key"], WX["wechat_app_id"], mode=mode, standin=self.standin, **kwargs
+        )
 
     def wecom(self, **kwargs) -> WeComSide:
         side = WeComSide(WECOM_TOKEN, WECOM_AES_KEY, self.standin.corp_id, self.standin.agent_id, **kwargs)
@@ -136,7 +140,9 @@ class Harness:
         return r.status_code, (side.reply(r.text) if r.status_code == 200 else r.text)
 
     async def say(self, side, text: str) -> str:
-        status, reply = await self.post(side, side.text_xml(text), "/wecom" if isinstance(side, WeComSide) else "/wechat")
+        status, reply = await self.post(
+            side, side.text_xml(text), "/wecom" if isinstance(side, WeComSide) else "/wechat"
+        )
         assert status == 200, reply
         return reply
 
@@ -170,7 +176,9 @@ async def make_harness(tmp_path, database, standin, fake_rasa):
     made: list[Harness] = []
 
     async def make(**overrides) -> Harness:
-        h = await Harness(channel_settings(tmp_path, standin, fake_rasa, **overrides), database, standin, fake_rasa).start()
+        h = await Harness(
+            channel_settings(tmp_path, standin, fake_rasa, **overrides), database, standin, fake_rasa
+        ).start()
         made.append(h)
         return h
 

@@ -82,7 +82,9 @@ class FakeRasa:
         time.sleep(delay)
         with self._lock:
             for m in messages:
-                self.events[sender].append({"event": "bot", "text": m.get("text", ""), "data": {"buttons": m.get("buttons", [])}})
+                self.events[sender].append(
+                    {"event": "bot", "text": m.get("text", ""), "data": {"buttons": m.get("buttons", [])}}
+                )
         return messages
 
     def texts(self, sender: str) -> list[str]:
@@ -94,7 +96,7 @@ class FakeRasa:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeRasa":
+    def start(self) -> FakeRasa:
         self._thread.start()
         return self
 

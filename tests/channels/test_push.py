@@ -43,8 +43,16 @@ async def test_a_fast_answer_is_a_passive_reply_and_nothing_is_pushed(harness):
 
 async def test_a_slow_answer_is_success_at_once_then_pushed_once(harness):
     side = harness.wechat()
-    harness.rasa.script["结算款什么时候到账"] = (2.0, [{"text": "一般T+1到账。"}, {"text": "问题解决了吗？", "buttons": [
-        {"title": "解决了", "payload": "/affirm"}, {"title": "没解决", "payload": "/deny"}]}])
+    harness.rasa.script["结算款什么时候到账"] = (
+        2.0,
+        [
+            {"text": "一般T+1到账。"},
+            {
+                "text": "问题解决了吗？",
+                "buttons": [{"title": "解决了", "payload": "/affirm"}, {"title": "没解决", "payload": "/deny"}],
+            },
+        ],
+    )
     started = asyncio.get_running_loop().time()
     params, body = side.request(side.text_xml("结算款什么时候到账"))
     r = await harness.http.post("/wechat", params=params, content=body)
@@ -54,7 +62,9 @@ async def test_a_slow_answer_is_success_at_once_then_pushed_once(harness):
     assert retry.text == "success"
     await harness.settle()
     assert await harness.drain() == 1
-    assert harness.standin.texts(side.openid) == ["一般T+1到账。\n\n问题解决了吗？\n\n请回复数字选择：\n1. 解决了\n2. 没解决"]
+    assert harness.standin.texts(side.openid) == [
+        "一般T+1到账。\n\n问题解决了吗？\n\n请回复数字选择：\n1. 解决了\n2. 没解决"
+    ]
     assert await harness.drain() == 0  # once
     assert harness.rasa.texts(f"wechat:{side.openid}") == ["结算款什么时候到账"]
     # The numbered options of the pushed answer work like those of a passive one.
@@ -93,7 +103,9 @@ async def test_during_a_handoff_the_first_message_is_acknowledged_once(harness):
 async def test_a_staff_reply_reaches_the_merchant_without_them_writing(harness):
     side = harness.wechat()
     conv = await start_handoff(harness, side)
-    r = await harness.http.post(f"/api/conversations/{conv}/messages", json={"text": "您好，我是客服小王"}, headers=harness.staff)
+    r = await harness.http.post(
+        f"/api/conversations/{conv}/messages", json={"text": "您好，我是客服小王"}, headers=harness.staff
+    )
     assert r.status_code == 201
     assert await harness.drain() == 1
     assert harness.standin.texts(side.openid) == ["您好，我是客服小王"]
@@ -111,8 +123,11 @@ async def test_a_staff_reply_reaches_the_merchant_without_them_writing(harness):
 async def test_a_ticket_update_reaches_a_wechat_merchant(harness):
     side = harness.wechat()
     await harness.say(side, "我要报修")
-    t = harness.services.tickets.create(TicketCreate(
-        category="handoff", description="打印机不出纸", channel="wechat", sender_id=f"wechat:{side.openid}"))
+    t = harness.services.tickets.create(
+        TicketCreate(
+            category="handoff", description="打印机不出纸", channel="wechat", sender_id=f"wechat:{side.openid}"
+        )
+    )
     harness.services.tickets.update(t.number, TicketPatch(status="resolved", note="已远程重置打印模块"), actor="alice")
     assert await harness.drain() == 1
     # The status template only: the note was internal.
@@ -127,7 +142,9 @@ async def test_45015_is_recorded_shown_to_staff_not_retried_and_sent_when_the_me
     side = harness.wechat()
     conv = await start_handoff(harness, side)
     harness.standin.advance(49 * 3600)  # the merchant went quiet two days ago
-    await harness.http.post(f"/api/conversations/{conv}/messages", json={"text": "您的问题已处理好了"}, headers=harness.staff)
+    await harness.http.post(
+        f"/api/conversations/{conv}/messages", json={"text": "您的问题已处理好了"}, headers=harness.staff
+    )
     assert await harness.drain() == 1
     [row] = rows(harness, conv)
     assert (row.status, row.last_errcode, row.attempts) == ("failed", 45015, 1)
@@ -150,7 +167,9 @@ async def test_45047_when_the_quota_of_the_last_message_is_used_up(harness):
     side = harness.wechat()
     conv = await start_handoff(harness, side)
     for i in range(7):
-        await harness.http.post(f"/api/conversations/{conv}/messages", json={"text": f"第{i + 1}条"}, headers=harness.staff)
+        await harness.http.post(
+            f"/api/conversations/{conv}/messages", json={"text": f"第{i + 1}条"}, headers=harness.staff
+        )
     await harness.drain()
     statuses = [(r.text, r.status, r.last_errcode) for r in rows(harness, conv)]
     assert [s for _, s, _ in statuses] == ["delivered"] * 5 + ["failed"] * 2
@@ -303,7 +322,9 @@ async def test_wecom_staff_reply_goes_through_message_send(harness):
     await harness.say(side, "你好")
     harness.services.conversations.start_handoff(conv, "wecom", None, "request_human")
     assert await harness.say(side, "有人吗") == handoff_notice(harness.services)
-    await harness.http.post(f"/api/conversations/{conv}/messages", json={"text": "您好，我是IT小李"}, headers=harness.staff)
+    await harness.http.post(
+        f"/api/conversations/{conv}/messages", json={"text": "您好，我是IT小李"}, headers=harness.staff
+    )
     await harness.drain()
     assert harness.standin.texts(side.userid, channel="wecom") == ["您好，我是IT小李"]
     stranger = harness.wecom()

@@ -24,8 +24,20 @@ async def test_killed_after_commit_before_send_delivers_after_restart_once(datab
     standin.interact(openid)
     database.engine.dispose()  # no pooled connection shared with the child
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.channels._push_child", db_url, standin.url, standin.appid, standin.secret, openid],
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.channels._push_child",
+            db_url,
+            standin.url,
+            standin.appid,
+            standin.secret,
+            openid,
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         conv = proc.stdout.readline().strip()
@@ -37,8 +49,9 @@ async def test_killed_after_commit_before_send_delivers_after_restart_once(datab
     assert standin.sent == []  # nothing left the dead process
 
     # "Restart": a fresh app instance's worker finds the committed row.
-    settings = Settings(_env_file=None, wechat_app_id=standin.appid, wechat_app_secret=standin.secret,
-                        wechat_api_base=standin.url)
+    settings = Settings(
+        _env_file=None, wechat_app_id=standin.appid, wechat_app_secret=standin.secret, wechat_api_base=standin.url
+    )
     worker = ChannelOutboxWorker(database, settings, build_senders(settings, DatabaseState(database)))
     try:
         assert await worker.run_once() == 1

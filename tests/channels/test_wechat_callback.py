@@ -33,11 +33,16 @@ SAMPLE_FROM_XML = (
 
 
 async def test_tencents_published_sample_decrypts_through_our_endpoint(make_harness):
-    h = await make_harness(wechat_token=SAMPLE_TOKEN, wechat_aes_key=SAMPLE_AES_KEY, wechat_app_id=SAMPLE_APPID,
-                           wechat_mode="compatible")
+    h = await make_harness(
+        wechat_token=SAMPLE_TOKEN, wechat_aes_key=SAMPLE_AES_KEY, wechat_app_id=SAMPLE_APPID, wechat_mode="compatible"
+    )
     # The sample is from 2014: our endpoint's clock is set to its moment, the window still applies.
     h.app.state.wechat = WeChatChannel(
-        h.settings, h.app.state.chat, WeChatMessageStore(h.db), DatabaseState(h.db), clock=lambda: int(SAMPLE_TIMESTAMP) + 3
+        h.settings,
+        h.app.state.chat,
+        WeChatMessageStore(h.db),
+        DatabaseState(h.db),
+        clock=lambda: int(SAMPLE_TIMESTAMP) + 3,
     )
     params = {
         "signature": signature(SAMPLE_TOKEN, SAMPLE_TIMESTAMP, SAMPLE_NONCE),
@@ -85,14 +90,30 @@ async def test_safe_mode_refuses_plaintext_and_plaintext_mode_refuses_ciphertext
 
 async def test_url_verification_checks_signature_and_timestamp(harness):
     now = str(int(time.time()))
-    ok = await harness.http.get("/wechat", params={"signature": signature("wx-test-token", now, "n1"), "timestamp": now,
-                                                   "nonce": "n1", "echostr": "hello"})
+    ok = await harness.http.get(
+        "/wechat",
+        params={
+            "signature": signature("wx-test-token", now, "n1"),
+            "timestamp": now,
+            "nonce": "n1",
+            "echostr": "hello",
+        },
+    )
     assert ok.status_code == 200 and ok.text == "hello"
     old = "1000000000"  # 2001
-    stale = await harness.http.get("/wechat", params={"signature": signature("wx-test-token", old, "n1"), "timestamp": old,
-                                                      "nonce": "n1", "echostr": "hello"})
+    stale = await harness.http.get(
+        "/wechat",
+        params={
+            "signature": signature("wx-test-token", old, "n1"),
+            "timestamp": old,
+            "nonce": "n1",
+            "echostr": "hello",
+        },
+    )
     assert stale.status_code == 403
-    forged = await harness.http.get("/wechat", params={"signature": "0" * 40, "timestamp": now, "nonce": "n1", "echostr": "x"})
+    forged = await harness.http.get(
+        "/wechat", params={"signature": "0" * 40, "timestamp": now, "nonce": "n1", "echostr": "x"}
+    )
     assert forged.status_code == 403
     missing = await harness.http.get("/wechat", params={"timestamp": now, "nonce": "n1", "echostr": "x"})
     assert missing.status_code in (400, 422)
@@ -163,7 +184,9 @@ XXE = (
 @pytest.mark.parametrize("payload", [BOMB, XXE], ids=["entity-expansion", "external-entity"])
 @pytest.mark.parametrize("mode", ["plaintext", "safe"])
 async def test_entity_expansion_and_external_entities_stay_refused(make_harness, payload, mode):
-    h = await make_harness(wechat_mode=mode, wechat_aes_key="" if mode == "plaintext" else "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+    h = await make_harness(
+        wechat_mode=mode, wechat_aes_key="" if mode == "plaintext" else "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    )
     side = h.wechat(mode)
     status, body = await h.post(side, payload.format(openid=side.openid))
     assert status == 400 and "DTD" in body
@@ -204,7 +227,11 @@ async def test_wecom_message_round_trips_encrypted_and_refuses_forgeries(harness
     params["msg_signature"] = "f" * 40
     assert (await harness.http.post("/wecom", params=params, content=body)).status_code == 403
     with harness.db.session() as s:
-        lines = s.execute(
-            select(ConversationMessage.text).where(ConversationMessage.conversation_id == f"wecom:{side.userid}")
-        ).scalars().all()
+        lines = (
+            s.execute(
+                select(ConversationMessage.text).where(ConversationMessage.conversation_id == f"wecom:{side.userid}")
+            )
+            .scalars()
+            .all()
+        )
     assert lines == ["刷卡机怎么激活", "收到：刷卡机怎么激活"]

@@ -217,8 +217,12 @@ def test_message_keys():
     assert message_key(text) == "msg:6123"
     subscribe = parse_message(_xml("oFan1", 1700000000, "<MsgType>event</MsgType><Event>subscribe</Event>"))
     location = parse_message(
-        _xml("oFan1", 1700000000, "<MsgType>event</MsgType><Event>LOCATION</Event><Latitude>1</Latitude>"
-             "<Longitude>2</Longitude><Precision>3</Precision>")
+        _xml(
+            "oFan1",
+            1700000000,
+            "<MsgType>event</MsgType><Event>LOCATION</Event><Latitude>1</Latitude>"
+            "<Longitude>2</Longitude><Precision>3</Precision>",
+        )
     )
     assert message_key(subscribe) == "event:oFan1:1700000000:subscribe"
     assert message_key(location) != message_key(subscribe)  # two events in one second are two events

@@ -82,9 +82,8 @@ def rasa():
 def app(services, rasa):
     from bot.api import chat, conversations
     from bot.api.errors import install_error_handlers
-    from bot.chat import ChatService
-
     from bot.api.limits import BodyLimit
+    from bot.chat import ChatService
 
     app = FastAPI()
     app.add_middleware(BodyLimit, rules=chat.body_limits(services.settings))
@@ -121,7 +120,9 @@ class Browser:
         return {"Authorization": f"Bearer {self.token}"}
 
     def say(self, text: str, **extra) -> httpx.Response:
-        return self.client.post("/api/chat", json={"sender_id": self.sender_id, "text": text, **extra}, headers=self.auth)
+        return self.client.post(
+            "/api/chat", json={"sender_id": self.sender_id, "text": text, **extra}, headers=self.auth
+        )
 
     def updates(self) -> httpx.Response:
         return self.client.get("/api/chat/updates", params={"sender_id": self.sender_id}, headers=self.auth)

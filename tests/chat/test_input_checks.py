@@ -13,7 +13,10 @@ from bot.rasa_client import BotMessage
 
 PRINTER_ANSWER = [
     BotMessage(text="按下面几步检查：\n1. 打开纸仓……"),
-    BotMessage(text="问题解决了吗？", buttons=[{"title": "解决了", "payload": "/affirm"}, {"title": "没解决", "payload": "/deny"}]),
+    BotMessage(
+        text="问题解决了吗？",
+        buttons=[{"title": "解决了", "payload": "/affirm"}, {"title": "没解决", "payload": "/deny"}],
+    ),
 ]
 SUGGESTIONS = [
     BotMessage(

@@ -45,7 +45,9 @@ def test_chat_without_a_valid_token_is_refused_and_nothing_reaches_rasa(client, 
     owner = browser()
     headers = {"Authorization": auth} if auth else {}
     r = client.post("/api/chat", json={"sender_id": owner.sender_id, "text": "/request_human"}, headers=headers)
-    assert_session_error(r, 401, "session_missing" if auth in (None, "Bearer", "Basic dXNlcjpwYXNz") else "session_invalid")
+    assert_session_error(
+        r, 401, "session_missing" if auth in (None, "Bearer", "Basic dXNlcjpwYXNz") else "session_invalid"
+    )
     assert r.headers["www-authenticate"].startswith("Bearer")
     assert rasa.received == []
     assert services.conversations.transcript(owner.conv) == []
@@ -54,7 +56,9 @@ def test_chat_without_a_valid_token_is_refused_and_nothing_reaches_rasa(client, 
 def test_a_token_signed_with_another_key_is_invalid(client, browser):
     owner = browser()
     forged = SessionTokens("not-the-server-key", 3600, 3600).issue(owner.sender_id).token
-    r = client.get("/api/chat/updates", params={"sender_id": owner.sender_id}, headers={"Authorization": f"Bearer {forged}"})
+    r = client.get(
+        "/api/chat/updates", params={"sender_id": owner.sender_id}, headers={"Authorization": f"Bearer {forged}"}
+    )
     assert_session_error(r, 401, "session_invalid")
     # ... and it cannot be renewed into a real one either.
     r = client.post("/api/chat/session", json={"token": forged})

@@ -81,7 +81,9 @@ def test_a_resolved_ticket_asks_for_a_rating(browser, client, services):
     assert t.number in u["text"] and u["tickets"] == [t.number]
     assert u["rating"] == {"subject": f"ticket:{t.number}"}
     r = client.post(
-        "/api/chat/rating", json={"sender_id": m.sender_id, "subject": f"ticket:{t.number}", "rating": 4}, headers=m.auth
+        "/api/chat/rating",
+        json={"sender_id": m.sender_id, "subject": f"ticket:{t.number}", "rating": 4},
+        headers=m.auth,
     )
     assert r.status_code == 200 and r.json()["created"] is True
 
@@ -89,7 +91,9 @@ def test_a_resolved_ticket_asks_for_a_rating(browser, client, services):
 @pytest.mark.parametrize("subject", ["handoff:999", "ticket:GD20260101-0001", "everything", "handoff:1; --"])
 def test_rating_something_that_is_not_mine_is_refused(browser, client, subject):
     m = browser()
-    r = client.post("/api/chat/rating", json={"sender_id": m.sender_id, "subject": subject, "rating": 3}, headers=m.auth)
+    r = client.post(
+        "/api/chat/rating", json={"sender_id": m.sender_id, "subject": subject, "rating": 3}, headers=m.auth
+    )
     assert r.status_code == 422, r.text
 
 
@@ -109,7 +113,9 @@ def test_an_open_ticket_cannot_be_rated_yet(browser, client, services):
     m = browser()
     t = make_ticket(services, m.conv)
     r = client.post(
-        "/api/chat/rating", json={"sender_id": m.sender_id, "subject": f"ticket:{t.number}", "rating": 5}, headers=m.auth
+        "/api/chat/rating",
+        json={"sender_id": m.sender_id, "subject": f"ticket:{t.number}", "rating": 5},
+        headers=m.auth,
     )
     assert r.status_code == 422 and "处理完成" in r.json()["message"]
 
@@ -117,7 +123,9 @@ def test_an_open_ticket_cannot_be_rated_yet(browser, client, services):
 @pytest.mark.parametrize("rating", [0, 6, "5", 4.5, None])
 def test_ratings_are_1_to_5(browser, client, rating):
     m = browser()
-    r = client.post("/api/chat/rating", json={"sender_id": m.sender_id, "subject": "handoff:1", "rating": rating}, headers=m.auth)
+    r = client.post(
+        "/api/chat/rating", json={"sender_id": m.sender_id, "subject": "handoff:1", "rating": rating}, headers=m.auth
+    )
     assert r.status_code == 422
 
 

@@ -17,7 +17,8 @@ from bot.conversations.service import ConversationService
 def _open_handoffs(db, conv: str) -> int:
     with db.engine.connect() as c:
         return c.execute(
-            sa.text("SELECT count(*) FROM conversation_handoffs WHERE conversation_id = :c AND ended_at IS NULL"), {"c": conv}
+            sa.text("SELECT count(*) FROM conversation_handoffs WHERE conversation_id = :c AND ended_at IS NULL"),
+            {"c": conv},
         ).scalar_one()
 
 

@@ -61,7 +61,10 @@ def make_tracker(
         "message_id": "msg-latest",
     }
     if events is None:
-        events = [{"event": "action", "name": "action_listen", "timestamp": time.time()}, user_event(text, intent, entities)]
+        events = [
+            {"event": "action", "name": "action_listen", "timestamp": time.time()},
+            user_event(text, intent, entities),
+        ]
     return Tracker(
         sender_id,
         all_slots,
@@ -99,7 +102,7 @@ def step_of(button: dict[str, str]) -> str:
     import json
 
     payload = button["payload"]
-    return json.loads(payload[payload.index("{"):])["step"]
+    return json.loads(payload[payload.index("{") :])["step"]
 
 
 def buttons(dispatcher: CollectingDispatcher, index: int = -1) -> list[dict[str, str]]:

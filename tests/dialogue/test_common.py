@@ -29,7 +29,10 @@ async def test_anger_or_urgency_sets_the_urgent_slot(domain, dispatcher, text):
 
 
 async def test_calm_message_and_button_payload_are_not_urgent(domain, dispatcher):
-    assert await ActionTurnHook().run(dispatcher, make_tracker(domain, text="打印机不出纸", intent="report_fault"), domain) == []
+    assert (
+        await ActionTurnHook().run(dispatcher, make_tracker(domain, text="打印机不出纸", intent="report_fault"), domain)
+        == []
+    )
     assert detect_urgency('/give_feedback{"feedback":"down"}') is None
     assert detect_urgency("") is None
     assert "投诉" in URGENT_KEYWORDS and "急" in URGENT_KEYWORDS
@@ -127,7 +130,7 @@ def test_slot_defaults_are_json_serialisable(domain):
 def click(domain, payload: str, intent: str, slots: dict, active_loop: str | None = None, **entities):
     import json
 
-    values = json.loads(payload[payload.index("{"):]) if "{" in payload else {}
+    values = json.loads(payload[payload.index("{") :]) if "{" in payload else {}
     return make_tracker(
         domain,
         text=payload,
@@ -162,21 +165,31 @@ async def test_a_button_of_an_earlier_question_is_flagged_and_sets_the_current_o
 
 
 async def test_a_late_vote_or_rating_is_simply_recorded_outside_the_form(domain, dispatcher):
-    for payload in ('/give_feedback{"feedback":"up","faq_id":"x","step":"feedback-aaaaaa"}', '/give_feedback{"rating":"4","step":"rating-aaaaaa"}'):
+    for payload in (
+        '/give_feedback{"feedback":"up","faq_id":"x","step":"feedback-aaaaaa"}',
+        '/give_feedback{"rating":"4","step":"rating-aaaaaa"}',
+    ):
         tracker = click(domain, payload, "give_feedback", {"question_step": "resolved-bbbbbb"})
         assert SlotSet("stale_button", True) not in await ActionTurnHook().run(dispatcher, tracker, domain)
 
 
 async def test_inside_the_form_every_other_button_is_an_earlier_one(domain, dispatcher):
     tracker = click(
-        domain, '/give_feedback{"rating":"4","step":"rating-aaaaaa"}', "give_feedback", {"question_step": "confirm-cccccc"}, "ticket_form"
+        domain,
+        '/give_feedback{"rating":"4","step":"rating-aaaaaa"}',
+        "give_feedback",
+        {"question_step": "confirm-cccccc"},
+        "ticket_form",
     )
     assert await ActionTurnHook().run(dispatcher, tracker, domain) == [SlotSet("stale_button", True)]
 
 
 async def test_typed_text_that_leaves_the_question_makes_its_buttons_old(domain, dispatcher):
     tracker = make_tracker(
-        domain, text="费率多少", intent="ask_question", slots={"pending_question": "resolved", "question_step": "resolved-aaaaaa"}
+        domain,
+        text="费率多少",
+        intent="ask_question",
+        slots={"pending_question": "resolved", "question_step": "resolved-aaaaaa"},
     )
     assert await ActionTurnHook().run(dispatcher, tracker, domain) == [
         SlotSet("pending_question", None),
@@ -196,14 +209,18 @@ async def test_the_stale_flag_lasts_one_message(domain, dispatcher):
 
 async def test_a_payload_without_a_step_is_taken_as_it_is(domain, dispatcher):
     # Buttons sent before steps existed (a widget open over the upgrade) still work.
-    tracker = make_tracker(domain, text="/deny", intent="deny", slots={"pending_question": "resolved", "question_step": "resolved-aaaaaa"})
+    tracker = make_tracker(
+        domain, text="/deny", intent="deny", slots={"pending_question": "resolved", "question_step": "resolved-aaaaaa"}
+    )
     assert await ActionTurnHook().run(dispatcher, tracker, domain) == []
 
 
 def test_verified_merchant_id_comes_only_from_the_message_metadata(domain):
     from actions.common import verified_merchant_id
 
-    tracker = make_tracker(domain, text="查工单 898310048161234", entities=[{"entity": "merchant_id", "value": "898310048161234"}])
+    tracker = make_tracker(
+        domain, text="查工单 898310048161234", entities=[{"entity": "merchant_id", "value": "898310048161234"}]
+    )
     assert verified_merchant_id(tracker) is None
     tracker.latest_message["metadata"] = {"verified_merchant_id": "898310048161234"}
     assert verified_merchant_id(tracker) == "898310048161234"
@@ -222,7 +239,11 @@ def test_value_before_message(domain):
     ]
     tracker = make_tracker(domain, events=events, slots={"merchant_id": "1381234567"})
     assert value_before_message(tracker, "merchant_id") == "898310048161234"
-    after_session = [{"event": "slot", "name": "phone", "value": "13812345678"}, {"event": "session_started"}, user_event("hi", "greet")]
+    after_session = [
+        {"event": "slot", "name": "phone", "value": "13812345678"},
+        {"event": "session_started"},
+        user_event("hi", "greet"),
+    ]
     assert value_before_message(make_tracker(domain, events=after_session), "phone") is None
 
 
@@ -232,7 +253,14 @@ async def test_a_second_hello_is_not_another_greeting(domain, dispatcher):
     first = make_tracker(domain, text="你好", intent="greet")
     await ActionGreet().run(dispatcher, first, domain)
     again = make_tracker(
-        domain, text="你好", intent="greet", events=[user_event("你好", "greet"), bot_event("您好！我是刷卡机智能客服小助手😊"), user_event("你好", "greet")]
+        domain,
+        text="你好",
+        intent="greet",
+        events=[
+            user_event("你好", "greet"),
+            bot_event("您好！我是刷卡机智能客服小助手😊"),
+            user_event("你好", "greet"),
+        ],
     )
     await ActionGreet().run(dispatcher, again, domain)
     assert [m["response"] for m in dispatcher.messages] == ["utter_greet", "utter_greet_again"]

@@ -76,8 +76,14 @@ async def test_information_answer_has_feedback_buttons(services, domain, dispatc
     ]
     assert texts(dispatcher) == [FEES_REPLY]
     assert dispatcher.messages[0]["buttons"] == [
-        {"title": "👍 有帮助", "payload": f'/give_feedback{{"feedback":"up","faq_id":"fees-rate-how-much","step":"{step}"}}'},
-        {"title": "👎 没帮助", "payload": f'/give_feedback{{"feedback":"down","faq_id":"fees-rate-how-much","step":"{step}"}}'},
+        {
+            "title": "👍 有帮助",
+            "payload": f'/give_feedback{{"feedback":"up","faq_id":"fees-rate-how-much","step":"{step}"}}',
+        },
+        {
+            "title": "👎 没帮助",
+            "payload": f'/give_feedback{{"feedback":"down","faq_id":"fees-rate-how-much","step":"{step}"}}',
+        },
     ]
 
 
@@ -241,7 +247,6 @@ async def test_declining_a_handoff_offer(services, domain, dispatcher):
         SlotSet("question_step", None),
     ]
     assert texts(dispatcher) == ["好的～还有其他问题随时问我。"]
-
 
 
 async def test_a_merchant_id_with_ticket_words_is_a_lookup_not_a_fact(services, domain, dispatcher):

@@ -71,9 +71,7 @@ async def test_code_that_varies_by_acquirer_says_so(services, domain, dispatcher
 
 
 async def test_code_from_the_entity_when_the_text_has_no_context_word(services, domain, dispatcher):
-    tracker = make_tracker(
-        domain, text="33", intent="inform", entities=[{"entity": "response_code", "value": "33"}]
-    )
+    tracker = make_tracker(domain, text="33", intent="inform", entities=[{"entity": "response_code", "value": "33"}])
     await ActionFaqSearch().run(dispatcher, tracker, domain)
     assert texts(dispatcher)[0].startswith("代码 33：过期卡")
 
@@ -145,9 +143,10 @@ async def test_chosen_area_narrows_the_earlier_question(services, domain, dispat
     # within fees the only entry answers (or is offered); nothing from another area
     payloads = [b["payload"] for m in dispatcher.messages for b in m["buttons"]]
     assert all("settlement" not in p and "printer" not in p for p in payloads)
-    assert SlotSet("faq_id", "fees-rate-how-much") in events or SlotSet(
-        "faq_suggestions", ["fees-rate-how-much"]
-    ) in events
+    assert (
+        SlotSet("faq_id", "fees-rate-how-much") in events
+        or SlotSet("faq_suggestions", ["fees-rate-how-much"]) in events
+    )
 
 
 async def test_chosen_area_without_a_question_lists_its_common_questions(services, domain, dispatcher):
@@ -221,7 +220,9 @@ async def test_reply_kinds_of_the_other_replies(services, domain, dispatcher):
 async def test_a_guessed_code_entity_in_an_ordinary_number_is_not_a_code(services, domain, dispatcher):
     # DIET may tag "299" (a price) as response_code; only the code pattern or a bare code counts
     tracker = make_tracker(
-        domain, text="开通时交的399块押金能退吗", intent="ask_question",
+        domain,
+        text="开通时交的399块押金能退吗",
+        intent="ask_question",
         entities=[{"entity": "response_code", "value": "399", "extractor": "DIETClassifier"}],
     )
     await ActionFaqSearch().run(dispatcher, tracker, domain)

@@ -29,7 +29,11 @@ async def test_an_answer_is_logged_as_answered_and_stays_out_of_the_queue(servic
     await ActionFaqSearch().run(dispatcher, tracker, domain)
     [row] = turns(services)
     assert (row.conversation_id, row.channel, row.kind, row.decision, row.entry_id) == (
-        SENDER, "web", "answer", "answer", "fault-printer-no-paper"
+        SENDER,
+        "web",
+        "answer",
+        "answer",
+        "fault-printer-no-paper",
     )
     assert row.candidates[0]["id"] == "fault-printer-no-paper" and row.candidates[0]["score"] > 0
     assert queue(services) == []
@@ -50,13 +54,20 @@ async def test_a_suggestion_is_queued_until_the_merchant_takes_one(services, dom
     await ActionFaqSearch().run(dispatcher, make_tracker(domain, text="结算费率", intent="ask_question"), domain)
     [row] = turns(services)
     assert (row.kind, row.decision) == ("suggest", "suggest")
-    assert [c["id"] for c in row.candidates][:3] == ["fees-rate-how-much", "settlement-not-arrived", "general-human-service"]
+    assert [c["id"] for c in row.candidates][:3] == [
+        "fees-rate-how-much",
+        "settlement-not-arrived",
+        "general-human-service",
+    ]
     assert queue(services) == ["结算费率"]
 
     # The merchant clicks the second suggestion: the question was answered after all.
     click = make_tracker(
-        domain, text='/choose_faq{"faq_id":"settlement-not-arrived"}', intent="choose_faq",
-        entities=ents(faq_id="settlement-not-arrived"), slots={"faq_query": "结算费率"},
+        domain,
+        text='/choose_faq{"faq_id":"settlement-not-arrived"}',
+        intent="choose_faq",
+        entities=ents(faq_id="settlement-not-arrived"),
+        slots={"faq_query": "结算费率"},
     )
     await ActionAnswerFaq().run(dispatcher, click, domain)
     [row] = turns(services)
@@ -65,7 +76,10 @@ async def test_a_suggestion_is_queued_until_the_merchant_takes_one(services, dom
 
     # ...and then says it did not help: back in the queue.
     down = make_tracker(
-        domain, text='/give_feedback{"feedback":"down"}', intent="give_feedback", entities=ents(feedback="down"),
+        domain,
+        text='/give_feedback{"feedback":"down"}',
+        intent="give_feedback",
+        entities=ents(feedback="down"),
         slots={"faq_id": "settlement-not-arrived"},
     )
     await ActionRecordFeedback().run(dispatcher, down, domain)
@@ -78,7 +92,10 @@ async def test_a_thumbs_down_on_a_direct_answer_queues_it(services, domain, disp
     await ActionFaqSearch().run(dispatcher, make_tracker(domain, text="费率多少", intent="ask_question"), domain)
     assert queue(services) == []
     down = make_tracker(
-        domain, text='/give_feedback{"feedback":"down"}', intent="give_feedback", entities=ents(feedback="down"),
+        domain,
+        text='/give_feedback{"feedback":"down"}',
+        intent="give_feedback",
+        entities=ents(feedback="down"),
         slots={"faq_id": "fees-rate-how-much"},
     )
     await ActionRecordFeedback().run(dispatcher, down, domain)
@@ -88,8 +105,11 @@ async def test_a_thumbs_down_on_a_direct_answer_queues_it(services, domain, disp
 async def test_a_choice_from_another_conversation_counts_for_nothing_here(services, domain, dispatcher):
     await ActionFaqSearch().run(dispatcher, make_tracker(domain, text="结算费率", intent="ask_question"), domain)
     other = make_tracker(
-        domain, text='/choose_faq{"faq_id":"fees-rate-how-much"}', intent="choose_faq",
-        entities=ents(faq_id="fees-rate-how-much"), sender_id="web:someone-else",
+        domain,
+        text='/choose_faq{"faq_id":"fees-rate-how-much"}',
+        intent="choose_faq",
+        entities=ents(faq_id="fees-rate-how-much"),
+        sender_id="web:someone-else",
     )
     await ActionAnswerFaq().run(dispatcher, other, domain)
     assert queue(services) == ["结算费率"]
@@ -100,7 +120,9 @@ async def test_a_failing_log_does_not_cost_the_merchant_the_answer(services, dom
         raise RuntimeError("database down")
 
     monkeypatch.setattr(type(services.faq_turns), "record", broken)
-    await ActionFaqSearch().run(dispatcher, make_tracker(domain, text="打印机不出纸怎么办", intent="report_fault"), domain)
+    await ActionFaqSearch().run(
+        dispatcher, make_tracker(domain, text="打印机不出纸怎么办", intent="report_fault"), domain
+    )
     assert dispatcher.messages[0]["text"].startswith("您好，打印不出纸可以这样排查")
 
 

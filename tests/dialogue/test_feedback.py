@@ -26,7 +26,10 @@ def summary(services):
 
 async def test_thumbs_up_is_stored(services, domain, dispatcher):
     tracker = make_tracker(
-        domain, text='/give_feedback{"feedback":"up"}', intent="give_feedback", entities=ents(feedback="up"),
+        domain,
+        text='/give_feedback{"feedback":"up"}',
+        intent="give_feedback",
+        entities=ents(feedback="up"),
         slots={"faq_id": "fees-rate-how-much"},
     )
     events = await ActionRecordFeedback().run(dispatcher, tracker, domain)
@@ -37,7 +40,10 @@ async def test_thumbs_up_is_stored(services, domain, dispatcher):
 
 async def test_thumbs_down_asks_for_a_reason(services, domain, dispatcher):
     tracker = make_tracker(
-        domain, text='/give_feedback{"feedback":"down"}', intent="give_feedback", entities=ents(feedback="down"),
+        domain,
+        text='/give_feedback{"feedback":"down"}',
+        intent="give_feedback",
+        entities=ents(feedback="down"),
         slots={"faq_id": "fees-rate-how-much"},
     )
     events = await ActionRecordFeedback().run(dispatcher, tracker, domain)
@@ -73,7 +79,9 @@ async def test_reason_button_is_stored_with_the_vote(services, domain, dispatche
 
 async def test_typed_reason_is_stored_as_typed(services, domain, dispatcher):
     tracker = make_tracker(
-        domain, text="说得太复杂了", intent="chitchat",
+        domain,
+        text="说得太复杂了",
+        intent="chitchat",
         slots={"faq_id": "fees-rate-how-much", "pending_question": "feedback_reason"},
     )
     await ActionRecordFeedback().run(dispatcher, tracker, domain)
@@ -101,7 +109,10 @@ async def test_unresolved_reason_offers_a_ticket(services, domain, dispatcher):
 
 async def test_rating_by_button_is_stored_once(services, domain, dispatcher):
     tracker = make_tracker(
-        domain, text='/give_feedback{"rating":"5"}', intent="give_feedback", entities=ents(rating="5"),
+        domain,
+        text='/give_feedback{"rating":"5"}',
+        intent="give_feedback",
+        entities=ents(rating="5"),
         slots={"pending_question": "rating"},
     )
     events = await ActionRecordFeedback().run(dispatcher, tracker, domain)
@@ -129,7 +140,10 @@ async def test_unreadable_rating_is_re_asked(services, domain, dispatcher):
 
 async def test_resolved_records_up_and_asks_the_rating(services, domain, dispatcher):
     tracker = make_tracker(
-        domain, text="解决了", intent="affirm", slots={"faq_id": "fault-printer-no-paper", "pending_question": "resolved"}
+        domain,
+        text="解决了",
+        intent="affirm",
+        slots={"faq_id": "fault-printer-no-paper", "pending_question": "resolved"},
     )
     events = await ActionFaqResolved().run(dispatcher, tracker, domain)
     assert texts(dispatcher) == ["太好了，问题解决了就好😊 方便给这次服务打个分吗？（5分最满意）"]
@@ -164,7 +178,10 @@ async def test_unresolved_handoff_entry_offers_a_person(services, domain, dispat
     tracker = make_tracker(domain, text="没用", intent="deny", slots={"faq_id": "general-human-service"})
     events = await ActionFaqUnresolved().run(dispatcher, tracker, domain)
     assert texts(dispatcher) == ["很抱歉没能帮您解决😥 要为您转人工客服吗？"]
-    assert events == [SlotSet("pending_question", "handoff_offer"), SlotSet("question_step", step_of(dispatcher.messages[0]["buttons"][0]))]
+    assert events == [
+        SlotSet("pending_question", "handoff_offer"),
+        SlotSet("question_step", step_of(dispatcher.messages[0]["buttons"][0])),
+    ]
 
 
 async def test_rating_asked_on_thanks_and_on_goodbye(services, domain, dispatcher):

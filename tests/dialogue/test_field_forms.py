@@ -43,14 +43,24 @@ def form_tracker(domain, form, *, requested, candidates, slots=None, text="", in
     base = {"requested_slot": requested, **(slots or {})}
     now = time.time()
     before = [{"event": "slot", "name": k, "value": v, "timestamp": now - 10} for k, v in base.items() if v is not None]
-    events = before + [
-        {"event": "action", "name": "action_listen", "timestamp": now},
-        user_event(text, intent),
-        {"event": "slot", "name": "requested_slot", "value": requested, "timestamp": now},
-        {"event": "action", "name": form, "timestamp": now},
-    ] + [{"event": "slot", "name": k, "value": v, "timestamp": now} for k, v in candidates.items()]
+    events = (
+        before
+        + [
+            {"event": "action", "name": "action_listen", "timestamp": now},
+            user_event(text, intent),
+            {"event": "slot", "name": "requested_slot", "value": requested, "timestamp": now},
+            {"event": "action", "name": form, "timestamp": now},
+        ]
+        + [{"event": "slot", "name": k, "value": v, "timestamp": now} for k, v in candidates.items()]
+    )
     return make_tracker(
-        domain, text=text, intent=intent, slots={**base, **candidates}, events=events, active_loop=form, sender_id=sender
+        domain,
+        text=text,
+        intent=intent,
+        slots={**base, **candidates},
+        events=events,
+        active_loop=form,
+        sender_id=sender,
     )
 
 
@@ -60,7 +70,13 @@ def slots(events) -> dict:
 
 async def consumables(domain, dispatcher, text, requested, slots_=None, intent="inform"):
     tracker = form_tracker(
-        domain, "consumables_form", requested=requested, candidates={requested: text}, slots=slots_, text=text, intent=intent
+        domain,
+        "consumables_form",
+        requested=requested,
+        candidates={requested: text},
+        slots=slots_,
+        text=text,
+        intent=intent,
     )
     return slots(await ValidateConsumablesForm().run(dispatcher, tracker, domain))
 
@@ -96,7 +112,9 @@ async def test_paper_without_a_size_asks_for_the_size(services, domain, dispatch
 async def test_a_wrong_size_names_the_sizes_we_have_and_asks_again(services, domain, dispatcher):
     got = await consumables(domain, dispatcher, "76×76的", "supply_item")
     assert got["supply_item"] is None and got["form_reasked"] == "supply_item"
-    assert texts(dispatcher) == ["没有 76×76 这种规格的纸，我们能送的打印纸有：57×50mm、57×40mm、80×80mm、80×60mm，请再发一次～"]
+    assert texts(dispatcher) == [
+        "没有 76×76 这种规格的纸，我们能送的打印纸有：57×50mm、57×40mm、80×80mm、80×60mm，请再发一次～"
+    ]
     got = await consumables(domain, dispatcher, "色代", "supply_item")  # typo of 色带
     assert got["supply_item"] == "ribbon_needle"
 
@@ -116,7 +134,9 @@ async def test_impossible_quantities_are_refused_in_chinese(services, domain, di
 
 
 async def test_a_good_quantity_and_parts_have_their_own_limit(services, domain, dispatcher):
-    assert (await consumables(domain, dispatcher, "十卷", "supply_quantity", {"supply_item": "paper_57x50"}))["supply_quantity"] == "10"
+    assert (await consumables(domain, dispatcher, "十卷", "supply_quantity", {"supply_item": "paper_57x50"}))[
+        "supply_quantity"
+    ] == "10"
     got = await consumables(domain, dispatcher, "8", "supply_quantity", {"supply_item": "part_battery"})
     assert got["supply_quantity"] is None and "一次最多能申请5块" in texts(dispatcher)[-1]
 
@@ -139,16 +159,24 @@ async def test_a_wrong_phone_keeps_everything_before(services, domain, dispatche
 
 async def test_an_id_read_out_of_an_address_does_not_replace_the_merchant_id(services, domain, dispatcher):
     tracker = form_tracker(
-        domain, "consumables_form", requested="supply_delivery",
+        domain,
+        "consumables_form",
+        requested="supply_delivery",
         candidates={"supply_delivery": ADDRESS, "merchant_id": "123456789012345"},
-        slots={"merchant_id": MERCHANT}, text=ADDRESS,
+        slots={"merchant_id": MERCHANT},
+        text=ADDRESS,
     )
     got = slots(await ValidateConsumablesForm().run(dispatcher, tracker, domain))
     assert got["merchant_id"] == MERCHANT
 
 
 async def test_confirm_edit_and_typed_field_name(services, domain, dispatcher):
-    filled = {"supply_item": "paper_57x50", "supply_quantity": "5", "supply_delivery": "pickup", "merchant_id": MERCHANT}
+    filled = {
+        "supply_item": "paper_57x50",
+        "supply_quantity": "5",
+        "supply_delivery": "pickup",
+        "merchant_id": MERCHANT,
+    }
     got = await consumables(domain, dispatcher, "edit", "field_confirm", filled, intent="deny")
     assert got["field_editing"] is True
     got = await consumables(domain, dispatcher, "数量不对", "field_confirm", filled, intent="inform")
@@ -157,11 +185,19 @@ async def test_confirm_edit_and_typed_field_name(services, domain, dispatcher):
     assert got["supply_delivery"] is None and got["field_editing"] is None
 
 
-async def test_submitting_creates_the_consumables_ticket_and_promises_the_lead_time(services, domain, dispatcher, clock):
+async def test_submitting_creates_the_consumables_ticket_and_promises_the_lead_time(
+    services, domain, dispatcher, clock
+):
     services.vault.keep(SENDER, PHONE)
     filled = {
-        "supply_item": "paper_80x80", "supply_quantity": "5", "supply_delivery": "delivery", "supply_address": ADDRESS,
-        "field_area": "杭州市西湖区", "merchant_id": MERCHANT, "phone": "138****5678", "field_confirm": "yes",
+        "supply_item": "paper_80x80",
+        "supply_quantity": "5",
+        "supply_delivery": "delivery",
+        "supply_address": ADDRESS,
+        "field_area": "杭州市西湖区",
+        "merchant_id": MERCHANT,
+        "phone": "138****5678",
+        "field_confirm": "yes",
     }
     summary_tracker = make_tracker(domain, slots=filled, active_loop="consumables_form")
     await ActionAskFieldConfirm().run(dispatcher, summary_tracker, domain)
@@ -199,10 +235,17 @@ async def test_cancel_halfway_clears_the_form(services, domain, dispatcher):
 
 @pytest.mark.parametrize(
     ("text", "kind"),
-    [("新店要装一台", "installation"), ("要搬店了机器要移机", "relocation"), ("想让人来培训一下", "training"), ("能派人上门看看吗", "repair")],
+    [
+        ("新店要装一台", "installation"),
+        ("要搬店了机器要移机", "relocation"),
+        ("想让人来培训一下", "training"),
+        ("能派人上门看看吗", "repair"),
+    ],
 )
 async def test_the_kind_of_visit_comes_from_the_first_message(services, domain, dispatcher, text, kind):
-    events = await ActionStartVisitForm().run(dispatcher, make_tracker(domain, text=text, intent="request_visit"), domain)
+    events = await ActionStartVisitForm().run(
+        dispatcher, make_tracker(domain, text=text, intent="request_visit"), domain
+    )
     assert SlotSet("visit_kind", kind) in events
 
 
@@ -212,13 +255,25 @@ async def test_a_new_installation_asks_no_terminal_and_no_problem(services, doma
     assert "terminal_id" not in required and "visit_problem" not in required
     tracker = form_tracker(domain, "visit_form", requested=None, candidates={}, slots={"visit_kind": "repair"})
     required = await ValidateVisitForm().required_slots([], dispatcher, tracker, domain)
-    assert required == ["visit_kind", "merchant_id", "terminal_id", "visit_address", "visit_problem", "visit_time", "visit_time_ok", "phone", "field_confirm"]
+    assert required == [
+        "visit_kind",
+        "merchant_id",
+        "terminal_id",
+        "visit_address",
+        "visit_problem",
+        "visit_time",
+        "visit_time_ok",
+        "phone",
+        "field_confirm",
+    ]
 
 
 async def test_the_time_is_parsed_and_confirmed_back_with_its_weekday(services, domain, dispatcher, clock):
     got = await visit(domain, dispatcher, "周六上午", "visit_time")
     assert got["visit_time"] == "2026-11-28 am"
-    tracker = make_tracker(domain, slots={"visit_time": "2026-11-28 am", "requested_slot": "visit_time_ok"}, active_loop="visit_form")
+    tracker = make_tracker(
+        domain, slots={"visit_time": "2026-11-28 am", "requested_slot": "visit_time_ok"}, active_loop="visit_form"
+    )
     await ActionAskVisitTimeOk().run(dispatcher, tracker, domain)
     assert texts(dispatcher)[-1] == "您选的是 11月28日（周六）上午，对吗？"
     assert [b["title"] for b in dispatcher.messages[-1]["buttons"]] == ["对，就这个时间", "换个时间"]
@@ -226,7 +281,10 @@ async def test_the_time_is_parsed_and_confirmed_back_with_its_weekday(services, 
 
 async def test_a_time_in_the_past_or_too_far_ahead_is_refused(services, domain, dispatcher, clock):
     got = await visit(domain, dispatcher, "昨天下午", "visit_time")
-    assert got["visit_time"] is None and texts(dispatcher)[-1] == "11月24日（周二）已经过去了，请选一个以后的时间，请再发一次～"
+    assert (
+        got["visit_time"] is None
+        and texts(dispatcher)[-1] == "11月24日（周二）已经过去了，请选一个以后的时间，请再发一次～"
+    )
     got = await visit(domain, dispatcher, "明年3月1日上午", "visit_time")
     assert got["visit_time"] is None
     got = await visit(domain, dispatcher, "2027年3月1日上午", "visit_time")
@@ -273,9 +331,17 @@ async def test_a_typo_in_the_terminal_id_and_the_serial_instead(services, domain
 
 def visit_slots(**extra):
     return {
-        "visit_kind": "repair", "merchant_id": MERCHANT, "terminal_id": TERMINAL, "visit_address": ADDRESS,
-        "field_area": "杭州市西湖区", "visit_problem": "打印机不出纸", "visit_time": "2026-11-28 am",
-        "visit_time_ok": "yes", "phone": "138****5678", "field_confirm": "yes", **extra,
+        "visit_kind": "repair",
+        "merchant_id": MERCHANT,
+        "terminal_id": TERMINAL,
+        "visit_address": ADDRESS,
+        "field_area": "杭州市西湖区",
+        "visit_problem": "打印机不出纸",
+        "visit_time": "2026-11-28 am",
+        "visit_time_ok": "yes",
+        "phone": "138****5678",
+        "field_confirm": "yes",
+        **extra,
     }
 
 
@@ -291,7 +357,10 @@ async def test_submitting_books_the_visit(services, domain, dispatcher, clock):
     t = services.tickets.get(number)
     assert t.category == "visit" and t.terminal_id == TERMINAL and t.description == "上门维修：打印机不出纸"
     assert (t.field.kind, t.field.scheduled_date, t.field.half_day, t.field.service_area) == (
-        "repair", date(2026, 11, 28), "am", "杭州市西湖区",
+        "repair",
+        date(2026, 11, 28),
+        "am",
+        "杭州市西湖区",
     )
     reply = texts(dispatcher)[-1]
     assert "已为您预约上门维修✅" in reply and "11月28日（周六）上午" in reply and "138****5678" in reply
@@ -305,13 +374,17 @@ async def test_reschedule_and_cancel_by_chat(services, domain, dispatcher, clock
     assert services.tickets.get(number).field.half_day == "pm"
 
     # "改个时间" without a time asks for one; a past time then says why.
-    events = await ActionRescheduleVisit().run(dispatcher, make_tracker(domain, text="想改个时间", intent="reschedule_visit"), domain)
+    events = await ActionRescheduleVisit().run(
+        dispatcher, make_tracker(domain, text="想改个时间", intent="reschedule_visit"), domain
+    )
     assert slots(events)["pending_question"] == "visit_reschedule" and "11月27日（周五）下午" in texts(dispatcher)[-1]
     tracker = make_tracker(domain, text="昨天", intent="inform", slots={"pending_question": "visit_reschedule"})
     await ActionRescheduleVisit().run(dispatcher, tracker, domain)
     assert "已经过去了" in texts(dispatcher)[-1]
 
-    events = await ActionCancelVisit().run(dispatcher, make_tracker(domain, text="不用来了取消吧", intent="cancel_visit"), domain)
+    events = await ActionCancelVisit().run(
+        dispatcher, make_tracker(domain, text="不用来了取消吧", intent="cancel_visit"), domain
+    )
     assert slots(events)["pending_question"] == "visit_cancel"
     assert texts(dispatcher)[-1] == f"确定取消 11月27日（周五）下午 的上门服务吗？（工单 {number}）"
     tracker = make_tracker(domain, text="/affirm", intent="affirm", slots={"pending_question": "visit_cancel"})
@@ -329,19 +402,27 @@ async def test_a_stranger_cannot_move_or_see_someone_elses_visit(services, domai
     assert "没有找到您待上门的预约" in texts(dispatcher)[-1]
     assert services.tickets.get(number).field.half_day == "am"
     # Typing the merchant's id proves nothing: still nothing shown.
-    await ActionCheckField().run(dispatcher, make_tracker(domain, text=f"商户{MERCHANT}的纸什么时候到", sender_id=stranger), domain)
+    await ActionCheckField().run(
+        dispatcher, make_tracker(domain, text=f"商户{MERCHANT}的纸什么时候到", sender_id=stranger), domain
+    )
     assert number not in texts(dispatcher)[-1]
 
 
 async def test_when_will_my_paper_come(services, domain, dispatcher, clock):
     services.vault.keep(SENDER, PHONE)
     filled = {
-        "supply_item": "ribbon_needle", "supply_quantity": "2", "supply_delivery": "pickup", "merchant_id": MERCHANT,
-        "phone": "138****5678", "field_confirm": "yes",
+        "supply_item": "ribbon_needle",
+        "supply_quantity": "2",
+        "supply_delivery": "pickup",
+        "merchant_id": MERCHANT,
+        "phone": "138****5678",
+        "field_confirm": "yes",
     }
     events = await ActionSubmitConsumables().run(dispatcher, make_tracker(domain, slots=filled), domain)
     number = slots(events)["last_ticket_number"]
-    await ActionCheckField().run(dispatcher, make_tracker(domain, text="色带寄了吗", intent="check_field_status"), domain)
+    await ActionCheckField().run(
+        dispatcher, make_tracker(domain, text="色带寄了吗", intent="check_field_status"), domain
+    )
     from bot.field.when import day_label
 
     by = day_label(services.tickets.get(number).field.scheduled_date)
@@ -368,8 +449,15 @@ async def test_care_checklist_and_reminder_opt_in_and_out(services, domain, disp
 
     await ActionCareChecklist().run(dispatcher, make_tracker(domain, text="保养清单"), domain)
     text = texts(dispatcher)[-1]
-    assert text.startswith("🧰 刷卡机日常保养清单\n1. ") and "至少等一分钟" in text and "密码键盘" in text and "备份" in text
-    await ActionCareReminder().run(dispatcher, make_tracker(domain, text="提醒我保养", slots={"merchant_id": MERCHANT}), domain)
+    assert (
+        text.startswith("🧰 刷卡机日常保养清单\n1. ")
+        and "至少等一分钟" in text
+        and "密码键盘" in text
+        and "备份" in text
+    )
+    await ActionCareReminder().run(
+        dispatcher, make_tracker(domain, text="提醒我保养", slots={"merchant_id": MERCHANT}), domain
+    )
     assert texts(dispatcher)[-1] == "好的，以后每30天在这里提醒您保养一次机器。不想再收到的话说“不用提醒保养了”。"
     assert reminders.active(services.db, SENDER)
 
@@ -393,6 +481,8 @@ async def test_ticket_status_names_the_booked_time(services, domain, dispatcher,
     from actions.tickets import ActionCheckTicket
 
     number = await submit_visit(services, domain, dispatcher)
-    await ActionCheckTicket().run(dispatcher, make_tracker(domain, text="师傅什么时候上门", intent="check_ticket"), domain)
+    await ActionCheckTicket().run(
+        dispatcher, make_tracker(domain, text="师傅什么时候上门", intent="check_ticket"), domain
+    )
     reply = texts(dispatcher)[-1]
     assert number in reply and "· 类型：上门服务" in reply and "· 上门时间：11月28日（周六）上午" in reply

@@ -67,12 +67,16 @@ def form_tracker(
     base = {"ticket_category": "repair", "requested_slot": requested, **(slots or {})}
     now = time.time()
     before = [{"event": "slot", "name": k, "value": v, "timestamp": now - 10} for k, v in base.items() if v is not None]
-    events = before + [
-        {"event": "action", "name": "action_listen", "timestamp": now},
-        user_event(text, intent),
-        {"event": "slot", "name": "requested_slot", "value": requested, "timestamp": now},
-        {"event": "action", "name": "ticket_form", "timestamp": now},
-    ] + [{"event": "slot", "name": k, "value": v, "timestamp": now} for k, v in candidates.items()]
+    events = (
+        before
+        + [
+            {"event": "action", "name": "action_listen", "timestamp": now},
+            user_event(text, intent),
+            {"event": "slot", "name": "requested_slot", "value": requested, "timestamp": now},
+            {"event": "action", "name": "ticket_form", "timestamp": now},
+        ]
+        + [{"event": "slot", "name": k, "value": v, "timestamp": now} for k, v in candidates.items()]
+    )
     return make_tracker(
         domain, text=text, intent=intent, slots={**base, **candidates}, events=events, active_loop="ticket_form"
     )
@@ -180,7 +184,9 @@ async def test_a_wrong_value_from_before_the_form_is_simply_asked_for(services, 
 
 
 async def test_invalid_merchant_id_is_re_asked_naming_the_problem(services, domain, dispatcher):
-    events = await validate(domain, dispatcher, requested="merchant_id", candidates={"merchant_id": "12345"}, text="12345")
+    events = await validate(
+        domain, dispatcher, requested="merchant_id", candidates={"merchant_id": "12345"}, text="12345"
+    )
     assert texts(dispatcher) == ["商户号是15位数字，您发的是5位，请再发一次～"]
     assert events == [
         SlotSet("merchant_id", None),
@@ -335,20 +341,34 @@ async def test_invalid_phone(services, domain, dispatcher):
 
 async def test_settlement_date_is_parsed_in_shanghai_time(services, domain, dispatcher, clock):
     slots = {"ticket_category": "settlement", "merchant_id": MERCHANT, "terminal_id": TERMINAL, "phone": PHONE}
-    events = await validate(domain, dispatcher, requested="txn_date", candidates={"txn_date": "昨天"}, slots=slots, text="昨天")
+    events = await validate(
+        domain, dispatcher, requested="txn_date", candidates={"txn_date": "昨天"}, slots=slots, text="昨天"
+    )
     assert events == [SlotSet("txn_date", "2026-11-24"), SlotSet("requested_slot", "amount")]
     dispatcher.messages.clear()
-    events = await validate(domain, dispatcher, requested="txn_date", candidates={"txn_date": "明天"}, slots=slots, text="明天")
+    events = await validate(
+        domain, dispatcher, requested="txn_date", candidates={"txn_date": "明天"}, slots=slots, text="明天"
+    )
     assert texts(dispatcher) == ["交易日期不能晚于今天，请再发一次～"]
     assert events[0] == SlotSet("txn_date", None)
 
 
 async def test_settlement_amount(services, domain, dispatcher, clock):
-    slots = {"ticket_category": "settlement", "merchant_id": MERCHANT, "terminal_id": TERMINAL, "phone": PHONE, "txn_date": "2026-11-24"}
-    events = await validate(domain, dispatcher, requested="amount", candidates={"amount": "三千二百块"}, slots=slots, text="三千二百块")
+    slots = {
+        "ticket_category": "settlement",
+        "merchant_id": MERCHANT,
+        "terminal_id": TERMINAL,
+        "phone": PHONE,
+        "txn_date": "2026-11-24",
+    }
+    events = await validate(
+        domain, dispatcher, requested="amount", candidates={"amount": "三千二百块"}, slots=slots, text="三千二百块"
+    )
     assert events == [SlotSet("amount", "3200.00"), SlotSet("requested_slot", "description")]
     dispatcher.messages.clear()
-    events = await validate(domain, dispatcher, requested="amount", candidates={"amount": "-20"}, slots=slots, text="-20")
+    events = await validate(
+        domain, dispatcher, requested="amount", candidates={"amount": "-20"}, slots=slots, text="-20"
+    )
     assert texts(dispatcher) == ["金额要大于0，请再发一次～"]
     assert events == [
         SlotSet("amount", None),
@@ -430,9 +450,7 @@ async def test_a_phone_number_where_the_merchant_id_is_asked_is_named_not_counte
         slots={"invalid_attempts": {"merchant_id": 1}},
         text=PHONE,
     )
-    assert texts(dispatcher) == [
-        "这个看起来是手机号～现在需要的是商户号。请提供您的15位商户号（印在签购单最上方）："
-    ]
+    assert texts(dispatcher) == ["这个看起来是手机号～现在需要的是商户号。请提供您的15位商户号（印在签购单最上方）："]
     values = slot_values(events)
     assert values["phone"] is None  # a bare number only answers the field being asked
     assert "invalid_attempts" not in values  # still one miss: no "还要继续登记工单吗？"
@@ -511,7 +529,13 @@ async def test_an_accepted_value_is_replaced_only_when_the_merchant_names_it(ser
 async def test_confirm_edit_and_pick_a_field(services, domain, dispatcher):
     slots = dict(FILLED)
     events = await validate(
-        domain, dispatcher, requested="ticket_confirm", candidates={"ticket_confirm": "edit"}, slots=slots, intent="deny", text="修改"
+        domain,
+        dispatcher,
+        requested="ticket_confirm",
+        candidates={"ticket_confirm": "edit"},
+        slots=slots,
+        intent="deny",
+        text="修改",
     )
     assert events == [
         SlotSet("ticket_confirm", None),
@@ -551,7 +575,9 @@ async def test_changing_a_value_names_the_old_one_and_can_be_taken_back(services
 
 async def test_a_change_that_fails_twice_keeps_the_old_value(services, domain, dispatcher):
     slots = {**FILLED, "phone": None, "edit_backup": {"phone": PHONE}, "invalid_attempts": {"phone": 1}}
-    events = await validate(domain, dispatcher, requested="phone", candidates={"phone": "1381"}, slots=slots, text="1381")
+    events = await validate(
+        domain, dispatcher, requested="phone", candidates={"phone": "1381"}, slots=slots, text="1381"
+    )
     assert texts(dispatcher) == ["手机号是11位数字，您发的是4位。手机号先保持原来的，您可以稍后再改。"]
     values = slot_values(events)
     assert values["phone"] == PHONE and values["edit_backup"] is None
@@ -561,7 +587,9 @@ async def test_a_change_that_fails_twice_keeps_the_old_value(services, domain, d
 
 async def test_the_new_value_replaces_the_old_one(services, domain, dispatcher):
     slots = {**FILLED, "phone": None, "edit_backup": {"phone": PHONE}}
-    events = await validate(domain, dispatcher, requested="phone", candidates={"phone": "13900001111"}, slots=slots, text="13900001111")
+    events = await validate(
+        domain, dispatcher, requested="phone", candidates={"phone": "13900001111"}, slots=slots, text="13900001111"
+    )
     values = slot_values(events)
     assert values["phone"] == "139****1111" and values["edit_backup"] is None
 
@@ -601,13 +629,25 @@ async def test_a_corrected_number_typed_at_the_summary_replaces_it(services, dom
 
 
 async def test_unclear_answer_at_the_summary_names_the_buttons(services, domain, dispatcher):
-    await validate(domain, dispatcher, requested="ticket_confirm", candidates={"ticket_confirm": "嗯"}, slots=dict(FILLED), text="嗯")
+    await validate(
+        domain,
+        dispatcher,
+        requested="ticket_confirm",
+        candidates={"ticket_confirm": "嗯"},
+        slots=dict(FILLED),
+        text="嗯",
+    )
     assert texts(dispatcher) == ["请点“确认提交”；要改哪一项可以点“修改”，不登记了就点“取消”。"]
 
 
 async def test_confirm_yes_finishes_the_form(services, domain, dispatcher):
     events = await validate(
-        domain, dispatcher, requested="ticket_confirm", candidates={"ticket_confirm": "yes"}, slots=dict(FILLED), intent="affirm"
+        domain,
+        dispatcher,
+        requested="ticket_confirm",
+        candidates={"ticket_confirm": "yes"},
+        slots=dict(FILLED),
+        intent="affirm",
     )
     assert events == [SlotSet("ticket_confirm", "yes"), SlotSet("requested_slot", None)]
 
@@ -615,13 +655,21 @@ async def test_confirm_yes_finishes_the_form(services, domain, dispatcher):
 async def test_urgent_message_rejects_the_form_so_a_person_takes_over(services, domain, dispatcher):
     # "急死了" is not kept as the phone (the handoff ticket would refuse it).
     events = await validate(
-        domain, dispatcher, requested="phone", candidates={"phone": "急死了"}, slots={"urgent": True, **FILLED, "phone": None},
+        domain,
+        dispatcher,
+        requested="phone",
+        candidates={"phone": "急死了"},
+        slots={"urgent": True, **FILLED, "phone": None},
         text="急死了",
     )
     assert events == [SlotSet("phone", None), ActionExecutionRejected("ticket_form")]
     # A real value in the urgent message is kept for the person who takes over.
     events = await validate(
-        domain, dispatcher, requested="phone", candidates={"phone": f"急！{PHONE}"}, slots={"urgent": True, **FILLED, "phone": None},
+        domain,
+        dispatcher,
+        requested="phone",
+        candidates={"phone": f"急！{PHONE}"},
+        slots={"urgent": True, **FILLED, "phone": None},
         text=f"急！{PHONE}",
     )
     assert events == [SlotSet("phone", PHONE_SLOT), ActionExecutionRejected("ticket_form")]
@@ -642,8 +690,13 @@ async def test_a_button_of_an_earlier_question_rejects_the_form_and_leaves_it_as
     assert events == [SlotSet("ticket_confirm", None), ActionExecutionRejected("ticket_form")]
     # ... and as the merchant id where the merchant id is asked.
     events = await validate(
-        domain, dispatcher, requested="merchant_id", candidates={"merchant_id": payload}, slots={"stale_button": True},
-        intent="deny", text=payload,
+        domain,
+        dispatcher,
+        requested="merchant_id",
+        candidates={"merchant_id": payload},
+        slots={"stale_button": True},
+        intent="deny",
+        text=payload,
     )
     assert events == [SlotSet("merchant_id", None), ActionExecutionRejected("ticket_form")]
 
@@ -819,7 +872,12 @@ async def test_submit_settlement_ticket_with_date_and_amount(services, domain, d
 
 
 async def test_submit_after_the_merchant_stopped_creates_nothing(services, domain, dispatcher):
-    slots = {"merchant_id": None, "ticket_category": "repair", "ticket_continue": "no", "form_paused_field": "merchant_id"}
+    slots = {
+        "merchant_id": None,
+        "ticket_category": "repair",
+        "ticket_continue": "no",
+        "form_paused_field": "merchant_id",
+    }
     events = await ActionSubmitTicket().run(dispatcher, submit_tracker(domain, slots), domain)
     assert services.tickets.list_for_sender("web", SENDER) == []
     assert texts(dispatcher) == ["好的，这次先不登记了。找到信息后随时再找我，也可以说“转人工”让客服帮您。"]
@@ -843,7 +901,11 @@ async def test_the_masked_phone_from_the_chat_is_validated_and_filed_in_clear(se
     # The chat masked the number and kept it in the vault; Rasa's slot candidate is 138****5678.
     services.vault.keep(SENDER, PHONE)
     events = await validate(
-        domain, dispatcher, requested="phone", candidates={"phone": PHONE_SLOT}, text=PHONE_SLOT,
+        domain,
+        dispatcher,
+        requested="phone",
+        candidates={"phone": PHONE_SLOT},
+        text=PHONE_SLOT,
         slots={"merchant_id": MERCHANT, "terminal_id": TERMINAL},
     )
     assert dispatcher.messages == []
@@ -865,8 +927,13 @@ async def test_a_phone_the_vault_forgot_is_asked_again_before_filing(services, d
     # Kept long ago (the vault's rows expire): 确认提交 asks for the phone again instead of filing without it.
     slots = {**FILLED, "phone": PHONE_SLOT}
     events = await validate(
-        domain, dispatcher, requested="ticket_confirm", candidates={"ticket_confirm": "yes"}, slots=slots,
-        text="/affirm", intent="affirm",
+        domain,
+        dispatcher,
+        requested="ticket_confirm",
+        candidates={"ticket_confirm": "yes"},
+        slots=slots,
+        text="/affirm",
+        intent="affirm",
     )
     values = slot_values(events)
     assert values["phone"] is None and values["ticket_confirm"] is None

@@ -12,7 +12,12 @@ from bot.tickets.schemas import TicketCreate, TicketPatch
 from tests.dialogue.helpers import CLOSED_NOW, OPEN_NOW, SENDER, bot_event, make_tracker, texts, user_event
 
 KNOWN = {"merchant_id": "898310048161234", "phone": "13812345678", "terminal_id": "21450093"}
-AFTER = [SlotSet("urgent", None), SlotSet("fallback_count", 0.0), SlotSet("pending_question", None), SlotSet("question_step", None)]
+AFTER = [
+    SlotSet("urgent", None),
+    SlotSet("fallback_count", 0.0),
+    SlotSet("pending_question", None),
+    SlotSet("question_step", None),
+]
 
 
 def handoff_tracker(domain, text="转人工", intent="request_human", slots=None, active_loop=None, sender_id=SENDER):
@@ -40,7 +45,9 @@ def repair_ticket(services, sender=SENDER):
     )
 
 
-async def test_request_human_in_service_hours_creates_a_ticket_and_silences_the_bot(services, domain, dispatcher, clock):
+async def test_request_human_in_service_hours_creates_a_ticket_and_silences_the_bot(
+    services, domain, dispatcher, clock
+):
     tracker = handoff_tracker(domain, slots={**KNOWN, "faq_query": "打印机不出纸"})
     events = await ActionHandoff().run(dispatcher, tracker, domain)
 
@@ -87,7 +94,9 @@ async def test_the_banner_makes_the_same_promise_as_the_reply(services, domain, 
     ):
         clock.set(now)
         dispatcher.messages.clear()
-        await ActionHandoff().run(dispatcher, handoff_tracker(domain, slots=KNOWN, sender_id=f"web:banner-{now.hour}"), domain)
+        await ActionHandoff().run(
+            dispatcher, handoff_tracker(domain, slots=KNOWN, sender_id=f"web:banner-{now.hour}"), domain
+        )
         assert promise in texts(dispatcher)[0]
         assert handoff_notice(services, now) == f"已转人工客服：{promise}。"
 
@@ -135,7 +144,9 @@ async def test_a_retried_handoff_notes_the_joined_ticket_once(services, domain, 
 
 async def test_an_urgent_handoff_raises_the_joined_ticket(services, domain, dispatcher, clock):
     repair = repair_ticket(services)
-    tracker = handoff_tracker(domain, text="急死了 马上给我处理", intent="report_fault", slots={**KNOWN, "urgent": True})
+    tracker = handoff_tracker(
+        domain, text="急死了 马上给我处理", intent="report_fault", slots={**KNOWN, "urgent": True}
+    )
     await ActionHandoff().run(dispatcher, tracker, domain)
     assert services.tickets.get(repair.number).priority == "high"
     assert texts(dispatcher)[0].startswith(f"非常抱歉给您带来不好的体验😔 已为您转接人工客服，您的工单 {repair.number}")
@@ -157,7 +168,9 @@ async def test_another_conversations_ticket_is_not_joined(services, domain, disp
 
 
 async def test_angry_merchant_gets_an_apology_and_a_high_priority_ticket(services, domain, dispatcher, clock):
-    tracker = handoff_tracker(domain, text="什么垃圾机器 气死我了", intent="report_fault", slots={**KNOWN, "urgent": True})
+    tracker = handoff_tracker(
+        domain, text="什么垃圾机器 气死我了", intent="report_fault", slots={**KNOWN, "urgent": True}
+    )
     await ActionHandoff().run(dispatcher, tracker, domain)
     [ticket] = services.tickets.list_for_sender("web", SENDER)
     assert ticket.priority == "high"

@@ -15,7 +15,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.tickets import ActionCheckTicket
 from bot.tickets.schemas import TicketCreate, TicketPatch
-from tests.dialogue.helpers import SENDER, ents, make_tracker, texts, user_event
+from tests.dialogue.helpers import SENDER, ents, make_tracker, texts
 
 SH = ZoneInfo("Asia/Shanghai")
 MERCHANT = "898310048161234"
@@ -88,7 +88,9 @@ async def test_number_typed_in_lower_case_or_without_the_hyphen(services, domain
 
 async def test_resolution_is_shown_only_when_staff_sent_it_to_the_merchant(services, domain, dispatcher):
     internal = create(services)
-    services.tickets.update(internal.number, TicketPatch(status="resolved", note="商户操作不当，已远程重置"), actor="staff")
+    services.tickets.update(
+        internal.number, TicketPatch(status="resolved", note="商户操作不当，已远程重置"), actor="staff"
+    )
     told = create(services)
     services.tickets.update(
         told.number, TicketPatch(status="resolved", note="已寄出新纸卷", reply_to_merchant=True), actor="staff"
@@ -104,8 +106,14 @@ async def test_resolution_is_shown_only_when_staff_sent_it_to_the_merchant(servi
 
 async def test_a_number_from_another_conversation_needs_the_phone(services, domain, dispatcher):
     t = create(services)
-    services.tickets.update(t.number, TicketPatch(status="resolved", note="已更换打印头", reply_to_merchant=True), actor="staff")
-    events = await run(domain, dispatcher, ask(domain, f"查一下工单 {t.number}", sender=STRANGER, entities=ents(ticket_number=t.number)))
+    services.tickets.update(
+        t.number, TicketPatch(status="resolved", note="已更换打印头", reply_to_merchant=True), actor="staff"
+    )
+    events = await run(
+        domain,
+        dispatcher,
+        ask(domain, f"查一下工单 {t.number}", sender=STRANGER, entities=ents(ticket_number=t.number)),
+    )
     assert texts(dispatcher) == [
         f"为了保护商户信息，查询工单 {t.number} 需要先核对一下身份：请发一下登记这张工单时留的手机号（11位）。"
     ]
@@ -125,15 +133,31 @@ async def test_a_guessed_number_gets_the_same_answer_as_a_real_one(services, dom
 async def test_the_phone_on_the_ticket_shows_it_once_and_for_the_session(services, domain, dispatcher):
     t = create(services)
     waiting = {"pending_question": "verify_phone", "verify_ticket": t.number}
-    events = await run(domain, dispatcher, ask(domain, PHONE, sender=STRANGER, intent="inform", entities=ents(phone=PHONE), slots=waiting))
+    events = await run(
+        domain,
+        dispatcher,
+        ask(domain, PHONE, sender=STRANGER, intent="inform", entities=ents(phone=PHONE), slots=waiting),
+    )
     assert texts(dispatcher) == [shown(t, "待处理")]
     assert slot_values(events)["verified_tickets"] == [t.number]
     # Asked again later in the session: no second phone check, and it is one of "my tickets".
     dispatcher.messages.clear()
-    await run(domain, dispatcher, ask(domain, t.number, sender=STRANGER, entities=ents(ticket_number=t.number), slots={"verified_tickets": [t.number]}))
+    await run(
+        domain,
+        dispatcher,
+        ask(
+            domain,
+            t.number,
+            sender=STRANGER,
+            entities=ents(ticket_number=t.number),
+            slots={"verified_tickets": [t.number]},
+        ),
+    )
     assert texts(dispatcher) == [shown(t, "待处理")]
     dispatcher.messages.clear()
-    await run(domain, dispatcher, ask(domain, "我的工单怎么样了", sender=STRANGER, slots={"verified_tickets": [t.number]}))
+    await run(
+        domain, dispatcher, ask(domain, "我的工单怎么样了", sender=STRANGER, slots={"verified_tickets": [t.number]})
+    )
     assert texts(dispatcher) == ["您有 1 张工单还没处理完（1 张待处理）：\n\n" + shown(t, "待处理")]
 
 
@@ -151,7 +175,9 @@ async def test_a_wrong_phone_three_times_ends_with_how_to_check_safely(services,
     assert slots["pending_question"] is None
     # The number again: no fourth try.
     dispatcher.messages.clear()
-    await run(domain, dispatcher, ask(domain, t.number, sender=STRANGER, entities=ents(ticket_number=t.number), slots=slots))
+    await run(
+        domain, dispatcher, ask(domain, t.number, sender=STRANGER, entities=ents(ticket_number=t.number), slots=slots)
+    )
     assert texts(dispatcher)[0].startswith("为了保护商户信息，这张工单暂时不能在这里查看。")
     assert "待处理" not in texts(dispatcher)[0]
 
@@ -159,7 +185,9 @@ async def test_a_wrong_phone_three_times_ends_with_how_to_check_safely(services,
 async def test_a_merchant_id_alone_lists_nothing(services, domain, dispatcher):
     create(services)
     create(services, category="settlement")
-    events = await run(domain, dispatcher, ask(domain, f"查工单 {MERCHANT}", sender=STRANGER, entities=ents(merchant_id=MERCHANT)))
+    events = await run(
+        domain, dispatcher, ask(domain, f"查工单 {MERCHANT}", sender=STRANGER, entities=ents(merchant_id=MERCHANT))
+    )
     [reply] = texts(dispatcher)
     assert not re.search(r"GD\d{8}", reply)
     assert reply.startswith("为了保护商户信息，按商户号（8983****1234）查全部工单需要先核对身份。")
@@ -169,23 +197,50 @@ async def test_a_merchant_id_alone_lists_nothing(services, domain, dispatcher):
 async def test_the_app_verified_merchant_sees_their_tickets(services, domain, dispatcher):
     elsewhere = create(services, sender_id="wechat:oMerchant", channel="wechat")
     metadata = {"verified_merchant_id": MERCHANT}
-    await run(domain, dispatcher, ask(domain, elsewhere.number, sender=STRANGER, entities=ents(ticket_number=elsewhere.number), metadata=metadata))
+    await run(
+        domain,
+        dispatcher,
+        ask(
+            domain, elsewhere.number, sender=STRANGER, entities=ents(ticket_number=elsewhere.number), metadata=metadata
+        ),
+    )
     assert texts(dispatcher) == [shown(elsewhere, "待处理")]
     dispatcher.messages.clear()
-    await run(domain, dispatcher, ask(domain, f"查工单 {MERCHANT}", sender=STRANGER, entities=ents(merchant_id=MERCHANT), metadata=metadata))
+    await run(
+        domain,
+        dispatcher,
+        ask(domain, f"查工单 {MERCHANT}", sender=STRANGER, entities=ents(merchant_id=MERCHANT), metadata=metadata),
+    )
     assert elsewhere.number in texts(dispatcher)[0]
     # Another merchant's identity proves nothing about this one.
     dispatcher.messages.clear()
-    await run(domain, dispatcher, ask(domain, elsewhere.number, sender=STRANGER, entities=ents(ticket_number=elsewhere.number),
-                                     metadata={"verified_merchant_id": "111111111111111"}))
+    await run(
+        domain,
+        dispatcher,
+        ask(
+            domain,
+            elsewhere.number,
+            sender=STRANGER,
+            entities=ents(ticket_number=elsewhere.number),
+            metadata={"verified_merchant_id": "111111111111111"},
+        ),
+    )
     assert texts(dispatcher)[0].startswith("为了保护商户信息")
 
 
 async def test_metadata_that_is_not_a_merchant_id_is_ignored(services, domain, dispatcher):
     t = create(services)
-    for metadata in ({"verified_merchant_id": MERCHANT + " "}, {"verified_merchant_id": int(MERCHANT)}, {"merchant_id": MERCHANT}):
+    for metadata in (
+        {"verified_merchant_id": MERCHANT + " "},
+        {"verified_merchant_id": int(MERCHANT)},
+        {"merchant_id": MERCHANT},
+    ):
         dispatcher.messages.clear()
-        await run(domain, dispatcher, ask(domain, t.number, sender=STRANGER, entities=ents(ticket_number=t.number), metadata=metadata))
+        await run(
+            domain,
+            dispatcher,
+            ask(domain, t.number, sender=STRANGER, entities=ents(ticket_number=t.number), metadata=metadata),
+        )
         assert texts(dispatcher)[0].startswith("为了保护商户信息"), metadata
 
 
@@ -238,10 +293,19 @@ async def test_asks_for_a_number_when_this_chat_has_none(services, domain, dispa
 
 async def test_a_foreign_number_in_the_middle_of_the_form_waits_for_the_form(services, domain, dispatcher):
     t = create(services)
-    tracker = make_tracker(domain, text=t.number, intent="check_ticket", entities=ents(ticket_number=t.number),
-                           sender_id=STRANGER, active_loop="ticket_form", slots={"requested_slot": "phone"})
+    tracker = make_tracker(
+        domain,
+        text=t.number,
+        intent="check_ticket",
+        entities=ents(ticket_number=t.number),
+        sender_id=STRANGER,
+        active_loop="ticket_form",
+        slots={"requested_slot": "phone"},
+    )
     events = await run(domain, dispatcher, tracker)
-    assert texts(dispatcher) == [f"工单 {t.number} 需要先核对身份才能查看，等这张工单登记完，再发一次工单号我帮您核对～"]
+    assert texts(dispatcher) == [
+        f"工单 {t.number} 需要先核对身份才能查看，等这张工单登记完，再发一次工单号我帮您核对～"
+    ]
     assert events == []  # the form's phone question stays the open one
 
 
@@ -251,6 +315,10 @@ async def test_the_masked_phone_the_chat_sends_proves_the_ticket(services, domai
     services.vault.keep(STRANGER, PHONE)
     waiting = {"pending_question": "verify_phone", "verify_ticket": t.number}
     masked = "138****5678"
-    events = await run(domain, dispatcher, ask(domain, masked, sender=STRANGER, intent="inform", entities=ents(phone=masked), slots=waiting))
+    events = await run(
+        domain,
+        dispatcher,
+        ask(domain, masked, sender=STRANGER, intent="inform", entities=ents(phone=masked), slots=waiting),
+    )
     assert texts(dispatcher) == [shown(t, "待处理")]
     assert slot_values(events)["verified_tickets"] == [t.number]

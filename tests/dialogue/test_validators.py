@@ -147,6 +147,8 @@ def test_description():
     assert len(parse_description("坏" * 900)[0]) == 500
 
 
-@pytest.mark.parametrize("text, expected", [("5", 5), ("5分", 5), ("五星", 5), ("满分", 5), ("两星", 2), ("还行吧", None)])
+@pytest.mark.parametrize(
+    "text, expected", [("5", 5), ("5分", 5), ("五星", 5), ("满分", 5), ("两星", 2), ("还行吧", None)]
+)
 def test_rating(text, expected):
     assert parse_rating(text) == expected

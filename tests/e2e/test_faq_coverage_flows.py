@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-
-import pytest
-
 from pathlib import Path
 
 from actions.faq_replies import domain_out_of_scope_texts, reply_kind
@@ -24,7 +21,7 @@ def category_of(payload: str) -> str | None:
     """The KB category of the entry a /choose_faq{"faq_id": ...} button answers."""
     from bot.faq.kb import load_kb
 
-    faq_id = json.loads(payload[payload.index("{"):])["faq_id"]
+    faq_id = json.loads(payload[payload.index("{") :])["faq_id"]
     entry = load_kb(ROOT / "data" / "faq").get(faq_id)
     return entry.category if entry else None
 

@@ -214,7 +214,11 @@ def test_a_person_asked_for_after_a_ticket_joins_that_ticket(chat, live_stack, s
     # While a person owns the chat the bot is silent; the first message is acknowledged with
     # the same promise, on every channel.
     status, body = chat(s, "有人吗")
-    assert (body["status"], texts(body), body["handoff_notice"]) == ("handoff", f"已转人工客服：{promise}。", f"已转人工客服：{promise}。")
+    assert (body["status"], texts(body), body["handoff_notice"]) == (
+        "handoff",
+        f"已转人工客服：{promise}。",
+        f"已转人工客服：{promise}。",
+    )
     status, body = chat(s, "还在吗")
     assert (body["status"], texts(body)) == ("handoff", "")
 
@@ -244,7 +248,9 @@ def test_staff_changes_reach_the_merchant_as_short_messages(chat, chat_client, s
 def test_a_ticket_looked_up_from_another_conversation_needs_its_phone(chat, staff):
     owner, stranger = sid(), sid()
     number = file_ticket(chat, owner)
-    staff.patch(f"/api/tickets/{number}", json={"status": "resolved", "note": "已更换打印头", "reply_to_merchant": True})
+    staff.patch(
+        f"/api/tickets/{number}", json={"status": "resolved", "note": "已更换打印头", "reply_to_merchant": True}
+    )
 
     _, reply, _ = say(chat, stranger, f"查一下工单 {number}")
     assert "核对一下身份" in reply and "已解决" not in reply and "已更换打印头" not in reply
@@ -264,7 +270,11 @@ def test_the_app_verified_merchant_sees_the_ticket_at_once(chat, live_stack):
     # The app passes the verified identity to Rasa as message metadata (REST channel).
     r = httpx.post(
         f"{live_stack.rasa_url}/webhooks/rest/webhook",
-        json={"sender": f"web:{sid()}", "message": f"查一下工单 {number}", "metadata": {"verified_merchant_id": MERCHANT}},
+        json={
+            "sender": f"web:{sid()}",
+            "message": f"查一下工单 {number}",
+            "metadata": {"verified_merchant_id": MERCHANT},
+        },
         timeout=60,
     )
     reply = "\n".join(m.get("text", "") for m in r.json())

@@ -116,8 +116,8 @@ async def test_restart_during_deliveries_delivers_each_event_once(pg_db, receive
 async def test_database_down_when_recording_a_delivery_resends_it_with_its_event_id(
     pg_db,
     receiver,
-    private_pg,
-    caplog,  # noqa: F811
+    private_pg,  # noqa: F811 - the fixture imported above
+    caplog,
 ):
     settings = settings_for(receiver)
     events = open_tickets(pg_db, settings, 4)

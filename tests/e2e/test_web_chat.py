@@ -156,7 +156,10 @@ def test_photos_during_a_handoff(live_stack, chat_client, staff):
 
     def upload(data: bytes, name="fault.jpg", ctype="image/jpeg"):
         return chat_client.http.post(
-            "/api/chat/photos", params={"sender_id": s}, headers=chat_client.auth(s), files={"file": (name, data, ctype)}
+            "/api/chat/photos",
+            params={"sender_id": s},
+            headers=chat_client.auth(s),
+            files={"file": (name, data, ctype)},
         )
 
     too_big = upload(_photo() + b"\0" * (live_stack.settings.chat_photo_max_bytes + 1))

@@ -44,8 +44,10 @@ class Poster:
 
 @pytest.fixture
 def wechat(live_stack, tencent_api) -> Poster:
-    return Poster(f"{live_stack.app_url}/wechat",
-                  WeChatSide(WX["wechat_token"], WX["wechat_aes_key"], WX["wechat_app_id"], standin=tencent_api))
+    return Poster(
+        f"{live_stack.app_url}/wechat",
+        WeChatSide(WX["wechat_token"], WX["wechat_aes_key"], WX["wechat_app_id"], standin=tencent_api),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -107,11 +109,20 @@ def wait_for(predicate, timeout_s: float = 20.0):
 
 def test_url_verification_echoes_only_for_our_token(live_stack):
     ts, nonce = str(int(time.time())), "abc123"
-    ok = httpx.get(f"{live_stack.app_url}/wechat", params={
-        "signature": signature(WX["wechat_token"], ts, nonce), "timestamp": ts, "nonce": nonce, "echostr": "hello"})
+    ok = httpx.get(
+        f"{live_stack.app_url}/wechat",
+        params={
+            "signature": signature(WX["wechat_token"], ts, nonce),
+            "timestamp": ts,
+            "nonce": nonce,
+            "echostr": "hello",
+        },
+    )
     assert ok.status_code == 200 and ok.text == "hello"
-    bad = httpx.get(f"{live_stack.app_url}/wechat", params={
-        "signature": "0" * 40, "timestamp": ts, "nonce": nonce, "echostr": "hello"})
+    bad = httpx.get(
+        f"{live_stack.app_url}/wechat",
+        params={"signature": "0" * 40, "timestamp": ts, "nonce": nonce, "echostr": "hello"},
+    )
     assert bad.status_code == 403
 
 
@@ -132,8 +143,17 @@ def test_numbered_option_picks_the_button(wechat):
 def test_forged_and_plaintext_messages_are_refused_in_safe_mode(wechat):
     xml = "<xml><ToUserName>x</ToUserName><Encrypt><![CDATA[bm90IHJlYWxseSBlbmNyeXB0ZWQ=]]></Encrypt></xml>"
     ts, nonce = str(int(time.time())), "n1"
-    r = httpx.post(wechat.url, params={"signature": signature(WX["wechat_token"], ts, nonce), "timestamp": ts,
-                                       "nonce": nonce, "msg_signature": "f" * 40, "encrypt_type": "aes"}, content=xml.encode())
+    r = httpx.post(
+        wechat.url,
+        params={
+            "signature": signature(WX["wechat_token"], ts, nonce),
+            "timestamp": ts,
+            "nonce": nonce,
+            "msg_signature": "f" * 40,
+            "encrypt_type": "aes",
+        },
+        content=xml.encode(),
+    )
     assert r.status_code == 403
     r = httpx.post(wechat.url, params={"signature": "bad", "timestamp": ts, "nonce": nonce}, content=xml.encode())
     assert r.status_code == 403
@@ -186,10 +206,14 @@ def merchant_turns(live_stack, openid: str, channel: str = "wechat") -> tuple[in
             user_events = c.execute(
                 sa.text("SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'user'"), {"s": conv}
             ).scalar_one()
-            lines = c.execute(
-                sa.text("SELECT text FROM conversation_messages WHERE conversation_id = :s AND direction = 'in'"),
-                {"s": conv},
-            ).scalars().all()
+            lines = (
+                c.execute(
+                    sa.text("SELECT text FROM conversation_messages WHERE conversation_id = :s AND direction = 'in'"),
+                    {"s": conv},
+                )
+                .scalars()
+                .all()
+            )
     finally:
         engine.dispose()
     return user_events, list(lines)
@@ -225,7 +249,9 @@ def test_concurrent_copies_of_one_message_make_one_bot_turn(wechat, live_stack):
 # --- active messages ---------------------------------------------------------------------------
 
 
-def test_handoff_acknowledged_once_and_staff_replies_arrive_without_the_merchant_writing(wechat, staff, tencent_api, live_stack):
+def test_handoff_acknowledged_once_and_staff_replies_arrive_without_the_merchant_writing(
+    wechat, staff, tencent_api, live_stack
+):
     openid = wechat.side.openid
     conv = f"wechat:{openid}"
     first = wechat.text("转人工")

@@ -98,7 +98,10 @@ def test_unknown_id_is_404(client):
 def test_requires_faq_read_scope(client):
     key = client.headers.pop("X-API-Key")
     assert client.get("/api/faq/search", params={"q": "到账"}).status_code == 401
-    assert client.get("/api/faq/search", params={"q": "到账"}, headers={"X-API-Key": client.other_token}).status_code == 403
+    assert (
+        client.get("/api/faq/search", params={"q": "到账"}, headers={"X-API-Key": client.other_token}).status_code
+        == 403
+    )
     assert client.get("/api/faq/search", params={"q": "到账"}, headers={"X-API-Key": key}).status_code == 200
 
 
@@ -108,8 +111,18 @@ def test_search_includes_the_codes_the_query_quotes(client):
     assert code["code"] == "51" and code["known"] is True and code["side"] == "cardholder"
     assert code["meaning"].startswith("余额不足") and code["steps"]
     unknown = client.get("/api/faq/search", params={"q": "报错B9"}).json()["codes"]
-    assert unknown == [{"code": "B9", "known": False, "meaning": None, "side": None, "side_label": None,
-                        "steps": [], "varies": False, "display": None}]
+    assert unknown == [
+        {
+            "code": "B9",
+            "known": False,
+            "meaning": None,
+            "side": None,
+            "side_label": None,
+            "steps": [],
+            "varies": False,
+            "display": None,
+        }
+    ]
 
 
 def test_code_route(client):

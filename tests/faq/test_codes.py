@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.faq.codes import CODE_MENTION, CodeTableError, canonical_code, default_codes, find_code, find_codes, load_codes, lookup
+from bot.faq.codes import (
+    CODE_MENTION,
+    CodeTableError,
+    canonical_code,
+    default_codes,
+    find_code,
+    find_codes,
+    load_codes,
+    lookup,
+)
 from tests.faq.conftest import write_yaml
 
 
@@ -18,7 +27,7 @@ from tests.faq.conftest import write_yaml
         ("交易失败 33", "33"),
         ("报错 96", "96"),
         ("机器显示A7是不是卡被封了", "A7"),
-        ('屏幕弹出“28-密码次数超限”', "28"),
+        ("屏幕弹出“28-密码次数超限”", "28"),
         ("05是什么意思", "05"),
         ("提示【a0】", "A0"),
         ("应答码：14", "14"),
@@ -33,7 +42,15 @@ def test_codes_are_found_in_the_forms_merchants_use(text, code):
 
 @pytest.mark.parametrize(
     "text",
-    ["刷卡失败10次", "显示3000元", "刷了3000块钱没到账", "机器显示10点到账", "刷卡机屏幕上写着交换中心异常", "显示4g信号", "5月3号签到失败"],
+    [
+        "刷卡失败10次",
+        "显示3000元",
+        "刷了3000块钱没到账",
+        "机器显示10点到账",
+        "刷卡机屏幕上写着交换中心异常",
+        "显示4g信号",
+        "5月3号签到失败",
+    ],
 )
 def test_numbers_that_are_not_codes_are_left_alone(text):
     assert find_codes(text) == []
@@ -98,8 +115,16 @@ codes:
     with pytest.raises(CodeTableError) as err:
         load_codes(path)
     text = "\n".join(err.value.problems)
-    for expected in ("advice 'empty'", "code '5'", "code '05': empty 'meaning'", "code '06': side", "unknown advice",
-                     "code '08': needs", "code '09': give", "code '10': defined twice"):
+    for expected in (
+        "advice 'empty'",
+        "code '5'",
+        "code '05': empty 'meaning'",
+        "code '06': side",
+        "unknown advice",
+        "code '08': needs",
+        "code '09': give",
+        "code '10': defined twice",
+    ):
         assert expected in text, expected
 
 

@@ -89,7 +89,9 @@ def test_unusual_input_gets_a_sane_result(shared_engine, query, expected):
     assert res.results and res.results[0].id == expected
 
 
-@pytest.mark.parametrize("query", ["a" * 10_000, "😀" * 5000, "\x00\x01\x02 刷卡", "<script>alert(1)</script>", "١٢٣ аб 𝔘𝔫𝔦"])
+@pytest.mark.parametrize(
+    "query", ["a" * 10_000, "😀" * 5000, "\x00\x01\x02 刷卡", "<script>alert(1)</script>", "١٢٣ аб 𝔘𝔫𝔦"]
+)
 def test_garbage_never_crashes(shared_engine, query):
     res = shared_engine.search(query, k=20)
     assert res.decision in ("answer", "suggest", "none")

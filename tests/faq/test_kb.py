@@ -47,7 +47,11 @@ def test_eval_files_are_not_kb_entries():
 
 
 def test_duplicate_id_names_both_files(tmp_path):
-    kb(tmp_path, a=entry("dup-id", question="甲"), b=entry("dup-id", question="乙", paraphrases="[七七, 八八, 九九, 十十, 百百, 千千]"))
+    kb(
+        tmp_path,
+        a=entry("dup-id", question="甲"),
+        b=entry("dup-id", question="乙", paraphrases="[七七, 八八, 九九, 十十, 百百, 千千]"),
+    )
     with pytest.raises(KbError) as err:
         load_kb(tmp_path)
     assert err.value.file.endswith("b.yml") and err.value.entry_id == "dup-id"
@@ -177,7 +181,10 @@ def test_file_with_neither_entries_nor_negatives(tmp_path):
 def test_eval_leaks_exact_and_near(tmp_path):
     from bot.faq.kb import eval_leaks, without_leaks
 
-    kb(tmp_path, a=entry("one", question="刷卡机不打单", paraphrases="[换了新色带还是不转, 二二, 三三, 四四, 五五, 六六]"))
+    kb(
+        tmp_path,
+        a=entry("one", question="刷卡机不打单", paraphrases="[换了新色带还是不转, 二二, 三三, 四四, 五五, 六六]"),
+    )
     negatives_file(tmp_path, "negatives:\n  - 个人所得税怎么退税\n  - 信用卡年费怎么免\n  - 社保怎么交\n")
     write_yaml(
         tmp_path / "eval" / "e.yml",

@@ -82,7 +82,10 @@ def test_rasa_brand_data_lists_every_spelling_once():
 
 def test_fingerprint_follows_the_lexicon(tmp_path):
     write_yaml(tmp_path / "brands.yml", "brands:\n  - {name: 甲, kind: provider, aliases: [甲支付]}\n")
-    write_yaml(tmp_path / "domain.yml", "core: [pos机]\ndomain: [到账]\nareas: {fees: [费率]}\nfillers: [请问]\ntypos: {刷咔: 刷卡}\n")
+    write_yaml(
+        tmp_path / "domain.yml",
+        "core: [pos机]\ndomain: [到账]\nareas: {fees: [费率]}\nfillers: [请问]\ntypos: {刷咔: 刷卡}\n",
+    )
     a = load_lexicon(tmp_path)
     write_yaml(tmp_path / "brands.yml", "brands:\n  - {name: 甲, kind: provider, aliases: [甲支付, 甲付]}\n")
     b = load_lexicon(tmp_path)
@@ -100,8 +103,15 @@ def test_invalid_lexicon_lists_every_problem(tmp_path):
     with pytest.raises(LexiconError) as err:
         load_lexicon(tmp_path)
     text = "\n".join(err.value.problems)
-    for expected in ("kind 'shop'", "'甲' also belongs", "contextual '丁'", "needs a 'name'", "both core and domain",
-                     "unknown area 'lottery'", "maps to itself"):
+    for expected in (
+        "kind 'shop'",
+        "'甲' also belongs",
+        "contextual '丁'",
+        "needs a 'name'",
+        "both core and domain",
+        "unknown area 'lottery'",
+        "maps to itself",
+    ):
         assert expected in text, expected
 
 

@@ -41,7 +41,9 @@ def test_something_else_is_not_an_item():
     assert find_item("你好")[0] is None
 
 
-@pytest.mark.parametrize(("text", "n"), [("5", 5), ("五卷", 5), ("要十卷", 10), ("两个", 2), ("二十", 20), ("50卷", 50)])
+@pytest.mark.parametrize(
+    ("text", "n"), [("5", 5), ("五卷", 5), ("要十卷", 10), ("两个", 2), ("二十", 20), ("50卷", 50)]
+)
 def test_quantities(text, n):
     assert parse_quantity(text, BY_CODE["paper_80x80"], 50) == (n, None)
 
@@ -61,7 +63,10 @@ def test_impossible_quantities_say_why(text, problem):
 
 
 def test_parts_have_their_own_limit_and_unit():
-    assert parse_quantity("6", BY_CODE["part_battery"], 5) == (None, "一次最多能申请5块，需要更多可以分次申请，或说“转人工”联系客服")
+    assert parse_quantity("6", BY_CODE["part_battery"], 5) == (
+        None,
+        "一次最多能申请5块，需要更多可以分次申请，或说“转人工”联系客服",
+    )
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,14 @@ PROBE = textwrap.dedent(
 )
 
 TRAIN = {
-    "settlement_problem": ["钱怎么还没到账", "结算款没到", "昨天的款今天没到账", "到账慢", "刷的钱没收到", "手续费扣多了"],
+    "settlement_problem": [
+        "钱怎么还没到账",
+        "结算款没到",
+        "昨天的款今天没到账",
+        "到账慢",
+        "刷的钱没收到",
+        "手续费扣多了",
+    ],
     "report_fault": ["打印机不出纸", "机器黑屏了", "读卡失败", "色带不转", "刷卡机开不了机", "小票打不出来"],
     "greet": ["你好", "您好", "在吗", "哈喽", "早上好", "有人吗"],
 }
@@ -71,7 +78,10 @@ TRAIN = {
 def run(probe: list[str]) -> list[dict]:
     proc = subprocess.run(
         [str(RASA_VENV / "bin" / "python"), "-c", PROBE, json.dumps([TRAIN, probe], ensure_ascii=False)],
-        env=rasa_env(), capture_output=True, text=True, timeout=600,
+        env=rasa_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])

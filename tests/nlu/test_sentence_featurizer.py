@@ -40,7 +40,10 @@ PROBE = textwrap.dedent(
 def featurize(texts: list[str]) -> list[dict]:
     proc = subprocess.run(
         [str(RASA_VENV / "bin" / "python"), "-c", PROBE, json.dumps(texts, ensure_ascii=False)],
-        env=rasa_env(), capture_output=True, text=True, timeout=300,
+        env=rasa_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -67,7 +70,8 @@ def test_each_message_gets_one_unit_length_sentence_vector_and_no_sequence_featu
 
 def test_vectors_separate_pos_questions_from_other_subjects():
     deposit, deposit_again, insurance, fault, fault_again = (
-        r["sent"] for r in featurize(["押金怎么退", "刷卡机押金能退回来吗", "医保怎么交", "打印机不出纸", "小票打不出来了"])[:5]
+        r["sent"]
+        for r in featurize(["押金怎么退", "刷卡机押金能退回来吗", "医保怎么交", "打印机不出纸", "小票打不出来了"])[:5]
     )
     assert cos(deposit, deposit_again) > cos(deposit, insurance)
     assert cos(fault, fault_again) > cos(fault, insurance)

@@ -61,8 +61,14 @@ PROBE = textwrap.dedent(
 
 
 def test_rasa_runs_the_turn_hook_itself():
-    r = subprocess.run([str(RASA_VENV / "bin" / "python"), "-c", PROBE], cwd=PROJECT_ROOT, env=rasa_env(),
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [str(RASA_VENV / "bin" / "python"), "-c", PROBE],
+        cwd=PROJECT_ROOT,
+        env=rasa_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["installed"] is True

@@ -65,8 +65,14 @@ PROBE = textwrap.dedent(
 
 
 def _probe() -> dict:
-    r = subprocess.run([str(RASA_VENV / "bin" / "python"), "-c", PROBE], cwd=PROJECT_ROOT, env=rasa_env(),
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [str(RASA_VENV / "bin" / "python"), "-c", PROBE],
+        cwd=PROJECT_ROOT,
+        env=rasa_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout.strip().splitlines()[-1])
 

@@ -128,7 +128,11 @@ def test_two_instances_share_one_history_and_rasa_reads_it_unchanged(db_url):
     cfg = tracker_store_config(db_url)
     r = subprocess.run(
         [str(RASA_VENV / "bin" / "python"), "-c", PROBE, json.dumps(cfg)],
-        cwd=PROJECT_ROOT, env=rasa_env(), capture_output=True, text=True, timeout=300,
+        cwd=PROJECT_ROOT,
+        env=rasa_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])

@@ -38,8 +38,13 @@ def test_wrong_password_unknown_user_and_disabled_account_all_fail(store):
 
 @pytest.mark.parametrize(
     "username, role, password",
-    [("x", "agent", PASSWORD), ("李华", "agent", PASSWORD), ("bot", "agent", PASSWORD),
-     ("lihua", "boss", PASSWORD), ("lihua", "agent", "short")],
+    [
+        ("x", "agent", PASSWORD),
+        ("李华", "agent", PASSWORD),
+        ("bot", "agent", PASSWORD),
+        ("lihua", "boss", PASSWORD),
+        ("lihua", "agent", "short"),
+    ],
 )
 def test_create_refuses_bad_input(store, username, role, password):
     with pytest.raises(StaffError):
@@ -53,8 +58,18 @@ def test_duplicate_username_is_refused(store):
 
 
 def test_roles_widen_step_by_step():
-    assert set(ROLE_SCOPES["viewer"]) == {"tickets:read", "conversations:read", "faq:read", "field:read", "analytics:read"}
-    assert set(ROLE_SCOPES["agent"]) - set(ROLE_SCOPES["viewer"]) == {"tickets:write", "conversations:write", "field:write"}
+    assert set(ROLE_SCOPES["viewer"]) == {
+        "tickets:read",
+        "conversations:read",
+        "faq:read",
+        "field:read",
+        "analytics:read",
+    }
+    assert set(ROLE_SCOPES["agent"]) - set(ROLE_SCOPES["viewer"]) == {
+        "tickets:write",
+        "conversations:write",
+        "field:write",
+    }
     assert set(ROLE_SCOPES["editor"]) - set(ROLE_SCOPES["agent"]) == {"faq:write"}
     assert "staff:admin" in ROLE_SCOPES["admin"] and "staff:admin" not in ROLE_SCOPES["editor"]
 
@@ -148,7 +163,9 @@ def cli(database, db_url, monkeypatch):
 
 
 def test_cli_creates_lists_and_disables_accounts(cli, store):
-    out = cli("staff", "create", "lihua", "--role", "admin", "--name", "李华", "--password-stdin", input=PASSWORD + "\n")
+    out = cli(
+        "staff", "create", "lihua", "--role", "admin", "--name", "李华", "--password-stdin", input=PASSWORD + "\n"
+    )
     assert "created lihua (李华), role admin" in out.output
     assert store.authenticate("lihua", PASSWORD).role == "admin"
 

@@ -117,7 +117,9 @@ def test_cross_site_writes_with_the_cookie_are_refused(client, accounts, app):
     login(client, "agent1")
     r = client.patch(f"/api/tickets/{number}", json={"status": "in_progress"}, headers={"Origin": "https://evil.test"})
     assert r.status_code == 403
-    same = client.patch(f"/api/tickets/{number}", json={"status": "in_progress"}, headers={"Origin": "https://staff.test"})
+    same = client.patch(
+        f"/api/tickets/{number}", json={"status": "in_progress"}, headers={"Origin": "https://staff.test"}
+    )
     assert same.status_code == 200
 
 

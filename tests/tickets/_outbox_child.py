@@ -24,9 +24,7 @@ from bot.tickets.service import TicketService
 def main() -> None:
     db_url, mode = sys.argv[1], sys.argv[2]
     webhook, secret = (sys.argv[3], sys.argv[4]) if mode == "deliver" else ("", "")
-    settings = Settings(
-        _env_file=None, ticket_webhook_url=webhook, ticket_webhook_secret=secret, outbox_timeout_s=120
-    )
+    settings = Settings(_env_file=None, ticket_webhook_url=webhook, ticket_webhook_secret=secret, outbox_timeout_s=120)
     db = Database(db_url)
     ticket = TicketService(db, settings).create(
         TicketCreate(

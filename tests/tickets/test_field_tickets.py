@@ -29,15 +29,29 @@ def soon(days: int) -> str:
 
 
 def consumables(**field) -> dict:
-    f = {"kind": "consumables", "items": [{"code": "paper_80x80", "quantity": 5}], "delivery_method": "delivery", "address": ADDRESS}
+    f = {
+        "kind": "consumables",
+        "items": [{"code": "paper_80x80", "quantity": 5}],
+        "delivery_method": "delivery",
+        "address": ADDRESS,
+    }
     f.update(field)
-    return ticket_fields(category="consumables", terminal_id=None, description="打印纸 80×80 5卷", field=f, sender_id="web:m1", channel="web")
+    return ticket_fields(
+        category="consumables",
+        terminal_id=None,
+        description="打印纸 80×80 5卷",
+        field=f,
+        sender_id="web:m1",
+        channel="web",
+    )
 
 
 def visit(**field) -> dict:
     f = {"kind": "repair", "address": ADDRESS, "scheduled_date": soon(2), "half_day": "pm"}
     f.update(field)
-    return ticket_fields(category="visit", description="打印机不出纸，上门看看", field=f, sender_id="web:m1", channel="web")
+    return ticket_fields(
+        category="visit", description="打印机不出纸，上门看看", field=f, sender_id="web:m1", channel="web"
+    )
 
 
 @pytest.fixture
@@ -62,7 +76,11 @@ def field_api(database, receiver):
             service=service,
             settings=settings,
             database=database,
-            dispatch={"X-API-Key": keys.create("dispatch", ["tickets:read", "tickets:write", "field:read", "field:write"]).token},
+            dispatch={
+                "X-API-Key": keys.create(
+                    "dispatch", ["tickets:read", "tickets:write", "field:read", "field:write"]
+                ).token
+            },
             tickets_only={"X-API-Key": keys.create("crm", ["tickets:read", "tickets:write"]).token},
             field_ro={"X-API-Key": keys.create("board", ["field:read"]).token},
         )
@@ -121,7 +139,9 @@ async def test_the_maintainer_sees_assigns_and_closes_a_visit(field_api, receive
     c, h = field_api.client, field_api.dispatch
     v = c.post("/api/tickets", json=visit(), headers=h).json()
     d = c.post("/api/tickets", json=consumables(delivery_method="pickup", address=None), headers=h).json()
-    later = c.post("/api/tickets", json=visit(scheduled_date=soon(5), half_day="am", address="上海市浦东新区张江路1号"), headers=h).json()
+    later = c.post(
+        "/api/tickets", json=visit(scheduled_date=soon(5), half_day="am", address="上海市浦东新区张江路1号"), headers=h
+    ).json()
 
     q = c.get("/api/field/jobs", headers=field_api.field_ro).json()
     assert [t["number"] for t in q["items"]][-1] == later["number"]  # by day
@@ -142,10 +162,16 @@ async def test_the_maintainer_sees_assigns_and_closes_a_visit(field_api, receive
     mine = c.get("/api/field/jobs", params={"maintainer": "wangshifu"}, headers=h).json()["items"]
     assert [t["number"] for t in mine] == [v["number"]]
 
-    r = c.post(f"/api/field/jobs/{v['number']}/reschedule", json={"scheduled_date": soon(-1), "half_day": "am"}, headers=h)
+    r = c.post(
+        f"/api/field/jobs/{v['number']}/reschedule", json={"scheduled_date": soon(-1), "half_day": "am"}, headers=h
+    )
     assert r.status_code == 422 and "不能早于今天" in r.text
 
-    done = {"note": "更换打印头，测试打印正常", "parts_used": [{"item": "part_print_head", "quantity": 1}], "reply_to_merchant": True}
+    done = {
+        "note": "更换打印头，测试打印正常",
+        "parts_used": [{"item": "part_print_head", "quantity": 1}],
+        "reply_to_merchant": True,
+    }
     r = c.post(f"/api/field/jobs/{v['number']}/done", json=done, headers=h)
     assert r.status_code == 200, r.text
     t = r.json()
@@ -165,9 +191,17 @@ async def test_the_maintainer_sees_assigns_and_closes_a_visit(field_api, receive
     assert any("保养清单" in x and "提醒我保养" in x for x in texts)
 
     await drain(field_api.database, field_api.settings)
-    sent = [json.loads(req["body"]) for req in receiver.requests if json.loads(req["body"])["ticket"]["number"] == v["number"]]
+    sent = [
+        json.loads(req["body"])
+        for req in receiver.requests
+        if json.loads(req["body"])["ticket"]["number"] == v["number"]
+    ]
     assert [p["type"] for p in sent] == [
-        "ticket.created", "ticket.status_changed", "ticket.assigned", "ticket.status_changed", "ticket.field_changed",
+        "ticket.created",
+        "ticket.status_changed",
+        "ticket.assigned",
+        "ticket.status_changed",
+        "ticket.field_changed",
     ]
     assert sent[-1]["data"] == {"change": "done", "parts_used": [{"item": "part_print_head", "quantity": 1}]}
     assert sent[-1]["ticket"]["field"]["outcome"] == "done"
@@ -188,7 +222,9 @@ def test_a_plain_ticket_has_no_field_job(field_api):
     assert t["field"] is None
     r = field_api.client.post(f"/api/field/jobs/{t['number']}/done", json={"note": "好了"}, headers=field_api.dispatch)
     assert r.status_code == 409 and "不是耗材配送或上门服务工单" in r.text
-    r = field_api.client.post("/api/field/jobs/GD20261202-XXXXXX/done", json={"note": "好了"}, headers=field_api.dispatch)
+    r = field_api.client.post(
+        "/api/field/jobs/GD20261202-XXXXXX/done", json={"note": "好了"}, headers=field_api.dispatch
+    )
     assert r.status_code == 404
 
 
@@ -219,7 +255,11 @@ def test_migration_matches_the_care_reminder_model(db_url):
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-            diffs = [d for d in compare_metadata(ctx, Base.metadata) if "care_reminders" in repr(d) or "field_jobs" in repr(d)]
+            diffs = [
+                d
+                for d in compare_metadata(ctx, Base.metadata)
+                if "care_reminders" in repr(d) or "field_jobs" in repr(d)
+            ]
     finally:
         engine.dispose()
     assert diffs == []

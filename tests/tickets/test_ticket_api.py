@@ -203,13 +203,17 @@ def test_malformed_json_gets_422(sqlite_api):
 
 
 def test_bad_idempotency_key_gets_422(sqlite_api):
-    r = sqlite_api.client.post("/api/tickets", json=ticket_fields(), headers={**sqlite_api.rw, "Idempotency-Key": "has space"})
+    r = sqlite_api.client.post(
+        "/api/tickets", json=ticket_fields(), headers={**sqlite_api.rw, "Idempotency-Key": "has space"}
+    )
     _assert_422(r, "Idempotency-Key")
     assert _count(sqlite_api.database) == 0
 
 
 def test_one_megabyte_description_gets_413_and_stores_nothing(sqlite_api):
-    r = sqlite_api.client.post("/api/tickets", json=ticket_fields(description="长" * (1024 * 1024)), headers=sqlite_api.rw)
+    r = sqlite_api.client.post(
+        "/api/tickets", json=ticket_fields(description="长" * (1024 * 1024)), headers=sqlite_api.rw
+    )
     assert r.status_code == 413
     assert "65536" in r.json()["detail"]
     assert _count(sqlite_api.database) == 0
@@ -267,9 +271,7 @@ def test_list_filters_and_cursor_pagination(api):
             break
     assert numbers == [t["number"] for t in reversed(made)]
 
-    r = api.client.get(
-        "/api/tickets", params={"category": "repair", "merchant_id": MERCHANT}, headers=api.ro
-    ).json()
+    r = api.client.get("/api/tickets", params={"category": "repair", "merchant_id": MERCHANT}, headers=api.ro).json()
     assert [t["number"] for t in r["items"]] == [made[3]["number"], made[0]["number"]]
 
     api.client.patch(f"/api/tickets/{made[1]['number']}", json={"status": "in_progress"}, headers=api.rw)
@@ -359,14 +361,10 @@ def test_comments(api):
     r = api.client.post(f"/api/tickets/{number}/comments", json={"body": "已联系商户"}, headers=api.rw)
     assert r.status_code == 201
     assert r.json()["actor"] == "staff-console" and r.json()["data"]["body"] == "已联系商户"
-    r = api.client.post(
-        f"/api/tickets/{number}/comments", json={"author": "王工", "body": "明早上门"}, headers=api.rw
-    )
+    r = api.client.post(f"/api/tickets/{number}/comments", json={"author": "王工", "body": "明早上门"}, headers=api.rw)
     assert r.json()["actor"] == "王工"
     _assert_422(api.client.post(f"/api/tickets/{number}/comments", json={"body": ""}, headers=api.rw), "body")
-    _assert_422(
-        api.client.post(f"/api/tickets/{number}/comments", json={"body": "x" * 2001}, headers=api.rw), "body"
-    )
+    _assert_422(api.client.post(f"/api/tickets/{number}/comments", json={"body": "x" * 2001}, headers=api.rw), "body")
     events = api.client.get(f"/api/tickets/{number}/events", headers=api.ro).json()
     assert [e["data"].get("body") for e in events if e["type"] == "commented"] == ["已联系商户", "明早上门"]
 
@@ -409,7 +407,9 @@ def test_preview_shows_exactly_what_the_merchant_will_receive(api):
 
 def test_preview_refuses_what_saving_would_refuse(api):
     number = _create(api, channel="web", sender_id="web:m-preview2")["number"]
-    assert api.client.post(f"/api/tickets/{number}/preview", json={"status": "closed"}, headers=api.ro).status_code == 409
+    assert (
+        api.client.post(f"/api/tickets/{number}/preview", json={"status": "closed"}, headers=api.ro).status_code == 409
+    )
     r = api.client.post(f"/api/tickets/{number}/preview", json={"reply_to_merchant": True}, headers=api.ro)
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "note"
     assert api.client.post("/api/tickets/GD20000101-ABCDEF/preview", json={}, headers=api.ro).status_code == 404

@@ -59,7 +59,11 @@ def test_create_and_get_round_trip(service):
     assert got.settlement_amount == Decimal("1288.50")
     assert got.settlement_date == date(2024, 5, 30)
     assert got.created_at.tzinfo is not None and got.created_at.utcoffset() == timedelta(0)
-    assert got.transcript[0]["role"] == "user" and got.transcript[1] == {"role": "bot", "text": "请提供商户号", "at": None}
+    assert got.transcript[0]["role"] == "user" and got.transcript[1] == {
+        "role": "bot",
+        "text": "请提供商户号",
+        "at": None,
+    }
     [event] = service.events(created.number)
     assert event.type == "created" and event.actor == "bot"
 
