@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole suite, in the order a failure is cheapest to find:
-# Rasa data validation -> (cached) training -> Rasa conversation tests -> pytest
+# lint + types -> Rasa data validation -> (cached) training -> Rasa conversation tests -> pytest
 # (unit, integration against real Rasa + app + SQLite/PostgreSQL, browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
