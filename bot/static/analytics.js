@@ -64,13 +64,19 @@ function range() {
 async function loadAnalytics() {
   const seq = ++view.seq;
   const errBox = $("#a-error");
+  const asked = range();
   try {
-    const data = await ctx.api("GET", "/api/analytics", { query: range() });
+    const data = await ctx.api("GET", "/api/analytics", { query: asked });
     if (seq !== view.seq) return;
     ctx.showError(errBox, null);
     view.data = data;
-    $("#a-since").value = data.since;
-    $("#a-until").value = data.until;
+    // Show the range the numbers are for, unless the user typed other dates while this loaded
+    // (a slow first load must not overwrite them before they press 查询).
+    const now = range();
+    if (now.since === asked.since && now.until === asked.until) {
+      $("#a-since").value = data.since;
+      $("#a-until").value = data.until;
+    }
     render(data);
   } catch (err) {
     if (seq !== view.seq) return;
