@@ -58,8 +58,14 @@ class ChatWidget:
         return self.page.locator(".pw-msg.pw-staff .pw-bubble")
 
     def say(self, text: str) -> Locator:
-        """Type ``text``, press Enter, wait for it to show as the merchant's bubble; returns the bot's replies."""
+        """Type ``text``, press Enter, wait for it to show as the merchant's bubble; returns the bot's replies.
+
+        Like a merchant, it waits for the send button to light up first: while the
+        assistant is still answering the previous message the widget keeps the text
+        in the box and does not send it.
+        """
         self.input.fill(text)
+        expect(self.send_button).to_be_enabled()
         self.input.press("Enter")
         expect(self.merchant_bubble(text)).to_be_visible()
         return self.replies_to(text)
