@@ -19,6 +19,9 @@ from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 
+from bot.api.deps import ActionExecutorDep, SettingsDep
+from bot.settings import Settings
+
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["rasa actions"])
@@ -46,8 +49,7 @@ def make_executor(package: str = "actions") -> ActionExecutor:
     return executor
 
 
-def _check_token(request: Request) -> None:
-    settings = request.app.state.services.settings
+def _check_token(request: Request, settings: Settings) -> None:
     expected = settings.rasa_token.get_secret_value()
     if not expected and settings.env == "production":
         log.error("action call refused: POSBOT_RASA_TOKEN is not set (required in production)")
@@ -57,10 +59,9 @@ def _check_token(request: Request) -> None:
 
 
 @router.post("/webhook", include_in_schema=False)
-async def webhook(request: Request):
-    _check_token(request)
+async def webhook(request: Request, settings: SettingsDep, executor: ActionExecutorDep):
+    _check_token(request, settings)
     body = await request.body()
-    executor: ActionExecutor = request.app.state.action_executor
 
     def parse_and_run():
         # The body carries the conversation's tracker: parsing it is real work, done here
@@ -89,9 +90,8 @@ async def webhook(request: Request):
 
 
 @router.get("/actions", include_in_schema=False)
-async def list_actions(request: Request):
+async def list_actions(settings: SettingsDep, executor: ActionExecutorDep):
     """The registered action names (development only: in production it is a 404)."""
-    if request.app.state.services.settings.env == "production":
+    if settings.env == "production":
         raise HTTPException(status_code=404, detail="Not Found")
-    executor: ActionExecutor = request.app.state.action_executor
     return [{"name": name} for name in sorted(executor.actions)]

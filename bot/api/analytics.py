@@ -20,13 +20,17 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.analytics.queries import Overview, Period, PeriodError, overview
 from bot.analytics.unanswered import GroupGone, UnansweredQueue, UnknownEntry
 from bot.api.auth import AnalyticsRead, FaqWrite
+from bot.api.deps import ServicesDep
 from bot.api.errors import ApiError
+from bot.faq.kb import CATEGORY_LABELS as FAQ_CATEGORY_LABELS
+from bot.services import Services
+from bot.tickets import states
 
 router = APIRouter(tags=["analytics"])
 
@@ -80,12 +84,7 @@ FIRST_REPLY_LABELS = {
 RATE_COLUMNS = frozenset({"answer_rate", "suggest_rate", "none_rate", "handoff_rate", "csat"})
 
 
-def _services(request: Request):
-    return request.app.state.services
-
-
-def _queue(request: Request) -> UnansweredQueue:
-    services = _services(request)
+def _queue(services: Services) -> UnansweredQueue:
     return UnansweredQueue(services.db, services.faq, services.settings)
 
 
@@ -99,8 +98,10 @@ class UnansweredOut(BaseModel):
 
 
 @router.get("/api/unanswered", response_model=UnansweredOut, summary="Unanswered questions, grouped by similarity")
-def list_unanswered(request: Request, _caller: AnalyticsRead, limit: int = Query(50, ge=1, le=500)) -> UnansweredOut:
-    groups = _queue(request).groups()
+def list_unanswered(
+    services: ServicesDep, _caller: AnalyticsRead, limit: int = Query(50, ge=1, le=500)
+) -> UnansweredOut:
+    groups = _queue(services).groups()
     return UnansweredOut(
         groups=len(groups), questions=sum(g.count for g in groups), items=[g.as_dict() for g in groups[:limit]]
     )
@@ -135,9 +136,9 @@ def _resolved(r) -> ResolvedOut:
     response_model=ResolvedOut,
     responses={404: {"description": "No such group (resolved meanwhile)"}, 422: {"description": "Unknown entry"}},
 )
-def resolve_group(request: Request, body: ResolveIn, caller: FaqWrite, group_key: str = GroupKey) -> ResolvedOut:
+def resolve_group(services: ServicesDep, body: ResolveIn, caller: FaqWrite, group_key: str = GroupKey) -> ResolvedOut:
     try:
-        r = _queue(request).resolve(
+        r = _queue(services).resolve(
             group_key, by=caller.actor, entry_id=body.entry_id, question=body.question, resolution=body.resolution
         )
     except UnknownEntry as exc:
@@ -152,9 +153,9 @@ def resolve_group(request: Request, body: ResolveIn, caller: FaqWrite, group_key
     response_model=ResolvedOut,
     responses={404: {"description": "No such group (resolved meanwhile)"}},
 )
-def ignore_group(request: Request, caller: FaqWrite, group_key: str = GroupKey) -> ResolvedOut:
+def ignore_group(services: ServicesDep, caller: FaqWrite, group_key: str = GroupKey) -> ResolvedOut:
     try:
-        return _resolved(_queue(request).ignore(group_key, by=caller.actor))
+        return _resolved(_queue(services).ignore(group_key, by=caller.actor))
     except GroupGone as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, exc.message) from None
 
@@ -162,8 +163,7 @@ def ignore_group(request: Request, caller: FaqWrite, group_key: str = GroupKey) 
 # --- analytics -----------------------------------------------------------------------------------
 
 
-def _overview(request: Request, since: str | None, until: str | None) -> Overview:
-    services = _services(request)
+def _overview(services: Services, since: str | None, until: str | None) -> Overview:
     settings = services.settings
     tz = getattr(settings, "timezone", "Asia/Shanghai")
     try:
@@ -190,8 +190,10 @@ Until = Query(None, max_length=20, description="Last local day, inclusive, YYYY-
 
 
 @router.get("/api/analytics", summary="Every number of the analytics dashboard for a date range")
-def analytics(request: Request, _caller: AnalyticsRead, since: str | None = Since, until: str | None = Until) -> dict:
-    data = _overview(request, since, until).as_dict()
+def analytics(
+    services: ServicesDep, _caller: AnalyticsRead, since: str | None = Since, until: str | None = Until
+) -> dict:
+    data = _overview(services, since, until).as_dict()
     data["labels"] = {
         "daily": DAILY_COLUMNS,
         "entries": ENTRY_COLUMNS,
@@ -231,9 +233,6 @@ def _cell(column: str, value, labels: dict) -> str:
 
 
 def _csv_labels(table: str) -> dict:
-    from bot.faq.kb import CATEGORY_LABELS as FAQ_CATEGORY_LABELS
-    from bot.tickets import states
-
     category = states.CATEGORY_LABELS if table == "tickets" else FAQ_CATEGORY_LABELS
     return {"status": states.STATUS_LABELS, "category": category}
 
@@ -244,14 +243,14 @@ def _csv_labels(table: str) -> dict:
     responses={200: {"content": {"text/csv": {}}}},
 )
 def analytics_table(
-    request: Request,
+    services: ServicesDep,
     _caller: AnalyticsRead,
     table: Literal["daily", "entries", "tickets", "unanswered"],
     since: str | None = Since,
     until: str | None = Until,
     format: Literal["json", "csv"] = Query("json"),
 ):
-    result = _overview(request, since, until)
+    result = _overview(services, since, until)
     columns, rows = _rows(table, result.as_dict())
     if format == "json":
         return {

@@ -11,7 +11,7 @@ Usage in a router::
 A request is authenticated by, in this order:
 
 1. an API key in ``X-API-Key: <key>`` or ``Authorization: Bearer <key>`` (``posbot apikey``),
-   checked against ``request.app.state.services.db``; a key that is present but wrong is a
+   checked against the database (``bot.api.deps.DbDep``); a key that is present but wrong is a
    401 even if a session cookie comes along;
 2. the staff session cookie set by ``POST /api/staff/login`` (``bot.api.staff``): scopes come
    from the account's role (``bot.staff.accounts.ROLE_SCOPES``). A state-changing request
@@ -21,6 +21,9 @@ A request is authenticated by, in this order:
 Missing or invalid credentials → 401, valid ones without the scope → 403. Each rejection is
 logged with method, path, reason and at most the key's public prefix or the username —
 never a key, a password or a cookie.
+
+The ready-made ``Annotated`` dependencies at the end (``TicketsRead``, ``FaqWrite``, ``AnyCaller``...)
+are the ones routers use; each scope's is defined here once.
 
 Scopes ``conversations:read`` / ``conversations:write`` guard the handoff conversations.
 API keys created before they existed carry ``tickets:read`` / ``tickets:write``; for API keys
@@ -38,6 +41,8 @@ from urllib.parse import urlsplit
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from bot.api.deps import DbDep
+from bot.db import Database
 from bot.staff.accounts import StaffInfo, StaffStore
 from bot.tickets.apikeys import SCOPES, ApiKeyInfo, ApiKeyRejected, ApiKeyStore
 
@@ -121,9 +126,8 @@ def same_origin(request: Request) -> bool:
     return urlsplit(source).netloc.lower() == host.split(",")[0].strip().lower()
 
 
-def authenticate(request: Request, token: str | None) -> Caller:
+def authenticate(request: Request, db: Database, token: str | None) -> Caller:
     """The caller of ``request`` (API key ``token`` first, then the session cookie), or 401."""
-    db = request.app.state.services.db
     if token:
         try:
             key = ApiKeyStore(db).authenticate(token)
@@ -156,10 +160,11 @@ def require_scope(scope: str) -> Callable[..., Caller]:
 
     def dependency(
         request: Request,
+        db: DbDep,
         x_api_key: Annotated[str | None, Security(_api_key_header)] = None,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
     ) -> Caller:
-        caller = authenticate(request, x_api_key or (bearer.credentials if bearer else None))
+        caller = authenticate(request, db, x_api_key or (bearer.credentials if bearer else None))
         if not caller.has_scope(scope):
             who = caller.prefix if caller.kind == "api_key" else f"staff {caller.name}"
             message = (
@@ -174,6 +179,16 @@ def require_scope(scope: str) -> Callable[..., Caller]:
     return dependency
 
 
+def any_caller(
+    request: Request,
+    db: DbDep,
+    x_api_key: Annotated[str | None, Security(_api_key_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+) -> Caller:
+    """Any valid API key or staff session, whatever its scopes."""
+    return authenticate(request, db, x_api_key or (bearer.credentials if bearer else None))
+
+
 # Ready-made annotated dependencies.
 TicketsRead = Annotated[Caller, Depends(require_scope("tickets:read"))]
 TicketsWrite = Annotated[Caller, Depends(require_scope("tickets:write"))]
@@ -181,15 +196,23 @@ ConversationsRead = Annotated[Caller, Depends(require_scope("conversations:read"
 ConversationsWrite = Annotated[Caller, Depends(require_scope("conversations:write"))]
 StaffAdmin = Annotated[Caller, Depends(require_scope("staff:admin"))]
 AnalyticsRead = Annotated[Caller, Depends(require_scope("analytics:read"))]
+FaqRead = Annotated[Caller, Depends(require_scope("faq:read"))]
 FaqWrite = Annotated[Caller, Depends(require_scope("faq:write"))]
+FieldRead = Annotated[Caller, Depends(require_scope("field:read"))]
+FieldWrite = Annotated[Caller, Depends(require_scope("field:write"))]
+AnyCaller = Annotated[Caller, Depends(any_caller)]
 
 __all__ = [
     "AnalyticsRead",
+    "AnyCaller",
     "ApiKeyInfo",
     "Caller",
     "ConversationsRead",
     "ConversationsWrite",
+    "FaqRead",
     "FaqWrite",
+    "FieldRead",
+    "FieldWrite",
     "SCOPES",
     "SESSION_COOKIE",
     "StaffAdmin",

@@ -17,18 +17,18 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from bot import merchant_identity
-from bot.api.deps import get_app_settings, get_chat
+from bot.api.deps import ChatDep, ConversationsDep, LimiterDep, ServicesDep, SessionTokensDep, SettingsDep
 from bot.api.errors import ApiError, ErrorOut, Responses
-from bot.api.ratelimit import check_sender, check_session_cap
+from bot.api.limits import too_large
+from bot.api.ratelimit import Limiter, check_sender, check_session_cap
 from bot.chat import (
     SENDER_RE,
     ChatInputError,
-    ChatService,
     RatingRefused,
     acknowledge_updates,
     handoff_notice,
@@ -67,7 +67,6 @@ _AUTH_DOC: Responses = {
 
 def body_limits(settings: Settings) -> list:
     """Rules for bot.api.limits.BodyLimit: small JSON bodies, photos up to chat_photo_max_bytes."""
-    from bot.api.limits import too_large
 
     def photo_refusal(_limit: int) -> tuple[str, str]:
         e = too_big(settings.chat_photo_max_bytes)
@@ -82,13 +81,6 @@ def body_limits(settings: Settings) -> list:
 # --- sessions ------------------------------------------------------------------------------
 
 
-def session_tokens(request: Request) -> SessionTokens:
-    tokens = getattr(request.app.state, "chat_sessions", None)
-    if tokens is None:
-        tokens = request.app.state.chat_sessions = SessionTokens.from_settings(request.app.state.services.settings)
-    return tokens
-
-
 def _session_error(e: SessionError) -> ApiError:
     status = SESSION_STATUS[e.code]
     headers = {"WWW-Authenticate": 'Bearer realm="posbot-chat"'} if status == 401 else None
@@ -100,10 +92,10 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def session_sender(request: Request, claimed_sender_id: str) -> str:
+def session_sender(request: Request, tokens: SessionTokens, claimed_sender_id: str) -> str:
     """The request's token must be current and belong to the sender id the request names."""
     try:
-        sid = session_tokens(request).verify(_bearer(request))
+        sid = tokens.verify(_bearer(request))
     except SessionError as e:
         raise _session_error(e) from None
     if claimed_sender_id != sid:
@@ -111,10 +103,16 @@ def session_sender(request: Request, claimed_sender_id: str) -> str:
     return sid
 
 
-async def limited_sender(request: Request, claimed_sender_id: str, group: str = "sender_requests") -> str:
+async def limited_sender(
+    request: Request,
+    tokens: SessionTokens,
+    limiter: Limiter | None,
+    claimed_sender_id: str,
+    group: str = "sender_requests",
+) -> str:
     """``session_sender``, then one request counted against the sender's rate limit (429 past it)."""
-    sid = session_sender(request, claimed_sender_id)
-    await check_sender(request, sid, group)
+    sid = session_sender(request, tokens, claimed_sender_id)
+    await check_sender(limiter, sid, group)
     return sid
 
 
@@ -164,11 +162,11 @@ class SessionOut(BaseModel):
         429: {"description": "Too many requests from this sender or client"},
     },
 )
-async def new_session(request: Request, body: SessionIn | None = None):
+async def new_session(
+    tokens: SessionTokensDep, limiter: LimiterDep, convs: ConversationsDep, body: SessionIn | None = None
+):
     """Start a conversation (new or chosen sender id) or renew one with its previous token."""
     body = body or SessionIn()
-    tokens = session_tokens(request)
-    convs = request.app.state.services.conversations
     if body.token:
         try:
             sid = tokens.renewable(body.token)
@@ -176,10 +174,10 @@ async def new_session(request: Request, body: SessionIn | None = None):
             raise _session_error(e) from None
         if body.sender_id is not None and body.sender_id != sid:
             raise _session_error(SessionError("session_mismatch"))
-        await check_sender(request, sid)
+        await check_sender(limiter, sid)
     elif body.sender_id is not None:
         sid = body.sender_id
-        await check_sender(request, sid)
+        await check_sender(limiter, sid)
         if not await to_thread.run_sync(convs.claim, conversation_id(CHANNEL, sid), CHANNEL):
             log.info("session for existing sender id %s refused", sid)
             raise _session_error(SessionError("sender_taken"))
@@ -289,8 +287,10 @@ def verified_merchant(settings: Settings, merchant: MerchantIn | None) -> dict |
 async def chat(
     request: Request,
     body: ChatIn,
-    chat: ChatService = Depends(get_chat),
-    settings: Settings = Depends(get_app_settings),
+    chat: ChatDep,
+    settings: SettingsDep,
+    tokens: SessionTokensDep,
+    limiter: LimiterDep,
 ):
     """Send a merchant message to the assistant and get its replies."""
     if len(body.text) > settings.max_message_chars:
@@ -302,8 +302,8 @@ async def chat(
         )
     if body.title is not None and len(body.text) > BUTTON_PAYLOAD_MAX:
         raise ApiError(422, "unknown_button", "按钮已失效 / payload too long for a button", loc=["body", "text"])
-    await limited_sender(request, body.sender_id, "sender_messages")
-    await check_session_cap(request, body.sender_id)
+    await limited_sender(request, tokens, limiter, body.sender_id, "sender_messages")
+    await check_session_cap(limiter, body.sender_id)
     metadata = verified_merchant(settings, body.merchant)
     try:
         if body.title is not None:
@@ -353,10 +353,11 @@ class UpdatesOut(BaseModel):
 
 
 @router.get("/updates", response_model=UpdatesOut, response_model_by_alias=True, responses=_AUTH_DOC)
-async def updates(request: Request, sender_id: str):
+async def updates(
+    request: Request, sender_id: str, services: ServicesDep, tokens: SessionTokensDep, limiter: LimiterDep
+):
     """Staff replies (during 转人工) and notifications not yet acknowledged; reading changes nothing."""
-    await limited_sender(request, _query_sender(sender_id))
-    services = request.app.state.services
+    await limited_sender(request, tokens, limiter, _query_sender(sender_id))
     items = await to_thread.run_sync(pending_updates, services, CHANNEL, sender_id)
     handoff = await to_thread.run_sync(services.conversations.handoff_active, conversation_id(CHANNEL, sender_id))
     return UpdatesOut(
@@ -396,10 +397,11 @@ class AckOut(BaseModel):
 
 
 @router.post("/updates/ack", response_model=AckOut, responses=_AUTH_DOC)
-async def ack_updates(request: Request, body: AckIn):
+async def ack_updates(
+    request: Request, body: AckIn, services: ServicesDep, tokens: SessionTokensDep, limiter: LimiterDep
+):
     """Mark updates delivered. Ids of other conversations and repeated acks change nothing."""
-    await limited_sender(request, body.sender_id)
-    services = request.app.state.services
+    await limited_sender(request, tokens, limiter, body.sender_id)
     n = await to_thread.run_sync(acknowledge_updates, services, CHANNEL, body.sender_id, body.ids)
     return AckOut(acknowledged=n)
 
@@ -443,9 +445,16 @@ def _photo_error(e: PhotoError) -> ApiError:
         422: {"description": "damaged image, too many pixels, or no file"},
     },
 )
-async def upload_photo(request: Request, sender_id: str, settings: Settings = Depends(get_app_settings)):
+async def upload_photo(
+    request: Request,
+    sender_id: str,
+    settings: SettingsDep,
+    tokens: SessionTokensDep,
+    limiter: LimiterDep,
+    convs: ConversationsDep,
+):
     """Attach a photo (multipart field ``file``) for the person handling the conversation."""
-    await limited_sender(request, _query_sender(sender_id))
+    await limited_sender(request, tokens, limiter, _query_sender(sender_id))
     limit = settings.chat_photo_max_bytes  # bodies far above it never get here (body_limits)
     try:
         form = await request.form(max_files=1, max_fields=4)
@@ -466,7 +475,6 @@ async def upload_photo(request: Request, sender_id: str, settings: Settings = De
         )
     except PhotoError as e:
         raise _photo_error(e) from None
-    convs = request.app.state.services.conversations
     try:
         m = await to_thread.run_sync(
             lambda: convs.add_photo(
@@ -478,6 +486,7 @@ async def upload_photo(request: Request, sender_id: str, settings: Settings = De
     except LookupError:  # no conversation at all: nobody to hand a photo to
         raise ApiError(409, "photo_no_handoff", PhotoRefused.MESSAGES["photo_no_handoff"]) from None
     a = m.attachment
+    assert a is not None  # add_photo returns the message it stored with its photo
     return PhotoOut(
         message_id=m.id,
         attachment_id=a.id,
@@ -507,10 +516,11 @@ class RatingOut(BaseModel):
 
 
 @router.post("/rating", response_model=RatingOut, responses=_AUTH_DOC)
-async def rate_service(request: Request, body: RatingIn):
+async def rate_service(
+    request: Request, body: RatingIn, services: ServicesDep, tokens: SessionTokensDep, limiter: LimiterDep
+):
     """A 1-5 rating of a handoff that ended or a ticket resolved in this conversation."""
-    await limited_sender(request, body.sender_id)
-    services = request.app.state.services
+    await limited_sender(request, tokens, limiter, body.sender_id)
     try:
         stored, created = await to_thread.run_sync(rate, services, CHANNEL, body.sender_id, body.subject, body.rating)
     except RatingRefused as e:

@@ -3,7 +3,7 @@
 Mounted by the app next to the ticket API; every endpoint needs an API key or a staff
 session (``conversations:read`` to read, ``conversations:write`` to reply or hand back;
 for API keys, the older ``tickets:read`` / ``tickets:write`` still grant them). The service is
-``request.app.state.services.conversations``. Endpoints are plain ``def``: the
+``bot.api.deps.ConversationsDep``. Endpoints are plain ``def``: the
 service is synchronous, FastAPI runs them in its thread pool.
 """
 
@@ -12,28 +12,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import ConversationsRead, ConversationsWrite
+from bot.api.deps import ConversationsDep, TicketsDep
 from bot.api.errors import AUTH_RESPONSES, Responses
 from bot.channels.outbox import with_deliveries
 from bot.conversations.context import ConversationContext, conversation_context
 from bot.conversations.schemas import ConversationDetail, ConversationState, FeedbackSummary, MessageOut
-from bot.conversations.service import ConversationNotFound, ConversationService
+from bot.conversations.service import ConversationNotFound
 
 router = APIRouter()
 
 STAFF_TEXT_MAX = 2000
 _AUTH = AUTH_RESPONSES
 _NOT_FOUND: Responses = {404: {"description": "Unknown conversation id"}}
-
-
-def get_conversation_service(request: Request) -> ConversationService:
-    return request.app.state.services.conversations
-
-
-Conversations = Annotated[ConversationService, Depends(get_conversation_service)]
 
 
 class StaffConversation(ConversationDetail, ConversationContext):
@@ -72,7 +66,7 @@ def _not_found(conv_id: str) -> HTTPException:
     tags=["conversations"],
     responses=_AUTH,
 )
-def list_handoffs(key: ConversationsRead, convs: Conversations, limit: int = Query(100, ge=1, le=500)):
+def list_handoffs(key: ConversationsRead, convs: ConversationsDep, limit: int = Query(100, ge=1, le=500)):
     """Conversations a person owns right now (转人工), longest waiting first."""
     return convs.active_handoffs(limit)
 
@@ -84,7 +78,11 @@ def list_handoffs(key: ConversationsRead, convs: Conversations, limit: int = Que
     responses={**_NOT_FOUND, **_AUTH},
 )
 def get_conversation(
-    conv_id: str, request: Request, key: ConversationsRead, convs: Conversations, limit: int = Query(200, ge=1, le=1000)
+    conv_id: str,
+    key: ConversationsRead,
+    convs: ConversationsDep,
+    tickets: TicketsDep,
+    limit: int = Query(200, ge=1, le=1000),
 ):
     """Handoff state, the last ``limit`` messages (oldest first), the merchant's facts (phone masked)
     and the conversation's tickets (newest first)."""
@@ -92,7 +90,7 @@ def get_conversation(
     if detail is None:
         raise _not_found(conv_id)
     detail = with_deliveries(detail, convs.db)
-    context = conversation_context(request.app.state.services.tickets, conv_id)
+    context = conversation_context(tickets, conv_id)
     return StaffConversation(**detail.model_dump(), **context.model_dump())
 
 
@@ -102,7 +100,7 @@ def get_conversation(
     tags=["conversations"],
     responses={**_NOT_FOUND, **_AUTH},
 )
-def hand_back(conv_id: str, key: ConversationsWrite, convs: Conversations, body: HandBackIn | None = None):
+def hand_back(conv_id: str, key: ConversationsWrite, convs: ConversationsDep, body: HandBackIn | None = None):
     """End the handoff: the assistant answers the merchant again. Idempotent."""
     body = body or HandBackIn()
     # A signed-in person is recorded as themselves (username); a machine may say who.
@@ -122,7 +120,7 @@ def hand_back(conv_id: str, key: ConversationsWrite, convs: Conversations, body:
     tags=["conversations"],
     responses={**_NOT_FOUND, **_AUTH},
 )
-def staff_message(conv_id: str, body: StaffMessageIn, key: ConversationsWrite, convs: Conversations):
+def staff_message(conv_id: str, body: StaffMessageIn, key: ConversationsWrite, convs: ConversationsDep):
     """Queue a staff reply; the merchant's channel delivers it (web: /api/chat/updates)."""
     try:
         # author: the signature the merchant reads; actor: who really sent it.
@@ -138,7 +136,10 @@ def staff_message(conv_id: str, body: StaffMessageIn, key: ConversationsWrite, c
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, **_AUTH, 404: {"description": "Unknown photo"}},
 )
 def get_attachment(
-    conv_id: str, attachment_id: Annotated[int, Path(ge=1, le=2**63 - 1)], key: ConversationsRead, convs: Conversations
+    conv_id: str,
+    attachment_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    key: ConversationsRead,
+    convs: ConversationsDep,
 ):
     """A photo the merchant sent during a handoff (staff only; re-encoded, metadata stripped)."""
     found = convs.get_attachment(conv_id, attachment_id)
@@ -162,7 +163,7 @@ def get_attachment(
 @router.get("/api/feedback/summary", response_model=FeedbackSummary, tags=["feedback"], responses=_AUTH)
 def feedback_summary(
     key: ConversationsRead,
-    convs: Conversations,
+    convs: ConversationsDep,
     since: datetime | None = Query(None, description="Inclusive, ISO 8601 with timezone."),
     until: datetime | None = Query(None, description="Exclusive, ISO 8601 with timezone."),
 ):

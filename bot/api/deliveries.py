@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 
 from bot.api.auth import ConversationsRead, ConversationsWrite
+from bot.api.deps import DbDep
 from bot.api.errors import AUTH_RESPONSES, Responses
 from bot.channels import outbox
 from bot.channels.outbox import ChannelMessageOut, ChannelMessagePage
@@ -31,28 +32,28 @@ def _not_found(message_id: str) -> HTTPException:
 
 @router.get("", response_model=ChannelMessagePage, responses={**_AUTH, 422: {"description": "Invalid cursor"}})
 def list_deliveries(
-    request: Request,
+    db: DbDep,
     key: ConversationsRead,
     status_: Literal["pending", "delivered", "failed", "dead"] = Query("failed", alias="status"),
     cursor: str | None = Query(None, max_length=64),
     limit: int = Query(50, ge=1, le=100),
 ):
     """Active messages of one status, oldest first."""
-    return outbox.list_messages(request.app.state.services.db, status_, cursor=cursor, limit=limit)
+    return outbox.list_messages(db, status_, cursor=cursor, limit=limit)
 
 
 @router.get("/{message_id}", response_model=ChannelMessageOut, responses={**_AUTH, **_NOT_FOUND})
-def get_delivery(message_id: str, request: Request, key: ConversationsRead):
-    row = outbox.get_message(request.app.state.services.db, message_id)
+def get_delivery(message_id: str, db: DbDep, key: ConversationsRead):
+    row = outbox.get_message(db, message_id)
     if row is None:
         raise _not_found(message_id)
     return row
 
 
 @router.post("/{message_id}/retry", response_model=ChannelMessageOut, responses={**_AUTH, **_NOT_FOUND})
-def retry_delivery(message_id: str, request: Request, key: ConversationsWrite):
+def retry_delivery(message_id: str, db: DbDep, key: ConversationsWrite):
     """Queue a failed or dead message again (a delivered one is left alone: it would arrive twice)."""
-    row = outbox.retry_message(request.app.state.services.db, message_id)
+    row = outbox.retry_message(db, message_id)
     if row is None:
         raise _not_found(message_id)
     return row

@@ -1,7 +1,7 @@
 """FAQ search over HTTP: ``GET /api/faq/search``, ``GET /api/faq/codes[/{code}]`` and ``GET /api/faq/{id}``.
 
 Both need an API key with the ``faq:read`` scope. The engine is the process-wide
-one at ``request.app.state.services.faq`` (hot-reloading, thread-safe), so these
+one (``bot.api.deps.FaqDep``; hot-reloading, thread-safe), so these
 endpoints are plain ``def``: FastAPI runs them in its thread pool and a ~10 ms
 encode never blocks the event loop.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from bot.api.auth import require_scope
+from bot.api.deps import FaqDep
 from bot.faq.codes import CodeMention, canonical_code, default_codes, find_codes, lookup
 from bot.faq.engine import FaqEngine
 from bot.faq.kb import CATEGORIES
@@ -23,13 +24,6 @@ from bot.faq.triage import CODE_CATEGORY, KINDS, triage
 MAX_QUERY_CHARS = 10_000  # the engine encodes at most 256 characters; longer input is cut, not refused
 
 router = APIRouter(prefix="/api/faq", tags=["faq"], dependencies=[Depends(require_scope("faq:read"))])
-
-
-def get_faq_engine(request: Request) -> FaqEngine:
-    return request.app.state.services.faq
-
-
-Engine = Annotated[FaqEngine, Depends(get_faq_engine)]
 
 
 class FaqHit(BaseModel):
@@ -128,7 +122,7 @@ class FaqEntry(BaseModel):
     responses={422: {"description": "q is missing or blank, or k is outside 1..20"}},
 )
 def search_faq(
-    engine: Engine,
+    engine: FaqDep,
     q: Annotated[
         str,
         Query(
@@ -231,7 +225,7 @@ def get_code(code: Annotated[str, Path(description="The code: 05, 51, A7 (any ca
     responses={404: {"description": "No entry with this id"}},
 )
 def get_faq_entry(
-    engine: Engine,
+    engine: FaqDep,
     entry_id: Annotated[str, Path(description="Entry id, e.g. fault-printer-no-receipt.", max_length=200)],
 ) -> FaqEntry:
     entry = engine.get(entry_id)

@@ -11,32 +11,22 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from bot.api.auth import Caller, require_scope
-from bot.api.errors import Responses
+from bot.api.auth import FieldRead, FieldWrite
+from bot.api.deps import DbDep, FieldDep, SettingsDep
+from bot.api.errors import ApiError, Responses
 from bot.api.tickets import BodyLimitRoute
-from bot.field.service import FieldService
+from bot.staff.accounts import StaffStore
 from bot.tickets.schemas import FieldAssign, FieldDone, FieldReschedule, TicketOut
 
 router = APIRouter(route_class=BodyLimitRoute, prefix="/api/field", tags=["field"])
 
-FieldRead = Annotated[Caller, Depends(require_scope("field:read"))]
-FieldWrite = Annotated[Caller, Depends(require_scope("field:write"))]
 _ERRORS: Responses = {
     404: {"description": "Unknown ticket number"},
     409: {"description": "Not a field ticket, or the job is already done or cancelled"},
 }
-
-
-def get_field_service(request: Request) -> FieldService:
-    services = request.app.state.services
-    # Stateless over the ticket service: any Services-like object with ``tickets`` will do.
-    return getattr(services, "field", None) or FieldService(services.tickets)
-
-
-Field = Annotated[FieldService, Depends(get_field_service)]
 
 
 class FieldQueue(BaseModel):
@@ -51,8 +41,8 @@ class Maintainer(BaseModel):
 
 @router.get("/jobs", response_model=FieldQueue, responses={401: {}, 403: {}})
 def queue(
-    request: Request,
-    service: Field,
+    settings: SettingsDep,
+    service: FieldDep,
     _caller: FieldRead,
     kind: Literal["visit", "delivery"] | None = None,
     date_from: Annotated[date | None, Query(description="Inclusive; default: 7 days ago")] = None,
@@ -63,7 +53,7 @@ def queue(
 ) -> FieldQueue:
     """Visits and deliveries still to do, by day, half-day and area (finished ones on request)."""
     if date_from is None:
-        today = datetime.now(ZoneInfo(request.app.state.services.settings.timezone)).date()
+        today = datetime.now(ZoneInfo(settings.timezone)).date()
         date_from = today - timedelta(days=7)
     items = service.queue(
         kind=kind,
@@ -77,28 +67,26 @@ def queue(
 
 
 @router.get("/maintainers", response_model=list[Maintainer], responses={401: {}, 403: {}})
-def maintainers(request: Request, _caller: FieldRead) -> list[Maintainer]:
+def maintainers(db: DbDep, _caller: FieldRead) -> list[Maintainer]:
     """Active staff accounts that can take field jobs (roles with field:write)."""
-    from bot.staff.accounts import StaffStore
-
     return [
         Maintainer(username=a.username, display_name=a.display_name)
-        for a in StaffStore(request.app.state.services.db).list()
+        for a in StaffStore(db).list()
         if a.active and "field:write" in a.scopes
     ]
 
 
 @router.post("/jobs/{number}/assign", response_model=TicketOut, responses=_ERRORS)
-def assign(number: str, body: FieldAssign, service: Field, caller: FieldWrite) -> TicketOut:
+def assign(number: str, body: FieldAssign, service: FieldDep, caller: FieldWrite) -> TicketOut:
     return service.assign(number, body.maintainer, actor=caller.actor)
 
 
 @router.post("/jobs/{number}/reschedule", response_model=TicketOut, responses=_ERRORS)
-def reschedule(request: Request, number: str, body: FieldReschedule, service: Field, caller: FieldWrite) -> TicketOut:
+def reschedule(
+    settings: SettingsDep, number: str, body: FieldReschedule, service: FieldDep, caller: FieldWrite
+) -> TicketOut:
     """A new day and half-day for a visit; the merchant is told in their chat."""
-    from bot.api.errors import ApiError
-
-    today = datetime.now(ZoneInfo(request.app.state.services.settings.timezone)).date()
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
     if body.scheduled_date < today:
         raise ApiError(
             422,
@@ -110,6 +98,6 @@ def reschedule(request: Request, number: str, body: FieldReschedule, service: Fi
 
 
 @router.post("/jobs/{number}/done", response_model=TicketOut, responses=_ERRORS)
-def done(number: str, body: FieldDone, service: Field, caller: FieldWrite) -> TicketOut:
+def done(number: str, body: FieldDone, service: FieldDep, caller: FieldWrite) -> TicketOut:
     """Work finished: the ticket is resolved with the note, the parts used are kept."""
     return service.done(number, body, actor=caller.actor)

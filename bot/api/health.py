@@ -16,7 +16,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from bot.api.auth import SESSION_COOKIE, UNAUTHORIZED_MESSAGE
+from bot.api.deps import RasaDep, ServicesDep
 from bot.api.ratelimit import api_key_of
+from bot.db import Database
+from bot.staff.accounts import StaffStore
+from bot.tickets.apikeys import ApiKeyRejected, ApiKeyStore
 
 router = APIRouter(tags=["health"])
 
@@ -33,29 +38,23 @@ class HealthOut(BaseModel):
 DETAILS_STAFF_SCOPE = "staff:admin"
 
 
-def _staff_may_see_details(request: Request) -> bool:
-    from bot.api.auth import SESSION_COOKIE
-    from bot.staff.accounts import StaffStore
-
+def _staff_may_see_details(request: Request, db: Database) -> bool:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return False
     try:
-        session = StaffStore(request.app.state.services.db).session(cookie)
+        session = StaffStore(db).session(cookie)
     except Exception:  # the database is down: no way to check the session, and the status says so
         return False
     return session is not None and DETAILS_STAFF_SCOPE in session.account.scopes
 
 
-def _caller_may_see_details(request: Request) -> bool:
-    from bot.api.auth import UNAUTHORIZED_MESSAGE
-    from bot.tickets.apikeys import ApiKeyRejected, ApiKeyStore
-
+def _caller_may_see_details(request: Request, db: Database) -> bool:
     token = api_key_of({k.lower(): v for k, v in request.headers.raw})
     if token is None:
-        return _staff_may_see_details(request)
+        return _staff_may_see_details(request, db)
     try:
-        key = ApiKeyStore(request.app.state.services.db).authenticate(token)
+        key = ApiKeyStore(db).authenticate(token)
     except ApiKeyRejected:
         raise HTTPException(401, UNAUTHORIZED_MESSAGE, headers={"WWW-Authenticate": "Bearer"}) from None
     except Exception:  # the database is down: no way to check a key, and the status says so
@@ -72,14 +71,13 @@ def _caller_may_see_details(request: Request) -> bool:
         503: {"model": HealthOut, "description": "Rasa unreachable or without a model, or the database down"},
     },
 )
-async def healthz(request: Request):
+async def healthz(request: Request, services: ServicesDep, rasa_client: RasaDep):
     """Can the app serve chat (Rasa reachable with a model, database up)? 200 yes, 503 no.
 
     Details only for callers with an API key or an admin's staff session.
     """
-    details = await to_thread.run_sync(_caller_may_see_details, request)
-    services = request.app.state.services
-    rasa = await request.app.state.rasa.status()
+    details = await to_thread.run_sync(_caller_may_see_details, request, services.db)
+    rasa = await rasa_client.status()
     db_ok = True
     try:
         with services.db.engine.connect() as c:

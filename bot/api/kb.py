@@ -27,39 +27,25 @@ import logging
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.api.auth import Caller, require_scope
+from bot.api.auth import Caller, FaqRead, FaqWrite
+from bot.api.deps import FaqDep, KbStoreDep
 from bot.api.errors import AUTH_RESPONSES, Responses
+from bot.faq.engine import FaqEngine
 from bot.faq.kb import CATEGORIES, CATEGORY_LABELS, ESCALATION_LABELS, ESCALATIONS, MIN_PARAPHRASES, SUBCATEGORY_LABELS
 from bot.faq.models import ENTRY_ID_MAX
-from bot.faq.store import ACTION_LABELS, FIELD_LABELS, DbSource, EntryView, KbStore, StoreError, VersionView
+from bot.faq.store import ACTION_LABELS, FIELD_LABELS, EntryView, VersionView
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/faq", tags=["faq editing"])
 
-FaqRead = Annotated[Caller, Depends(require_scope("faq:read"))]
-FaqWrite = Annotated[Caller, Depends(require_scope("faq:write"))]
 EntryId = Annotated[str, Path(description="Entry id, e.g. fault-printer-no-receipt.", max_length=ENTRY_ID_MAX)]
 
 TEXT_MAX = 500
 ANSWER_MAX = 5000
 WORDINGS_MAX = 200
-FILES_SOURCE_MESSAGE = (
-    "知识库现在由 YAML 文件提供（POSBOT_FAQ_SOURCE=files），不能在页面上编辑 / "
-    "the knowledge base is served from YAML files (POSBOT_FAQ_SOURCE=files); editing is off"
-)
-
-
-def get_store(request: Request) -> KbStore:
-    source = getattr(request.app.state.services.faq, "source", None)
-    if not isinstance(source, DbSource):
-        raise StoreError(409, "faq_source_files", FILES_SOURCE_MESSAGE)
-    return source.store
-
-
-Store = Annotated[KbStore, Depends(get_store)]
 
 
 class EntryFields(BaseModel):
@@ -162,10 +148,10 @@ def _version(v: VersionView) -> VersionOut:
     )
 
 
-def _went_live(request: Request, background: BackgroundTasks, caller: Caller, what: str, view: EntryView) -> EntryOut:
+def _went_live(faq: FaqEngine, background: BackgroundTasks, caller: Caller, what: str, view: EntryView) -> EntryOut:
     """Log the change and let this instance's engine take it right after the response."""
     log.info("FAQ entry %s: %s by %s (version %d)", view.id, what, caller.actor, view.version)
-    background.add_task(request.app.state.services.faq.check_for_changes)
+    background.add_task(faq.check_for_changes)
     return _out(view)
 
 
@@ -195,7 +181,7 @@ def editor(_caller: FaqRead) -> dict:
 )
 def list_entries(
     _caller: FaqRead,
-    store: Store,
+    store: KbStoreDep,
     q: Annotated[str | None, Query(max_length=200, description="Words in the id, a wording or the answer.")] = None,
     category: Annotated[Literal[CATEGORIES] | None, Query()] = None,  # type: ignore[valid-type]
     status_: Annotated[Literal["live", "retired", "all"], Query(alias="status")] = "live",
@@ -206,46 +192,46 @@ def list_entries(
 
 
 @router.post("/entries", response_model=EntryOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
-def create_entry(body: EntryCreate, caller: FaqWrite, store: Store, request: Request, background: BackgroundTasks):
+def create_entry(body: EntryCreate, caller: FaqWrite, store: KbStoreDep, faq: FaqDep, background: BackgroundTasks):
     view = store.create(body.model_dump(), caller.actor)
-    return _went_live(request, background, caller, "created", view)
+    return _went_live(faq, background, caller, "created", view)
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut, responses=_ERRORS)
-def get_entry(entry_id: EntryId, _caller: FaqRead, store: Store) -> EntryOut:
+def get_entry(entry_id: EntryId, _caller: FaqRead, store: KbStoreDep) -> EntryOut:
     return _out(store.get(entry_id))
 
 
 @router.put("/entries/{entry_id}", response_model=EntryOut, responses=_ERRORS)
 def update_entry(
-    entry_id: EntryId, body: EntryUpdate, caller: FaqWrite, store: Store, request: Request, background: BackgroundTasks
+    entry_id: EntryId, body: EntryUpdate, caller: FaqWrite, store: KbStoreDep, faq: FaqDep, background: BackgroundTasks
 ):
     data = body.model_dump(exclude={"version"})
     view = store.update(entry_id, data, caller.actor, expected_version=body.version)
-    return _went_live(request, background, caller, "edited", view)
+    return _went_live(faq, background, caller, "edited", view)
 
 
 @router.delete("/entries/{entry_id}", response_model=EntryOut, responses=_ERRORS)
 def retire_entry(
     entry_id: EntryId,
     caller: FaqWrite,
-    store: Store,
-    request: Request,
+    store: KbStoreDep,
+    faq: FaqDep,
     background: BackgroundTasks,
     version: Annotated[int | None, Query(description="The version the page saw; 409 when someone saved since.")] = None,
 ):
     view = store.retire(entry_id, caller.actor, expected_version=version)
-    return _went_live(request, background, caller, "retired", view)
+    return _went_live(faq, background, caller, "retired", view)
 
 
 @router.post(
     "/entries/{entry_id}/wordings", response_model=EntryOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS
 )
 def add_wording(
-    entry_id: EntryId, body: WordingIn, caller: FaqWrite, store: Store, request: Request, background: BackgroundTasks
+    entry_id: EntryId, body: WordingIn, caller: FaqWrite, store: KbStoreDep, faq: FaqDep, background: BackgroundTasks
 ):
     view = store.add_wording(entry_id, body.text, caller.actor)
-    return _went_live(request, background, caller, "wording added", view)
+    return _went_live(faq, background, caller, "wording added", view)
 
 
 @router.delete("/entries/{entry_id}/wordings/{n}", response_model=EntryOut, responses=_ERRORS)
@@ -253,17 +239,17 @@ def remove_wording(
     entry_id: EntryId,
     n: Annotated[int, Path(ge=1, le=10_000, description="1-based position among the paraphrases.")],
     caller: FaqWrite,
-    store: Store,
-    request: Request,
+    store: KbStoreDep,
+    faq: FaqDep,
     background: BackgroundTasks,
     text: Annotated[str | None, Query(max_length=TEXT_MAX, description="The wording the page showed there.")] = None,
 ):
     view = store.remove_wording(entry_id, n, caller.actor, expected_text=text)
-    return _went_live(request, background, caller, "wording removed", view)
+    return _went_live(faq, background, caller, "wording removed", view)
 
 
 @router.get("/entries/{entry_id}/versions", response_model=VersionList, responses=_ERRORS)
-def versions(entry_id: EntryId, _caller: FaqRead, store: Store) -> VersionList:
+def versions(entry_id: EntryId, _caller: FaqRead, store: KbStoreDep) -> VersionList:
     return VersionList(entry_id=entry_id, items=[_version(v) for v in store.versions(entry_id)])
 
 
@@ -271,7 +257,7 @@ def versions(entry_id: EntryId, _caller: FaqRead, store: Store) -> VersionList:
 def compare(
     entry_id: EntryId,
     _caller: FaqRead,
-    store: Store,
+    store: KbStoreDep,
     a: Annotated[int, Query(ge=1, description="The older version.")],
     b: Annotated[int, Query(ge=1, description="The newer version.")],
 ) -> Compare:
@@ -280,7 +266,7 @@ def compare(
 
 @router.post("/entries/{entry_id}/revert", response_model=EntryOut, responses=_ERRORS)
 def revert(
-    entry_id: EntryId, body: RevertIn, caller: FaqWrite, store: Store, request: Request, background: BackgroundTasks
+    entry_id: EntryId, body: RevertIn, caller: FaqWrite, store: KbStoreDep, faq: FaqDep, background: BackgroundTasks
 ):
     view = store.revert(entry_id, body.version, caller.actor, expected_version=body.expected_version)
-    return _went_live(request, background, caller, f"reverted to version {body.version}", view)
+    return _went_live(faq, background, caller, f"reverted to version {body.version}", view)

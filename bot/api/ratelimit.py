@@ -12,6 +12,8 @@ in process memory otherwise. Three kinds, all configurable (bot.settings, "limit
 
 A refusal is 429 with ``Retry-After`` and the project's error shape (detail, message, code).
 When the counter store fails (Redis down) requests pass: a limit must never take the chat down.
+
+Failed staff logins are counted apart, in process (``LoginFailures``, used by bot.api.staff).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import hashlib
 import json
 import logging
 import math
+import threading
 import time
+from collections import deque
 
 from limits import RateLimitItem, parse, parse_many
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
@@ -39,6 +43,7 @@ SESSION_CAP_MESSAGE = (
 )
 # Routes whose callers are a few servers speaking for everyone: no per-IP limit.
 IP_EXEMPT = ("/wechat", "/wecom", "/webhook")
+LOGIN_FAILURE_WINDOW_S = 15 * 60
 
 
 class RateLimited(Exception):
@@ -81,8 +86,30 @@ class Limiter:
             log.warning("rate limit store unavailable (%s): request allowed", type(e).__name__)
 
 
-def limiter_of(app) -> Limiter | None:
-    return getattr(app.state, "limiter", None)
+class LoginFailures:
+    """Failed logins per key in a sliding window (in-process; each app instance counts its own)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, deque[float]] = {}
+
+    def count(self, key: str) -> int:
+        now = time.monotonic()
+        with self._lock:
+            q = self._seen.get(key)
+            while q and now - q[0] > LOGIN_FAILURE_WINDOW_S:
+                q.popleft()
+            if q is not None and not q:
+                del self._seen[key]
+            return len(q) if q else 0
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._seen.setdefault(key, deque(maxlen=1000)).append(time.monotonic())
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._seen.pop(key, None)
 
 
 def _digest(value: str) -> str:
@@ -105,9 +132,8 @@ def too_many(retry_after: int, code: str = "rate_limited", message: str = RATE_L
     return ApiError(429, code, message, headers={"Retry-After": str(retry_after)})
 
 
-async def check_sender(request, sender_id: str, group: str = "sender_requests") -> None:
+async def check_sender(limiter: Limiter | None, sender_id: str, group: str = "sender_requests") -> None:
     """Count one request of a verified web chat sender; ApiError 429 when it sends too fast."""
-    limiter = limiter_of(request.app)
     if limiter is None:
         return
     try:
@@ -117,9 +143,8 @@ async def check_sender(request, sender_id: str, group: str = "sender_requests") 
         raise too_many(e.retry_after) from None
 
 
-async def check_session_cap(request, sender_id: str) -> None:
+async def check_session_cap(limiter: Limiter | None, sender_id: str) -> None:
     """Count one message of the conversation; ApiError 429 (session_message_cap) past the cap."""
-    limiter = limiter_of(request.app)
     if limiter is None:
         return
     try:

@@ -14,71 +14,32 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections import deque
 from datetime import datetime, timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, Security, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.api.auth import (
-    SESSION_COOKIE,
-    Caller,
-    ConversationsRead,
-    _api_key_header,
-    _bearer,
-    authenticate,
-    same_origin,
-)
+from bot import vocabulary as v
+from bot.analytics.clusters import REASON_LABELS as UNANSWERED_REASON_LABELS
+from bot.api.auth import SESSION_COOKIE, AnyCaller, ConversationsRead, same_origin
+from bot.api.deps import DbDep, LoginFailuresDep, ServicesDep, SettingsDep
 from bot.conversations.schemas import QueueItem
+from bot.db import Database
+from bot.faq.kb import CATEGORY_LABELS as FAQ_CATEGORY_LABELS
+from bot.faq.kb import SUBCATEGORY_LABELS
+from bot.field.catalog import LABELS as CATALOG_LABELS
+from bot.field.when import HALF_LABELS
 from bot.masking import mask_id
+from bot.settings import Settings
 from bot.staff.accounts import PASSWORD_MAX, ROLE_LABELS, LoginFailed, StaffInfo, StaffStore
+from bot.tickets import states
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/staff", tags=["staff"])
 
 LOGIN_FAILED_MESSAGE = "用户名或密码不正确 / wrong username or password"
+# "15 minutes" is the window of bot.api.ratelimit.LoginFailures (LOGIN_FAILURE_WINDOW_S).
 TOO_MANY_MESSAGE = "登录失败次数太多，请 15 分钟后再试 / too many failed logins, try again in 15 minutes"
-FAILURE_WINDOW_S = 15 * 60
-
-
-class _Failures:
-    """Failed logins per key in a sliding window (in-process; each app instance counts its own)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._seen: dict[str, deque[float]] = {}
-
-    def count(self, key: str) -> int:
-        now = time.monotonic()
-        with self._lock:
-            q = self._seen.get(key)
-            while q and now - q[0] > FAILURE_WINDOW_S:
-                q.popleft()
-            if q is not None and not q:
-                del self._seen[key]
-            return len(q) if q else 0
-
-    def add(self, key: str) -> None:
-        with self._lock:
-            self._seen.setdefault(key, deque(maxlen=1000)).append(time.monotonic())
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self._seen.pop(key, None)
-
-
-def _failures(request: Request) -> _Failures:
-    app = request.app
-    if not hasattr(app.state, "staff_login_failures"):
-        app.state.staff_login_failures = _Failures()
-    return app.state.staff_login_failures
-
-
-def _settings(request: Request):
-    return getattr(request.app.state.services, "settings", None)
 
 
 class LoginIn(BaseModel):
@@ -109,8 +70,7 @@ def _me(account: StaffInfo, expires_at: datetime | None) -> Me:
     )
 
 
-def _secure(request: Request) -> bool:
-    settings = _settings(request)
+def _secure(request: Request, settings: Settings) -> bool:
     configured = getattr(settings, "staff_cookie_secure", None)
     if configured is not None:
         return bool(configured)
@@ -126,19 +86,24 @@ def _secure(request: Request) -> bool:
         429: {"description": "Too many failures"},
     },
 )
-def login(body: LoginIn, request: Request, response: Response) -> Me:
+def login(
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    db: DbDep,
+    failures: LoginFailuresDep,
+) -> Me:
     if not same_origin(request):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "请求来源与本站不符 / cross-origin request refused")
-    settings = _settings(request)
     limit = getattr(settings, "staff_login_max_failures", 10)
     username = body.username.strip().lower()
     client = request.client.host if request.client else "-"
-    failures = _failures(request)
     keys = (f"user:{username}", f"ip:{client}")
     if any(failures.count(k) >= limit for k in keys):
         log.warning("staff login refused: too many failures (user %s, client %s)", username, client)
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, TOO_MANY_MESSAGE, headers={"Retry-After": "900"})
-    store = StaffStore(request.app.state.services.db)
+    store = StaffStore(db)
     try:
         account = store.authenticate(username, body.password)
     except LoginFailed as exc:
@@ -156,7 +121,7 @@ def login(body: LoginIn, request: Request, response: Response) -> Me:
         path="/",
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=_secure(request, settings),
     )
     response.headers["Cache-Control"] = "no-store"
     log.info("staff login: %s (%s) from %s", account.username, account.role, client)
@@ -164,32 +129,22 @@ def login(body: LoginIn, request: Request, response: Response) -> Me:
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-def logout(request: Request) -> Response:
+def logout(request: Request, settings: SettingsDep, db: DbDep) -> Response:
     """Ends this browser's session (idempotent; no session is fine)."""
     if not same_origin(request):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "请求来源与本站不符 / cross-origin request refused")
-    StaffStore(request.app.state.services.db).end_session(request.cookies.get(SESSION_COOKIE))
+    StaffStore(db).end_session(request.cookies.get(SESSION_COOKIE))
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure(request))
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure(request, settings)
+    )
     return response
 
 
-def any_caller(
-    request: Request,
-    x_api_key: Annotated[str | None, Security(_api_key_header)] = None,
-    bearer=Security(_bearer),
-) -> Caller:
-    """Any valid API key or staff session, whatever its scopes."""
-    return authenticate(request, x_api_key or (bearer.credentials if bearer else None))
-
-
-AnyCaller = Annotated[Caller, Depends(any_caller)]
-
-
 @router.get("/me", response_model=Me, responses={401: {"description": "Not signed in"}})
-def me(request: Request, caller: AnyCaller) -> Me:
+def me(request: Request, caller: AnyCaller, db: DbDep) -> Me:
     if caller.account is not None:
-        session = StaffStore(request.app.state.services.db).session(request.cookies.get(SESSION_COOKIE))
+        session = StaffStore(db).session(request.cookies.get(SESSION_COOKIE))
         return _me(caller.account, session.expires_at if session else None)
     return Me(
         username=caller.name,
@@ -201,15 +156,7 @@ def me(request: Request, caller: AnyCaller) -> Me:
     )
 
 
-def staff_labels(request: Request) -> dict:
-    from bot import vocabulary as v
-    from bot.analytics.clusters import REASON_LABELS as UNANSWERED_REASON_LABELS
-    from bot.faq.kb import CATEGORY_LABELS as FAQ_CATEGORY_LABELS
-    from bot.faq.kb import SUBCATEGORY_LABELS
-    from bot.field.catalog import LABELS as CATALOG_LABELS
-    from bot.field.when import HALF_LABELS
-    from bot.tickets import states
-
+def staff_labels(db: Database) -> dict:
     return {
         "status": v.STATUS_LABELS,
         "category": v.CATEGORY_LABELS,
@@ -232,14 +179,14 @@ def staff_labels(request: Request) -> dict:
         "half_day": HALF_LABELS,
         "delivery_method": v.DELIVERY_LABELS,
         # username → display name, so records ("交还人", ticket events) name people, not accounts.
-        "staff": StaffStore(request.app.state.services.db).display_names(),
+        "staff": StaffStore(db).display_names(),
     }
 
 
 @router.get("/labels", summary="Chinese labels of every code the staff page shows")
-def labels(request: Request, response: Response, _caller: AnyCaller) -> dict:
+def labels(response: Response, _caller: AnyCaller, db: DbDep) -> dict:
     response.headers["Cache-Control"] = "private, max-age=60"
-    return staff_labels(request)
+    return staff_labels(db)
 
 
 class QueueRow(QueueItem):
@@ -252,8 +199,7 @@ class Queue(BaseModel):
 
 
 @router.get("/queue", response_model=Queue, summary="Conversations waiting for a person, longest first")
-def queue(request: Request, _caller: ConversationsRead) -> Queue:
-    services = request.app.state.services
+def queue(_caller: ConversationsRead, services: ServicesDep) -> Queue:
     rows = []
     for item in services.conversations.handoff_queue(limit=200):
         merchant = None

@@ -2,7 +2,7 @@
 
 Mount with ``app.include_router(bot.api.tickets.router)`` and call
 ``bot.api.errors.install_error_handlers(app)``; the service is
-``request.app.state.services.tickets``. All endpoints need an API key
+``bot.api.deps.TicketsDep``. All endpoints need an API key
 or a staff session (``tickets:read`` to read, ``tickets:write`` to change). Endpoints are plain ``def``:
 the service is synchronous, FastAPI runs them in its thread pool.
 """
@@ -13,12 +13,13 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
 from bot.api.auth import TicketsRead, TicketsWrite
+from bot.api.deps import TicketsDep
 from bot.api.errors import AUTH_RESPONSES, Responses
 from bot.tickets.schemas import (
     CommentCreate,
@@ -33,7 +34,6 @@ from bot.tickets.schemas import (
     TicketPage,
     TicketPatch,
 )
-from bot.tickets.service import TicketService
 from bot.tickets.states import Category, Channel, Status
 
 MAX_BODY_BYTES = 64 * 1024
@@ -74,12 +74,6 @@ class BodyLimitRoute(APIRoute):
 router = APIRouter(route_class=BodyLimitRoute)
 
 
-def get_ticket_service(request: Request) -> TicketService:
-    return request.app.state.services.tickets
-
-
-Tickets = Annotated[TicketService, Depends(get_ticket_service)]
-
 _NOT_FOUND: Responses = {404: {"description": "Unknown ticket number"}}
 _TOO_LARGE: Responses = {413: {"description": "Body over 64 KB"}}
 _AUTH = AUTH_RESPONSES
@@ -99,7 +93,7 @@ _AUTH = AUTH_RESPONSES
 def create_ticket(
     data: TicketCreate,
     response: Response,
-    service: Tickets,
+    service: TicketsDep,
     key: TicketsWrite,
     idempotency_key: Annotated[
         str | None,
@@ -116,7 +110,7 @@ def create_ticket(
 
 @router.get("/api/tickets", response_model=TicketPage, tags=["tickets"], responses=_AUTH)
 def list_tickets(
-    service: Tickets,
+    service: TicketsDep,
     _key: TicketsRead,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     category: Category | None = None,
@@ -147,7 +141,7 @@ def list_tickets(
 
 
 @router.get("/api/tickets/{number}", response_model=TicketOut, tags=["tickets"], responses={**_NOT_FOUND, **_AUTH})
-def get_ticket(number: str, service: Tickets, _key: TicketsRead) -> TicketOut:
+def get_ticket(number: str, service: TicketsDep, _key: TicketsRead) -> TicketOut:
     return service.get(number)
 
 
@@ -157,7 +151,7 @@ def get_ticket(number: str, service: Tickets, _key: TicketsRead) -> TicketOut:
     tags=["tickets"],
     responses={**_NOT_FOUND, 409: {"description": "Illegal status transition"}, **_TOO_LARGE, **_AUTH},
 )
-def patch_ticket(number: str, patch: TicketPatch, service: Tickets, key: TicketsWrite) -> TicketOut:
+def patch_ticket(number: str, patch: TicketPatch, service: TicketsDep, key: TicketsWrite) -> TicketOut:
     return service.update(number, patch, actor=key.actor)
 
 
@@ -168,7 +162,7 @@ def patch_ticket(number: str, patch: TicketPatch, service: Tickets, key: Tickets
     tags=["tickets"],
     responses={**_NOT_FOUND, **_TOO_LARGE, **_AUTH},
 )
-def add_comment(number: str, comment: CommentCreate, service: Tickets, key: TicketsWrite) -> EventOut:
+def add_comment(number: str, comment: CommentCreate, service: TicketsDep, key: TicketsWrite) -> EventOut:
     """An internal note; ``reply_to_merchant`` also sends it to the merchant's chat."""
     # A signed-in person is recorded as themselves; a machine may name the author.
     author = key.name if key.kind == "staff" else comment.author or key.name[:64]
@@ -182,7 +176,7 @@ def add_comment(number: str, comment: CommentCreate, service: Tickets, key: Tick
     responses={**_NOT_FOUND, 409: {"description": "Illegal status transition"}, **_TOO_LARGE, **_AUTH},
 )
 def preview_merchant_messages(
-    number: str, change: MerchantPreviewIn, service: Tickets, _key: TicketsRead
+    number: str, change: MerchantPreviewIn, service: TicketsDep, _key: TicketsRead
 ) -> MerchantPreviewOut:
     """Exactly what the merchant's chat would receive for this change (PATCH or comment); saves nothing."""
     return service.preview(number, change)
@@ -194,13 +188,13 @@ def preview_merchant_messages(
     tags=["tickets"],
     responses={**_NOT_FOUND, **_AUTH},
 )
-def ticket_events(number: str, service: Tickets, _key: TicketsRead) -> list[EventOut]:
+def ticket_events(number: str, service: TicketsDep, _key: TicketsRead) -> list[EventOut]:
     return service.events(number)
 
 
 @router.get("/api/outbox/dead", response_model=OutboxPage, tags=["outbox"], responses=_AUTH)
 def dead_events(
-    service: Tickets,
+    service: TicketsDep,
     _key: TicketsRead,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -215,7 +209,7 @@ def dead_events(
     tags=["outbox"],
     responses={404: {"description": "Unknown event id"}, **_AUTH},
 )
-def outbox_event(event_id: str, service: Tickets, _key: TicketsRead) -> OutboxEventOut:
+def outbox_event(event_id: str, service: TicketsDep, _key: TicketsRead) -> OutboxEventOut:
     return service.outbox_event(event_id)
 
 
@@ -225,6 +219,6 @@ def outbox_event(event_id: str, service: Tickets, _key: TicketsRead) -> OutboxEv
     tags=["outbox"],
     responses={404: {"description": "Unknown event id"}, 409: {"description": "Already delivered"}, **_AUTH},
 )
-def retry_event(event_id: str, service: Tickets, _key: TicketsWrite) -> OutboxEventOut:
+def retry_event(event_id: str, service: TicketsDep, _key: TicketsWrite) -> OutboxEventOut:
     """Re-queue a dead event: due now, with a fresh attempt budget."""
     return service.retry_event(event_id)

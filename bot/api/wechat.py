@@ -10,8 +10,11 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from bot.api.deps import WeChatDep, WeComDep
 from bot.api.errors import Responses
 from bot.channels.callback import CallbackError
+from bot.channels.wechat import WeChatChannel
+from bot.channels.wecom import WeComChannel
 
 MAX_BODY = 64 * 1024
 
@@ -40,28 +43,14 @@ async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
     return b"".join(chunks)
 
 
-def _channel(request: Request, name: str):
-    channel = getattr(request.app.state, name, None)
-    if channel is None:
-        setting = (
-            "POSBOT_WECHAT_TOKEN"
-            if name == "wechat"
-            else "POSBOT_WECOM_CORP_ID, POSBOT_WECOM_TOKEN, POSBOT_WECOM_AES_KEY"
-        )
-        raise HTTPException(status_code=404, detail=f"{name} channel is not configured ({setting})")
-    return channel
-
-
-def _verify(request: Request, name: str) -> PlainTextResponse:
-    channel = _channel(request, name)
+def _verify(request: Request, channel: WeChatChannel | WeComChannel) -> PlainTextResponse:
     try:
         return PlainTextResponse(channel.verify_url(dict(request.query_params)))
     except CallbackError as e:
         raise HTTPException(status_code=e.status, detail=str(e)) from None
 
 
-async def _receive(request: Request, name: str) -> Response:
-    channel = _channel(request, name)
+async def _receive(request: Request, channel: WeChatChannel | WeComChannel) -> Response:
     body = await read_capped(request)
     try:
         xml = await channel.handle(body, dict(request.query_params))
@@ -71,24 +60,24 @@ async def _receive(request: Request, name: str) -> Response:
 
 
 @router.get("/wechat", response_class=PlainTextResponse, responses=_RESPONSES)
-async def wechat_verify(request: Request):
+async def wechat_verify(request: Request, channel: WeChatDep):
     """URL verification by WeChat: echo `echostr` when the signature is ours."""
-    return _verify(request, "wechat")
+    return _verify(request, channel)
 
 
 @router.post("/wechat", responses=_RESPONSES)
-async def wechat_receive(request: Request):
+async def wechat_receive(request: Request, channel: WeChatDep):
     """A message or event from a follower; answered with a passive XML reply (or `success`)."""
-    return await _receive(request, "wechat")
+    return await _receive(request, channel)
 
 
 @router.get("/wecom", response_class=PlainTextResponse, responses=_RESPONSES)
-async def wecom_verify(request: Request):
+async def wecom_verify(request: Request, channel: WeComDep):
     """URL verification by WeCom: the decrypted `echostr` when `msg_signature` is ours."""
-    return _verify(request, "wecom")
+    return _verify(request, channel)
 
 
 @router.post("/wecom", responses=_RESPONSES)
-async def wecom_receive(request: Request):
+async def wecom_receive(request: Request, channel: WeComDep):
     """A message or event from a member of the enterprise; answered with an encrypted passive reply."""
-    return await _receive(request, "wecom")
+    return await _receive(request, channel)
