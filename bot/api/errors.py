@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.tickets import TicketError
-from bot.tickets.schemas import translate_errors
+from bot.validation import translate_errors
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 from bot.api.auth import Caller, require_scope
 from bot.api.errors import Responses
 from bot.api.tickets import BodyLimitRoute
+from bot.field.schemas import FieldAssign, FieldDone, FieldReschedule
 from bot.field.service import FieldService
-from bot.tickets.schemas import FieldAssign, FieldDone, FieldReschedule, TicketOut
+from bot.tickets.schemas import TicketOut
 
 router = APIRouter(route_class=BodyLimitRoute, prefix="/api/field", tags=["field"])
 
