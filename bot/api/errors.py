@@ -33,7 +33,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.faq.store import StoreError
 from bot.tickets import TicketError
-from bot.tickets.schemas import translate_errors
+from bot.validation import translate_errors
 
 log = logging.getLogger(__name__)
 

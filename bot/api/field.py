@@ -18,8 +18,9 @@ from bot.api.auth import FieldRead, FieldWrite
 from bot.api.deps import DbDep, FieldDep, SettingsDep
 from bot.api.errors import ApiError, Responses
 from bot.api.tickets import BodyLimitRoute
+from bot.field.schemas import FieldAssign, FieldDone, FieldReschedule
 from bot.staff.accounts import StaffStore
-from bot.tickets.schemas import FieldAssign, FieldDone, FieldReschedule, TicketOut
+from bot.tickets.schemas import TicketOut
 
 router = APIRouter(route_class=BodyLimitRoute, prefix="/api/field", tags=["field"])
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.field.schemas import FieldDone
 from bot.tickets import (
     ConcurrentUpdate,
     FieldJobFinished,
@@ -23,8 +24,10 @@ from bot.tickets import (
     UnknownMaintainer,
 )
 from bot.tickets.models import FieldJob, Ticket
-from bot.tickets.schemas import FieldDone, TicketOut, TicketPatch
-from bot.tickets.service import TicketService, merchant_messages, ticket_out
+from bot.tickets.notices import merchant_messages
+from bot.tickets.outputs import ticket_out
+from bot.tickets.schemas import TicketOut, TicketPatch
+from bot.tickets.service import TicketService
 from bot.tickets.states import ACTIVE_STATUSES, EventType, Status, check_transition
 
 VISIT_KINDS = ("installation", "repair", "relocation", "training")

@@ -34,3 +34,15 @@ def status_notice(number: str, from_status: str, to_status: str, reply: str | No
 def comment_notice(number: str, text: str) -> str:
     """A note the agent marked as a reply to the merchant, without a status change."""
     return COMMENT_TEMPLATE.format(number=number, text=text)
+
+
+def merchant_messages(
+    number: str, change: tuple[str, str] | None, note: str | None, reply_to_merchant: bool
+) -> list[str]:
+    """Exactly what the merchant's chat receives for one staff change (status move and/or note)."""
+    reply = note if reply_to_merchant and note else None
+    if change is not None:
+        text = status_notice(number, change[0], change[1], reply)
+    else:
+        text = comment_notice(number, reply) if reply else None
+    return [text] if text else []

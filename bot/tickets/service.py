@@ -4,6 +4,12 @@ Plain synchronous Python over ``bot.db.Database``: each public method is one
 transaction. Inputs are the pydantic schemas of ``bot.tickets.schemas`` (already
 validated), outputs are schema objects detached from the session. Errors are the
 ``bot.tickets.TicketError`` family (404 / 409 / 422 in the API).
+
+One class on purpose, though long: creating, reading and changing a ticket share one
+transaction discipline and the same row helpers (``_load``, ``_record``, ``_notify``).
+What is an idea of its own lives beside it: rows to outputs (``outputs``), the merchant's
+texts (``notices``), the notification queue (``notifications``), the webhook outbox
+(``outbox``), numbers (``numbers``) and the field job (``bot.field.jobs``).
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,26 +27,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.channels.delivery import push_to_conversation
 from bot.db import Database
+from bot.field.jobs import new_job
 from bot.settings import Settings, get_settings
 from bot.tickets import (
     ConcurrentUpdate,
     InvalidIdempotencyKey,
-    NotificationNotFound,
     TicketNotFound,
     notices,
+    notifications,
     outbox,
 )
 from bot.tickets.cursors import decode_cursor, encode_cursor
-from bot.tickets.models import FieldJob, Notification, Ticket, TicketEvent, utcnow
+from bot.tickets.models import Ticket, TicketEvent, utcnow
 from bot.tickets.numbers import new_number
+from bot.tickets.outputs import event_out, ticket_out
 from bot.tickets.schemas import (
     CommentCreate,
     CreateResult,
     EventOut,
-    FieldIn,
-    FieldOut,
     MerchantPreviewIn,
     MerchantPreviewOut,
     NotificationOut,
@@ -54,102 +58,13 @@ from bot.tickets.schemas import (
     TicketPatch,
 )
 from bot.tickets.states import ACTIVE_STATUSES, OUTBOX_EVENT_TYPES, EventType, Status, check_transition
-from bot.vocabulary import FIELD_KIND_LABELS, ticket_channel_of
+from bot.vocabulary import ticket_channel_of
 
 log = logging.getLogger(__name__)
 
 _KEY_RE = re.compile(r"[\x21-\x7e]{1,128}")
 _UPDATE_RETRIES = 5
 _NUMBER_DRAWS = 5
-
-
-def merchant_messages(
-    number: str, change: tuple[str, str] | None, note: str | None, reply_to_merchant: bool
-) -> builtins.list[str]:
-    """Exactly what the merchant's chat receives for one staff change (bot.tickets.notices)."""
-    reply = note if reply_to_merchant and note else None
-    if change is not None:
-        text = notices.status_notice(number, change[0], change[1], reply)
-    else:
-        text = notices.comment_notice(number, reply) if reply else None
-    return [text] if text else []
-
-
-def field_out(job: FieldJob | None) -> FieldOut | None:
-    if job is None:
-        return None
-    from bot.field.catalog import BY_CODE
-
-    items = []
-    for entry in job.items or []:
-        item = BY_CODE.get(entry.get("code", ""))
-        items.append(
-            {
-                "code": entry.get("code"),
-                "label": item.label if item else entry.get("code"),
-                "unit": item.unit if item else "",
-                "quantity": entry.get("quantity"),
-            }
-        )
-    return FieldOut(
-        kind=job.kind,
-        kind_label=FIELD_KIND_LABELS.get(job.kind, job.kind),
-        items=items,
-        delivery_method=job.delivery_method,
-        address=job.address,
-        service_area=job.service_area,
-        scheduled_date=job.scheduled_date,
-        half_day=job.half_day,
-        outcome=job.outcome,
-        parts_used=list(job.parts_used or []),
-        finished_at=job.finished_at,
-    )
-
-
-def ticket_out(t: Ticket) -> TicketOut:
-    amount = (
-        None if t.settlement_amount_fen is None else (Decimal(t.settlement_amount_fen) / 100).quantize(Decimal("0.01"))
-    )
-    return TicketOut(
-        number=t.number,
-        category=t.category,
-        status=t.status,
-        priority=t.priority,
-        merchant_id=t.merchant_id,
-        terminal_id=t.terminal_id,
-        device_serial=t.device_serial,
-        contact_phone=t.contact_phone,
-        description=t.description,
-        settlement_date=t.settlement_date,
-        settlement_amount=amount,
-        channel=t.channel,
-        sender_id=t.sender_id,
-        transcript=list(t.transcript or []),
-        assignee=t.assignee,
-        resolution=t.resolution,
-        field=field_out(t.field_job),
-        version=t.version,
-        created_at=t.created_at,
-        updated_at=t.updated_at,
-    )
-
-
-def _event_out(ev: TicketEvent, number: str) -> EventOut:
-    return EventOut(
-        id=ev.id, ticket_number=number, type=ev.type, actor=ev.actor, data=ev.data, created_at=ev.created_at
-    )
-
-
-def _notification_out(n: Notification) -> NotificationOut:
-    return NotificationOut(
-        id=n.id,
-        ticket_number=n.ticket_number,
-        channel=n.channel,
-        sender_id=n.sender_id,
-        text=n.text,
-        created_at=n.created_at,
-        sent_at=n.sent_at,
-    )
 
 
 def _encode_cursor(last_id: int) -> str:
@@ -217,7 +132,9 @@ class TicketService:
                 s.add(t)
                 s.flush()
                 if data.field is not None:
-                    self._add_field_job(s, t, data.field, now)
+                    s.add(new_job(t.id, data.field, now, self.settings))
+                    s.flush()
+                    s.refresh(t, ["field_job"])
                 self._record(
                     s,
                     t,
@@ -236,35 +153,6 @@ class TicketService:
             raise
         log.info("ticket %s created (%s, channel %s)", result.number, result.category, result.channel)
         return CreateResult(ticket=result, created=True)
-
-    def _add_field_job(self, s: Session, t: Ticket, f: FieldIn, now: datetime) -> None:
-        """The field job of a consumables / visit ticket; a delivery's day is the promised one."""
-        from bot.field.when import add_working_days
-
-        day = f.scheduled_date
-        if f.kind == "consumables" and day is None:
-            lead = (
-                self.settings.field_delivery_lead_days
-                if f.delivery_method == "delivery"
-                else self.settings.field_pickup_lead_days
-            )
-            day = add_working_days(now.astimezone(self._tz).date(), lead)
-        job = FieldJob(
-            ticket_id=t.id,
-            kind=f.kind,
-            items=[{"code": i.code, "quantity": i.quantity} for i in f.items],
-            delivery_method=f.delivery_method,
-            address=f.address,
-            service_area=f.service_area,
-            scheduled_date=day,
-            half_day=f.half_day,
-            outcome=None,
-            parts_used=[],
-            finished_at=None,
-        )
-        s.add(job)
-        s.flush()
-        s.refresh(t, ["field_job"])
 
     def _free_number(self, s: Session, now: datetime) -> str:
         """A random number not used yet (a clash is about one in a hundred million per draw)."""
@@ -349,7 +237,7 @@ class TicketService:
             rows = s.execute(
                 select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id)
             ).scalars()
-            return [_event_out(ev, t.number) for ev in rows]
+            return [event_out(ev, t.number) for ev in rows]
 
     # --- changes ------------------------------------------------------------------------
 
@@ -408,7 +296,7 @@ class TicketService:
                 s.flush()  # bumps the version; raises StaleDataError if we lost a race
                 for kind, data in changes:
                     self._record(s, t, kind, actor, data, now)
-                for text in merchant_messages(t.number, status_change, patch.note, patch.reply_to_merchant):
+                for text in notices.merchant_messages(t.number, status_change, patch.note, patch.reply_to_merchant):
                     self._notify(s, t, actor, now, text)
             result = ticket_out(t)
         if changes:
@@ -429,9 +317,9 @@ class TicketService:
                 {"author": data.author, "body": data.body, "reply_to_merchant": data.reply_to_merchant},
                 now,
             )
-            for text in merchant_messages(t.number, None, data.body, data.reply_to_merchant):
+            for text in notices.merchant_messages(t.number, None, data.body, data.reply_to_merchant):
                 self._notify(s, t, data.author or "unknown", now, text)
-            return _event_out(ev, t.number)
+            return event_out(ev, t.number)
 
     def preview(self, number: str, change: MerchantPreviewIn) -> MerchantPreviewOut:
         """What the merchant would read if staff saved ``change`` now; nothing is written.
@@ -443,7 +331,7 @@ class TicketService:
             status_change = None
             if change.status is not None and check_transition(t.status, change.status):
                 status_change = (t.status, change.status.value)
-            messages = merchant_messages(t.number, status_change, change.note, change.reply_to_merchant)
+            messages = notices.merchant_messages(t.number, status_change, change.note, change.reply_to_merchant)
             recipient = t.sender_id if t.sender_id else None
             return MerchantPreviewOut(recipient=recipient, messages=messages if recipient else [])
 
@@ -470,37 +358,17 @@ class TicketService:
         self, channel: str, sender_id: str | None = None, *, limit: int = 100
     ) -> builtins.list[NotificationOut]:
         """Unsent notifications of a channel (optionally one chat user), oldest first."""
-        q = select(Notification).where(Notification.channel == str(channel), Notification.sent_at.is_(None))
-        if sender_id is not None:
-            q = q.where(Notification.sender_id == sender_id)
-        with self.db.session() as s:
-            return [_notification_out(n) for n in s.execute(q.order_by(Notification.id).limit(limit)).scalars()]
+        return notifications.pending(self.db, channel, sender_id, limit=limit)
 
     def mark_sent(self, notification_id: int) -> NotificationOut:
         """Mark delivered to the chat user; idempotent (the first sent_at stays)."""
-        with self.db.session() as s:
-            n = s.get(Notification, notification_id)
-            if n is None:
-                raise NotificationNotFound(notification_id)
-            if n.sent_at is None:
-                n.sent_at = self.clock()
-            return _notification_out(n)
+        return notifications.mark_sent(self.db, notification_id, self.clock)
 
     def _notify(self, s: Session, t: Ticket, actor: str, now: datetime, text: str) -> None:
-        """Queue one message for the chat that opened the ticket (nobody to tell without one)."""
-        if not t.sender_id:
+        """Queue one message for the chat that opened the ticket and record it on the ticket."""
+        n = notifications.queue(s, self.settings, t, text, now)
+        if n is None:
             return
-        n = Notification(
-            ticket_id=t.id,
-            ticket_number=t.number,
-            channel=t.channel,
-            sender_id=t.sender_id,
-            text=text,
-            created_at=now,
-        )
-        s.add(n)
-        s.flush()
-        push_to_conversation(s, self.settings, t.sender_id, n.text, kind="notification", notification_id=n.id)
         self._record(
             s, t, EventType.NOTIFICATION, actor, {"notification_id": n.id, "channel": n.channel, "text": text}, now
         )
