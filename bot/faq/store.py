@@ -6,7 +6,7 @@ The database is the FAQ's source while the app runs (``POSBOT_FAQ_SOURCE=db``, t
 
 1. takes the KB write lock (an UPDATE of the single ``faq_revision`` row: a row lock on
    PostgreSQL, the write lock on SQLite), so two staff saving at once are serialised;
-2. builds the whole KB as it would be after the change through ``bot.faq.kb.build_kb``, the
+2. builds the whole KB as it would be after the change through ``bot.faq.loader.build_kb``, the
    YAML loader's own validation (duplicate wordings across entries, empty answers, bad ids,
    too few paraphrases ...), and refuses the change with every problem when it is invalid;
 3. writes the entry, one ``faq_versions`` row (who, when, before, after) and bumps the
@@ -38,18 +38,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db import Database, rowcount
-from bot.faq.kb import (
-    CATEGORY_LABELS,
-    ESCALATION_LABELS,
-    KbError,
-    KnowledgeBase,
-    Problem,
-    _text,
-    build_kb,
-    dedup_key,
-    kb_files,
-    load_kb,
-)
+from bot.faq.kb import CATEGORY_LABELS, ESCALATION_LABELS, KbError, KnowledgeBase, Problem, dedup_key
+from bot.faq.loader import build_kb, kb_files, load_kb, scalar_text
 from bot.faq.models import ENTRY_ID_MAX, FaqEntryRow, FaqNegativeRow, FaqRevisionRow, FaqSourceRow, FaqVersionRow
 from bot.tickets.models import utcnow
 
@@ -123,11 +113,13 @@ def _normalised(data: dict[str, Any]) -> dict[str, Any]:
     for f in EDITABLE:
         v = data.get(f)
         if f == "paraphrases":
-            out[f] = [(_text(p) if _text(p) is not None else p) for p in (v or [])] if isinstance(v, list) else v
+            out[f] = (
+                [(scalar_text(p) if scalar_text(p) is not None else p) for p in (v or [])] if isinstance(v, list) else v
+            )
         elif f == "provider_specific":
             out[f] = bool(v) if isinstance(v, bool) or v is None else v
         else:
-            t = _text(v)
+            t = scalar_text(v)
             out[f] = t if t else ("" if f in ("question", "answer") else None)
     return out
 
@@ -264,7 +256,7 @@ class KbStore:
     def _docs(self, s: Session, rows: list[FaqEntryRow], comments: dict | None = None) -> list[tuple[str, dict]]:
         """The live KB as YAML documents, one per source file, in file order (``comments``, when
         given, is filled with the comment lines above entries and negatives)."""
-        # Files in name order, as bot.faq.kb.kb_files reads a directory: the served KB has the
+        # Files in name order, as bot.faq.loader.kb_files reads a directory: the served KB has the
         # same entry order as the YAML an export writes (ties and the classifier depend on it).
         by_source: dict[str, dict[str, list]] = {}
         for r in sorted(rows, key=lambda r: (r.source, r.position, r.id)):
@@ -423,7 +415,7 @@ class KbStore:
             return EntryView.of(row)
 
     def create(self, data: dict[str, Any], actor: str) -> EntryView:
-        entry_id = _text(data.get("id")) or ""
+        entry_id = scalar_text(data.get("id")) or ""
         fields = _normalised(data)
         with self.db.session() as s:
             rev = self._lock(s)
@@ -481,7 +473,7 @@ class KbStore:
         )
 
     def add_wording(self, entry_id: str, text: str, actor: str, *, note: str | None = None) -> EntryView:
-        clean = _text(text) or ""
+        clean = scalar_text(text) or ""
         if not clean:
             raise StoreError(
                 422,
@@ -744,7 +736,7 @@ def _read_sources(directory: Path) -> _Sources:
             elif stripped:
                 pending = []
         doc = yaml.safe_load(raw) or {}
-        items = [(_text(x), above.get(pos)) for pos, x in enumerate(doc.get("negatives") or [], start=1)]
+        items = [(scalar_text(x), above.get(pos)) for pos, x in enumerate(doc.get("negatives") or [], start=1)]
         if items:
             out.negatives[path.name] = [(t, c) for t, c in items if t]
     return out

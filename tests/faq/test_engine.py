@@ -182,7 +182,7 @@ def test_answer_only_edit_reuses_vectors(engine, kb_dir):
 
 def test_calibration_is_stored_and_survives_rebuilds(kb_dir, index_dir, encoder):
     from bot.faq.calibrate import calibrate_engine
-    from bot.faq.kb import load_eval
+    from bot.faq.evalset import load_eval
 
     eng = FaqEngine(kb_dir, index_dir, encoder)
     fitted = calibrate_engine(eng, load_eval(kb_dir / "eval", eng.kb))
