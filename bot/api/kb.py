@@ -34,7 +34,8 @@ from bot.api.auth import Caller, require_scope
 from bot.api.errors import AUTH_RESPONSES, Responses
 from bot.faq.kb import CATEGORIES, CATEGORY_LABELS, ESCALATION_LABELS, ESCALATIONS, MIN_PARAPHRASES, SUBCATEGORY_LABELS
 from bot.faq.models import ENTRY_ID_MAX
-from bot.faq.store import ACTION_LABELS, FIELD_LABELS, DbSource, EntryView, KbStore, StoreError, VersionView
+from bot.faq.store import DbSource, KbStore, StoreError
+from bot.faq.versions import ACTION_LABELS, FIELD_LABELS, EntryView, VersionView
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/faq", tags=["faq editing"])

@@ -181,3 +181,23 @@ def index_hash(entries) -> str:
     payload = [[e.id, list(e.texts)] for e in entries] + [lexicon_fingerprint()]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
+
+def semantic_hash(kb: KnowledgeBase) -> str:
+    """Hash of what a KB says (entries in order, negatives), not of its files' bytes."""
+    payload = [
+        [
+            [
+                e.id,
+                e.category,
+                e.subcategory,
+                e.question,
+                list(e.paraphrases),
+                e.answer,
+                e.escalate,
+                bool(e.provider_specific),
+            ]
+            for e in kb.entries
+        ],
+        list(kb.negatives),
+    ]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
