@@ -38,10 +38,12 @@ sys.path.insert(0, str(ROOT))
 
 from bot.faq.encoders import make_encoder  # noqa: E402
 from bot.faq.engine import FaqEngine  # noqa: E402
+from bot.faq.evalset import eval_dir_of, load_eval  # noqa: E402
 from bot.faq.evaluate import cross_validate_scores, evaluate_engine, latencies  # noqa: E402
 from bot.faq.index import DenseIndex  # noqa: E402
-from bot.faq.kb import Entry, KnowledgeBase, eval_dir_of, index_hash, load_eval, load_kb  # noqa: E402
+from bot.faq.kb import Entry, KnowledgeBase, index_hash  # noqa: E402
 from bot.faq.lexical import BM25Index, tokenize  # noqa: E402
+from bot.faq.loader import load_kb  # noqa: E402
 from bot.faq.metrics import Metrics, compute_metrics, metrics_markdown, sweep_markdown  # noqa: E402
 from scripts.qmatch import qmatch_dir, qmatch_retrieval, qmatch_sts, read_pairs  # noqa: E402
 

@@ -39,7 +39,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.faq.kb import eval_dir_of, load_eval, load_kb  # noqa: E402
+from bot.faq.evalset import eval_dir_of, load_eval  # noqa: E402
+from bot.faq.loader import load_kb  # noqa: E402
 
 CHITCHAT = {
     "greet": ["你好", "您好", "在吗", "有人吗", "hello", "早上好", "你好啊", "嗨"],

@@ -25,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bot.analytics.clusters import group_questions
 from bot.analytics.queries import Question
 from bot.faq.encoders import make_encoder
-from bot.faq.kb import load_kb
+from bot.faq.loader import load_kb
 
 SUFFIXES = ("", "呢", "啊", "怎么办", "请问", "急", "？", "了")
 

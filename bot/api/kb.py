@@ -36,7 +36,7 @@ from bot.api.errors import AUTH_RESPONSES, Responses
 from bot.faq.engine import FaqEngine
 from bot.faq.kb import CATEGORIES, CATEGORY_LABELS, ESCALATION_LABELS, ESCALATIONS, MIN_PARAPHRASES, SUBCATEGORY_LABELS
 from bot.faq.models import ENTRY_ID_MAX
-from bot.faq.store import ACTION_LABELS, FIELD_LABELS, EntryView, VersionView
+from bot.faq.versions import ACTION_LABELS, FIELD_LABELS, EntryView, VersionView
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/faq", tags=["faq editing"])

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from bot.faq.engine import FaqEngine
-from bot.faq.kb import EvalSet, Leak, eval_leaks, without_leaks
+from bot.faq.evalset import EvalSet, Leak, eval_leaks, without_leaks
 from bot.faq.lexicon import default_lexicon
 from bot.faq.metrics import Expected, auc, is_right
 from bot.faq.scoring import MODES, Fusion, Signals, Thresholds, Weights

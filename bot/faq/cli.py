@@ -76,7 +76,8 @@ def faq(verbose: bool) -> None:
 def build(faq_dir, index_dir, encoder, force, calibrate) -> None:
     """Build (or reuse) the persisted index; shows a progress bar while encoding."""
     from bot.faq.calibrate import calibrate_engine
-    from bot.faq.kb import KbError, eval_dir_of, load_eval
+    from bot.faq.evalset import eval_dir_of, load_eval
+    from bot.faq.kb import KbError
 
     s = _settings(faq_dir, index_dir, encoder)
     try:
@@ -168,8 +169,9 @@ def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, cover
     from rich.console import Console
     from rich.table import Table
 
+    from bot.faq.evalset import eval_dir_of, load_eval
     from bot.faq.evaluate import evaluate_engine
-    from bot.faq.kb import KbError, eval_dir_of, load_eval
+    from bot.faq.kb import KbError
     from bot.faq.metrics import METRIC_COLUMNS, fmt, metrics_markdown, sweep_markdown
 
     s = _settings(faq_dir, index_dir, encoder)
@@ -283,7 +285,8 @@ def calibrate(faq_dir, index_dir, encoder, write_file, real_share, stale_ok) -> 
     store them in the index manifest and, with the real set, in data/faq/calibration.json."""
     from bot.faq.calibrate import calibrate_engine
     from bot.faq.coverage import REAL_SHARE, combined_fit
-    from bot.faq.kb import KbError, eval_dir_of, load_eval
+    from bot.faq.evalset import eval_dir_of, load_eval
+    from bot.faq.kb import KbError
     from bot.faq.realset import labels_path, load_labels, load_real, real_dev_path, stale_labels
     from bot.faq.scoring import MODES
     from bot.faq.snapshot import write_committed_calibration
@@ -361,7 +364,8 @@ def labels(todo, assign, confirm, faq_dir) -> None:
 
     Without options: check them against the KB and list every real question with its hash and
     label (the text is read from ../shared and printed, never stored)."""
-    from bot.faq.kb import KbError, load_kb
+    from bot.faq.kb import KbError
+    from bot.faq.loader import load_kb
     from bot.faq.realset import (
         CODE_LABEL,
         check_labels,
@@ -483,7 +487,9 @@ def validate(faq_dir) -> None:
 
     Eval questions copied into the KB or the negatives are problems too (exact copies:
     exit 1; near copies: warnings): the eval set must stay held out."""
-    from bot.faq.kb import KbError, eval_dir_of, eval_leaks, load_eval, load_kb
+    from bot.faq.evalset import eval_dir_of, eval_leaks, load_eval
+    from bot.faq.kb import KbError
+    from bot.faq.loader import load_kb
 
     s = _settings(faq_dir, None, None)
     try:

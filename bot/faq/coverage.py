@@ -28,8 +28,8 @@ import numpy as np
 from bot.faq.calibrate import LEVELS, Features, features_for, fit, holdout_engine, question_features, top_and_margin
 from bot.faq.codes import find_code
 from bot.faq.engine import FaqEngine
+from bot.faq.evalset import EvalSet
 from bot.faq.evaluate import stratified_folds
-from bot.faq.kb import EvalSet
 from bot.faq.lexicon import default_lexicon
 from bot.faq.metrics import Expected, Metrics, compute_metrics
 from bot.faq.realset import CODE_LABEL, RealQuestion

@@ -2,9 +2,10 @@
 
 The engine serves: ``search`` (the decision and the hits a merchant sees), ``rank`` (full
 scoring, for evaluation and the CLI), ``signals`` (every query against every entry, for
-calibration), ``status`` and ``get``. What the signals are and how they are fused and decided
-is ``bot.faq.scoring``; snapshots (built, loaded, persisted; calibration stored) come from
-``bot.faq.snapshot``; hot reload polls the source through ``bot.faq.watcher``.
+calibration), ``status`` and ``get``; what they return is ``bot.faq.results``. What the
+signals are and how they are fused and decided is ``bot.faq.scoring``; snapshots (built,
+loaded, persisted; calibration stored) come from ``bot.faq.snapshot``; hot reload polls the
+source through ``bot.faq.watcher``.
 
 ``search`` reads one immutable snapshot; a reload builds the next one and swaps it with a
 single reference assignment, so a search sees the old or the new KB, never a mix.
@@ -15,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +26,8 @@ from bot.faq.encoders import Encoder, has_content, make_encoder, normalize_text,
 from bot.faq.index import DEFAULT_EXACT_MAX_VECTORS, DenseIndex, Manifest, configure_for_serving
 from bot.faq.kb import Entry, KbError, KnowledgeBase
 from bot.faq.lexical import BM25Index
-from bot.faq.scoring import (  # noqa: F401  (re-exported: callers import the scoring names from here)
-    CALIBRATION_VERSION,
-    DEFAULT_FUSION,
-    DEFAULT_THRESHOLDS,
-    GENERIC_THRESHOLDS,
-    MODES,
-    Decision,
-    Fusion,
-    Mode,
-    Signals,
-    Thresholds,
-    neg_gap,
-)
+from bot.faq.results import Hit, Ranked, SearchResult
+from bot.faq.scoring import MODES, Fusion, Mode, Signals, Thresholds
 from bot.faq.snapshot import IndexStore, Snapshot
 from bot.faq.watcher import FileSource, KbSource, Watcher
 
@@ -49,64 +38,6 @@ SUGGEST_MAX = 3
 # re-scoring 100 entries costs well under a millisecond.
 CANDIDATES = 60
 NO_FAQ_DIR = Path("/nonexistent-faq-dir")  # in-memory engines: no files, never watched
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One entry offered for a query, with its fused score."""
-
-    entry: Entry
-    score: float
-
-    @property
-    def id(self) -> str:
-        return self.entry.id
-
-    @property
-    def category(self) -> str:
-        return self.entry.category
-
-    @property
-    def subcategory(self) -> str | None:
-        return self.entry.subcategory
-
-    @property
-    def question(self) -> str:
-        return self.entry.question
-
-    @property
-    def answer(self) -> str:
-        return self.entry.answer
-
-    @property
-    def escalate(self) -> str | None:
-        return self.entry.escalate
-
-    @property
-    def provider_specific(self) -> bool:
-        return self.entry.provider_specific
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    query: str
-    decision: Decision
-    results: list[Hit] = field(default_factory=list)
-    # With ``closest=True``: the best entries even when the decision is none (an in-domain
-    # question that no entry answers confidently gets them offered), and why it was none.
-    closest: list[Hit] = field(default_factory=list)
-    top_score: float | None = None
-    vetoed: bool = False  # none because a known out-of-scope question is closer than any entry
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """Full scoring of one query (for evaluation and the CLI): entry indices best first."""
-
-    entry_idx: np.ndarray
-    scores: np.ndarray
-    decision: Decision
-    neg_gap: float | None = None  # best negative minus best entry (see ``neg_gap``); None: no negatives
 
 
 class FaqEngine:

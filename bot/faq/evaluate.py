@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.faq.calibrate import Features, features_for, fit, fit_thresholds, holdout_engine, top_and_margin
 from bot.faq.engine import FaqEngine
-from bot.faq.kb import EvalSet, Leak
+from bot.faq.evalset import EvalSet, Leak
 from bot.faq.metrics import Expected, Metrics, compute_metrics, decisions_from_scores, is_right
 from bot.faq.scoring import MODES, Fusion, Mode, Thresholds
 

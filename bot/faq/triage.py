@@ -23,9 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.faq.codes import CodeMention, CodeTable, canonical_code, default_codes, find_code, lookup
-from bot.faq.engine import FaqEngine, Hit, SearchResult
+from bot.faq.engine import FaqEngine
 from bot.faq.kb import Entry
 from bot.faq.lexicon import AREAS, Brand, DomainSignal, Lexicon, default_lexicon
+from bot.faq.results import Hit, SearchResult
 
 KINDS = ("code", "answer", "suggest", "closest", "clarify", "none")
 # Areas the bot offers when it asks, and the KB categories each one searches.

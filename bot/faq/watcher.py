@@ -15,7 +15,8 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Protocol
 
-from bot.faq.kb import KnowledgeBase, kb_files, load_kb
+from bot.faq.kb import KnowledgeBase
+from bot.faq.loader import kb_files, load_kb
 
 log = logging.getLogger(__name__)
 

@@ -57,7 +57,8 @@ def db(tmp_path):
 @pytest.fixture(scope="session")
 def faq_engine(tmp_path_factory):
     """The FAQ engine on tests/dialogue/kb, built once (encoding is the slow part)."""
-    from bot.faq.engine import FaqEngine, Thresholds
+    from bot.faq.engine import FaqEngine
+    from bot.faq.scoring import Thresholds
     from bot.settings import Settings
 
     tmp = tmp_path_factory.mktemp("faq")

@@ -19,7 +19,7 @@ OOS_TEXTS = domain_out_of_scope_texts(ROOT / "domain.yml")
 
 def category_of(payload: str) -> str | None:
     """The KB category of the entry a /choose_faq{"faq_id": ...} button answers."""
-    from bot.faq.kb import load_kb
+    from bot.faq.loader import load_kb
 
     faq_id = json.loads(payload[payload.index("{") :])["faq_id"]
     entry = load_kb(ROOT / "data" / "faq").get(faq_id)

@@ -9,7 +9,7 @@ import pytest
 
 from bot.faq.calibrate import fit_thresholds
 from bot.faq.coverage import RealOutcome, evaluate_coverage, summarise
-from bot.faq.kb import eval_dir_of, load_eval
+from bot.faq.evalset import eval_dir_of, load_eval
 from bot.faq.metrics import compute_metrics, is_right
 from bot.faq.realset import (
     LabelError,

@@ -182,7 +182,7 @@ def test_answer_only_edit_reuses_vectors(engine, kb_dir):
 
 def test_calibration_is_stored_and_survives_rebuilds(kb_dir, index_dir, encoder):
     from bot.faq.calibrate import calibrate_engine
-    from bot.faq.kb import load_eval
+    from bot.faq.evalset import load_eval
 
     eng = FaqEngine(kb_dir, index_dir, encoder)
     fitted = calibrate_engine(eng, load_eval(kb_dir / "eval", eng.kb))
@@ -244,7 +244,7 @@ def test_from_settings_watch_and_status(kb_dir, tmp_path, encoder):
 
 
 def test_thresholds_decide_with_negatives_veto():
-    from bot.faq.engine import Thresholds
+    from bot.faq.scoring import Thresholds
 
     th = Thresholds(answer=0.5, suggest=0.3, margin=0.05, neg_margin=0.0)
     assert th.decide(0.8, 0.1) == "answer"
@@ -309,8 +309,8 @@ def test_a_negative_equal_to_a_wording_keeps_the_old_kb(engine, kb_dir):
 
 
 def test_calibration_of_an_older_scheme_is_ignored(kb_dir, index_dir, encoder):
-    from bot.faq.engine import DEFAULT_FUSION, DEFAULT_THRESHOLDS
     from bot.faq.index import read_manifest, write_manifest
+    from bot.faq.scoring import DEFAULT_FUSION, DEFAULT_THRESHOLDS
 
     FaqEngine(kb_dir, index_dir, encoder)
     m = read_manifest(index_dir)

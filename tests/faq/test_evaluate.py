@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from bot.faq.calibrate import fit_thresholds
+from bot.faq.evalset import load_eval
 from bot.faq.evaluate import cross_validate_scores, evaluate_engine
-from bot.faq.kb import load_eval
 from bot.faq.metrics import compute_metrics, decisions_from_scores, spearman
 from scripts.qmatch import faq_clusters, qmatch_dir, read_pairs
 

@@ -6,7 +6,9 @@ import textwrap
 
 import pytest
 
-from bot.faq.kb import KbError, dedup_key, load_eval, load_kb
+from bot.faq.evalset import load_eval
+from bot.faq.kb import KbError, dedup_key
+from bot.faq.loader import load_kb
 from tests.faq.conftest import FIXTURES, write_yaml
 
 PARAS = "[一一, 二二, 三三, 四四, 五五, 六六]"
@@ -179,7 +181,7 @@ def test_file_with_neither_entries_nor_negatives(tmp_path):
 
 
 def test_eval_leaks_exact_and_near(tmp_path):
-    from bot.faq.kb import eval_leaks, without_leaks
+    from bot.faq.evalset import eval_leaks, without_leaks
 
     kb(
         tmp_path,

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.faq.kb import KbError, load_kb
+from bot.faq.kb import KbError
+from bot.faq.loader import load_kb
 from bot.faq.store import KbStore, StoreError
 
 from .conftest import FIXTURES

@@ -211,7 +211,7 @@ def test_faq_match_levels_follow_the_engine_thresholds():
     from types import SimpleNamespace
 
     from bot.api.faq import match_level
-    from bot.faq.engine import Thresholds
+    from bot.faq.scoring import Thresholds
 
     engine = SimpleNamespace(thresholds=lambda mode: Thresholds(answer=0.6, suggest=0.4, closest=0.3))
     assert [match_level(s, engine) for s in (0.7, 0.6, 0.45, 0.3, 0.1)] == ["high", "high", "medium", "medium", "low"]
