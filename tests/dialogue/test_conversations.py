@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.conversations.hours import ServiceHours
-from bot.conversations.service import HAND_BACK_NOTICE, ConversationNotFound, ConversationService, channel_of
+from bot.conversations.service import HAND_BACK_NOTICE, ConversationNotFound, ConversationService
+from bot.vocabulary import channel_of
 
 CONV = "web:merchant-1"
 
