@@ -94,4 +94,4 @@ lint: setup
 	@scripts/lint.sh
 
 clean:
-	rm -rf var models .pytest_cache tests/conversations/results
+	rm -rf var models .pytest_cache tests/stories/results

@@ -12,7 +12,7 @@ checks, not in how they treat a merchant who answers wrongly, so that lives here
   validator re-asked, the ask action stays quiet (the validator's message already asked).
 
 Both are mixins, not ``Action`` subclasses: rasa-sdk serves every ``Action`` subclass it finds
-(tests/dialogue/test_common.py checks the served names against domain.yml), so only the
+(tests/custom_actions/test_common.py checks the served names against domain.yml), so only the
 concrete forms and the generated ask actions are actions.
 """
 

@@ -20,9 +20,9 @@ step "Rasa model (trained only when its inputs changed)"
 MODEL=$(.venv/bin/posbot rasa train)
 export POSBOT_TEST_MODEL="$MODEL"
 
-step "Rasa conversation tests (tests/conversations)"
+step "Rasa conversation tests (tests/stories)"
 out=$(mktemp -d)
-.venv-rasa/bin/rasa test core --stories tests/conversations -m "$MODEL" --out "$out" --fail-on-prediction-errors \
+.venv-rasa/bin/rasa test core --stories tests/stories -m "$MODEL" --out "$out" --fail-on-prediction-errors \
   >"$out/log.txt" 2>&1 || { tail -n 60 "$out/log.txt"; cat "$out"/failed_test_stories.yml 2>/dev/null; exit 1; }
 grep -E "Correct:|Accuracy|F1-Score" "$out/log.txt" | tail -n 6 || true
 rm -rf "$out"

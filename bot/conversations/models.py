@@ -1,7 +1,7 @@
 """ORM tables of conversations: handoff state, message log, FAQ feedback and ratings.
 
 The matching DDL is migrations ``0002_conversations`` and ``0005_web_chat`` (offered buttons,
-photos); tests/dialogue/test_conversations.py checks the two stay identical. A conversation id is Rasa's sender id, ``<channel>:<id>``.
+photos); tests/conversations/test_service.py checks the two stay identical. A conversation id is Rasa's sender id, ``<channel>:<id>``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 What the merchant does decides what staff see in 未解答问题: a question without an answer is
 there, offered entries are there until the merchant takes one, an answer that did not help
 ("试了还是不行") comes back, and a question the bot asked about and then answered through the
-merchant's choices is not there. (Masking of what is logged: tests/dialogue/test_faq_turn_log.py.)
+merchant's choices is not there. (Masking of what is logged: tests/custom_actions/test_faq_turn_log.py.)
 """
 
 from __future__ import annotations

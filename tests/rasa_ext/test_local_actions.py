@@ -2,7 +2,7 @@
 
 Rasa's own ``action_extract_slots`` runs with *no* action endpoint: only the in-process hook
 can set these slots, so each case proves the hook ran there and did what it does through
-the endpoint (tests/dialogue/test_common.py checks the same action in the app).
+the endpoint (tests/custom_actions/test_common.py checks the same action in the app).
 """
 
 from __future__ import annotations

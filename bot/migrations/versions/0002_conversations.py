@@ -5,7 +5,7 @@ Revises: 0001_tickets
 Create Date: 2024-06-02
 
 Constraint names follow bot.db.NAMING (spelled out: Alembic's op does not apply the
-metadata convention). tests/dialogue/test_conversations.py checks this file against
+metadata convention). tests/conversations/test_service.py checks this file against
 bot/conversations/models.py.
 """
 

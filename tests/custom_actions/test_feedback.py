@@ -10,7 +10,7 @@ from actions.feedback import (
     ActionFaqUnresolved,
     ActionRecordFeedback,
 )
-from tests.dialogue.helpers import SENDER, ents, make_tracker, step_of, texts
+from tests.custom_actions.helpers import SENDER, ents, make_tracker, step_of, texts
 
 RATING_TITLES = ["5分 非常满意", "4分 满意", "3分 一般", "2分 不满意", "1分 很不满意"]
 

@@ -1,6 +1,6 @@
 """The consumables and visit forms, their status, rescheduling, calling off and care, as a merchant slips.
 
-The clock is fixed at Wednesday 2026-11-25 10:00 in Shanghai (tests.dialogue.helpers.OPEN_NOW).
+The clock is fixed at Wednesday 2026-11-25 10:00 in Shanghai (tests.custom_actions.helpers.OPEN_NOW).
 Each test asserts what the merchant reads and what is stored: a wrong size, an impossible
 quantity, a time in the past, an address without a district, a cancel halfway, a typo at a
 step, and that an accepted answer is never lost to a later slip.
@@ -31,7 +31,7 @@ from actions.field import (
     ValidateConsumablesForm,
     ValidateVisitForm,
 )
-from tests.dialogue.helpers import SENDER, make_tracker, texts, user_event
+from tests.custom_actions.helpers import SENDER, make_tracker, texts, user_event
 
 MERCHANT = "898310048161234"
 TERMINAL = "21450093"

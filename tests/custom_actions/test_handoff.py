@@ -9,7 +9,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from actions.handoff import ActionHandoff
 from bot.chat import handoff_notice
 from bot.tickets.schemas import TicketCreate, TicketPatch
-from tests.dialogue.helpers import CLOSED_NOW, OPEN_NOW, SENDER, bot_event, make_tracker, texts, user_event
+from tests.custom_actions.helpers import CLOSED_NOW, OPEN_NOW, SENDER, bot_event, make_tracker, texts, user_event
 
 KNOWN = {"merchant_id": "898310048161234", "phone": "13812345678", "terminal_id": "21450093"}
 AFTER = [

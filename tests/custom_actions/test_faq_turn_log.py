@@ -7,7 +7,7 @@ from sqlalchemy import select
 from actions.faq import ActionAnswerFaq, ActionFaqSearch
 from actions.feedback import ActionRecordFeedback
 from bot.analytics.models import FaqTurn
-from tests.dialogue.helpers import SENDER, ents, make_tracker
+from tests.custom_actions.helpers import SENDER, ents, make_tracker
 
 
 def turns(services) -> list[FaqTurn]:

@@ -15,7 +15,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.tickets import ActionCheckTicket
 from bot.tickets.schemas import TicketCreate, TicketPatch
-from tests.dialogue.helpers import SENDER, ents, make_tracker, texts
+from tests.custom_actions.helpers import SENDER, ents, make_tracker, texts
 
 SH = ZoneInfo("Asia/Shanghai")
 MERCHANT = "898310048161234"

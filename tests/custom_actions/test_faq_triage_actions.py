@@ -1,6 +1,6 @@
 """Issue #9 in the chat: response codes, brands, the area question and closest entries.
 
-Run like the other dialogue tests: the real actions on the real FAQ engine (tests/dialogue/kb)
+Run like the other custom-action tests: the real actions on the real FAQ engine (tests/custom_actions/kb)
 and the project's code table and lexicon.
 """
 
@@ -12,7 +12,7 @@ from rasa_sdk.events import SlotSet
 
 from actions.faq import ActionAnswerFaq, ActionFaqSearch
 from actions.faq_replies import reply_kind
-from tests.dialogue.helpers import ents, make_tracker, step_of, texts
+from tests.custom_actions.helpers import ents, make_tracker, step_of, texts
 
 
 def ticket_or_human(step: str, category: str = "repair") -> list[dict[str, str]]:

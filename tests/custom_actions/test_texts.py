@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from actions import texts
-from tests.dialogue.helpers import bot_event, make_tracker, user_event
+from tests.custom_actions.helpers import bot_event, make_tracker, user_event
 
 ROOT = Path(__file__).resolve().parents[2]
 

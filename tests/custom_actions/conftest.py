@@ -1,5 +1,5 @@
-"""Fixtures of the dialogue tests: a real Services on a migrated temporary SQLite database,
-a real FAQ engine on a small knowledge base (tests/dialogue/kb), tracker builders and the domain.
+"""Fixtures of the custom-action tests: a real Services on a migrated temporary SQLite database,
+a real FAQ engine on a small knowledge base (tests/custom_actions/kb), tracker builders and the domain.
 
 Actions are exercised like RasaHQ's financial-demo / rasa-demo tests: build a Tracker,
 run the action with a CollectingDispatcher, assert the exact events and messages.
@@ -15,7 +15,7 @@ import pytest
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
-from tests.dialogue.helpers import OPEN_NOW
+from tests.custom_actions.helpers import OPEN_NOW
 
 ROOT = Path(__file__).resolve().parents[2]
 KB_DIR = Path(__file__).resolve().parent / "kb"
@@ -56,7 +56,7 @@ def db(tmp_path):
 
 @pytest.fixture(scope="session")
 def faq_engine(tmp_path_factory):
-    """The FAQ engine on tests/dialogue/kb, built once (encoding is the slow part)."""
+    """The FAQ engine on tests/custom_actions/kb, built once (encoding is the slow part)."""
     from bot.faq.engine import FaqEngine
     from bot.faq.scoring import Thresholds
     from bot.settings import Settings
@@ -71,7 +71,7 @@ def faq_engine(tmp_path_factory):
     engine.store_calibration(
         {"fused": Thresholds(answer=0.56, suggest=0.40, margin=0.03)},
         engine.fusion,
-        {"source": "tests/dialogue fixture"},
+        {"source": "tests/custom_actions fixture"},
     )
     return engine
 

@@ -15,7 +15,7 @@ from rasa_sdk.events import SlotSet
 from actions.forms import submission_key
 from actions.stale import ActionStaleButton
 from bot.tickets.schemas import TicketCreate
-from tests.dialogue.helpers import SENDER, bot_event, make_tracker, step_of, texts, user_event
+from tests.custom_actions.helpers import SENDER, bot_event, make_tracker, step_of, texts, user_event
 
 PRINTER = "fault-printer-no-paper"
 SETTLEMENT = "settlement-not-arrived"

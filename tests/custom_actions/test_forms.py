@@ -27,7 +27,7 @@ from actions.forms import (
     ActionSubmitTicket,
     ValidateTicketForm,
 )
-from tests.dialogue.helpers import SENDER, bot_event, make_tracker, step_of, texts, user_event
+from tests.custom_actions.helpers import SENDER, bot_event, make_tracker, step_of, texts, user_event
 
 MERCHANT = "898310048161234"
 TERMINAL = "21450093"

@@ -1,11 +1,11 @@
-"""action_faq_search / action_answer_faq / action_decline_offer on the real FAQ engine (tests/dialogue/kb)."""
+"""action_faq_search / action_answer_faq / action_decline_offer on the real FAQ engine (tests/custom_actions/kb)."""
 
 from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
 
 from actions.faq import ActionAnswerFaq, ActionDeclineOffer, ActionFaqSearch
-from tests.dialogue.helpers import bot_event, ents, make_tracker, step_of, texts, user_event
+from tests.custom_actions.helpers import bot_event, ents, make_tracker, step_of, texts, user_event
 
 PRINTER_ANSWER = (
     "您好，打印不出纸可以这样排查：\n"

@@ -1,4 +1,4 @@
-"""Tracker builders and message helpers of the dialogue tests (importable as tests.dialogue.helpers)."""
+"""Tracker builders and message helpers of the custom-action tests (importable as tests.custom_actions.helpers)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from actions.common import (
     detect_urgency,
     transcript,
 )
-from tests.dialogue.helpers import bot_event, make_tracker, texts, user_event
+from tests.custom_actions.helpers import bot_event, make_tracker, texts, user_event
 
 ROOT = Path(__file__).resolve().parents[2]
 
