@@ -9,10 +9,12 @@
  *   <script src="/static/widget.js" data-mode="page" data-target="#chat"></script>
  *
  * This file is the loader, a classic script on purpose: only classic scripts get
- * document.currentScript, which is where the data-* options are read from. It then imports
- * widget/main.js from next to itself (cross-origin embeds: the app serves its static files with
- * Access-Control-Allow-Origin: *). Calls to window.PosbotWidget made meanwhile wait for the
- * modules; PosbotWidget.ready resolves once the widget is on the page. See docs/widget.md.
+ * document.currentScript, which is where the data-* options are read from. It then loads
+ * widget/main.js from next to itself as a module script (cross-origin embeds: the app serves its
+ * static files with Access-Control-Allow-Origin: *). A module script element, unlike import(),
+ * delays the page's load event, so by `load` window.PosbotWidget is the widget's, as it was when
+ * this was one classic script. Calls made before that wait for the modules; PosbotWidget.ready
+ * resolves once the widget is on the page. See docs/widget.md.
  */
 (() => {
   "use strict";
@@ -38,7 +40,8 @@
   const later = (/** @type {keyof PosbotWidgetApi} */ name) => (/** @type {unknown[]} */ ...args) => {
     queued.push([name, args]);
   };
-  window.PosbotWidget = {
+  /** @type {PosbotWidgetApi} */
+  const stub = {
     pending: true,
     open: later("open"),
     close: later("close"),
@@ -46,12 +49,17 @@
     setMerchant: later("setMerchant"),
     ready,
   };
+  // What widget/main.js starts with (it reads it from the stand-in it replaces).
+  Object.defineProperty(stub, "boot", { value: { data, scriptUrl, queued, ready: resolveReady } });
+  window.PosbotWidget = stub;
 
-  import(new URL("widget/main.js", scriptUrl).href).then(
-    (widget) => widget.start({ data, scriptUrl, queued, ready: resolveReady }),
-    (err) => {
-      console.error("posbot: the chat widget could not be loaded", err);
-      rejectReady(err);
-    }
-  );
+  const entry = document.createElement("script");
+  entry.type = "module";
+  entry.src = new URL("widget/main.js", scriptUrl).href;
+  entry.addEventListener("error", () => {
+    const err = new Error(`posbot: the chat widget could not be loaded from ${entry.src}`);
+    console.error(err.message);
+    rejectReady(err);
+  });
+  (document.head || document.documentElement).appendChild(entry);
 })();

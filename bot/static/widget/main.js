@@ -1,6 +1,7 @@
 // @ts-check
 // Entry of the chat widget's modules, loaded by static/widget.js (the classic script host pages
-// embed): starts the chat and replaces the loader's stand-in window.PosbotWidget with the real API.
+// embed): starts the chat with what the loader's stand-in window.PosbotWidget carries (`boot`), and
+// replaces the stand-in with the real API.
 //
 //   config.js    the data-* options          store.js      what this browser keeps (transcript, session)
 //   transport.js requests and the session    view.js       the panel, transcript, composer, scrolling
@@ -10,7 +11,7 @@ import { Chat } from "./chat.js";
 import { merchantFrom, readConfig } from "./config.js";
 
 /**
- * @typedef {object} Boot what the loader hands over
+ * @typedef {object} Boot what the loader hands over (PosbotWidget.boot)
  * @property {Record<string, string | undefined>} data the script tag's data-* options
  * @property {string} scriptUrl where widget.js was loaded from
  * @property {[keyof PosbotWidgetApi, unknown[]][]} queued calls the host page made while the modules loaded
@@ -18,7 +19,7 @@ import { merchantFrom, readConfig } from "./config.js";
  */
 
 /** @param {Boot} boot */
-export function start(boot) {
+function start(boot) {
   const init = () => {
     const w = new Chat(readConfig(boot.data, boot.scriptUrl));
     const stub = window.PosbotWidget;
@@ -49,3 +50,7 @@ export function start(boot) {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 }
+
+const boot = /** @type {{ boot?: Boot } | undefined} */ (window.PosbotWidget)?.boot;
+if (boot) start(boot);
+else console.error("posbot: load the chat widget with <script src=\".../static/widget.js\">, not widget/main.js");
