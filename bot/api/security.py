@@ -10,7 +10,9 @@
 * All: ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer``.
 * Static files (``/static``, :class:`PublicStaticFiles`): ``Access-Control-Allow-Origin: *``. They are
   public, and a host page on another origin loads the widget's ES modules (``widget/*.js``,
-  imported by the classic ``widget.js``), which browsers fetch in CORS mode.
+  loaded by the classic ``widget.js``), which browsers fetch in CORS mode. And
+  ``Cache-Control: no-cache``: a browser revalidates each module (a 304 by its ETag) instead of
+  guessing how long it stays fresh, so after a deploy it never runs new modules with old ones.
 
 ``/docs`` and ``/redoc`` (development only, see bot.settings ``env``) load Swagger UI / ReDoc
 from a CDN with inline scripts: they get no CSP rather than a broken page.
@@ -86,4 +88,5 @@ class PublicStaticFiles(StaticFiles):
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Cache-Control"] = "no-cache"
         return response

@@ -168,8 +168,10 @@ def test_static_files_may_be_loaded_by_any_origin(make_app):
         assert r.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'", path
         listed = client.get(path, headers={"Origin": "https://merchant-portal.example.com"})
         assert listed.headers["Access-Control-Allow-Origin"] in ("*", "https://merchant-portal.example.com"), path
-    etag = client.get("/static/widget/main.js").headers["etag"]
-    unchanged = client.get("/static/widget/main.js", headers={"If-None-Match": etag})
+    # Revalidated every time (a 304 when unchanged): a browser never mixes modules of two deploys.
+    first = client.get("/static/widget/main.js")
+    assert first.headers["Cache-Control"] == "no-cache"
+    unchanged = client.get("/static/widget/main.js", headers={"If-None-Match": first.headers["etag"]})
     assert unchanged.status_code == 304 and unchanged.headers["Access-Control-Allow-Origin"] == "*"
     # The API stays same-origin unless cors_origins lists the page.
     api = client.get("/api/chat/updates", headers={"Origin": "https://elsewhere.example.net"})
