@@ -49,7 +49,7 @@ function showMute() {
 
 /** Browsers start audio only after the person did something on the page: unlock on the first gesture. */
 function unlockAudio() {
-  const Ctx = window.AudioContext || /** @type {any} */ (window).webkitAudioContext;
+  const Ctx = window.AudioContext || window.webkitAudioContext;
   if (!Ctx) return;
   if (!state.audio) {
     try {
