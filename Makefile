@@ -24,7 +24,7 @@ RASA_DATA := --config config.yml --domain domain.yml --data data/nlu data/dialog
 help:
 	@echo "make run    - set up everything, start Rasa + app service, print the URLs (Ctrl-C stops)"
 	@echo "make test   - set up everything and run the whole suite (Rasa checks, unit, integration, browser)"
-	@echo "make lint   - ruff (lint + format check) and mypy on the Python code (also part of make test)"
+	@echo "make lint   - ruff (lint + format check) and mypy on the Python code, tsc on the browser JavaScript (also part of make test)"
 	@echo "make bench  - load (chat turns vs a stock Rasa bot), FAQ retrieval and NLU benchmarks (results go to docs/)"
 
 # --- environments ------------------------------------------------------------------
@@ -47,7 +47,15 @@ $(RASA_VENV)/.installed: requirements-rasa.txt
 	@$(RASA_VENV)/bin/python -c "import rasa, jieba" || { echo "Rasa environment is incomplete" >&2; exit 1; }
 	@touch $@
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed
+# The type checker of the browser JavaScript (TypeScript, package.json; scripts/lint.sh runs it):
+# installed from package-lock.json as it is, again only when the lock changes. Nothing is built, so
+# `make run` works without Node.js; `make lint` (and so `make test`) then says what is missing.
+node_modules/.installed: package-lock.json
+	@if ! command -v npm >/dev/null; then echo "npm not found: the JavaScript type check needs Node.js 18+ and npm" >&2; \
+	else echo "installing the JavaScript type checker (node_modules) ..." \
+		&& npm ci --no-audit --no-fund --loglevel=error && touch $@; fi
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed node_modules/.installed
 
 # Debian's packages the suite drives: Chromium and a CJK font for the browser tests (Playwright drives
 # /usr/bin/chromium; never `playwright install`), nginx for the topology test, docker-compose to check deploy/compose.yaml.

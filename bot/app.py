@@ -14,7 +14,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
-from fastapi.staticfiles import StaticFiles
 
 from bot.settings import Settings, get_settings
 
@@ -141,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from bot.api.errors import COMMON_RESPONSES, install_error_handlers
     from bot.api.limits import BodyLimit, too_large
     from bot.api.ratelimit import Limiter, RateLimitMiddleware
-    from bot.api.security import SecurityHeaders
+    from bot.api.security import PublicStaticFiles, SecurityHeaders
 
     settings = settings or get_settings()
     docs = settings.docs_exposed  # production: no /docs, /redoc, /openapi.json (docs/operations.md)
@@ -176,7 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # kb before faq: /api/faq/entries and /api/faq/editor are not entry ids of GET /api/faq/{entry_id}
     for module in (health, chat, actions, kb, faq, tickets, field, conversations, deliveries, staff, analytics, wechat):
         app.include_router(module.router, responses=COMMON_RESPONSES)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", PublicStaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
     async def chat_page():

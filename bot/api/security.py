@@ -8,6 +8,11 @@
   governs it there, ours never does.
 * Everything else (JSON, static files, errors): ``default-src 'none'; frame-ancestors 'none'``.
 * All: ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer``.
+* Static files (``/static``, :class:`PublicStaticFiles`): ``Access-Control-Allow-Origin: *``. They are
+  public, and a host page on another origin loads the widget's ES modules (``widget/*.js``,
+  loaded by the classic ``widget.js``), which browsers fetch in CORS mode. And
+  ``Cache-Control: no-cache``: a browser revalidates each module (a 304 by its ETag) instead of
+  guessing how long it stays fresh, so after a deploy it never runs new modules with old ones.
 
 ``/docs`` and ``/redoc`` (development only, see bot.settings ``env``) load Swagger UI / ReDoc
 from a CDN with inline scripts: they get no CSP rather than a broken page.
@@ -15,7 +20,11 @@ from a CDN with inline scripts: they get no CSP rather than a broken page.
 
 from __future__ import annotations
 
+import os
+
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.settings import Settings
@@ -65,3 +74,19 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class PublicStaticFiles(StaticFiles):
+    """``/static``: files anyone may load from any origin (no cookies are involved)."""
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Cache-Control"] = "no-cache"
+        return response

@@ -7,7 +7,7 @@
 * ``GET /api/staff/me`` is the signed-in account (401 when the session is gone).
 * ``GET /api/staff/labels``: every code → Chinese label the page shows (statuses,
   categories, fields from bot/vocabulary.py, transitions from bot/tickets/states.py, FAQ
-  categories...), so staff.js keeps no copies that could disagree with the server.
+  categories...), so the page (static/staff/labels.js) keeps no copies that could disagree with the server.
 * ``GET /api/staff/queue``: conversations waiting for a person, one row each.
 """
 

@@ -154,3 +154,58 @@ def test_the_widget_script_stays_loadable_from_other_sites(make_app):
     assert "Cross-Origin-Resource-Policy" not in js.headers
     css = client.get("/static/widget.css")
     assert css.headers["content-type"].startswith("text/css")
+
+
+def test_static_files_may_be_loaded_by_any_origin(make_app):
+    """A host page on another origin imports the widget's ES modules (widget.js → widget/main.js → ...):
+    browsers fetch module scripts in CORS mode, so the public static files allow every origin. A page
+    listed in cors_origins gets its own origin back (CORSMiddleware), which a browser accepts as well."""
+    _, client, _ = make_app(cors_origins=["https://merchant-portal.example.com"])
+    for path in ["/static/widget.js", "/static/widget/main.js", "/static/staff/main.js", "/static/widget.css"]:
+        r = client.get(path, headers={"Origin": "https://elsewhere.example.net"})
+        assert r.status_code == 200, path
+        assert r.headers["Access-Control-Allow-Origin"] == "*", path
+        assert r.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'", path
+        listed = client.get(path, headers={"Origin": "https://merchant-portal.example.com"})
+        assert listed.headers["Access-Control-Allow-Origin"] in ("*", "https://merchant-portal.example.com"), path
+    # Revalidated every time (a 304 when unchanged): a browser never mixes modules of two deploys.
+    first = client.get("/static/widget/main.js")
+    assert first.headers["Cache-Control"] == "no-cache"
+    unchanged = client.get("/static/widget/main.js", headers={"If-None-Match": first.headers["etag"]})
+    assert unchanged.status_code == 304 and unchanged.headers["Access-Control-Allow-Origin"] == "*"
+    # The API stays same-origin unless cors_origins lists the page.
+    api = client.get("/api/chat/updates", headers={"Origin": "https://elsewhere.example.net"})
+    assert "Access-Control-Allow-Origin" not in api.headers
+
+
+def test_every_module_the_pages_import_is_served_as_javascript(api):
+    """The browser resolves each ES module import against its importer's URL: every one must be a served
+    JavaScript file (a typo would only show as a blank page in a browser)."""
+    import re
+    from pathlib import PurePosixPath
+
+    from bot.app import STATIC_DIR
+
+    imports = re.compile(r"""^\s*(?:import|export)\b[^;'"]*?['"](\.{1,2}/[^'"]+)['"]""", re.M)
+    todo = ["/static/widget/main.js", "/static/staff/main.js"]
+    seen: set[str] = set()
+    while todo:
+        url = todo.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        r = api.client.get(url)
+        assert r.status_code == 200, url
+        assert "javascript" in r.headers["content-type"], url
+        base = PurePosixPath(url).parent
+        for spec in imports.findall(r.text):
+            parts: list[str] = []
+            for part in (base / spec).parts:
+                if part == "..":
+                    parts.pop()
+                elif part != ".":
+                    parts.append(part)
+            todo.append("/".join(parts).replace("//", "/"))
+    served = {p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*.js") if "vendor" not in p.parts}
+    reached = {u.removeprefix("/static/") for u in seen}
+    assert served - {"widget.js"} <= reached, served - reached  # no module is left out of the two pages

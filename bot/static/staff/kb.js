@@ -1,6 +1,7 @@
+// @ts-check
 // 知识库管理 tab of the staff workspace: list, create, edit and retire FAQ entries, see every
 // version with a diff, revert. Talks to /api/faq/entries (bot/api/kb.py); shown only to accounts
-// with faq:write. staff.js hands over its helpers (api, el, fmtTime, personName) in initKb.
+// with faq:write.
 //
 // Other tabs open the "new entry" editor with
 //   document.dispatchEvent(new CustomEvent("kb:new-entry", { detail: { question, category } }))
@@ -8,61 +9,101 @@
 // entry is saved the editor answers with
 //   document.dispatchEvent(new CustomEvent("kb:entry-created", { detail: { entry_id, question } }))
 
-let ctx = null; // { api, el, fmtTime, personName }
-let META = null; // GET /api/faq/editor: labels and limits
+import { api } from "./api.js";
+import { $, el, field, fmtTime } from "./dom.js";
+import { personName } from "./labels.js";
+
+/** @typedef {import("./api.js").Me} Me */
+/**
+ * GET /api/faq/editor: labels and limits.
+ * @typedef {{ category: Record<string, string>, subcategory: Record<string, string>, escalate: Record<string, string>,
+ *   min_paraphrases: number, [kind: string]: any }} Meta
+ */
+
+/** @type {Meta | null} */
+let META = null;
 let allowed = false;
-const state = { items: [], current: null, creating: false, requested: null, versions: [], seq: 0 };
+const state = {
+  /** @type {any[]} the entries listed */
+  items: [],
+  /** @type {any} the entry in the editor (null: a new one) */
+  current: null,
+  creating: false,
+  /** @type {{ question: string } | null} another tab asked for this new entry (kb:new-entry) */
+  requested: null,
+  /** @type {any[]} */
+  versions: [],
+  seq: 0,
+};
 
-const $ = (sel) => document.querySelector(sel);
-
+/**
+ * @param {string} kind
+ * @param {unknown} value
+ */
 function lbl(kind, value) {
   if (value === null || value === undefined || value === "") return "—";
-  return (META && META[kind] && META[kind][value]) || "—";
+  return (META && META[kind] && META[kind][String(value)]) || "—";
 }
 
-/** Who saved a version: people by display name; the seed and command-line imports by what they are. */
+/**
+ * Who saved a version: people by display name; the seed and command-line imports by what they are.
+ * @param {string} actor
+ */
 function who(actor) {
   if (actor === "seed") return "系统（初始导入）";
   if (actor === "cli") return "命令行导入";
-  return ctx.personName(actor);
+  return personName(actor);
 }
 
+/**
+ * @param {HTMLElement} box
+ * @param {string} [text] none: the box hides
+ */
 function show(box, text) {
   box.textContent = text || "";
   box.hidden = !text;
 }
 
-/** The problems of a refused change (422: one Chinese line per problem, bot/faq/kb.py's rules). */
+/**
+ * The problems of a refused change (422: one Chinese line per problem, bot/faq/kb.py's rules).
+ * @param {any} err
+ * @returns {string[]}
+ */
 function problemsOf(err) {
   const detail = err && err.status === 422 && err.body && err.body.detail;
   return Array.isArray(detail) ? detail.map((d) => d.msg).filter(Boolean) : [];
 }
 
-async function call(method, path, opts) {
-  return ctx.api(method, path, opts);
-}
+const call = api;
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} body
+ */
 const save = (method, path, body) => call(method, path, { body });
 
 // --- list ------------------------------------------------------------------------------
 
+/** @returns {Promise<Meta>} */
 async function loadMeta() {
   if (META) return META;
-  META = await call("GET", "/api/faq/editor");
+  const meta = /** @type {Meta} */ (await call("GET", "/api/faq/editor"));
+  META = meta;
   const cat = $("#kb-cat");
   const ecat = $("#kb-e-category");
-  for (const [code, name] of Object.entries(META.category)) {
-    cat.append(ctx.el("option", { value: code, text: name }));
-    ecat.append(ctx.el("option", { value: code, text: name }));
+  for (const [code, name] of Object.entries(meta.category)) {
+    cat.append(el("option", { value: code, text: name }));
+    ecat.append(el("option", { value: code, text: name }));
   }
   const sub = $("#kb-e-subcategory");
-  for (const [code, name] of Object.entries(META.subcategory).sort((a, b) => a[1].localeCompare(b[1], "zh"))) {
-    sub.append(ctx.el("option", { value: code, text: name }));
+  for (const [code, name] of Object.entries(meta.subcategory).sort((a, b) => a[1].localeCompare(b[1], "zh"))) {
+    sub.append(el("option", { value: code, text: name }));
   }
   const esc = $("#kb-e-escalate");
-  for (const [code, name] of Object.entries(META.escalate)) esc.append(ctx.el("option", { value: code, text: name }));
-  $("#kb-e-min").textContent = `（每行一条，至少 ${META.min_paraphrases} 条）`;
-  return META;
+  for (const [code, name] of Object.entries(meta.escalate)) esc.append(el("option", { value: code, text: name }));
+  $("#kb-e-min").textContent = `（每行一条，至少 ${meta.min_paraphrases} 条）`;
+  return meta;
 }
 
 async function loadList() {
@@ -72,7 +113,7 @@ async function loadList() {
   try {
     await loadMeta();
     const data = await call("GET", "/api/faq/entries", {
-      query: { q: $("#kb-q").value.trim(), category: $("#kb-cat").value, status: $("#kb-status").value },
+      query: { q: field("#kb-q").value.trim(), category: field("#kb-cat").value, status: field("#kb-status").value },
     });
     if (seq !== state.seq) return; // a newer search answered first
     state.items = data.items;
@@ -83,7 +124,6 @@ async function loadList() {
 }
 
 function renderList() {
-  const { el, fmtTime } = ctx;
   $("#kb-count").textContent = `共 ${state.items.length} 条`;
   $("#kb-list").replaceChildren(
     ...state.items.map((e) =>
@@ -108,31 +148,32 @@ function renderList() {
 
 // --- editor ----------------------------------------------------------------------------
 
+/** @param {any} e */
 function fillForm(e) {
-  $("#kb-e-id").value = e.id || "";
-  $("#kb-e-id").readOnly = !state.creating;
-  $("#kb-e-category").value = e.category || "general";
-  $("#kb-e-subcategory").value = e.subcategory || "";
-  $("#kb-e-question").value = e.question || "";
-  $("#kb-e-paraphrases").value = (e.paraphrases || []).join("\n");
-  $("#kb-e-answer").value = e.answer || "";
-  $("#kb-e-escalate").value = e.escalate || "";
-  $("#kb-e-provider").checked = !!e.provider_specific;
+  field("#kb-e-id").value = e.id || "";
+  field("#kb-e-id").readOnly = !state.creating;
+  field("#kb-e-category").value = e.category || "general";
+  field("#kb-e-subcategory").value = e.subcategory || "";
+  field("#kb-e-question").value = e.question || "";
+  field("#kb-e-paraphrases").value = (e.paraphrases || []).join("\n");
+  field("#kb-e-answer").value = e.answer || "";
+  field("#kb-e-escalate").value = e.escalate || "";
+  field("#kb-e-provider").checked = !!e.provider_specific;
   countWordings();
 }
 
 function formBody() {
   return {
-    category: $("#kb-e-category").value,
-    subcategory: $("#kb-e-subcategory").value || null,
-    question: $("#kb-e-question").value,
-    paraphrases: $("#kb-e-paraphrases")
+    category: field("#kb-e-category").value,
+    subcategory: field("#kb-e-subcategory").value || null,
+    question: field("#kb-e-question").value,
+    paraphrases: field("#kb-e-paraphrases")
       .value.split("\n")
       .map((s) => s.trim())
       .filter(Boolean),
-    answer: $("#kb-e-answer").value,
-    escalate: $("#kb-e-escalate").value || null,
-    provider_specific: $("#kb-e-provider").checked,
+    answer: field("#kb-e-answer").value,
+    escalate: field("#kb-e-escalate").value || null,
+    provider_specific: field("#kb-e-provider").checked,
   };
 }
 
@@ -144,11 +185,12 @@ function countWordings() {
   box.classList.toggle("kb-short", n < min);
 }
 
+/** @param {any} err null: no problems */
 function showProblems(err) {
   const list = $("#kb-problems");
   const items = problemsOf(err);
   if (items.length) {
-    list.replaceChildren(...items.map((p) => ctx.el("li", { text: p })));
+    list.replaceChildren(...items.map((p) => el("li", { text: p })));
     list.hidden = false;
     show($("#kb-e-error"), "没有保存，请先改好下面的问题：");
   } else {
@@ -164,6 +206,7 @@ function openEditor() {
   show($("#kb-e-status"), "");
 }
 
+/** @param {string} id */
 async function openEntry(id) {
   try {
     await loadMeta();
@@ -172,7 +215,7 @@ async function openEntry(id) {
     state.creating = false;
     openEditor();
     $("#kb-e-title").textContent = e.retired ? `已停用：${e.question}` : `编辑：${e.question}`;
-    $("#kb-e-version").textContent = `第 ${e.version} 版 · ${who(e.updated_by)} 于 ${ctx.fmtTime(e.updated_at)} 保存`;
+    $("#kb-e-version").textContent = `第 ${e.version} 版 · ${who(e.updated_by)} 于 ${fmtTime(e.updated_at)} 保存`;
     fillForm(e);
     $("#kb-retire").hidden = e.retired;
     $("#kb-versions-card").hidden = false;
@@ -183,6 +226,7 @@ async function openEntry(id) {
   }
 }
 
+/** @param {{ question?: string, category?: string, requested?: boolean }} [prefill] */
 async function newEntry(prefill = {}) {
   await loadMeta();
   state.current = null;
@@ -200,6 +244,7 @@ async function newEntry(prefill = {}) {
   (prefill.question ? $("#kb-e-id") : $("#kb-e-question")).focus();
 }
 
+/** @param {Event} ev */
 async function submitEditor(ev) {
   ev.preventDefault();
   const form = $("#kb-form");
@@ -210,7 +255,7 @@ async function submitEditor(ev) {
     const body = formBody();
     let saved;
     if (state.creating) {
-      saved = await save("POST", "/api/faq/entries", { id: $("#kb-e-id").value.trim(), ...body });
+      saved = await save("POST", "/api/faq/entries", { id: field("#kb-e-id").value.trim(), ...body });
       if (state.requested) {
         const detail = { entry_id: saved.id, question: state.requested.question };
         state.requested = null;
@@ -251,10 +296,9 @@ async function loadVersions() {
   const e = state.current;
   const data = await call("GET", `/api/faq/entries/${encodeURIComponent(e.id)}/versions`);
   state.versions = data.items;
-  const { el, fmtTime } = ctx;
   $("#kb-diff").hidden = true;
   $("#kb-versions").replaceChildren(
-    ...data.items.map((v) =>
+    ...data.items.map((/** @type {any} */ v) =>
       el(
         "li",
         { class: "kb-version" },
@@ -271,21 +315,29 @@ async function loadVersions() {
   );
 }
 
-function valueText(field, value) {
-  if (field === "category") return lbl("category", value);
-  if (field === "subcategory") return lbl("subcategory", value);
-  if (field === "escalate") return value ? lbl("escalate", value) : "不转交";
-  if (field === "provider_specific") return value ? "是" : "否";
-  if (field === "retired") return value ? "已停用" : "在用";
+/**
+ * @param {string} name a field of the entry
+ * @param {unknown} value
+ */
+function valueText(name, value) {
+  if (name === "category") return lbl("category", value);
+  if (name === "subcategory") return lbl("subcategory", value);
+  if (name === "escalate") return value ? lbl("escalate", value) : "不转交";
+  if (name === "provider_specific") return value ? "是" : "否";
+  if (name === "retired") return value ? "已停用" : "在用";
   return value === null || value === undefined || value === "" ? "（空）" : String(value);
 }
 
+/**
+ * @param {number} a
+ * @param {number} b
+ */
 async function showDiff(a, b) {
   const e = state.current;
   try {
     const data = await call("GET", `/api/faq/entries/${encodeURIComponent(e.id)}/versions/compare`, { query: { a, b } });
-    const { el } = ctx;
-    const rows = data.fields.filter((f) => f.changed);
+    /** @type {any[]} */
+    const rows = data.fields.filter((/** @type {any} */ f) => f.changed);
     const box = $("#kb-diff");
     box.replaceChildren(
       el("h4", { text: `第 ${a} 版 → 第 ${b} 版` }),
@@ -296,14 +348,16 @@ async function showDiff(a, b) {
           body = el(
             "pre",
             { class: "kb-lines" },
-            ...f.lines.map((l) => el("span", { class: `kb-line kb-${l.op}`, text: `${{ add: "+ ", del: "- ", same: "  " }[l.op]}${l.text}\n` }))
+            ...f.lines.map((/** @type {{ op: "add" | "del" | "same", text: string }} */ l) =>
+              el("span", { class: `kb-line kb-${l.op}`, text: `${{ add: "+ ", del: "- ", same: "  " }[l.op]}${l.text}\n` })
+            )
           );
         } else if (f.field === "paraphrases") {
           body = el(
             "ul",
             { class: "kb-lines" },
-            ...f.added.map((t) => el("li", { class: "kb-line kb-add", text: `+ ${t}` })),
-            ...f.removed.map((t) => el("li", { class: "kb-line kb-del", text: `- ${t}` }))
+            ...f.added.map((/** @type {string} */ t) => el("li", { class: "kb-line kb-add", text: `+ ${t}` })),
+            ...f.removed.map((/** @type {string} */ t) => el("li", { class: "kb-line kb-del", text: `- ${t}` }))
           );
         } else {
           body = el(
@@ -323,6 +377,7 @@ async function showDiff(a, b) {
   }
 }
 
+/** @param {number} version */
 async function revert(version) {
   const e = state.current;
   if (!confirm(`把这个条目恢复成第 ${version} 版的内容？（会另存为新的一版，现在的内容也保留在记录里）`)) return;
@@ -349,7 +404,10 @@ function shownOnHash() {
   loadList();
 }
 
-/** Called by staff.js after sign-in: the tab is only for accounts that may edit. */
+/**
+ * After sign-in: the tab is only for accounts that may edit.
+ * @param {Me} me
+ */
 export function kbSignedIn(me) {
   allowed = (me.scopes || []).includes("faq:write");
   $("#tab-kb").hidden = !allowed;
@@ -357,9 +415,9 @@ export function kbSignedIn(me) {
   shownOnHash();
 }
 
-export function initKb(helpers) {
-  ctx = helpers;
-  let timer = null;
+export function initKb() {
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
   $("#kb-filter").addEventListener("submit", (e) => {
     e.preventDefault();
     loadList();
@@ -383,7 +441,7 @@ export function initKb(helpers) {
   });
   window.addEventListener("hashchange", shownOnHash);
   document.addEventListener("kb:new-entry", (ev) => {
-    const d = (ev && ev.detail) || {};
+    const d = (ev && /** @type {CustomEvent} */ (ev).detail) || {};
     if (!allowed) return;
     if (location.hash !== "#kb") location.hash = "kb";
     newEntry({ question: typeof d.question === "string" ? d.question.trim() : "", category: d.category, requested: true });

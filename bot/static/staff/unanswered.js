@@ -1,3 +1,4 @@
+// @ts-check
 // 未解答问题 tab: questions the bot did not answer, grouped by similarity (GET /api/unanswered).
 // An editor resolves a group in one of three ways:
 //   加为已有条目的问法  the group's question becomes a wording of an entry (the knowledge-base API
@@ -5,40 +6,66 @@
 //   新建条目           opens the knowledge-base editor prefilled (event kb:new-entry); when it reports the
 //                     new entry (event kb:entry-created) or the editor picks it here, the group is resolved;
 //   忽略               not something we answer (out of scope): the group leaves the queue.
-// Every server-provided string goes in with textContent (ctx.el).
+// Every server-provided string goes in with textContent (el).
 
-let ctx = null;
+import { ApiError, api } from "./api.js";
+import { $, busy, el, flash, fmtTime, showError } from "./dom.js";
+import { label } from "./labels.js";
+
+/** @typedef {import("./api.js").Me} Me */
+/**
+ * A group of similar questions (GET /api/unanswered).
+ * @typedef {{ key: string, question: string, count: number, conversations: number, last_seen: string, category?: string,
+ *   reasons?: Record<string, number>, samples?: string[], candidates?: { id: string, question: string, category: string }[] }} Group
+ */
+
+/** @type {Me | null} */
 let account = null;
-const view = { groups: [], seq: 0, pendingNew: null };
-
-const $ = (sel, root = document) => root.querySelector(sel);
+const view = {
+  /** @type {Group[]} */
+  groups: [],
+  seq: 0,
+  /** @type {{ key: string, question: string } | null} the group sent to the editor (kb:new-entry) */
+  pendingNew: null,
+};
 
 const canEdit = () => Boolean(account && (account.scopes || []).includes("faq:write"));
 
-/** The one call that adds a wording: the knowledge-base editor's route. */
+/**
+ * The one call that adds a wording: the knowledge-base editor's route.
+ * @param {string} entryId
+ * @param {string} text
+ */
 function addWording(entryId, text) {
-  return ctx.api("POST", `/api/faq/entries/${encodeURIComponent(entryId)}/wordings`, { body: { text } });
+  return api("POST", `/api/faq/entries/${encodeURIComponent(entryId)}/wordings`, { body: { text } });
 }
 
+/**
+ * @param {string} key
+ * @param {string} entryId
+ * @param {string} question
+ * @param {"wording" | "new_entry"} resolution
+ */
 function resolveGroup(key, entryId, question, resolution) {
-  return ctx.api("POST", `/api/unanswered/groups/${encodeURIComponent(key)}/resolve`, {
+  return api("POST", `/api/unanswered/groups/${encodeURIComponent(key)}/resolve`, {
     body: { entry_id: entryId, question, resolution },
   });
 }
 
-export function initUnanswered(shared) {
-  ctx = shared;
+export function initUnanswered() {
   $("#u-refresh").addEventListener("click", () => loadUnanswered());
   // The knowledge-base editor tells us which entry it created for the group we sent it.
   document.addEventListener("kb:entry-created", (e) => {
     const pending = view.pendingNew;
-    const id = e.detail && (e.detail.entry_id || e.detail.id);
+    const detail = /** @type {CustomEvent} */ (e).detail;
+    const id = detail && (detail.entry_id || detail.id);
     if (!pending || !id) return;
     view.pendingNew = null;
     finishResolve(pending.key, id, pending.question, "new_entry");
   });
 }
 
+/** @param {Me} me */
 export function unansweredSignedIn(me) {
   account = me;
   const tab = $("#tab-unanswered");
@@ -53,21 +80,21 @@ async function loadUnanswered() {
   const seq = ++view.seq;
   const list = $("#u-groups");
   try {
-    const data = await ctx.api("GET", "/api/unanswered", { query: { limit: 100 } });
+    const data = await api("GET", "/api/unanswered", { query: { limit: 100 } });
     if (seq !== view.seq) return;
-    ctx.showError($("#u-error"), null);
+    showError($("#u-error"), null);
     view.groups = data.items || [];
     $("#u-count").textContent = data.groups ? `（${data.groups} 组，共 ${data.questions} 次）` : "";
     list.replaceChildren(...view.groups.map(groupCard));
-    if (!view.groups.length) list.replaceChildren(ctx.el("li", { class: "empty", text: "没有待处理的问题，机器人都答上来了 🎉" }));
+    if (!view.groups.length) list.replaceChildren(el("li", { class: "empty", text: "没有待处理的问题，机器人都答上来了 🎉" }));
   } catch (err) {
     if (seq !== view.seq) return;
-    ctx.showError($("#u-error"), err);
+    showError($("#u-error"), err);
   }
 }
 
+/** @param {Group} g */
 function groupCard(g) {
-  const { el, fmtTime, label } = ctx;
   const reasons = Object.entries(g.reasons || {})
     .filter(([, n]) => n)
     .map(([k, n]) => el("span", { class: `tag reason-${k}`, text: `${label("unanswered_reason", k)} ${n}` }));
@@ -107,20 +134,28 @@ function groupCard(g) {
   return card;
 }
 
+/**
+ * @param {HTMLElement} card
+ * @param {any} err null: none
+ */
 function cardError(card, err) {
-  ctx.showError(card.querySelector(".u-error"), err);
+  showError(/** @type {HTMLElement} */ (card.querySelector(".u-error")), err);
 }
 
 // --- choose an entry: the group's candidates, or a search -------------------------------------
 
+/**
+ * @param {HTMLElement} card
+ * @param {Group} g
+ * @param {"wording" | "new_entry"} mode
+ */
 function openChooser(card, g, mode) {
-  const { el } = ctx;
   cardError(card, null);
-  const slot = card.querySelector(".u-form-slot");
+  const slot = /** @type {HTMLElement} */ (card.querySelector(".u-form-slot"));
   const name = `u-entry-${g.key}`;
   const options = el("div", { class: "u-options", role: "radiogroup", "aria-label": "选择条目" });
   const seen = new Set();
-  const addOption = (id, question, checked = false) => {
+  const addOption = (/** @type {string} */ id, /** @type {string} */ question, checked = false) => {
     if (seen.has(id)) return;
     seen.add(id);
     options.append(
@@ -130,7 +165,8 @@ function openChooser(card, g, mode) {
   (g.candidates || []).forEach((c, i) => addOption(c.id, c.question, i === 0));
   const wording = el("input", { type: "text", class: "u-wording", maxlength: "500", value: g.question, "aria-label": "要添加的问法" });
   const search = el("input", { type: "search", class: "u-search", maxlength: "200", placeholder: "搜索其他条目", "aria-label": "搜索条目" });
-  let timer = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
   let searchSeq = 0;
   search.addEventListener("input", () => {
     clearTimeout(timer);
@@ -139,7 +175,7 @@ function openChooser(card, g, mode) {
       if (q.length < 2) return;
       const mine = ++searchSeq;
       try {
-        const data = await ctx.api("GET", "/api/faq/search", { query: { q, k: 5 } });
+        const data = await api("GET", "/api/faq/search", { query: { q, k: 5 } });
         if (mine !== searchSeq) return;
         for (const r of data.results || []) addOption(r.id, r.question);
       } catch (err) {
@@ -163,16 +199,22 @@ function openChooser(card, g, mode) {
   );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const chosen = form.querySelector(`input[name="${name}"]:checked`);
+    const chosen = /** @type {HTMLInputElement | null} */ (form.querySelector(`input[name="${name}"]:checked`));
     const text = isWording ? wording.value.trim() : g.question;
-    if (!chosen) return cardError(card, new ctx.ApiError(0, "请先选择一个条目"));
-    if (!text) return cardError(card, new ctx.ApiError(0, "问法不能为空"));
-    ctx.busy(form, () => (isWording ? addThenResolve(card, g, chosen.value, text) : finishResolve(g.key, chosen.value, text, "new_entry", card)));
+    if (!chosen) return cardError(card, new ApiError(0, "请先选择一个条目"));
+    if (!text) return cardError(card, new ApiError(0, "问法不能为空"));
+    busy(form, () => (isWording ? addThenResolve(card, g, chosen.value, text) : finishResolve(g.key, chosen.value, text, "new_entry", card)));
   });
   slot.replaceChildren(form);
   (isWording ? wording : search).focus();
 }
 
+/**
+ * @param {HTMLElement} card
+ * @param {Group} g
+ * @param {string} entryId
+ * @param {string} text
+ */
 async function addThenResolve(card, g, entryId, text) {
   cardError(card, null);
   try {
@@ -183,24 +225,34 @@ async function addThenResolve(card, g, entryId, text) {
   await finishResolve(g.key, entryId, text, "wording", card);
 }
 
+/**
+ * @param {string} key
+ * @param {string} entryId
+ * @param {string} question
+ * @param {"wording" | "new_entry"} resolution
+ * @param {HTMLElement | null} [card]
+ */
 async function finishResolve(key, entryId, question, resolution, card = null) {
   try {
     const r = await resolveGroup(key, entryId, question, resolution);
-    ctx.flash($("#u-msg"), `已处理 ${r.questions} 个问题，机器人之后会用这个条目回答`);
+    flash($("#u-msg"), `已处理 ${r.questions} 个问题，机器人之后会用这个条目回答`);
     await loadUnanswered();
   } catch (err) {
-    const box = card || document.querySelector(`.u-group[data-key="${CSS.escape(key)}"]`);
+    const box = card || /** @type {HTMLElement | null} */ (document.querySelector(`.u-group[data-key="${CSS.escape(key)}"]`));
     if (box) cardError(box, err);
-    else ctx.showError($("#u-error"), err);
+    else showError($("#u-error"), err);
   }
 }
 
+/**
+ * @param {HTMLElement} card
+ * @param {Group} g
+ */
 function newEntry(card, g) {
   cardError(card, null);
   view.pendingNew = { key: g.key, question: g.question };
   document.dispatchEvent(new CustomEvent("kb:new-entry", { detail: { question: g.question, category: g.category } }));
-  const { el } = ctx;
-  card.querySelector(".u-form-slot").replaceChildren(
+  /** @type {HTMLElement} */ (card.querySelector(".u-form-slot")).replaceChildren(
     el(
       "p",
       { class: "muted" },
@@ -210,12 +262,16 @@ function newEntry(card, g) {
   );
 }
 
+/**
+ * @param {HTMLElement} card
+ * @param {Group} g
+ */
 async function ignore(card, g) {
   if (!window.confirm(`确定忽略“${g.question}”这组问题吗？它们会离开列表，知识库不变。`)) return;
   cardError(card, null);
   try {
-    const r = await ctx.api("POST", `/api/unanswered/groups/${encodeURIComponent(g.key)}/ignore`, { body: {} });
-    ctx.flash($("#u-msg"), `已忽略 ${r.questions} 个问题`);
+    const r = await api("POST", `/api/unanswered/groups/${encodeURIComponent(g.key)}/ignore`, { body: {} });
+    flash($("#u-msg"), `已忽略 ${r.questions} 个问题`);
     await loadUnanswered();
   } catch (err) {
     cardError(card, err);

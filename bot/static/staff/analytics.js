@@ -1,14 +1,24 @@
+// @ts-check
 // 数据看板 tab: the numbers of GET /api/analytics for a date range, as charts (Chart.js, vendored
 // under /static/vendor) and two tables, and the CSV export of each table.
 // Labels of the columns come from the API (bot/api/analytics.py), one place with the CSV headers.
 
-import "./vendor/chart.umd.min.js";
+import "../vendor/chart.umd.min.js";
+import { ApiError, api, authHeaders, describeError } from "./api.js";
+import { $, busy, el, field, showError } from "./dom.js";
+import { label } from "./labels.js";
+
+/** @typedef {import("./api.js").Me} Me */
 
 const Chart = globalThis.Chart;
-const $ = (sel, root = document) => root.querySelector(sel);
 
-let ctx = null;
-const view = { seq: 0, charts: {}, data: null };
+const view = {
+  seq: 0,
+  /** @type {Record<string, import("../vendor/chart.umd.min.js").ChartInstance>} */
+  charts: {},
+  /** @type {any} */
+  data: null,
+};
 const COLORS = {
   blue: "#2f6fde",
   teal: "#1f9d8b",
@@ -18,32 +28,33 @@ const COLORS = {
   purple: "#7a5af8",
   green: "#3f9b3f",
 };
+/** @type {Record<string, string>} */
 const STATUS_COLORS = { open: COLORS.amber, in_progress: COLORS.blue, resolved: COLORS.green, closed: COLORS.grey };
 
-export function initAnalytics(shared) {
-  ctx = shared;
+export function initAnalytics() {
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   Chart.defaults.animation = false; // drawn at once: no half-drawn charts in a screenshot
   const form = $("#a-filter");
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    ctx.busy(form, loadAnalytics);
+    busy(form, loadAnalytics);
   });
-  for (const b of form.querySelectorAll("[data-days]")) {
+  for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (form.querySelectorAll("[data-days]"))) {
     b.addEventListener("click", () => {
       const days = Number(b.dataset.days);
       const end = new Date();
       const start = new Date(end.getTime() - (days - 1) * 86400000);
-      $("#a-since").value = isoDay(start);
-      $("#a-until").value = isoDay(end);
-      ctx.busy(form, loadAnalytics);
+      field("#a-since").value = isoDay(start);
+      field("#a-until").value = isoDay(end);
+      busy(form, loadAnalytics);
     });
   }
-  for (const b of document.querySelectorAll("#panel-analytics [data-export]")) {
-    b.addEventListener("click", () => exportCsv(b.dataset.export, b));
+  for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("#panel-analytics [data-export]"))) {
+    b.addEventListener("click", () => exportCsv(b.dataset.export || "", b));
   }
 }
 
+/** @param {Me} me */
 export function analyticsSignedIn(me) {
   $("#tab-analytics").hidden = !(me.scopes || []).includes("analytics:read");
 }
@@ -52,13 +63,14 @@ export function showAnalytics() {
   return loadAnalytics();
 }
 
+/** @param {Date} d */
 function isoDay(d) {
-  const pad = (n) => String(n).padStart(2, "0");
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
 function range() {
-  return { since: $("#a-since").value, until: $("#a-until").value };
+  return { since: field("#a-since").value, until: field("#a-until").value };
 }
 
 async function loadAnalytics() {
@@ -66,27 +78,28 @@ async function loadAnalytics() {
   const errBox = $("#a-error");
   const asked = range();
   try {
-    const data = await ctx.api("GET", "/api/analytics", { query: asked });
+    const data = await api("GET", "/api/analytics", { query: asked });
     if (seq !== view.seq) return;
-    ctx.showError(errBox, null);
+    showError(errBox, null);
     view.data = data;
     // Show the range the numbers are for, unless the user typed other dates while this loaded
     // (a slow first load must not overwrite them before they press 查询).
     const now = range();
     if (now.since === asked.since && now.until === asked.until) {
-      $("#a-since").value = data.since;
-      $("#a-until").value = data.until;
+      field("#a-since").value = data.since;
+      field("#a-until").value = data.until;
     }
     render(data);
   } catch (err) {
     if (seq !== view.seq) return;
-    ctx.showError(errBox, err);
+    showError(errBox, err);
   }
 }
 
-const pct = (v) => (v === null || v === undefined ? null : Math.round(v * 1000) / 10);
-const pctText = (v) => (v === null || v === undefined ? "—" : `${pct(v)}%`);
+const pct = (/** @type {number | null | undefined} */ v) => (v === null || v === undefined ? null : Math.round(v * 1000) / 10);
+const pctText = (/** @type {number | null | undefined} */ v) => (v === null || v === undefined ? "—" : `${pct(v)}%`);
 
+/** @param {number | null | undefined} seconds */
 function duration(seconds) {
   if (seconds === null || seconds === undefined) return "—";
   if (seconds < 60) return `${Math.round(seconds)} 秒`;
@@ -94,10 +107,10 @@ function duration(seconds) {
   return `${(seconds / 3600).toFixed(1)} 小时`;
 }
 
+/** @param {any} data GET /api/analytics */
 function render(data) {
   const L = data.labels.daily;
   const t = data.totals;
-  const { el } = ctx;
   const tiles = [
     [L.conversations, t.conversations],
     [L.questions, t.questions],
@@ -114,14 +127,16 @@ function render(data) {
     ...tiles.map(([name, value]) => el("div", { class: "a-tile" }, el("span", { class: "a-tile-name", text: name }), el("strong", { text: String(value) })))
   );
 
-  const days = data.days.map((d) => d.day.slice(5));
+  /** @type {any[]} */
+  const daily = data.days;
+  const days = daily.map((d) => d.day.slice(5));
   chart("a-chart-volume", {
     type: "bar",
     data: {
       labels: days,
       datasets: [
-        { label: L.conversations, data: data.days.map((d) => d.conversations), backgroundColor: COLORS.blue },
-        { label: L.questions, data: data.days.map((d) => d.questions), backgroundColor: COLORS.teal },
+        { label: L.conversations, data: daily.map((d) => d.conversations), backgroundColor: COLORS.blue },
+        { label: L.questions, data: daily.map((d) => d.questions), backgroundColor: COLORS.teal },
       ],
     },
     options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
@@ -131,24 +146,26 @@ function render(data) {
     data: {
       labels: days,
       datasets: [
-        line(L.answer_rate, data.days.map((d) => pct(d.answer_rate)), COLORS.green),
-        line(L.suggest_rate, data.days.map((d) => pct(d.suggest_rate)), COLORS.amber),
-        line(L.none_rate, data.days.map((d) => pct(d.none_rate)), COLORS.red),
-        line(L.handoff_rate, data.days.map((d) => pct(d.handoff_rate)), COLORS.purple),
+        line(L.answer_rate, daily.map((d) => pct(d.answer_rate)), COLORS.green),
+        line(L.suggest_rate, daily.map((d) => pct(d.suggest_rate)), COLORS.amber),
+        line(L.none_rate, daily.map((d) => pct(d.none_rate)), COLORS.red),
+        line(L.handoff_rate, daily.map((d) => pct(d.handoff_rate)), COLORS.purple),
       ],
     },
-    options: { spanGaps: false, scales: { y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } } } },
+    options: { spanGaps: false, scales: { y: { min: 0, max: 100, ticks: { callback: (/** @type {number} */ v) => `${v}%` } } } },
   });
 
-  const categories = [...new Set(data.tickets.map((r) => r.category))];
-  const statuses = [...new Set(data.tickets.map((r) => r.status))];
+  /** @type {{ category: string, status: string, count: number }[]} */
+  const tickets = data.tickets;
+  const categories = [...new Set(tickets.map((r) => r.category))];
+  const statuses = [...new Set(tickets.map((r) => r.status))];
   chart("a-chart-tickets", {
     type: "bar",
     data: {
-      labels: categories.map((c) => ctx.label("category", c)),
+      labels: categories.map((c) => label("category", c)),
       datasets: statuses.map((s) => ({
-        label: ctx.label("status", s),
-        data: categories.map((c) => (data.tickets.find((r) => r.category === c && r.status === s) || { count: 0 }).count),
+        label: label("status", s),
+        data: categories.map((c) => (tickets.find((r) => r.category === c && r.status === s) || { count: 0 }).count),
         backgroundColor: STATUS_COLORS[s] || COLORS.grey,
       })),
     },
@@ -161,15 +178,15 @@ function render(data) {
     data: {
       labels: days,
       datasets: [
-        { label: L.up, data: data.days.map((d) => d.up), backgroundColor: COLORS.green, yAxisID: "y" },
-        { label: L.down, data: data.days.map((d) => d.down), backgroundColor: COLORS.red, yAxisID: "y" },
-        { ...line(L.csat, data.days.map((d) => pct(d.csat)), COLORS.blue), type: "line", yAxisID: "y1" },
+        { label: L.up, data: daily.map((d) => d.up), backgroundColor: COLORS.green, yAxisID: "y" },
+        { label: L.down, data: daily.map((d) => d.down), backgroundColor: COLORS.red, yAxisID: "y" },
+        { ...line(L.csat, daily.map((d) => pct(d.csat)), COLORS.blue), type: "line", yAxisID: "y1" },
       ],
     },
     options: {
       scales: {
         y: { beginAtZero: true, ticks: { precision: 0 } },
-        y1: { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false }, ticks: { callback: (v) => `${v}%` } },
+        y1: { position: "right", min: 0, max: 100, grid: { drawOnChartArea: false }, ticks: { callback: (/** @type {number} */ v) => `${v}%` } },
       },
     },
   });
@@ -177,7 +194,7 @@ function render(data) {
     type: "bar",
     data: {
       labels: days,
-      datasets: [{ label: "首次人工回复中位数（分钟）", data: data.days.map((d) => (d.first_reply_median_s === null ? null : Math.round(d.first_reply_median_s / 6) / 10)), backgroundColor: COLORS.purple }],
+      datasets: [{ label: "首次人工回复中位数（分钟）", data: daily.map((d) => (d.first_reply_median_s === null ? null : Math.round(d.first_reply_median_s / 6) / 10)), backgroundColor: COLORS.purple }],
     },
     options: { scales: { y: { beginAtZero: true } } },
   });
@@ -190,12 +207,22 @@ function render(data) {
   renderTopUnanswered(data);
 }
 
-function line(label, values, color) {
-  return { label, data: values, borderColor: color, backgroundColor: color, cubicInterpolationMode: "monotone", pointRadius: 3 };
+/**
+ * @param {string} name
+ * @param {(number | null)[]} values
+ * @param {string} color
+ */
+function line(name, values, color) {
+  return { label: name, data: values, borderColor: color, backgroundColor: color, cubicInterpolationMode: "monotone", pointRadius: 3 };
 }
 
+/**
+ * Draws (or redraws) the chart of a canvas.
+ * @param {string} id
+ * @param {{ type: string, data: any, options?: Record<string, any> }} config
+ */
 function chart(id, config) {
-  const canvas = document.getElementById(id);
+  const canvas = /** @type {HTMLCanvasElement} */ (document.getElementById(id));
   view.charts[id]?.destroy();
   config.options = {
     responsive: true,
@@ -206,12 +233,12 @@ function chart(id, config) {
   view.charts[id] = new Chart(canvas, config);
 }
 
+/** @param {any} data */
 function renderEntries(data) {
-  const { el } = ctx;
   const E = data.labels.entries;
   const cols = ["question", "answered", "up", "down", "ratings", "rating_avg", "csat"];
   $("#a-entries-head").replaceChildren(el("tr", {}, cols.map((c) => el("th", { scope: "col", text: E[c] }))));
-  const rows = data.entries.slice(0, 20).map((e) =>
+  const rows = data.entries.slice(0, 20).map((/** @type {any} */ e) =>
     el(
       "tr",
       {},
@@ -227,24 +254,25 @@ function renderEntries(data) {
   $("#a-entries").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: String(cols.length), class: "empty", text: "这段时间没有回答过条目" }))]));
 }
 
+/** @param {any} data */
 function renderTopUnanswered(data) {
-  const { el } = ctx;
-  const items = data.unanswered.map((g) =>
+  const items = data.unanswered.map((/** @type {{ count: number, question: string }} */ g) =>
     el("li", {}, el("span", { class: "badge u-count", text: `${g.count} 次` }), " ", g.question)
   );
   $("#a-unanswered").replaceChildren(...(items.length ? items : [el("li", { class: "empty", text: "这段时间机器人都答上来了" })]));
 }
 
+/**
+ * @param {string} table daily, tickets, unanswered or entries
+ * @param {HTMLButtonElement} button
+ */
 async function exportCsv(table, button) {
   // fetch, not a plain link: an API-key login sends its key in a header, which a link cannot.
   const errBox = $("#a-error");
   const qs = new URLSearchParams({ ...range(), format: "csv" });
   button.disabled = true;
   try {
-    const headers = {};
-    const key = ctx.apiKey();
-    if (key) headers["X-API-Key"] = key;
-    const res = await fetch(`/api/analytics/${table}?${qs}`, { credentials: "same-origin", headers });
+    const res = await fetch(`/api/analytics/${table}?${qs}`, { credentials: "same-origin", headers: authHeaders() });
     if (!res.ok) {
       let body = null;
       try {
@@ -252,19 +280,19 @@ async function exportCsv(table, button) {
       } catch {
         /* not JSON */
       }
-      throw new ctx.ApiError(res.status, ctx.describeError(res.status, body));
+      throw new ApiError(res.status, describeError(res.status, body));
     }
     const blob = await res.blob();
     const name = (res.headers.get("content-disposition") || "").match(/filename="([^"]+)"/)?.[1] || `posbot-${table}.csv`;
     const url = URL.createObjectURL(blob);
-    const a = ctx.el("a", { href: url, download: name, hidden: true });
+    const a = el("a", { href: url, download: name, hidden: true });
     document.body.append(a);
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
-    ctx.showError(errBox, null);
+    showError(errBox, null);
   } catch (err) {
-    ctx.showError(errBox, err instanceof ctx.ApiError ? err : new ctx.ApiError(0, "无法连接服务器，请检查网络后重试"));
+    showError(errBox, err instanceof ApiError ? err : new ApiError(0, "无法连接服务器，请检查网络后重试"));
   } finally {
     button.disabled = false;
   }
