@@ -127,6 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         actions,
         analytics,
         chat,
+        chat_photos,
+        chat_rating,
+        chat_session,
+        chat_updates,
         conversations,
         deliveries,
         faq,
@@ -173,7 +177,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     install_error_handlers(app)
     # kb before faq: /api/faq/entries and /api/faq/editor are not entry ids of GET /api/faq/{entry_id}
-    for module in (health, chat, actions, kb, faq, tickets, field, conversations, deliveries, staff, analytics, wechat):
+    web_chat = (chat_session, chat, chat_updates, chat_photos, chat_rating)  # the order of the one router they were
+    others = (actions, kb, faq, tickets, field, conversations, deliveries, staff, analytics, wechat)
+    for module in (health, *web_chat, *others):
         app.include_router(module.router, responses=COMMON_RESPONSES)
     app.mount("/static", PublicStaticFiles(directory=STATIC_DIR), name="static")
 

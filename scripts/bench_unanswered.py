@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.analytics.clusters import group_questions
-from bot.analytics.queries import Question
+from bot.analytics.turns import Question
 from bot.faq.encoders import make_encoder
 from bot.faq.loader import load_kb
 

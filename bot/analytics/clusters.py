@@ -136,7 +136,7 @@ def reason_of(q) -> str:
 
 
 def group_questions(questions: Sequence, engine, threshold: float) -> list[Group]:
-    """``questions`` (``bot.analytics.queries.Question``) as groups, most asked first."""
+    """``questions`` (``bot.analytics.turns.Question``) as groups, most asked first."""
     if not questions:
         return []
     groups = []

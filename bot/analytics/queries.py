@@ -1,7 +1,8 @@
 """Every number of the analytics dashboard, from one place (``overview``), on SQLite and PostgreSQL.
 
-Days are local days (``settings.timezone``): a ``Period`` is a range of them, inclusive, and
-becomes the UTC window [since, until) the tables are filtered on. What is counted:
+Days are local days (``settings.timezone``): a ``Period`` (bot.analytics.period) is a range of
+them, inclusive, and becomes the UTC window [since, until) the tables are filtered on. What is
+counted:
 
 * **conversations** of a day: conversations with at least one merchant message that day;
 * **questions**: FAQ turns (``faq_turns``: each merchant question the FAQ engine decided on);
@@ -16,10 +17,14 @@ becomes the UTC window [since, until) the tables are filtered on. What is counte
   average. A rating counts for an entry when the bot's answer with that entry was the last one
   in the conversation within ``RATING_ATTRIBUTION`` before the rating (ratings of a handoff or
   a ticket are about people, not entries, and count only per day);
-* **unanswered groups**: the questions ``turns.unanswered()`` selects, grouped by
-  ``bot.analytics.clusters`` with the FAQ engine's encoder.
+* **unanswered groups**: the questions ``turns.unanswered()`` selects
+  (``turns.unanswered_questions``), grouped by ``bot.analytics.clusters`` with the FAQ engine's
+  encoder.
 
 A rate whose denominator is zero is ``None`` (shown as "—"), never 0.
+
+One module on purpose: each figure is defined above and computed below, with the same ``rate``
+and ``GOOD_RATING`` rules; the period and the unanswered rows are bot.analytics.period and .turns.
 """
 
 from __future__ import annotations
@@ -27,14 +32,14 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, distinct, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from bot.analytics.models import FaqTurn
-from bot.analytics.turns import answered, unanswered
+from bot.analytics.period import Period, in_period, local_day
+from bot.analytics.turns import answered, unanswered, unanswered_questions
 from bot.conversations.models import (
     ConversationMessage,
     ConversationRating,
@@ -48,59 +53,6 @@ RATING_ATTRIBUTION = timedelta(minutes=30)
 # Ratings of a handoff that ended or a ticket resolved (bot.chat.rating_key): about people.
 STAFF_RATING_PREFIX = "rate|"
 GOOD_RATING = 4
-
-
-class PeriodError(ValueError):
-    """A date range staff typed that cannot be reported on (message in Chinese for the page)."""
-
-    def __init__(self, message: str, field: str = "since"):
-        super().__init__(message)
-        self.field = field
-
-
-@dataclass(frozen=True)
-class Period:
-    start: date
-    end: date  # inclusive
-    tz: str
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.tz)
-
-    @property
-    def since(self) -> datetime:
-        return datetime.combine(self.start, time(), self.zone).astimezone(UTC)
-
-    @property
-    def until(self) -> datetime:
-        return datetime.combine(self.end + timedelta(days=1), time(), self.zone).astimezone(UTC)
-
-    def days(self) -> list[str]:
-        n = (self.end - self.start).days + 1
-        return [(self.start + timedelta(days=i)).isoformat() for i in range(n)]
-
-    @classmethod
-    def parse(
-        cls, since: str | None, until: str | None, tz: str, *, today: date, max_days: int, default_days: int = 30
-    ):
-        """From the page's YYYY-MM-DD fields; empty ones mean the last ``default_days`` days up to today."""
-
-        def day(value: str | None, what: str, field: str) -> date | None:
-            if value is None or not str(value).strip():
-                return None
-            try:
-                return date.fromisoformat(str(value).strip())
-            except ValueError:
-                raise PeriodError(f"{what}“{value}”不是有效日期，请按 2026-12-01 这样的格式填写", field) from None
-
-        end = day(until, "结束日期", "until") or today
-        start = day(since, "开始日期", "since") or end - timedelta(days=default_days - 1)
-        if start > end:
-            raise PeriodError("开始日期不能晚于结束日期")
-        if (end - start).days + 1 > max_days:
-            raise PeriodError(f"日期范围最长 {max_days} 天，请缩短范围")
-        return cls(start, end, tz)
 
 
 @dataclass
@@ -206,35 +158,6 @@ def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-# --- local days in SQL ----------------------------------------------------------------------
-
-
-def _local_day_sqlite(value, tz: str) -> str | None:
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(tz)).date().isoformat()
-
-
-def local_day(s: Session, column, tz: str):
-    """SQL expression: the local day (YYYY-MM-DD) of a UTC timestamp column.
-
-    PostgreSQL converts with its own time-zone database; SQLite gets a Python function on the
-    connection (zoneinfo), so both count a day the same way, daylight saving included."""
-    if s.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone(tz, column), "YYYY-MM-DD")
-    raw = s.connection().connection.driver_connection
-    assert raw is not None  # a live SQLite connection
-    raw.create_function("posbot_local_day", 2, _local_day_sqlite, deterministic=True)
-    return func.posbot_local_day(column, tz)
-
-
-def _in(column, period: Period) -> list:
-    return [column >= period.since, column < period.until]
-
-
 # --- the queries ---------------------------------------------------------------------------------
 
 
@@ -257,7 +180,7 @@ def overview(
     totals["first_reply_median_s"] = replies.median_s
     with db.session() as s:
         totals["unanswered_questions"] = s.execute(
-            select(func.count()).where(unanswered(), *_in(FaqTurn.created_at, period))
+            select(func.count()).where(unanswered(), *in_period(FaqTurn.created_at, period))
         ).scalar_one()
     top = []
     if engine is not None and items:
@@ -272,14 +195,14 @@ def _daily(s: Session, period: Period, days: dict[str, DayRow]) -> dict:
     day = local_day(s, ConversationMessage.created_at, tz)
     for d, n in s.execute(
         select(day, func.count(distinct(ConversationMessage.conversation_id)))
-        .where(ConversationMessage.direction == "in", *_in(ConversationMessage.created_at, period))
+        .where(ConversationMessage.direction == "in", *in_period(ConversationMessage.created_at, period))
         .group_by(day)
     ):
         if d in days:
             days[d].conversations = int(n)
     conversations = s.execute(
         select(func.count(distinct(ConversationMessage.conversation_id))).where(
-            ConversationMessage.direction == "in", *_in(ConversationMessage.created_at, period)
+            ConversationMessage.direction == "in", *in_period(ConversationMessage.created_at, period)
         )
     ).scalar_one()
 
@@ -289,7 +212,7 @@ def _daily(s: Session, period: Period, days: dict[str, DayRow]) -> dict:
     is_none = func.sum(case((FaqTurn.decision == "none", 1), else_=0))
     for d, n, a, sg, no in s.execute(
         select(day, func.count(), is_answered, is_suggest, is_none)
-        .where(*_in(FaqTurn.created_at, period))
+        .where(*in_period(FaqTurn.created_at, period))
         .group_by(day)
     ):
         if d in days:
@@ -298,18 +221,20 @@ def _daily(s: Session, period: Period, days: dict[str, DayRow]) -> dict:
 
     day = local_day(s, Handoff.started_at, tz)
     for d, n in s.execute(
-        select(day, func.count(distinct(Handoff.conversation_id))).where(*_in(Handoff.started_at, period)).group_by(day)
+        select(day, func.count(distinct(Handoff.conversation_id)))
+        .where(*in_period(Handoff.started_at, period))
+        .group_by(day)
     ):
         if d in days:
             days[d].handoffs = int(n)
     handoff_convs = s.execute(
-        select(func.count(distinct(Handoff.conversation_id))).where(*_in(Handoff.started_at, period))
+        select(func.count(distinct(Handoff.conversation_id))).where(*in_period(Handoff.started_at, period))
     ).scalar_one()
 
     day = local_day(s, FaqFeedback.updated_at, tz)
     for d, vote, n in s.execute(
         select(day, FaqFeedback.vote, func.count())
-        .where(*_in(FaqFeedback.updated_at, period))
+        .where(*in_period(FaqFeedback.updated_at, period))
         .group_by(day, FaqFeedback.vote)
     ):
         if d in days:
@@ -319,7 +244,7 @@ def _daily(s: Session, period: Period, days: dict[str, DayRow]) -> dict:
     good = func.sum(case((ConversationRating.rating >= GOOD_RATING, 1), else_=0))
     for d, n, g, total in s.execute(
         select(day, func.count(), good, func.sum(ConversationRating.rating))
-        .where(*_in(ConversationRating.created_at, period))
+        .where(*in_period(ConversationRating.created_at, period))
         .group_by(day)
     ):
         if d in days:
@@ -362,7 +287,7 @@ def _first_replies(s: Session, period: Period) -> tuple[FirstReply, dict[str, li
     )
     rows = s.execute(
         select(Handoff.started_at, type_coerce(first_staff, UTCDateTime()))
-        .where(*_in(Handoff.started_at, period))
+        .where(*in_period(Handoff.started_at, period))
         .order_by(Handoff.id)
     ).all()
     zone = period.zone
@@ -396,7 +321,7 @@ def _as_utc(value) -> datetime | None:
 def _tickets(s: Session, period: Period) -> list[dict]:
     rows = s.execute(
         select(Ticket.category, Ticket.status, func.count())
-        .where(*_in(Ticket.created_at, period))
+        .where(*in_period(Ticket.created_at, period))
         .group_by(Ticket.category, Ticket.status)
         .order_by(Ticket.category, Ticket.status)
     ).all()
@@ -415,13 +340,13 @@ def _entries(s: Session, period: Period, engine) -> list[EntryRow]:
     answered_entry = func.coalesce(FaqTurn.taken_entry_id, FaqTurn.entry_id)
     for entry_id, n in s.execute(
         select(answered_entry, func.count())
-        .where(answered_entry.is_not(None), *_in(FaqTurn.created_at, period))
+        .where(answered_entry.is_not(None), *in_period(FaqTurn.created_at, period))
         .group_by(answered_entry)
     ):
         entry(entry_id).answered = int(n)
     for entry_id, vote, n in s.execute(
         select(FaqFeedback.faq_id, FaqFeedback.vote, func.count())
-        .where(*_in(FaqFeedback.updated_at, period))
+        .where(*in_period(FaqFeedback.updated_at, period))
         .group_by(FaqFeedback.faq_id, FaqFeedback.vote)
     ):
         setattr(entry(entry_id), vote, int(n))
@@ -438,7 +363,7 @@ def _attributed_ratings(s: Session, period: Period) -> list[tuple[str, int]]:
     RATING_ATTRIBUTION, was that entry's."""
     ratings = s.execute(
         select(ConversationRating.conversation_id, ConversationRating.created_at, ConversationRating.rating).where(
-            *_in(ConversationRating.created_at, period),
+            *in_period(ConversationRating.created_at, period),
             (ConversationRating.dedupe_key.is_(None))
             | (~ConversationRating.dedupe_key.startswith(STAFF_RATING_PREFIX)),
         )
@@ -466,44 +391,3 @@ def _attributed_ratings(s: Session, period: Period) -> list[tuple[str, int]]:
         if before:
             out.append((before[-1], int(value)))
     return out
-
-
-@dataclass(frozen=True)
-class Question:
-    """One unanswered question, as the grouping needs it."""
-
-    id: int
-    query: str
-    decision: str
-    vote: str | None
-    taken: bool
-    conversation_id: str
-    channel: str
-    created_at: datetime
-    candidates: list
-
-
-def unanswered_questions(
-    s: Session, *, period: Period | None = None, since: datetime | None = None, limit: int = 2000
-) -> list[Question]:
-    """The latest unanswered, unresolved questions (``turns.unanswered()``), newest first."""
-    q = select(FaqTurn).where(unanswered())
-    if period is not None:
-        q = q.where(*_in(FaqTurn.created_at, period))
-    if since is not None:
-        q = q.where(FaqTurn.created_at >= since)
-    rows = s.execute(q.order_by(FaqTurn.id.desc()).limit(max(1, int(limit)))).scalars()
-    return [
-        Question(
-            id=r.id,
-            query=r.query,
-            decision=r.decision,
-            vote=r.vote,
-            taken=r.taken_entry_id is not None,
-            conversation_id=r.conversation_id,
-            channel=r.channel,
-            created_at=r.created_at,
-            candidates=list(r.candidates or []),
-        )
-        for r in rows
-    ]

@@ -9,13 +9,15 @@ A question counts as **answered by the bot** when the bot answered it (an entry 
 response-code table) or the merchant took one of the offered choices, and the answer got no
 👎. Every other question is **unanswered** (``unanswered()``) until staff resolve it: no
 answer, candidates offered but none taken, or an answer that got 👎. The rule is written here
-once; the queue and the analytics both use these two expressions.
+once; the queue and the analytics both use these two expressions, and read the unanswered rows
+with ``unanswered_questions``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, not_, or_, select, update
@@ -23,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.analytics.models import RESOLUTIONS, FaqTurn
+from bot.analytics.period import Period, in_period
 from bot.conversations.models import CONV_ID_MAX, Conversation
 from bot.db import Database, rowcount
 from bot.masking import mask_pii
@@ -179,3 +182,47 @@ class FaqTurnLog:
             if row is not None:
                 s.expunge(row)
             return row
+
+
+# --- reading the unanswered questions ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Question:
+    """One unanswered question, as the grouping needs it."""
+
+    id: int
+    query: str
+    decision: str
+    vote: str | None
+    taken: bool
+    conversation_id: str
+    channel: str
+    created_at: datetime
+    candidates: list
+
+
+def unanswered_questions(
+    s: Session, *, period: Period | None = None, since: datetime | None = None, limit: int = 2000
+) -> list[Question]:
+    """The latest unanswered, unresolved questions (``unanswered()``), newest first."""
+    q = select(FaqTurn).where(unanswered())
+    if period is not None:
+        q = q.where(*in_period(FaqTurn.created_at, period))
+    if since is not None:
+        q = q.where(FaqTurn.created_at >= since)
+    rows = s.execute(q.order_by(FaqTurn.id.desc()).limit(max(1, int(limit)))).scalars()
+    return [
+        Question(
+            id=r.id,
+            query=r.query,
+            decision=r.decision,
+            vote=r.vote,
+            taken=r.taken_entry_id is not None,
+            conversation_id=r.conversation_id,
+            channel=r.channel,
+            created_at=r.created_at,
+            candidates=list(r.candidates or []),
+        )
+        for r in rows
+    ]

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.analytics.clusters import Group, group_questions
-from bot.analytics.queries import unanswered_questions
-from bot.analytics.turns import FaqTurnLog
+from bot.analytics.turns import FaqTurnLog, unanswered_questions
 from bot.db import Database
 from bot.tickets.models import utcnow
 

@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.analytics.queries import Overview, Period, PeriodError, overview
+from bot.analytics.period import Period, PeriodError
+from bot.analytics.queries import Overview, overview
 from bot.analytics.unanswered import GroupGone, UnansweredQueue, UnknownEntry
 from bot.api.auth import AnalyticsRead, FaqWrite
 from bot.api.deps import ServicesDep

@@ -7,8 +7,9 @@ in process memory otherwise. Three kinds, all configurable (bot.settings, "limit
   from a few servers carrying everyone's traffic) — ``RateLimitMiddleware``, before body parsing;
 * per API key (``X-API-Key`` or a ``posbot_`` bearer token), counted by a hash of the key, so a
   forged key never spends a real key's budget — also in the middleware;
-* per web chat sender id, after its session token is verified — ``check_sender`` in bot.api.chat,
-  plus a message cap per conversation and session period (``check_session_cap``).
+* per web chat sender id, after its session token is verified — ``check_sender``, called by
+  bot.api.chat_session for every chat route — plus a message cap per conversation and session
+  period (``check_session_cap``).
 
 A refusal is 429 with ``Retry-After`` and the project's error shape (detail, message, code).
 When the counter store fails (Redis down) requests pass: a limit must never take the chat down.

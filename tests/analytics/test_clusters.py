@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from bot.analytics.clusters import cluster_texts, group_questions
-from bot.analytics.queries import Question
+from bot.analytics.turns import Question
 
 PRINTER = ["打印机不出纸", "打印机不出纸了怎么办", "机器打印不出小票"]
 FEES = ["手续费怎么算", "刷卡手续费是多少"]

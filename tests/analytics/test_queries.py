@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from bot.analytics.queries import Period, PeriodError, overview
+from bot.analytics.period import Period, PeriodError
+from bot.analytics.queries import overview
 from tests.analytics.conftest import TZ, seed_history
 
 PERIOD = Period(date(2026, 11, 30), date(2026, 12, 1), TZ)

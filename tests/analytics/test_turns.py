@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.analytics.queries import unanswered_questions
-from bot.analytics.turns import FaqTurnLog
+from bot.analytics.turns import FaqTurnLog, unanswered_questions
 from bot.conversations.models import Conversation
 
 

@@ -80,7 +80,7 @@ def rasa():
 
 @pytest.fixture
 def app(services, rasa):
-    from bot.api import chat, conversations
+    from bot.api import chat, chat_photos, chat_rating, chat_session, chat_updates, conversations
     from bot.api.errors import install_error_handlers
     from bot.api.limits import BodyLimit
     from bot.chat import ChatService
@@ -88,7 +88,8 @@ def app(services, rasa):
     app = FastAPI()
     app.add_middleware(BodyLimit, rules=chat.body_limits(services.settings))
     install_error_handlers(app)
-    app.include_router(chat.router)
+    for module in (chat_session, chat, chat_updates, chat_photos, chat_rating):
+        app.include_router(module.router)
     app.include_router(conversations.router)
     app.state.services = services
     app.state.chat = ChatService(services, rasa)
