@@ -275,7 +275,7 @@ def test_an_editor_works_through_the_unanswered_queue(page, site, editor, stack_
     paper = unanswered_group(page, f"打印纸{tag}去哪买")
     expect(paper).to_have_count(1)
     key = paper.get_attribute("data-key")
-    from bot.analytics.queries import unanswered_questions
+    from bot.analytics.turns import unanswered_questions
     from bot.analytics.turns import FaqTurnLog
 
     with stack_db.session() as s:

@@ -18,7 +18,7 @@ def turns(services) -> list[FaqTurn]:
 
 
 def queue(services) -> list[str]:
-    from bot.analytics.queries import unanswered_questions
+    from bot.analytics.turns import unanswered_questions
 
     with services.db.session() as s:
         return [q.query for q in unanswered_questions(s)]
