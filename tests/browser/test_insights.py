@@ -275,8 +275,7 @@ def test_an_editor_works_through_the_unanswered_queue(page, site, editor, stack_
     paper = unanswered_group(page, f"打印纸{tag}去哪买")
     expect(paper).to_have_count(1)
     key = paper.get_attribute("data-key")
-    from bot.analytics.turns import unanswered_questions
-    from bot.analytics.turns import FaqTurnLog
+    from bot.analytics.turns import FaqTurnLog, unanswered_questions
 
     with stack_db.session() as s:
         ids = [q.id for q in unanswered_questions(s) if q.query == f"打印纸{tag}去哪买"]
