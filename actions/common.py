@@ -19,8 +19,8 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, 
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import texts
+from bot.core.services import Services, get_services
 from bot.masking import mask_phone  # noqa: F401  (re-exported for the action modules)
-from bot.services import Services, get_services
 from bot.vocabulary import (
     CATEGORY_LABELS,  # noqa: F401  (the one table; tests/staff reads it through here)
     MERCHANT_ID_PATTERN,

@@ -16,7 +16,7 @@ around them) are not. Merchant ids (15 digits) and terminal ids (8) are not pers
 and stay. Masking is idempotent: a masked text has nothing left to find.
 
 Runs in both environments (the app's Python 3.11 and Rasa's 3.10, for the log filter of
-``bot.rasa_serve``): standard library only.
+``bot.rasa.serve``): standard library only.
 """
 
 from __future__ import annotations

@@ -38,4 +38,4 @@ EXPOSE 5005
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:5005/version', timeout=4).status != 200)"]
 # The API token comes from the environment (POSBOT_RASA_TOKEN), never from the command line.
-CMD ["python", "-m", "bot.rasa_serve", "--port", "5005", "--model", "models/posbot.tar.gz", "--endpoints", "endpoints.yml"]
+CMD ["python", "-m", "bot.rasa.serve", "--port", "5005", "--model", "models/posbot.tar.gz", "--endpoints", "endpoints.yml"]

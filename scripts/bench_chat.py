@@ -50,10 +50,10 @@ def free_port() -> int:
 
 def start_stack(tmp: Path):
     """Rasa + app service as ``make run`` starts them, on free loopback ports."""
-    from bot.db import upgrade
-    from bot.rasa_project import train_if_needed
-    from bot.settings import Settings
-    from bot.stack import Stack
+    from bot.core.db import upgrade
+    from bot.core.settings import Settings
+    from bot.rasa.project import train_if_needed
+    from bot.rasa.stack import Stack
 
     model = train_if_needed()
     # Every question from one loopback IP: the per-IP rate limit is off unless the environment sets it.

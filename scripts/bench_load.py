@@ -61,7 +61,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.rasa_project import RASA_VENV, rasa_bin, rasa_env, train_if_needed  # noqa: E402
+from bot.rasa.project import RASA_VENV, rasa_bin, rasa_env, train_if_needed  # noqa: E402
 
 BEGIN, END = "<!-- bench_load:begin -->", "<!-- bench_load:end -->"
 PG_ADMIN_URL = os.environ.get("POSBOT_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -580,9 +580,9 @@ def start_stock_bot(project: Path, log_dir: Path) -> tuple[subprocess.Popen, str
 
 
 def start_ours(tmp: Path, model: Path, database_url: str = "", redis_url: str = ""):
-    from bot.db import upgrade
-    from bot.settings import Settings
-    from bot.stack import Stack
+    from bot.core.db import upgrade
+    from bot.core.settings import Settings
+    from bot.rasa.stack import Stack
 
     # Hundreds of conversations from one loopback IP are a flood to the per-IP rate limit: the bench
     # measures throughput, so limits are off unless POSBOT_RATE_LIMITS_ENABLED / POSBOT_RATE_LIMIT_* say otherwise.

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.rasa_project import rasa_bin, rasa_env  # noqa: E402
+from bot.rasa.project import rasa_bin, rasa_env  # noqa: E402
 
 HISTORY = "<!-- bench_nlu: notes below are kept when this file is regenerated -->"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("POSBOT_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -71,8 +71,8 @@ def db_url(request) -> str:
 
 @pytest.fixture
 def database(db_url):
-    """A migrated bot.db.Database on a fresh database."""
-    from bot.db import Database, upgrade
+    """A migrated bot.core.db.Database on a fresh database."""
+    from bot.core.db import Database, upgrade
 
     upgrade(db_url)
     db = Database(db_url)
@@ -91,7 +91,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def rasa_model() -> Path:
-    from bot.rasa_project import train_if_needed
+    from bot.rasa.project import train_if_needed
 
     env_model = os.environ.get("POSBOT_TEST_MODEL")
     return Path(env_model) if env_model else train_if_needed()
@@ -99,8 +99,8 @@ def rasa_model() -> Path:
 
 def launch_stack(tmp: Path, model: Path, database_url: str = "", redis_url: str = "", **extra):
     """Start Rasa + app on free loopback ports without waiting (several stacks can load in parallel)."""
-    from bot.db import upgrade
-    from bot.stack import Stack
+    from bot.core.db import upgrade
+    from bot.rasa.stack import Stack
 
     settings = Settings(
         data_dir=tmp, database_url=database_url, redis_url=redis_url, host="127.0.0.1", port=free_port(), **extra

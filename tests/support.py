@@ -52,7 +52,7 @@ class ChatClient:
 
 def operator_key(database_url: str, scopes=("tickets:read",)) -> dict[str, str]:
     """Headers with a fresh API key on that database: /healthz shows its details only to a key."""
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.tickets.apikeys import ApiKeyStore
 
     db = Database(database_url)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.reference import PAGES, cli_markdown, settings_markdown, stale_pages
-from bot.settings import Settings
+from bot.cli.reference import PAGES, cli_markdown, settings_markdown, stale_pages
+from bot.core.settings import Settings
 
 
 def test_reference_pages_are_current():

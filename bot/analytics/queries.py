@@ -46,11 +46,11 @@ from bot.conversations.models import (
     FaqFeedback,
     Handoff,
 )
-from bot.db import Database
+from bot.core.db import Database
 from bot.tickets.models import Ticket, UTCDateTime
 
 RATING_ATTRIBUTION = timedelta(minutes=30)
-# Ratings of a handoff that ended or a ticket resolved (bot.chat.rating_key): about people.
+# Ratings of a handoff that ended or a ticket resolved (bot.chat.service.rating_key): about people.
 STAFF_RATING_PREFIX = "rate|"
 GOOD_RATING = 4
 

@@ -20,7 +20,7 @@ from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 
 from bot.api.deps import ActionExecutorDep, SettingsDep
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

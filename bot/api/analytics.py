@@ -29,8 +29,8 @@ from bot.analytics.unanswered import GroupGone, UnansweredQueue, UnknownEntry
 from bot.api.auth import AnalyticsRead, FaqWrite
 from bot.api.deps import ServicesDep
 from bot.api.errors import ApiError
+from bot.core.services import Services
 from bot.faq.kb import CATEGORY_LABELS as FAQ_CATEGORY_LABELS
-from bot.services import Services
 from bot.tickets import states
 
 router = APIRouter(tags=["analytics"])

@@ -42,7 +42,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from bot.api.deps import DbDep
-from bot.db import Database
+from bot.core.db import Database
 from bot.staff.accounts import StaffInfo, StaffStore
 from bot.tickets.apikeys import SCOPES, ApiKeyInfo, ApiKeyRejected, ApiKeyStore
 

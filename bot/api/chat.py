@@ -23,16 +23,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot import merchant_identity
 from bot.api.chat_session import AUTH_DOC, CHANNEL, SenderId, limited_sender
 from bot.api.deps import ChatDep, LimiterDep, SessionTokensDep, SettingsDep
 from bot.api.errors import ApiError, ErrorOut
 from bot.api.limits import too_large
 from bot.api.ratelimit import check_session_cap
-from bot.chat import ChatInputError
+from bot.chat import identity as merchant_identity
+from bot.chat.service import ChatInputError
 from bot.conversations.photos import too_big
 from bot.conversations.service import BUTTON_PAYLOAD_MAX, BUTTON_TITLE_MAX
-from bot.settings import Settings
+from bot.core.settings import Settings
 from bot.tickets.numbers import is_ticket_number
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class ChatOut(BaseModel):
     status: str = Field("ok", description="ok | handoff (a person owns the conversation) | rasa_unavailable")
     handoff_notice: str | None = Field(
         None,
-        description="While status is handoff: the banner line, when a person will answer (bot.chat.handoff_notice).",
+        description="While status is handoff: the banner line, when a person will answer (bot.chat.service.handoff_notice).",
     )
     received_at: datetime = Field(..., description="When the server stored the merchant's message (delivered).")
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.api.chat_session import AUTH_DOC, CHANNEL, SenderId, limited_sender
 from bot.api.deps import LimiterDep, ServicesDep, SessionTokensDep
 from bot.api.errors import ApiError
-from bot.chat import RatingRefused, rate
+from bot.chat.service import RatingRefused, rate
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
 

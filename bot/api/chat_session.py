@@ -1,7 +1,7 @@
 """Sessions of the web chat: ``POST /api/chat/session`` and the sender-id rules every chat route uses.
 
 A conversation belongs to the browser that started it: this route issues a signed session
-token bound to the sender id (``bot.chat_session``), and every other web chat route
+token bound to the sender id (``bot.chat.session``), and every other web chat route
 (bot.api.chat, chat_updates, chat_photos, chat_rating) needs it as
 ``Authorization: Bearer <token>``. Those routes check it with ``limited_sender`` and take sender
 ids as ``SenderId`` (body) or through ``query_sender`` (query), so the rules are written once.
@@ -22,8 +22,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from bot.api.deps import ConversationsDep, LimiterDep, SessionTokensDep
 from bot.api.errors import ApiError, Responses
 from bot.api.ratelimit import Limiter, check_sender
-from bot.chat import SENDER_RE
-from bot.chat_session import SessionError, SessionTokens
+from bot.chat.service import SENDER_RE
+from bot.chat.session import SessionError, SessionTokens
 from bot.vocabulary import conversation_id
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot.api.chat import tickets_in
 from bot.api.chat_session import AUTH_DOC, CHANNEL, SenderId, limited_sender, query_sender
 from bot.api.deps import LimiterDep, ServicesDep, SessionTokensDep
-from bot.chat import acknowledge_updates, handoff_notice, pending_updates
+from bot.chat.service import acknowledge_updates, handoff_notice, pending_updates
 from bot.vocabulary import conversation_id
 
 router = APIRouter(prefix="/api/chat", tags=["chat"])
@@ -46,7 +46,8 @@ class UpdatesOut(BaseModel):
     messages: list[UpdateOut]
     handoff: bool = Field(..., description="True while a person owns the conversation (the bot is silent).")
     handoff_notice: str | None = Field(
-        None, description="While handoff is true: the banner line, when a person will answer (bot.chat.handoff_notice)."
+        None,
+        description="While handoff is true: the banner line, when a person will answer (bot.chat.service.handoff_notice).",
     )
 
 

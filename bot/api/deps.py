@@ -1,6 +1,6 @@
 """FastAPI dependencies: the one place the routers get the process's services from.
 
-The app's lifespan (bot.app) puts the services on ``app.state``; tests put their own there.
+The app's lifespan (bot.core.app) puts the services on ``app.state``; tests put their own there.
 Routers take them as the ``Annotated`` aliases below and never read ``request.app.state``
 themselves::
 
@@ -24,16 +24,16 @@ from rasa_sdk.executor import ActionExecutor
 from bot.api.ratelimit import Limiter, LoginFailures
 from bot.channels.wechat import WeChatChannel
 from bot.channels.wecom import WeComChannel
-from bot.chat import ChatService
-from bot.chat_session import SessionTokens
+from bot.chat.service import ChatService
+from bot.chat.session import SessionTokens
 from bot.conversations.service import ConversationService
-from bot.db import Database
+from bot.core.db import Database
+from bot.core.services import Services
+from bot.core.settings import Settings
 from bot.faq.engine import FaqEngine
 from bot.faq.store import DbSource, KbStore, StoreError
 from bot.field.service import FieldService
-from bot.rasa_client import RasaClient
-from bot.services import Services
-from bot.settings import Settings
+from bot.rasa.client import RasaClient
 from bot.tickets.service import TicketService
 
 FILES_SOURCE_MESSAGE = (
@@ -42,7 +42,7 @@ FILES_SOURCE_MESSAGE = (
 )
 
 
-# --- the process-wide services (bot.services.Services) -----------------------------------------
+# --- the process-wide services (bot.core.services.Services) -----------------------------------------
 
 
 async def get_services(request: Request) -> Services:
@@ -140,7 +140,7 @@ LimiterDep = Annotated[Limiter | None, Depends(get_limiter)]
 LoginFailuresDep = Annotated[LoginFailures, Depends(get_login_failures)]
 
 
-# --- the WeChat / WeCom callback channels (bot.app start_channels) ------------------------------
+# --- the WeChat / WeCom callback channels (bot.core.app start_channels) ------------------------------
 
 
 def _channel(request: Request, name: str, settings: str):

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from bot.api.auth import SESSION_COOKIE, UNAUTHORIZED_MESSAGE
 from bot.api.deps import RasaDep, ServicesDep
 from bot.api.ratelimit import api_key_of
-from bot.db import Database
+from bot.core.db import Database
 from bot.staff.accounts import StaffStore
 from bot.tickets.apikeys import ApiKeyRejected, ApiKeyStore
 

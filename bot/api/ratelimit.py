@@ -1,7 +1,7 @@
 """Rate limits and quotas of the HTTP API, counted with the ``limits`` library.
 
 Counters live in Redis when ``settings.redis_url`` is set (every app instance shares them),
-in process memory otherwise. Three kinds, all configurable (bot.settings, "limits and exposure"):
+in process memory otherwise. Three kinds, all configurable (bot.core.settings, "limits and exposure"):
 
 * per client IP, every route but the WeChat/WeCom callbacks and Rasa's action calls (they come
   from a few servers carrying everyone's traffic) — ``RateLimitMiddleware``, before body parsing;
@@ -33,7 +33,7 @@ from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.api.errors import ApiError
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

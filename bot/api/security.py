@@ -14,7 +14,7 @@
   ``Cache-Control: no-cache``: a browser revalidates each module (a 304 by its ETag) instead of
   guessing how long it stays fresh, so after a deploy it never runs new modules with old ones.
 
-``/docs`` and ``/redoc`` (development only, see bot.settings ``env``) load Swagger UI / ReDoc
+``/docs`` and ``/redoc`` (development only, see bot.core.settings ``env``) load Swagger UI / ReDoc
 from a CDN with inline scripts: they get no CSP rather than a broken page.
 """
 
@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 NO_CSP = ("/docs", "/redoc")

@@ -24,13 +24,13 @@ from bot.analytics.clusters import REASON_LABELS as UNANSWERED_REASON_LABELS
 from bot.api.auth import SESSION_COOKIE, AnyCaller, ConversationsRead, same_origin
 from bot.api.deps import DbDep, LoginFailuresDep, ServicesDep, SettingsDep
 from bot.conversations.schemas import QueueItem
-from bot.db import Database
+from bot.core.db import Database
+from bot.core.settings import Settings
 from bot.faq.kb import CATEGORY_LABELS as FAQ_CATEGORY_LABELS
 from bot.faq.kb import SUBCATEGORY_LABELS
 from bot.field.catalog import LABELS as CATALOG_LABELS
 from bot.field.when import HALF_LABELS
 from bot.masking import mask_id
-from bot.settings import Settings
 from bot.staff.accounts import PASSWORD_MAX, ROLE_LABELS, LoginFailed, StaffInfo, StaffStore
 from bot.tickets import states
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import xmltodict
 
-from bot.shared_state import SharedState
+from bot.core.shared_state import SharedState
 
 
 class CallbackError(Exception):

@@ -4,7 +4,7 @@ Whatever reaches a merchant outside a passive reply goes through here: a bot ans
 longer than WeChat waits, staff replies during 转人工, the hand-back notice, ticket
 notifications. ``enqueue`` adds one ``channel_outbox`` row per part (long texts are split at
 the channel's length limit) in the caller's transaction, so the message exists if and only if
-what it announces committed. ``ChannelOutboxWorker`` (the shared loop of ``bot.outbox``)
+what it announces committed. ``ChannelOutboxWorker`` (the shared loop of ``bot.core.outbox``)
 sends the rows through the channel's API client (``bot.channels.tencent``) in order per
 conversation, retries transient errors with backoff, dead-letters after
 ``push_max_attempts``, and records a refusal that retrying cannot fix (WeChat's 45015: the
@@ -34,9 +34,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.channels.text import split_text
 from bot.conversations.models import ConversationMessage
-from bot.db import Base, Database, rowcount
-from bot.outbox import DEAD, DELIVERED, FAILED, PENDING, Attempt, LeasedOutboxWorker, RetryPolicy
-from bot.settings import Settings
+from bot.core.db import Base, Database, rowcount
+from bot.core.outbox import DEAD, DELIVERED, FAILED, PENDING, Attempt, LeasedOutboxWorker, RetryPolicy
+from bot.core.settings import Settings
 from bot.tickets.cursors import decode_cursor, encode_cursor
 from bot.tickets.models import Notification, UTCDateTime, utcnow
 

@@ -4,7 +4,7 @@
   access token from ``POST /cgi-bin/stable_token`` (or the classic ``GET /cgi-bin/token``).
 - WeCom self-built application: ``POST /cgi-bin/message/send``, token from ``GET /cgi-bin/gettoken``.
 
-``send_text`` returns a ``bot.outbox.Attempt`` that tells the channel outbox what to do with
+``send_text`` returns a ``bot.core.outbox.Attempt`` that tells the channel outbox what to do with
 the row, from the API's ``errcode``: delivered (0); token rejected (40001/40014/42001) →
 refresh the token once and send again; refused for good → ``failed``, not retried (45015 the
 merchant has not written for 48 hours, 45047 send quota used up, 43004 not following, ...);
@@ -25,9 +25,9 @@ from typing import Any, ClassVar
 import httpx
 
 from bot.channels.tokens import AccessTokens, TokenUnavailable
-from bot.outbox import Attempt
-from bot.settings import Settings
-from bot.shared_state import SharedState
+from bot.core.outbox import Attempt
+from bot.core.settings import Settings
+from bot.core.shared_state import SharedState
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.rasa_client import BotMessage
+from bot.rasa.client import BotMessage
 
 CHOOSE_PROMPT = "请回复数字选择："
 

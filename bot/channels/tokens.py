@@ -3,7 +3,7 @@
 WeChat's classic ``/cgi-bin/token`` hands out a new token on every call and retires the old
 one within minutes, so instances that each fetched their own would keep invalidating one
 another (40001 "access_token is invalid or not latest"). Here the token lives in the shared
-state (``bot.shared_state``: Redis or the database) and only the instance holding the refresh
+state (``bot.core.shared_state``: Redis or the database) and only the instance holding the refresh
 lock fetches a new one; the others wait for it and read it. A token is refreshed
 ``margin_s`` before it expires (meanwhile the old one is still served), and once more when
 the API rejects it (40001/40014/42001): ``refresh(rejected)`` fetches a new token unless
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from anyio import to_thread
 
-from bot.shared_state import SharedState
+from bot.core.shared_state import SharedState
 
 log = logging.getLogger(__name__)
 

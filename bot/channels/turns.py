@@ -45,10 +45,10 @@ from bot.channels.text import (
     too_long_text,
 )
 from bot.channels.wechat_dedupe import WeChatMessageStore, answer_once
-from bot.chat import ChatReply, ChatService, collect_updates
-from bot.rasa_client import BotMessage, last_bot_buttons
-from bot.settings import Settings
-from bot.shared_state import SharedState
+from bot.chat.service import ChatReply, ChatService, collect_updates
+from bot.core.settings import Settings
+from bot.core.shared_state import SharedState
+from bot.rasa.client import BotMessage, last_bot_buttons
 from bot.tickets.models import utcnow
 from bot.vocabulary import conversation_id
 
@@ -231,7 +231,7 @@ class ChannelTurns:
         if await self.chat.rasa.append_bot_message(conv, "常见问题", topics.buttons):
             menu = render_messages([topics])
             await to_thread.run_sync(self.chat.services.conversations.log_message, conv, "out", menu)
-            # Offered like any bot button: "5" may then send /check_ticket (bot.chat's input rule).
+            # Offered like any bot button: "5" may then send /check_ticket (bot.chat.service's input rule).
             await to_thread.run_sync(self.chat.services.conversations.offer_buttons, conv, topics.buttons)
             return render_messages([*reply.messages, topics])
         return render_messages(reply.messages)

@@ -22,9 +22,9 @@ from bot.channels.callback import CallbackError, parse_xml, sha1_signature, text
 from bot.channels.turns import CallbackChannel
 from bot.channels.wechat import read_incoming
 from bot.channels.wechat_dedupe import WeChatMessageStore
-from bot.chat import ChatService
-from bot.settings import Settings
-from bot.shared_state import SharedState
+from bot.chat.service import ChatService
+from bot.core.settings import Settings
+from bot.core.shared_state import SharedState
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import click
 
-from bot.settings import get_settings
+from bot.core.settings import get_settings
 
 AGE_RE = re.compile(r"(\d{1,5})([dw]?)")
 
@@ -49,7 +49,7 @@ def prune_command(older_than: timedelta | None, dry_run: bool) -> None:
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from bot.conversations.retention import prune
-    from bot.db import Database
+    from bot.core.db import Database
 
     settings = get_settings()
     age = older_than or timedelta(days=settings.conversation_retention_days)
@@ -75,7 +75,7 @@ def mask_existing_command(dry_run: bool) -> None:
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from bot.conversations.remask import mask_existing
-    from bot.db import Database
+    from bot.core.db import Database
 
     db = Database(get_settings().effective_database_url)
     try:

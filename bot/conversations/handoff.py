@@ -19,7 +19,7 @@ from bot.conversations.models import Conversation, ConversationMessage, Handoff
 from bot.conversations.schemas import ConversationDetail, ConversationState, HandoffOut, LastMessage, QueueItem
 from bot.conversations.store import ConversationStore, ensure, handoff_out, latest_handoff, load, lock, state_out
 from bot.conversations.transcript import read_transcript
-from bot.db import rowcount
+from bot.core.db import rowcount
 
 log = logging.getLogger(__name__)
 

@@ -67,7 +67,7 @@ class ServiceHours:
 
 # --- what the merchant is told about when a person answers ------------------------------
 # The one wording of it: the handoff reply (actions/handoff.py), the notice the chat API
-# returns while a person owns the conversation (bot/chat.py) and the widget banner all
+# returns while a person owns the conversation (bot/chat/service.py) and the widget banner all
 # use these functions, so they never disagree ("客服会在这里回复您" beside "09:00 上班后").
 
 

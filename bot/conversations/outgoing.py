@@ -16,7 +16,7 @@ from bot.channels.delivery import push_to_conversation
 from bot.conversations.models import ConversationMessage
 from bot.conversations.schemas import MessageOut
 from bot.conversations.store import ConversationStore, load, message_out
-from bot.db import rowcount
+from bot.core.db import rowcount
 from bot.masking import mask_pii
 
 

@@ -29,7 +29,7 @@ from sqlalchemy import Column, MetaData, Table, inspect, select, update
 from bot.channels.outbox import ChannelMessage
 from bot.channels.wechat_dedupe import WeChatMessage
 from bot.conversations.models import ConversationMessage, FaqFeedback
-from bot.db import Database
+from bot.core.db import Database
 from bot.masking import mask_pii, mask_pii_deep
 from bot.tickets.models import Notification, Ticket
 

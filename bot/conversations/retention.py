@@ -44,9 +44,9 @@ from bot.conversations.models import (
     OfferedButton,
 )
 from bot.conversations.vault import ConversationPii
-from bot.db import Database, rowcount
+from bot.core.db import Database, rowcount
+from bot.core.outbox import PENDING
 from bot.field.models import CareReminder
-from bot.outbox import PENDING
 from bot.tickets.models import utcnow
 
 RASA_EVENTS = "events"  # Rasa's SQLTrackerStore table (bot.rasa_ext.tracker_store)

@@ -1,6 +1,6 @@
 """ConversationService: the conversation parts on one object, nothing else.
 
-Each idea lives in its own module and class, all on ``bot.db.Database`` with one transaction
+Each idea lives in its own module and class, all on ``bot.core.db.Database`` with one transaction
 per public method (``store.ConversationStore``):
 
 * ``transcript.Transcript``: the conversation record and its lines (log_message, transcript, claim, exists);

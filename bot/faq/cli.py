@@ -11,7 +11,7 @@ import click
 
 
 def _settings(faq_dir: str | None, index_dir: str | None, encoder: str | None):
-    from bot.settings import get_settings
+    from bot.core.settings import get_settings
 
     s = get_settings()
     updates: dict[str, Any] = {}
@@ -177,7 +177,7 @@ def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, cover
     s = _settings(faq_dir, index_dir, encoder)
     db = None
     if from_db:
-        from bot.db import Database
+        from bot.core.db import Database
 
         s = s.model_copy(update={"faq_source": "db"})
         db = Database(s.effective_database_url)

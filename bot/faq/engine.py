@@ -106,7 +106,7 @@ class FaqEngine:
     def from_settings(cls, settings: Any, *, watch: bool = False, progress: bool = False, db: Any = None) -> FaqEngine:
         """The engine the app service runs: settings' KB, index dir and encoder.
 
-        With ``db`` (a ``bot.db.Database``) and ``faq_source`` "db" the KB is the database's,
+        With ``db`` (a ``bot.core.db.Database``) and ``faq_source`` "db" the KB is the database's,
         seeded from ``faq_dir`` when empty, and hot reload watches its revision; otherwise the
         YAML files of ``faq_dir`` are the KB. With ``watch=True`` hot reload starts right away
         when ``faq_reload_interval_s`` > 0; the app's lifespan instead calls ``start_watching``

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db import Base
+from bot.core.db import Base
 from bot.tickets.models import UTCDateTime
 
 ENTRY_ID_MAX = 100

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.db import Database
+from bot.core.db import Database
 from bot.faq import sync
 from bot.faq.kb import KbError, KnowledgeBase, Problem, dedup_key
 from bot.faq.loader import build_kb, scalar_text

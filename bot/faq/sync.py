@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from bot.db import Database
+from bot.core.db import Database
 from bot.faq.kb import KbError, semantic_hash
 from bot.faq.loader import kb_files, load_kb
 from bot.faq.models import FaqEntryRow, FaqNegativeRow, FaqSourceRow

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from bot.db import Database
-from bot.settings import get_settings
+from bot.core.db import Database
+from bot.core.settings import get_settings
 
 
 @click.group()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.core.settings import Settings
 from bot.field.schemas import FieldIn
 from bot.field.when import add_working_days
-from bot.settings import Settings
 from bot.tickets.models import FieldJob
 
 

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.channels.delivery import push_to_conversation
-from bot.db import Database
+from bot.core.db import Database
+from bot.core.settings import Settings
 from bot.field.care import checklist
 from bot.field.models import CareReminder
-from bot.settings import Settings
 from bot.tickets.models import utcnow
 
 log = logging.getLogger(__name__)

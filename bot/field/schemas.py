@@ -31,8 +31,8 @@ class ItemIn(BilingualModel):
     )
 
     def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
+        from bot.core.settings import get_settings
         from bot.field.catalog import BY_CODE, max_quantity
-        from bot.settings import get_settings
 
         item = BY_CODE.get(self.code)
         if item is None:

@@ -1,10 +1,10 @@
-"""Alembic environment: migrations run against the URL set by bot.db.alembic_config."""
+"""Alembic environment: migrations run against the URL set by bot.core.db.alembic_config."""
 
 from alembic import context
 from sqlalchemy import pool
 
-import bot.models  # noqa: F401  (registers every table on Base.metadata)
-from bot.db import Base, make_engine
+import bot.core.models  # noqa: F401  (registers every table on Base.metadata)
+from bot.core.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

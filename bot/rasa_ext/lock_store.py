@@ -12,7 +12,7 @@ conversation arriving at the same moment on two instances may overlap, which the
 store's freshness check turns into a reload, not a corrupted tracker). Every turn asks Redis
 first, so once Redis is back the next turn uses it again, without a restart.
 
-Configured by ``bot.rasa_project.lock_store_config`` (``type: bot.rasa_ext.lock_store.FallbackRedisLockStore``).
+Configured by ``bot.rasa.project.lock_store_config`` (``type: bot.rasa_ext.lock_store.FallbackRedisLockStore``).
 Runs inside Rasa's environment (.venv-rasa).
 """
 

@@ -4,7 +4,7 @@ Rasa's ``RestInput`` catches every exception of a turn (the tracker store or the
 unreachable, an action endpoint error) and answers HTTP 200 with the messages collected so
 far, usually none: the app could not tell a failed turn from a silent one, and the merchant
 got no answer at all. This channel answers such a turn with HTTP 503, so the app gives its
-polite "please send it again" (``bot.chat.RASA_DOWN_TEXT``). Same name (``rest``) and URL
+polite "please send it again" (``bot.chat.service.RASA_DOWN_TEXT``). Same name (``rest``) and URL
 (``/webhooks/rest/webhook``); the app never asks for Rasa's streaming variant.
 
 Configured in ``credentials.yml`` (``bot.rasa_ext.rest_channel.RestInput:``). Runs inside

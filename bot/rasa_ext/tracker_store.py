@@ -29,7 +29,7 @@ session on ``retrieve``, every session on ``retrieve_full_tracker``), and adds:
   all. What an action sees of ``tracker.events`` is the recent turns only.
 
 Runs inside Rasa's environment (.venv-rasa: rasa 3.6, SQLAlchemy 1.4). Configured by
-``bot.rasa_project.tracker_store_config`` (``type: bot.rasa_ext.tracker_store.CachingSQLTrackerStore``).
+``bot.rasa.project.tracker_store_config`` (``type: bot.rasa_ext.tracker_store.CachingSQLTrackerStore``).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
 
     # --- schema -------------------------------------------------------------------------
     def _sqlite_pragmas(self, synchronous: str) -> None:
-        """The app's SQLite settings (bot/db.py) on Rasa's connections to the same file, kept open.
+        """The app's SQLite settings (bot/core/db.py) on Rasa's connections to the same file, kept open.
 
         SQLAlchemy 1.4 opens a new SQLite connection for every use of a file database
         (NullPool): py-spy showed connecting and its pragmas as the store's largest cost.

@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import Database
+from bot.core.db import Database
 from bot.staff.models import StaffAccount, StaffSession
 from bot.tickets.models import utcnow
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import Database
+from bot.core.db import Database
 from bot.tickets.models import ApiKey, utcnow
 
 SCOPES: tuple[str, ...] = (

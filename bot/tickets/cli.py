@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot.db import Database
-from bot.settings import get_settings
+from bot.core.db import Database
+from bot.core.settings import get_settings
 from bot.tickets.apikeys import KEY_SCOPES
 
 

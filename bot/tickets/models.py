@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from bot.db import Base
+from bot.core.db import Base
 
 
 def utcnow() -> datetime:

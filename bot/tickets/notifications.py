@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.channels.delivery import push_to_conversation
-from bot.db import Database
-from bot.settings import Settings
+from bot.core.db import Database
+from bot.core.settings import Settings
 from bot.tickets import NotificationNotFound
 from bot.tickets.models import Notification, Ticket
 from bot.tickets.outputs import notification_out

@@ -4,7 +4,7 @@ Writing side (``enqueue``): the ticket service adds one ``outbox_events`` row pe
 externally relevant ticket event, in the transaction that changes the ticket. A
 committed change therefore always has its event, a rolled-back one never has.
 
-Delivery side (``OutboxWorker``, on the shared loop of ``bot.outbox``): claims due rows
+Delivery side (``OutboxWorker``, on the shared loop of ``bot.core.outbox``): claims due rows
 with a lease, POSTs the JSON body signed with HMAC-SHA256 (httpx.AsyncClient, timeout),
 on 2xx marks the row delivered and appends a ``delivered`` ticket event; otherwise
 schedules a retry with exponential backoff and jitter, and after ``outbox_max_attempts``
@@ -35,9 +35,9 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from bot.db import Database
-from bot.outbox import DEAD, DELIVERED, PENDING, Attempt, LeasedOutboxWorker, RetryPolicy, backoff_delay
-from bot.settings import Settings
+from bot.core.db import Database
+from bot.core.outbox import DEAD, DELIVERED, PENDING, Attempt, LeasedOutboxWorker, RetryPolicy, backoff_delay
+from bot.core.settings import Settings
 from bot.tickets import OutboxEventDelivered, OutboxEventNotFound
 from bot.tickets.cursors import decode_cursor, encode_cursor
 from bot.tickets.models import OutboxEvent, Ticket, TicketEvent, utcnow

@@ -1,6 +1,6 @@
 """TicketService: the one entry point to tickets, for the chat actions (in process) and the API.
 
-Plain synchronous Python over ``bot.db.Database``: each public method is one
+Plain synchronous Python over ``bot.core.db.Database``: each public method is one
 transaction. Inputs are the pydantic schemas of ``bot.tickets.schemas`` (already
 validated), outputs are schema objects detached from the session. Errors are the
 ``bot.tickets.TicketError`` family (404 / 409 / 422 in the API).
@@ -27,9 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.db import Database
+from bot.core.db import Database
+from bot.core.settings import Settings, get_settings
 from bot.field.jobs import new_job
-from bot.settings import Settings, get_settings
 from bot.tickets import (
     ConcurrentUpdate,
     InvalidIdempotencyKey,

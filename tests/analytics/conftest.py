@@ -49,7 +49,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(tmp_path):
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
     return Settings(_env_file=None, data_dir=tmp_path / "var", timezone=TZ, outbox_worker_enabled=False)
 

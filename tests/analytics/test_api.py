@@ -20,7 +20,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def db(sqlite_url):
-    from bot.db import Database, upgrade
+    from bot.core.db import Database, upgrade
 
     upgrade(sqlite_url)
     database = Database(sqlite_url)

@@ -1,4 +1,4 @@
-"""The whole app as bot.app.create_app builds it (every router and middleware), in process.
+"""The whole app as bot.core.app.create_app builds it (every router and middleware), in process.
 
 The lifespan (FAQ index, Rasa client, workers) is not run: the services are the real ticket and
 conversation services on a migrated SQLite database, Rasa is tests.chat's scripted stand-in, and
@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from tests.chat.conftest import Browser, ScriptedRasa
 
 
@@ -52,9 +52,9 @@ class StubRasa:
 def make_app(tmp_path, faq_engine):
     """Factory: ``make_app(**settings)`` → (app, TestClient, services). Each call gets its own database."""
     from bot.api.actions import make_executor
-    from bot.chat import ChatService
+    from bot.chat.service import ChatService
     from bot.conversations.service import ConversationService
-    from bot.db import Database, upgrade
+    from bot.core.db import Database, upgrade
     from bot.tickets.service import TicketService
 
     made = []
@@ -68,7 +68,7 @@ def make_app(tmp_path, faq_engine):
         settings = Settings(_env_file=None, **values)
         upgrade(settings.effective_database_url)
         db = Database(settings.effective_database_url)
-        from bot.app import create_app
+        from bot.core.app import create_app
 
         app = create_app(settings)
         services = SimpleNamespace(

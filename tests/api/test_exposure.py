@@ -184,7 +184,7 @@ def test_every_module_the_pages_import_is_served_as_javascript(api):
     import re
     from pathlib import PurePosixPath
 
-    from bot.app import STATIC_DIR
+    from bot.core.app import STATIC_DIR
 
     imports = re.compile(r"""^\s*(?:import|export)\b[^;'"]*?['"](\.{1,2}/[^'"]+)['"]""", re.M)
     todo = ["/static/widget/main.js", "/static/staff/main.js"]

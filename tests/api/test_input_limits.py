@@ -107,7 +107,7 @@ def test_id_checks_use_the_whole_string():
     import time
     from datetime import UTC, datetime
 
-    from bot.merchant_identity import MerchantIdentityError, sign, verify
+    from bot.chat.identity import MerchantIdentityError, sign, verify
     from bot.tickets.numbers import is_ticket_number, new_number
 
     number = new_number(datetime.now(UTC), "Asia/Shanghai")

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from bot.api.ratelimit import RATE_LIMITED_MESSAGE, SESSION_CAP_MESSAGE
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 from .conftest import api_key, browser
 

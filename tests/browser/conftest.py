@@ -84,7 +84,7 @@ def staff_key(request, site) -> str:
         return env_key
     if os.environ.get("POSBOT_BROWSER_URL"):
         pytest.skip("POSBOT_BROWSER_URL is set without POSBOT_BROWSER_API_KEY")
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.tickets.apikeys import ApiKeyStore
 
     stack = request.getfixturevalue("live_stack")
@@ -106,7 +106,7 @@ def staff_account(request, site) -> dict:
         if not user:
             pytest.skip("POSBOT_BROWSER_URL is set without POSBOT_BROWSER_STAFF_USER / _PASSWORD")
         return {"username": user, "password": os.environ["POSBOT_BROWSER_STAFF_PASSWORD"], "display_name": user}
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.staff.accounts import StaffStore
 
     stack = request.getfixturevalue("live_stack")

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 @pytest.fixture(scope="module")
 def maintainer(request):
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.staff.accounts import StaffNotFound, StaffStore
 
     stack = request.getfixturevalue("live_stack")

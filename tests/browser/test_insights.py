@@ -46,7 +46,7 @@ OscillatorNode.prototype.start = function (...args) { window.__oscillators += 1;
 
 @pytest.fixture(scope="module")
 def stack_db(live_stack):
-    from bot.db import Database
+    from bot.core.db import Database
 
     db = Database(live_stack.settings.effective_database_url)
     yield db

@@ -21,7 +21,7 @@ LIVE_WITHIN_S = 120  # how long we keep asking the bot (a loaded CI machine); no
 
 @pytest.fixture(scope="module")
 def editor(live_stack) -> dict:
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.staff.accounts import StaffStore
 
     name = f"editor{uuid.uuid4().hex[:6]}"

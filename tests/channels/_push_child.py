@@ -12,8 +12,8 @@ import sys
 import time
 
 from bot.conversations.service import ConversationService
-from bot.db import Database
-from bot.settings import Settings
+from bot.core.db import Database
+from bot.core.settings import Settings
 
 
 def main() -> None:

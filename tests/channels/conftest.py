@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from tests.conftest import WECHAT_TEST_SETTINGS as WX
 from tests.tencent_standin import TencentStandIn
 from tests.wechat_side import WeChatSide, WeComSide
@@ -81,14 +81,14 @@ class Harness:
     async def start(self) -> Harness:
         from bot.api import conversations, deliveries, wechat
         from bot.api.errors import install_error_handlers
-        from bot.app import start_channels
         from bot.channels.outbox import ChannelOutboxWorker
         from bot.channels.tencent import build_senders
-        from bot.chat import ChatService
+        from bot.chat.service import ChatService
         from bot.conversations.service import ConversationService
-        from bot.rasa_client import RasaClient
-        from bot.services import Services
-        from bot.shared_state import DatabaseState
+        from bot.core.app import start_channels
+        from bot.core.services import Services
+        from bot.core.shared_state import DatabaseState
+        from bot.rasa.client import RasaClient
         from bot.tickets.apikeys import ApiKeyStore
         from bot.tickets.service import TicketService
 

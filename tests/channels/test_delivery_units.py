@@ -12,8 +12,8 @@ import pytest
 
 from bot.channels.text import split_text
 from bot.channels.tokens import AccessTokens
-from bot.db import Database
-from bot.shared_state import DatabaseState, RedisState
+from bot.core.db import Database
+from bot.core.shared_state import DatabaseState, RedisState
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -172,8 +172,8 @@ def test_migration_matches_the_models(database):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import bot.models  # noqa: F401
-    from bot.db import Base
+    import bot.core.models  # noqa: F401
+    from bot.core.db import Base
 
     with database.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)

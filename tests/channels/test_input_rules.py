@@ -1,4 +1,4 @@
-"""bot.chat's input rule on WeChat: intent syntax counts only as an offered button's payload.
+"""bot.chat.service's input rule on WeChat: intent syntax counts only as an offered button's payload.
 
 The numbered topics of the welcome are offered buttons (so "6" still reaches Rasa as
 /request_human), the operator's menu payloads are the channel's own, and /intent text

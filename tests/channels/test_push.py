@@ -11,7 +11,7 @@ import asyncio
 from sqlalchemy import select
 
 from bot.channels.outbox import ChannelMessage
-from bot.chat import handoff_notice
+from bot.chat.service import handoff_notice
 from bot.tickets.notices import status_notice
 from bot.tickets.schemas import TicketCreate, TicketPatch
 from tests.channels.fake_rasa import GREETING

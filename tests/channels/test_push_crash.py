@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from bot.channels.outbox import ChannelMessage, ChannelOutboxWorker
 from bot.channels.tencent import build_senders
-from bot.settings import Settings
-from bot.shared_state import DatabaseState
+from bot.core.settings import Settings
+from bot.core.shared_state import DatabaseState
 from tests.wechat_side import new_openid
 
 REPO = Path(__file__).resolve().parents[2]

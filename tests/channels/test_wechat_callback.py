@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.channels.wechat import WeChatChannel
 from bot.channels.wechat_dedupe import WeChatMessageStore
 from bot.conversations.models import ConversationMessage
-from bot.shared_state import DatabaseState
+from bot.core.shared_state import DatabaseState
 from tests.wechat_side import WeChatSide, signature
 
 # Tencent's published sample (the WXBizMsgCrypt demo of the message encryption guide), verbatim.

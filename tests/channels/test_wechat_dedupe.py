@@ -19,7 +19,7 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 
 from bot.channels.wechat_dedupe import KEY_MAX, WeChatMessageStore, answer_once, message_key
-from bot.db import Database
+from bot.core.db import Database
 from tests.conftest import WECHAT_TEST_SETTINGS as WX
 
 
@@ -60,8 +60,8 @@ def test_migration_matches_the_model(database):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import bot.models  # noqa: F401  (all tables on Base.metadata)
-    from bot.db import Base
+    import bot.core.models  # noqa: F401  (all tables on Base.metadata)
+    from bot.core.db import Base
 
     with database.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
@@ -72,7 +72,7 @@ def test_migration_downgrades_and_upgrades_again(db_url):
     import sqlalchemy as sa
     from alembic import command
 
-    from bot.db import alembic_config, make_engine, upgrade
+    from bot.core.db import alembic_config, make_engine, upgrade
 
     upgrade(db_url)
     command.downgrade(alembic_config(db_url), "0002_conversations")
@@ -235,10 +235,10 @@ def test_message_keys():
 
 async def test_channel_answers_a_retried_message_once_and_encrypts_each_reply(database, tmp_path):
     from bot.channels.wechat import WeChatChannel
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
     settings = Settings(_env_file=None, data_dir=tmp_path, **WX)
-    from bot.shared_state import DatabaseState
+    from bot.core.shared_state import DatabaseState
 
     channel = WeChatChannel(settings, chat=None, messages=WeChatMessageStore(database), state=DatabaseState(database))  # type: ignore[arg-type]
     answer = Counter("已为您登记")

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.rasa_client import BotMessage
+from bot.rasa.client import BotMessage
 
 MERCHANT_SECRET = "host-portal-secret-for-tests"
 
@@ -41,7 +41,7 @@ class ScriptedRasa:
 
 @pytest.fixture
 def settings(tmp_path):
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
     return Settings(
         _env_file=None,
@@ -54,7 +54,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def db(tmp_path):
-    from bot.db import Database, upgrade
+    from bot.core.db import Database, upgrade
 
     url = f"sqlite:///{tmp_path / 'chat.db'}"
     upgrade(url)
@@ -83,7 +83,7 @@ def app(services, rasa):
     from bot.api import chat, chat_photos, chat_rating, chat_session, chat_updates, conversations
     from bot.api.errors import install_error_handlers
     from bot.api.limits import BodyLimit
-    from bot.chat import ChatService
+    from bot.chat.service import ChatService
 
     app = FastAPI()
     app.add_middleware(BodyLimit, rules=chat.body_limits(services.settings))

@@ -1,6 +1,6 @@
 """What of the merchant's input Rasa may take as more than words: offered buttons only.
 
-The checks live in the chat core (bot.chat), so the web API and WeChat both get them; the
+The checks live in the chat core (bot.chat.service), so the web API and WeChat both get them; the
 web API tests go through HTTP, the WeChat-side ones call the core as the channel does.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat import ChatInputError, ChatService, as_plain_text
-from bot.rasa_client import BotMessage
+from bot.chat.service import ChatInputError, ChatService, as_plain_text
+from bot.rasa.client import BotMessage
 
 PRINTER_ANSWER = [
     BotMessage(text="按下面几步检查：\n1. 打开纸仓……"),

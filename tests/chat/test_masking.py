@@ -139,7 +139,7 @@ def test_the_chat_masks_before_storing_and_before_rasa(browser, rasa, services, 
 
 
 def test_a_button_title_shown_in_the_transcript_is_masked_too(browser, rasa, services):
-    from bot.rasa_client import BotMessage
+    from bot.rasa.client import BotMessage
 
     b = browser()
     rasa.replies["hi"] = [BotMessage(text="选一个", buttons=[{"title": f"卡 {CARD_NUMBER}", "payload": "/affirm"}])]

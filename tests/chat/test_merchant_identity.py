@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot import merchant_identity
+from bot.chat import identity as merchant_identity
 from tests.chat.conftest import MERCHANT_SECRET
 
 MID = "898310048161234"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat_session import SessionTokens
+from bot.chat.session import SessionTokens
 
 CJK_AND_ENGLISH = ("会话", "session")
 
@@ -161,7 +161,7 @@ def test_renewing_someone_elses_token_under_my_sender_id_is_refused(client, brow
 
 
 def test_the_session_key_is_generated_into_the_data_dir_once(settings):
-    from bot.chat_session import KEY_FILE, session_secret
+    from bot.chat.session import KEY_FILE, session_secret
 
     first = session_secret(settings)
     assert len(first) >= 32
@@ -172,7 +172,7 @@ def test_the_session_key_is_generated_into_the_data_dir_once(settings):
 def test_a_configured_session_key_wins(settings):
     from pydantic import SecretStr
 
-    from bot.chat_session import KEY_FILE, session_secret
+    from bot.chat.session import KEY_FILE, session_secret
 
     s = settings.model_copy(update={"chat_session_secret": SecretStr("configured-key")})
     assert session_secret(s) == "configured-key"

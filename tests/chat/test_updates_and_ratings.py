@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rasa_client import BotMessage
+from bot.rasa.client import BotMessage
 from bot.tickets.schemas import TicketCreate, TicketPatch
 
 
@@ -134,7 +134,7 @@ def test_the_handoff_reply_carries_the_servers_notice(browser, rasa, services):
     rasa.on_message = lambda conv, text: services.conversations.start_handoff(conv, "web") if text == "转人工" else None
     rasa.replies["转人工"] = [BotMessage(text="已为您转接人工客服，请稍候。")]
     body = m.say("转人工").json()
-    from bot.chat import handoff_notice
+    from bot.chat.service import handoff_notice
 
     # The banner line is the handoff reply's promise of when a person answers (bot.conversations.hours).
     notice = handoff_notice(services)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.db import Database, upgrade
-from bot.settings import Settings
+from bot.core.db import Database, upgrade
+from bot.core.settings import Settings
 
 
 @pytest.fixture

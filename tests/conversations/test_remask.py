@@ -148,8 +148,8 @@ def test_mask_existing_leaves_nothing_in_clear_and_keeps_the_contact_phone(datab
 
 def test_cli_mask_existing(db_url, monkeypatch):
     from bot.cli import main
-    from bot.db import Database, upgrade
-    from bot.settings import get_settings
+    from bot.core.db import Database, upgrade
+    from bot.core.settings import get_settings
 
     upgrade(db_url)
     db = Database(db_url)

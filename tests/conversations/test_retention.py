@@ -178,7 +178,7 @@ def conversation_ids(db) -> set[str]:
 
 @pytest.fixture
 def settings(tmp_path):
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
     return Settings(_env_file=None, data_dir=tmp_path / "var")
 
@@ -232,8 +232,8 @@ def test_prune_removes_old_conversations_everywhere_and_keeps_the_rest(database,
 
 def test_cli_prune_with_dry_run_then_for_real(db_url, settings, monkeypatch):
     from bot.cli import main
-    from bot.db import Database, upgrade
-    from bot.settings import get_settings
+    from bot.core.db import Database, upgrade
+    from bot.core.settings import get_settings
 
     upgrade(db_url)
     db = Database(db_url)

@@ -38,8 +38,8 @@ def test_migration_matches_the_models(db):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import bot.models  # noqa: F401  (all tables on Base.metadata)
-    from bot.db import Base
+    import bot.core.models  # noqa: F401  (all tables on Base.metadata)
+    from bot.core.db import Base
 
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
@@ -50,7 +50,7 @@ def test_migration_downgrades_to_tickets_only(tmp_path):
     import sqlalchemy as sa
     from alembic import command
 
-    from bot.db import alembic_config, upgrade
+    from bot.core.db import alembic_config, upgrade
 
     url = f"sqlite:///{tmp_path / 'down.db'}"
     upgrade(url)

@@ -29,7 +29,7 @@ def domain() -> dict[str, Any]:
 
 @pytest.fixture
 def settings(tmp_path):
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
     return Settings(
         _env_file=None,
@@ -45,7 +45,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def db(tmp_path):
-    from bot.db import Database, upgrade
+    from bot.core.db import Database, upgrade
 
     url = f"sqlite:///{tmp_path / 'dialogue.db'}"
     upgrade(url)
@@ -57,9 +57,9 @@ def db(tmp_path):
 @pytest.fixture(scope="session")
 def faq_engine(tmp_path_factory):
     """The FAQ engine on tests/custom_actions/kb, built once (encoding is the slow part)."""
+    from bot.core.settings import Settings
     from bot.faq.engine import FaqEngine
     from bot.faq.scoring import Thresholds
-    from bot.settings import Settings
 
     tmp = tmp_path_factory.mktemp("faq")
     settings = Settings(
@@ -78,9 +78,9 @@ def faq_engine(tmp_path_factory):
 
 @pytest.fixture
 def services(settings, db, faq_engine):
-    """The process-wide Services the actions reach through bot.services.get_services()."""
+    """The process-wide Services the actions reach through bot.core.services.get_services()."""
     from bot.conversations.service import ConversationService
-    from bot.services import Services, set_services
+    from bot.core.services import Services, set_services
     from bot.tickets.service import TicketService
 
     svc = Services(

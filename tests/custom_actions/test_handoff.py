@@ -7,7 +7,7 @@ from __future__ import annotations
 from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.handoff import ActionHandoff
-from bot.chat import handoff_notice
+from bot.chat.service import handoff_notice
 from bot.tickets.schemas import TicketCreate, TicketPatch
 from tests.custom_actions.helpers import CLOSED_NOW, OPEN_NOW, SENDER, bot_event, make_tracker, texts, user_event
 

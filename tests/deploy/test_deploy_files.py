@@ -97,7 +97,7 @@ def test_nginx_accepts_the_rendered_config(tmp_path):
 
 def test_rasa_containers_use_the_stores_a_local_stack_uses():
     """deploy/rasa/endpoints.yml and `posbot rasa endpoints` name the same tracker and lock stores."""
-    from bot.rasa_project import lock_store_config, tracker_store_config
+    from bot.rasa.project import lock_store_config, tracker_store_config
 
     deployed = yaml.safe_load((DEPLOY / "rasa" / "endpoints.yml").read_text())
     local_pg = tracker_store_config("postgresql+psycopg://posbot:x@db/posbot")

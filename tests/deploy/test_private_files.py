@@ -23,7 +23,7 @@ def mode(path: Path) -> int:
 
 
 def test_a_new_sqlite_database_and_its_wal_are_private(tmp_path):
-    from bot.db import make_engine
+    from bot.core.db import make_engine
 
     os.umask(0o022)  # what a shell usually has: files 0644, folders 0755
     db = tmp_path / "var" / "posbot.db"
@@ -41,8 +41,8 @@ def test_a_new_sqlite_database_and_its_wal_are_private(tmp_path):
 
 
 def test_the_stack_makes_var_private_and_its_generated_files_too(tmp_path):
-    from bot.settings import Settings
-    from bot.stack import Stack, ensure_token
+    from bot.core.settings import Settings
+    from bot.rasa.stack import Stack, ensure_token
 
     os.umask(0o022)
     data = tmp_path / "var"
@@ -60,7 +60,7 @@ def test_the_stack_makes_var_private_and_its_generated_files_too(tmp_path):
 
 
 def test_harden_process_sets_a_private_umask():
-    from bot.private_files import harden_process
+    from bot.core.private_files import harden_process
 
     previous = os.umask(0o022)
     try:

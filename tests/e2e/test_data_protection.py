@@ -115,7 +115,7 @@ def test_nothing_personal_is_stored_in_clear_but_the_ticket_contact(stack):
     finally:
         chat.close()
 
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.tickets.service import TicketService
 
     db = Database(stack.settings.effective_database_url)

@@ -26,7 +26,7 @@ def sid() -> str:
 
 @pytest.fixture(scope="module")
 def dispatch_key(live_stack) -> dict[str, str]:
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.tickets.apikeys import ApiKeyStore
 
     db = Database(live_stack.settings.effective_database_url)

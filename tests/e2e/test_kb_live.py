@@ -26,8 +26,8 @@ WITHIN_S = 120  # how long we keep asking (a loaded CI machine); the change norm
 
 
 def start_instance(tmp: Path, name: str, database_url: str, faq_dir: Path):
-    from bot.settings import Settings
-    from bot.stack import Stack
+    from bot.core.settings import Settings
+    from bot.rasa.stack import Stack
 
     settings = Settings(
         data_dir=tmp / name,
@@ -74,7 +74,7 @@ def until(fetch, predicate, what: str):
 
 
 def test_an_edit_on_one_instance_is_answered_by_the_other(tmp_path, postgres_url):
-    from bot.db import Database, upgrade
+    from bot.core.db import Database, upgrade
     from bot.staff.accounts import StaffStore
     from bot.tickets.apikeys import ApiKeyStore
 

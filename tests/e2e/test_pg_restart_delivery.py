@@ -1,6 +1,6 @@
 """PostgreSQL restarted while the outbox worker delivers ticket events to the ticketing webhook.
 
-The worker (bot.outbox, shared by the ticket webhooks and the WeChat/WeCom active messages)
+The worker (bot.core.outbox, shared by the ticket webhooks and the WeChat/WeCom active messages)
 runs its real loop against a private PostgreSQL cluster of this test and delivers to a real
 HTTP receiver that checks signatures and de-duplicates on ``X-Posbot-Event-Id``
 (tests/tickets/helpers.Receiver). Defined behaviour (docs/operations.md, "Faults"):
@@ -22,8 +22,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from bot.db import Database, upgrade
-from bot.settings import Settings
+from bot.core.db import Database, upgrade
+from bot.core.settings import Settings
 from bot.tickets.models import OutboxEvent
 from bot.tickets.outbox import OutboxWorker
 from bot.tickets.service import TicketService

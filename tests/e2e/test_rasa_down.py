@@ -43,12 +43,12 @@ def hanging_rasa():
 
 @pytest.mark.parametrize("kind", ["down", "hanging"])
 def test_chat_apologises_when_rasa_is_unavailable(tmp_path, hanging_rasa, kind):
-    from bot.settings import Settings
-    from bot.stack import Stack
+    from bot.core.settings import Settings
+    from bot.rasa.stack import Stack
 
     rasa_port = free_port() if kind == "down" else int(hanging_rasa.rsplit(":", 1)[1])
     settings = Settings(data_dir=tmp_path, host="127.0.0.1", port=free_port(), rasa_timeout_s=2.0)
-    from bot.db import upgrade
+    from bot.core.db import upgrade
 
     upgrade(settings.effective_database_url)
     stack = Stack(model=tmp_path / "unused.tar.gz", settings=settings, rasa_port=rasa_port, log_dir=tmp_path / "logs")

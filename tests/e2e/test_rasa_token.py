@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.rasa_serve import rasa_argv, read_token
+from bot.rasa.serve import rasa_argv, read_token
 from tests.support import texts
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ def test_token_is_not_on_any_command_line(live_stack):
     rasa = live_stack.procs["rasa"]
     cmdlines = _group_cmdlines(rasa.pid)
     assert cmdlines, "the Rasa process group should be visible in /proc"
-    assert any("bot.rasa_serve" in c for c in cmdlines)
+    assert any("bot.rasa.serve" in c for c in cmdlines)
     assert all(token not in c for c in cmdlines)
 
 

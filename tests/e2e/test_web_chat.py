@@ -28,7 +28,7 @@ def sid() -> str:
 
 @pytest.fixture(scope="module")
 def staff(live_stack) -> httpx.Client:
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.tickets.apikeys import ApiKeyStore
 
     db = Database(live_stack.settings.effective_database_url)

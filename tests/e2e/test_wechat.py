@@ -17,7 +17,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot.chat import handoff_notice
+from bot.chat.service import handoff_notice
 from tests.conftest import WECHAT_TEST_SETTINGS as WX
 from tests.conftest import WECOM_TEST_SETTINGS as WC
 from tests.conftest import channel_api_settings, free_port
@@ -53,8 +53,8 @@ def wechat(live_stack, tencent_api) -> Poster:
 @pytest.fixture(scope="module")
 def compatible_app(live_stack, tmp_path_factory, tencent_api):
     """A second app instance (compatible mode) on the live stack's Rasa server and database."""
-    from bot.settings import Settings
-    from bot.stack import Stack
+    from bot.core.settings import Settings
+    from bot.rasa.stack import Stack
 
     s = live_stack.settings
     settings = Settings(
@@ -81,7 +81,7 @@ def compatible_app(live_stack, tmp_path_factory, tencent_api):
 
 @pytest.fixture
 def staff(live_stack):
-    from bot.db import Database
+    from bot.core.db import Database
     from bot.tickets.apikeys import ApiKeyStore
 
     db = Database(live_stack.settings.effective_database_url)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 def client(shared_engine, sqlite_url):
     from bot.api import faq as faq_api
     from bot.api.errors import install_error_handlers
-    from bot.db import Database, upgrade
+    from bot.core.db import Database, upgrade
     from bot.tickets.apikeys import ApiKeyStore
 
     upgrade(sqlite_url)

@@ -10,7 +10,7 @@ from bot.faq.cli import faq
 
 @pytest.fixture
 def run(kb_dir, index_dir, encoder, monkeypatch, tmp_path):
-    from bot.settings import get_settings
+    from bot.core.settings import get_settings
 
     monkeypatch.setenv("POSBOT_DATA_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()

@@ -68,8 +68,8 @@ def test_engine_with_sentence_transformers(minilm_path, tmp_path):
 
 
 def test_settings_spec_selects_the_encoder(minilm_path, tmp_path):
+    from bot.core.settings import Settings
     from bot.faq.engine import FaqEngine
-    from bot.settings import Settings
 
     s = Settings(
         faq_dir=FIXTURES / "kb_en", faq_index_dir=tmp_path / "idx", faq_encoder=f"st:{minilm_path}", data_dir=tmp_path

@@ -226,7 +226,7 @@ def test_concurrent_searches_during_reloads(engine, kb_dir):
 
 
 def test_from_settings_watch_and_status(kb_dir, tmp_path, encoder):
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
     s = Settings(_env_file=None, data_dir=tmp_path / "var", faq_dir=kb_dir, faq_reload_interval_s=0.5)
     engine = FaqEngine.from_settings(s, watch=True)

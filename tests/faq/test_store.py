@@ -287,8 +287,8 @@ def test_the_migration_creates_exactly_what_the_models_describe_and_downgrades(d
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import bot.models  # noqa: F401
-    from bot.db import Base, alembic_config, make_engine, upgrade
+    import bot.core.models  # noqa: F401
+    from bot.core.db import Base, alembic_config, make_engine, upgrade
 
     upgrade(db_url)
     engine = make_engine(db_url)

@@ -11,7 +11,7 @@ import json
 import subprocess
 import textwrap
 
-from bot.rasa_project import RASA_VENV, rasa_env
+from bot.rasa.project import RASA_VENV, rasa_env
 
 PROBE = textwrap.dedent(
     """

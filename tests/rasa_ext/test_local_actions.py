@@ -11,7 +11,7 @@ import json
 import subprocess
 import textwrap
 
-from bot.rasa_project import PROJECT_ROOT, RASA_VENV, rasa_env
+from bot.rasa.project import PROJECT_ROOT, RASA_VENV, rasa_env
 
 PROBE = textwrap.dedent(
     """

@@ -11,7 +11,7 @@ import json
 import subprocess
 import textwrap
 
-from bot.rasa_project import PROJECT_ROOT, RASA_VENV, lock_store_config, rasa_env
+from bot.rasa.project import PROJECT_ROOT, RASA_VENV, lock_store_config, rasa_env
 from tests.private_services import free_port, private_redis  # noqa: F401 - fixture
 
 PROBE = textwrap.dedent(

@@ -1,7 +1,7 @@
 """Rasa's REST channel as the app needs it (bot/rasa_ext/rest_channel.py), run in .venv-rasa.
 
 A turn that fails inside Rasa (lock store or tracker store unreachable) is answered with 503, so the
-app apologises (bot.chat.RASA_DOWN_TEXT); Rasa's own channel answered it with 200 and no messages,
+app apologises (bot.chat.service.RASA_DOWN_TEXT); Rasa's own channel answered it with 200 and no messages,
 which the merchant saw as silence. A turn that works is answered exactly as before.
 """
 
@@ -11,7 +11,7 @@ import json
 import subprocess
 import textwrap
 
-from bot.rasa_project import PROJECT_ROOT, RASA_VENV, rasa_env
+from bot.rasa.project import PROJECT_ROOT, RASA_VENV, rasa_env
 
 PROBE = textwrap.dedent(
     """

@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from bot.rasa_project import PROJECT_ROOT, RASA_VENV, rasa_env, tracker_store_config
+from bot.rasa.project import PROJECT_ROOT, RASA_VENV, rasa_env, tracker_store_config
 
 PROBE = textwrap.dedent(
     """
@@ -46,7 +46,7 @@ PROBE = textwrap.dedent(
         a, b = store(), store()
         out["type"] = type(a).__name__
         if a.engine.dialect.name == "sqlite":
-            with a.engine.connect() as c:  # the app's pragmas (bot/db.py): WAL, synchronous=NORMAL
+            with a.engine.connect() as c:  # the app's pragmas (bot/core/db.py): WAL, synchronous=NORMAL
                 out["sqlite"] = [c.exec_driver_sql("PRAGMA journal_mode").scalar(),
                                  c.exec_driver_sql("PRAGMA synchronous").scalar()]
         t = await a.get_or_create_tracker("web:s1")

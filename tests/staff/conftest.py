@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from bot.staff.accounts import StaffStore
 
 PASSWORD = "correct horse battery"
@@ -42,7 +42,7 @@ def store(database) -> StaffStore:
 @pytest.fixture
 def sqlite_database(sqlite_url):
     """A migrated SQLite database: the HTTP tests do not depend on the backend (the store tests run on both)."""
-    from bot.db import Database, upgrade
+    from bot.core.db import Database, upgrade
 
     upgrade(sqlite_url)
     db = Database(sqlite_url)

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.settings import get_settings
+from bot.core.settings import get_settings
 from bot.staff.accounts import ROLE_SCOPES, LoginFailed, StaffError, StaffStore
 from bot.staff.models import StaffAccount, StaffSession
 
@@ -120,8 +120,8 @@ def test_migration_matches_the_models(database):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import bot.models  # noqa: F401
-    from bot.db import Base
+    import bot.core.models  # noqa: F401
+    from bot.core.db import Base
 
     with database.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
@@ -132,7 +132,7 @@ def test_migration_downgrades_cleanly(sqlite_url):
     import sqlalchemy as sa
     from alembic import command
 
-    from bot.db import alembic_config, upgrade
+    from bot.core.db import alembic_config, upgrade
 
     upgrade(sqlite_url)
     command.downgrade(alembic_config(sqlite_url), "0006_random_ticket_numbers")

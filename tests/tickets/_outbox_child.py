@@ -14,8 +14,8 @@ import asyncio
 import sys
 import time
 
-from bot.db import Database
-from bot.settings import Settings
+from bot.core.db import Database
+from bot.core.settings import Settings
 from bot.tickets.outbox import OutboxWorker
 from bot.tickets.schemas import TicketCreate
 from bot.tickets.service import TicketService

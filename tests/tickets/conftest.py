@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from bot.tickets.apikeys import ApiKeyStore
 from bot.tickets.service import TicketService
 
@@ -57,7 +57,7 @@ def receiver():
 @pytest.fixture
 def sqlite_database(sqlite_url):
     """A migrated SQLite database, for tests where the backend does not matter (validation)."""
-    from bot.db import Database, upgrade
+    from bot.core.db import Database, upgrade
 
     upgrade(sqlite_url)
     db = Database(sqlite_url)

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from bot.settings import get_settings
+from bot.core.settings import get_settings
 from bot.tickets.apikeys import ApiKeyRejected, ApiKeyStore, hash_token
 from bot.tickets.models import ApiKey, OutboxEvent
 from bot.tickets.schemas import TicketPatch

@@ -247,8 +247,8 @@ def test_migration_matches_the_care_reminder_model(db_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import bot.models  # noqa: F401
-    from bot.db import Base, make_engine, upgrade
+    import bot.core.models  # noqa: F401
+    from bot.core.db import Base, make_engine, upgrade
 
     upgrade(db_url)
     engine = make_engine(db_url)
@@ -269,7 +269,7 @@ def test_the_field_migration_goes_back_and_forth(db_url):
     import sqlalchemy as sa
     from alembic import command
 
-    from bot.db import alembic_config, make_engine, upgrade
+    from bot.core.db import alembic_config, make_engine, upgrade
 
     upgrade(db_url)
     cfg = alembic_config(db_url)
@@ -291,8 +291,8 @@ def test_posbot_field_remind_sends_what_is_due_once(database, db_url, monkeypatc
 
     from bot.cli import main
     from bot.conversations.service import ConversationService
+    from bot.core.settings import get_settings
     from bot.field import reminders
-    from bot.settings import get_settings
 
     conv = "web:care-merchant"
     settings = make_settings()

@@ -7,7 +7,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.db import Base, alembic_config, make_engine, upgrade
+from bot.core.db import Base, alembic_config, make_engine, upgrade
 from bot.tickets.models import TICKET_TABLES
 
 
@@ -26,7 +26,7 @@ def _ours(diff) -> bool:
 
 
 def test_migration_matches_models(db_url):
-    import bot.models  # noqa: F401  (all tables on Base.metadata)
+    import bot.core.models  # noqa: F401  (all tables on Base.metadata)
 
     upgrade(db_url)
     engine = make_engine(db_url)

@@ -149,7 +149,7 @@ def test_same_idempotency_key_returns_the_same_ticket(service, database):
 
 @pytest.mark.parametrize("key", ["", "x" * 129, "has space", "换行\n"])
 def test_malformed_idempotency_key_is_refused(sqlite_url, settings, key):
-    from bot.db import Database
+    from bot.core.db import Database
 
     db = Database(sqlite_url)  # refused before any query: no migration needed
     with pytest.raises(InvalidIdempotencyKey):

@@ -4,7 +4,7 @@ Revision ID: 0001_tickets
 Revises:
 Create Date: 2024-06-01
 
-Constraint names follow bot.db.NAMING (spelled out: Alembic's op does not apply the
+Constraint names follow bot.core.db.NAMING (spelled out: Alembic's op does not apply the
 metadata convention). tests/tickets/test_migration.py checks this file against
 bot/tickets/models.py.
 """

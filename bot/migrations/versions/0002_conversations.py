@@ -4,7 +4,7 @@ Revision ID: 0002_conversations
 Revises: 0001_tickets
 Create Date: 2024-06-02
 
-Constraint names follow bot.db.NAMING (spelled out: Alembic's op does not apply the
+Constraint names follow bot.core.db.NAMING (spelled out: Alembic's op does not apply the
 metadata convention). tests/conversations/test_service.py checks this file against
 bot/conversations/models.py.
 """

@@ -4,7 +4,7 @@ Revision ID: 0003_wechat_messages
 Revises: 0002_conversations
 Create Date: 2024-06-03
 
-Constraint names follow bot.db.NAMING (spelled out: Alembic's op does not apply the
+Constraint names follow bot.core.db.NAMING (spelled out: Alembic's op does not apply the
 metadata convention). tests/channels/test_wechat_dedupe.py checks this file against
 bot/channels/wechat_dedupe.py.
 """

@@ -6,11 +6,11 @@ Create Date: 2026-11-27
 
 - ``channel_outbox``: texts queued for a merchant on WeChat or WeCom (bot.channels.outbox);
 - ``shared_state``: expiring keys every app instance sees: access tokens, refresh locks,
-  callback nonces (bot.shared_state; Redis replaces it when configured);
+  callback nonces (bot.core.shared_state; Redis replaces it when configured);
 - ``conversation_handoffs.acknowledged_at``: when the merchant got "已转给客服，请稍候" during
   this handoff, so they get it once.
 
-Constraint names follow bot.db.NAMING. tests/channels/test_outbox.py checks this file against
+Constraint names follow bot.core.db.NAMING. tests/channels/test_outbox.py checks this file against
 the models.
 """
 

@@ -4,7 +4,7 @@ Revision ID: 0005_web_chat
 Revises: 0004_channel_outbox
 Create Date: 2026-12-02
 
-Constraint names follow bot.db.NAMING (spelled out: Alembic's op does not apply the
+Constraint names follow bot.core.db.NAMING (spelled out: Alembic's op does not apply the
 metadata convention). tests/conversations/test_service.py checks this file against
 bot/conversations/models.py.
 """

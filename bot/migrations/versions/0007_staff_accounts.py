@@ -7,7 +7,7 @@ Create Date: 2026-12-02
 ``staff_accounts`` holds argon2id password hashes (never passwords); ``staff_sessions`` the
 SHA-256 of each login cookie's random token. ``conversation_messages.actor`` records who
 queued a staff line (account username, or ``api:<key name>``) next to ``author``, the
-signature the merchant reads. Constraint names follow bot.db.NAMING.
+signature the merchant reads. Constraint names follow bot.core.db.NAMING.
 """
 
 from alembic import op

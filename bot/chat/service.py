@@ -34,9 +34,9 @@ from anyio import to_thread
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.conversations import hours
+from bot.core.services import Services
 from bot.masking import PHONE, find_pii, mask_pii
-from bot.rasa_client import BotMessage, RasaClient, RasaUnavailable
-from bot.services import Services
+from bot.rasa.client import BotMessage, RasaClient, RasaUnavailable
 from bot.vocabulary import conversation_id
 
 log = logging.getLogger(__name__)

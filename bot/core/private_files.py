@@ -6,7 +6,7 @@ generated Rasa endpoints and tokens, and the logs; none of it is for other local
 later (SQLite's -wal/-shm files, Rasa's files, log rotations) is private too, and masks
 personal data in its log records (bot.masking).
 
-Standard library only: ``bot.rasa_serve`` uses it in Rasa's Python 3.10 environment.
+Standard library only: ``bot.rasa.serve`` uses it in Rasa's Python 3.10 environment.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 One process holds the FAQ index, the database pool and the outbox worker once, and
 serves the custom-action endpoint, the chat API, the WeChat endpoint, the internal
-ticket API and the staff pages. Run with ``uvicorn --factory bot.app:create_app``.
+ticket API and the staff pages. Run with ``uvicorn --factory bot.core.app:create_app``.
 """
 
 from __future__ import annotations
@@ -15,21 +15,21 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 
-from bot.settings import Settings, get_settings
+from bot.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 
 def build_services(settings: Settings):
     """Create the process-wide services from settings (database, FAQ engine, tickets, conversations)."""
-    from bot.private_files import harden_process
+    from bot.core.private_files import harden_process
 
     harden_process()  # files it creates 0600/0700, personal data masked in its logs
     from bot.conversations.service import ConversationService
-    from bot.db import Database
+    from bot.core.db import Database
+    from bot.core.services import Services
     from bot.faq.engine import FaqEngine
-    from bot.services import Services
     from bot.tickets.service import TicketService
 
     db = Database(
@@ -55,7 +55,7 @@ async def start_channels(app: FastAPI, settings: Settings, services):
     from bot.channels.wechat import WeChatChannel
     from bot.channels.wechat_dedupe import WeChatMessageStore
     from bot.channels.wecom import WeComChannel
-    from bot.shared_state import make_shared_state
+    from bot.core.shared_state import make_shared_state
 
     state = make_shared_state(services.db, settings.redis_url)
     messages = WeChatMessageStore(services.db)
@@ -84,10 +84,10 @@ async def start_channels(app: FastAPI, settings: Settings, services):
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     from bot.api.actions import make_executor
-    from bot.chat import ChatService
-    from bot.chat_session import SessionTokens
-    from bot.rasa_client import RasaClient
-    from bot.services import set_services
+    from bot.chat.service import ChatService
+    from bot.chat.session import SessionTokens
+    from bot.core.services import set_services
+    from bot.rasa.client import RasaClient
     from bot.tickets.outbox import OutboxWorker
 
     settings: Settings = app.state.settings

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 from sqlalchemy.engine import make_url
 
-from bot.settings import PROJECT_ROOT, Settings
+from bot.core.settings import PROJECT_ROOT, Settings
 
 RASA_VENV = PROJECT_ROOT / ".venv-rasa"
 MODELS_DIR = PROJECT_ROOT / "models"

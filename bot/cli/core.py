@@ -8,7 +8,7 @@ import time
 
 import click
 
-from bot.settings import Settings, get_settings
+from bot.core.settings import Settings, get_settings
 
 
 @click.group()
@@ -20,7 +20,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations (safe to run repeatedly)."""
-    from bot.db import upgrade
+    from bot.core.db import upgrade
 
     url = get_settings().effective_database_url
     upgrade(url, revision)
@@ -52,7 +52,7 @@ def rasa() -> None:
 @rasa.command("model-path")
 def rasa_model_path() -> None:
     """Path of the cached model for the current training inputs."""
-    from bot.rasa_project import model_path
+    from bot.rasa.project import model_path
 
     click.echo(model_path())
 
@@ -61,7 +61,7 @@ def rasa_model_path() -> None:
 @click.option("--force", is_flag=True, help="Train even if a model for these inputs is cached.")
 def rasa_train(force: bool) -> None:
     """Train the Rasa model only when its inputs changed."""
-    from bot.rasa_project import train_if_needed
+    from bot.rasa.project import train_if_needed
 
     click.echo(train_if_needed(force))
 
@@ -69,7 +69,7 @@ def rasa_train(force: bool) -> None:
 @rasa.command("endpoints")
 def rasa_endpoints() -> None:
     """Print the endpoints.yml Rasa gets (action endpoint, tracker store, lock store)."""
-    from bot.rasa_project import render_endpoints
+    from bot.rasa.project import render_endpoints
 
     click.echo(render_endpoints(get_settings()))
 
@@ -79,8 +79,8 @@ def rasa_endpoints() -> None:
 @click.option("--timeout", default=300, show_default=True, help="Seconds to wait for both processes to be healthy.")
 def serve(rasa_port: int, timeout: int) -> None:
     """Start the Rasa server and the app service, wait for health, print the URLs; Ctrl-C stops both."""
-    from bot.rasa_project import model_path
-    from bot.stack import Stack
+    from bot.rasa.project import model_path
+    from bot.rasa.stack import Stack
 
     settings = get_settings()
     model = model_path()

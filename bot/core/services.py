@@ -15,12 +15,12 @@ if TYPE_CHECKING:  # imports for type checkers only; keeps this module light
     from bot.analytics.turns import FaqTurnLog
     from bot.conversations.service import ConversationService
     from bot.conversations.vault import PhoneVault
-    from bot.db import Database
+    from bot.core.db import Database
+    from bot.core.settings import Settings
     from bot.faq.codes import CodeTable
     from bot.faq.engine import FaqEngine
     from bot.faq.lexicon import Lexicon
     from bot.field.service import FieldService
-    from bot.settings import Settings
     from bot.tickets.service import TicketService
 
 

@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Engine, MetaData, Result, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 # Stable constraint names so Alembic migrations work on SQLite and PostgreSQL alike.
 NAMING = {
@@ -55,7 +55,7 @@ def make_engine(
         path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:" and not path.startswith("file:"):
             # Transcripts, tickets and trackers: a new database and its folder are the owner's only.
-            from bot.private_files import private_dir, private_file
+            from bot.core.private_files import private_dir, private_file
 
             folder = Path(path).parent
             if not folder.exists():

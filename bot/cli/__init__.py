@@ -12,16 +12,16 @@ import click
 
 # (module, attribute) of each sub-command; imported lazily so `posbot --help` stays fast.
 SUBCOMMANDS = {
-    "db": ("bot.cli_core", "db"),
-    "settings": ("bot.cli_core", "show_settings"),
-    "rasa": ("bot.cli_core", "rasa"),
-    "up": ("bot.cli_core", "serve"),
+    "db": ("bot.cli.core", "db"),
+    "settings": ("bot.cli.core", "show_settings"),
+    "rasa": ("bot.cli.core", "rasa"),
+    "up": ("bot.cli.core", "serve"),
     "faq": ("bot.faq.cli", "faq"),
     "apikey": ("bot.tickets.cli", "apikey"),
     "tickets": ("bot.tickets.cli", "tickets"),
     "staff": ("bot.staff.cli", "staff"),
     "conversations": ("bot.conversations.cli", "conversations"),
-    "docs": ("bot.reference", "docs"),
+    "docs": ("bot.cli.reference", "docs"),
     "field": ("bot.field.cli", "field"),
 }
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-# write_private is re-exported: callers imported it from here before bot.private_files existed.
-from bot.private_files import UMASK, open_private_log, private_dir, tighten, write_private  # noqa: F401
-from bot.rasa_project import PROJECT_ROOT, rasa_env, rasa_python, render_endpoints
-from bot.settings import Settings
+# write_private is re-exported: callers imported it from here before bot.core.private_files existed.
+from bot.core.private_files import UMASK, open_private_log, private_dir, tighten, write_private  # noqa: F401
+from bot.core.settings import Settings
+from bot.rasa.project import PROJECT_ROOT, rasa_env, rasa_python, render_endpoints
 
 
 def ensure_token(path: Path) -> str:
@@ -84,13 +84,13 @@ class Stack:
         if start_rasa:
             endpoints = data_dir / f"endpoints-{self.rasa_port}.yml"
             write_private(endpoints, render_endpoints(self.settings))
-            # bot.rasa_serve reads the token from POSBOT_RASA_TOKEN: never on a command line `ps` shows.
+            # bot.rasa.serve reads the token from POSBOT_RASA_TOKEN: never on a command line `ps` shows.
             self._spawn(
                 "rasa",
                 [
                     str(rasa_python()),
                     "-m",
-                    "bot.rasa_serve",
+                    "bot.rasa.serve",
                     "-i",
                     "127.0.0.1",
                     "-p",
@@ -115,7 +115,7 @@ class Stack:
                     "-m",
                     "uvicorn",
                     "--factory",
-                    "bot.app:create_app",
+                    "bot.core.app:create_app",
                     "--host",
                     self.settings.host,
                     "--port",

@@ -5,7 +5,7 @@ its owner can. So the token travels as ``POSBOT_RASA_TOKEN`` (or a 0600 file nam
 ``POSBOT_RASA_TOKEN_FILE``) and is handed to Rasa's own CLI inside this process.
 
 Runs in Rasa's environment (.venv-rasa, Python 3.10): standard library and rasa only.
-Usage: ``python -m bot.rasa_serve [rasa run options]``, e.g. ``-i 127.0.0.1 -p 5005 -m model.tar.gz``.
+Usage: ``python -m bot.rasa.serve [rasa run options]``, e.g. ``-i 127.0.0.1 -p 5005 -m model.tar.gz``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def main(options: list[str] | None = None) -> None:
     if not token:
         raise SystemExit(f"{TOKEN_ENV} (or {TOKEN_FILE_ENV}) must hold the Rasa API token")
     sys.argv = rasa_argv(list(sys.argv[1:] if options is None else options), token)
-    from bot.private_files import harden_process
+    from bot.core.private_files import harden_process
 
     harden_process()  # umask 077 (the tracker store's SQLite files) and masked log records
     from rasa.__main__ import main as rasa_main
