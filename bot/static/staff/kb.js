@@ -1,6 +1,6 @@
 // @ts-check
 // 知识库管理 tab of the staff workspace: list, create, edit and retire FAQ entries, see every
-// version with a diff, revert. Talks to /api/faq/entries (bot/api/kb.py); shown only to accounts
+// version with a diff, revert (kb-versions.js). Talks to /api/faq/entries (bot/api/kb.py); shown only to accounts
 // with faq:write.
 //
 // Other tabs open the "new entry" editor with
@@ -11,58 +11,13 @@
 
 import { api } from "./api.js";
 import { $, el, field, fmtTime } from "./dom.js";
-import { personName } from "./labels.js";
+import { lbl, show, state, who } from "./kb-common.js";
+import { loadVersions } from "./kb-versions.js";
 
 /** @typedef {import("./api.js").Me} Me */
-/**
- * GET /api/faq/editor: labels and limits.
- * @typedef {{ category: Record<string, string>, subcategory: Record<string, string>, escalate: Record<string, string>,
- *   min_paraphrases: number, [kind: string]: any }} Meta
- */
+/** @typedef {import("./kb-common.js").Meta} Meta */
 
-/** @type {Meta | null} */
-let META = null;
 let allowed = false;
-const state = {
-  /** @type {any[]} the entries listed */
-  items: [],
-  /** @type {any} the entry in the editor (null: a new one) */
-  current: null,
-  creating: false,
-  /** @type {{ question: string } | null} another tab asked for this new entry (kb:new-entry) */
-  requested: null,
-  /** @type {any[]} */
-  versions: [],
-  seq: 0,
-};
-
-/**
- * @param {string} kind
- * @param {unknown} value
- */
-function lbl(kind, value) {
-  if (value === null || value === undefined || value === "") return "—";
-  return (META && META[kind] && META[kind][String(value)]) || "—";
-}
-
-/**
- * Who saved a version: people by display name; the seed and command-line imports by what they are.
- * @param {string} actor
- */
-function who(actor) {
-  if (actor === "seed") return "系统（初始导入）";
-  if (actor === "cli") return "命令行导入";
-  return personName(actor);
-}
-
-/**
- * @param {HTMLElement} box
- * @param {string} [text] none: the box hides
- */
-function show(box, text) {
-  box.textContent = text || "";
-  box.hidden = !text;
-}
 
 /**
  * The problems of a refused change (422: one Chinese line per problem, bot/faq/kb.py's rules).
@@ -87,9 +42,9 @@ const save = (method, path, body) => call(method, path, { body });
 
 /** @returns {Promise<Meta>} */
 async function loadMeta() {
-  if (META) return META;
+  if (state.meta) return state.meta;
   const meta = /** @type {Meta} */ (await call("GET", "/api/faq/editor"));
-  META = meta;
+  state.meta = meta;
   const cat = $("#kb-cat");
   const ecat = $("#kb-e-category");
   for (const [code, name] of Object.entries(meta.category)) {
@@ -179,7 +134,7 @@ function formBody() {
 
 function countWordings() {
   const n = formBody().paraphrases.length;
-  const min = META ? META.min_paraphrases : 6;
+  const min = state.meta ? state.meta.min_paraphrases : 6;
   const box = $("#kb-e-wcount");
   box.textContent = `现有 ${n} 条${n < min ? `，还差 ${min - n} 条` : ""}`;
   box.classList.toggle("kb-short", n < min);
@@ -220,7 +175,7 @@ async function openEntry(id) {
     $("#kb-retire").hidden = e.retired;
     $("#kb-versions-card").hidden = false;
     renderList();
-    await loadVersions();
+    await loadVersions({ onRestored: restored, onError: showProblems });
   } catch (err) {
     show($("#kb-error"), err.message);
   }
@@ -290,107 +245,16 @@ async function retire() {
   }
 }
 
-// --- versions --------------------------------------------------------------------------
-
-async function loadVersions() {
-  const e = state.current;
-  const data = await call("GET", `/api/faq/entries/${encodeURIComponent(e.id)}/versions`);
-  state.versions = data.items;
-  $("#kb-diff").hidden = true;
-  $("#kb-versions").replaceChildren(
-    ...data.items.map((/** @type {any} */ v) =>
-      el(
-        "li",
-        { class: "kb-version" },
-        el("span", { class: "kb-vnum", text: `第 ${v.version} 版` }),
-        el("span", { text: `${v.action_label} · ${who(v.actor)} · ${fmtTime(v.created_at)}${v.note ? ` · ${v.note}` : ""}` }),
-        v.version > 1
-          ? el("button", { type: "button", class: "secondary small-btn", onclick: () => showDiff(v.version - 1, v.version), text: "看改动" })
-          : null,
-        v.version !== e.version
-          ? el("button", { type: "button", class: "warn small-btn", onclick: () => revert(v.version), text: "恢复到这一版" })
-          : el("span", { class: "muted small", text: "（当前）" })
-      )
-    )
-  );
-}
 
 /**
- * @param {string} name a field of the entry
- * @param {unknown} value
+ * After a revert (kb-versions.js): show the entry as it is now.
+ * @param {any} saved
+ * @param {number} version
  */
-function valueText(name, value) {
-  if (name === "category") return lbl("category", value);
-  if (name === "subcategory") return lbl("subcategory", value);
-  if (name === "escalate") return value ? lbl("escalate", value) : "不转交";
-  if (name === "provider_specific") return value ? "是" : "否";
-  if (name === "retired") return value ? "已停用" : "在用";
-  return value === null || value === undefined || value === "" ? "（空）" : String(value);
-}
-
-/**
- * @param {number} a
- * @param {number} b
- */
-async function showDiff(a, b) {
-  const e = state.current;
-  try {
-    const data = await call("GET", `/api/faq/entries/${encodeURIComponent(e.id)}/versions/compare`, { query: { a, b } });
-    /** @type {any[]} */
-    const rows = data.fields.filter((/** @type {any} */ f) => f.changed);
-    const box = $("#kb-diff");
-    box.replaceChildren(
-      el("h4", { text: `第 ${a} 版 → 第 ${b} 版` }),
-      ...(rows.length ? [] : [el("p", { class: "muted", text: "两个版本内容相同。" })]),
-      ...rows.map((f) => {
-        let body;
-        if (f.lines) {
-          body = el(
-            "pre",
-            { class: "kb-lines" },
-            ...f.lines.map((/** @type {{ op: "add" | "del" | "same", text: string }} */ l) =>
-              el("span", { class: `kb-line kb-${l.op}`, text: `${{ add: "+ ", del: "- ", same: "  " }[l.op]}${l.text}\n` })
-            )
-          );
-        } else if (f.field === "paraphrases") {
-          body = el(
-            "ul",
-            { class: "kb-lines" },
-            ...f.added.map((/** @type {string} */ t) => el("li", { class: "kb-line kb-add", text: `+ ${t}` })),
-            ...f.removed.map((/** @type {string} */ t) => el("li", { class: "kb-line kb-del", text: `- ${t}` }))
-          );
-        } else {
-          body = el(
-            "p",
-            {},
-            el("span", { class: "kb-line kb-del", text: valueText(f.field, f.before) }),
-            " → ",
-            el("span", { class: "kb-line kb-add", text: valueText(f.field, f.after) })
-          );
-        }
-        return el("div", { class: "kb-diff-field" }, el("h5", { text: f.label }), body);
-      })
-    );
-    box.hidden = false;
-  } catch (err) {
-    show($("#kb-e-error"), err.message);
-  }
-}
-
-/** @param {number} version */
-async function revert(version) {
-  const e = state.current;
-  if (!confirm(`把这个条目恢复成第 ${version} 版的内容？（会另存为新的一版，现在的内容也保留在记录里）`)) return;
-  try {
-    const saved = await call("POST", `/api/faq/entries/${encodeURIComponent(e.id)}/revert`, {
-      body: { version, expected_version: e.version },
-    });
-    await openEntry(saved.id);
-    show($("#kb-e-status"), `已恢复到第 ${version} 版的内容（保存为第 ${saved.version} 版），机器人几秒内生效。`);
-    loadList();
-  } catch (err) {
-    showProblems(err);
-  }
+async function restored(saved, version) {
+  await openEntry(saved.id);
+  show($("#kb-e-status"), `已恢复到第 ${version} 版的内容（保存为第 ${saved.version} 版），机器人几秒内生效。`);
+  loadList();
 }
 
 // --- wiring ----------------------------------------------------------------------------
