@@ -4,6 +4,9 @@ Values come from environment variables (prefix ``POSBOT_``) or a ``.env`` file i
 the working directory. Every field documents its default; secrets have empty
 defaults so nothing real-looking ships in the repository. ``posbot settings``
 prints the effective values with secrets masked.
+
+Longer than the other modules on purpose: one class, in sections (``# --- name ---``), is
+the single place a setting is declared, and docs/settings.md is generated from it.
 """
 
 from __future__ import annotations
