@@ -1,4 +1,5 @@
-"""Fixtures shared by every test package: real databases, created per test and dropped after."""
+"""Fixtures shared by every test package: real databases, created per test and dropped after, the
+settings and database of in-process service tests, and the live stack."""
 
 from __future__ import annotations
 
@@ -78,6 +79,41 @@ def database(db_url):
     db = Database(db_url)
     yield db
     db.dispose()
+
+
+# --- in-process services: their settings and one migrated SQLite database -------------------
+
+
+def service_settings(tmp_path: Path, **overrides) -> Settings:
+    """Settings of a test that runs the services in-process: its own data dir, the Shanghai service
+    hours, no outbox worker; ``overrides`` adds what a package needs (a KB, ...)."""
+    return Settings(
+        _env_file=None,
+        data_dir=tmp_path / "var",
+        timezone="Asia/Shanghai",
+        service_hours="09:00-21:00",
+        outbox_worker_enabled=False,
+        **overrides,
+    )
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    """service_settings as they are; a package whose services need more overrides this fixture."""
+    return service_settings(tmp_path)
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A migrated bot.core.db.Database on a temporary SQLite file of its own (``database`` runs on both
+    SQLite and PostgreSQL; a test may use the two side by side)."""
+    from bot.core.db import Database, upgrade
+
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    upgrade(url)
+    database = Database(url)
+    yield database
+    database.dispose()
 
 
 # --- live stack: real Rasa server + real app service on loopback -------------------------

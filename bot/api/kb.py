@@ -85,20 +85,10 @@ class RevertIn(BaseModel):
     expected_version: int | None = Field(None, description="The entry's current version as the page saw it.")
 
 
-class EntryOut(BaseModel):
-    id: str
-    category: str
-    subcategory: str | None
-    question: str
-    paraphrases: list[str]
-    answer: str
-    escalate: str | None
-    provider_specific: bool
-    source: str = Field(description="The YAML file an export writes it to.")
-    retired: bool
-    version: int
-    updated_at: datetime
-    updated_by: str
+# The fields of bot.faq.versions.EntryView, under the schema name clients know (a docstring here
+# would add a description to the OpenAPI schema).
+class EntryOut(EntryView):
+    pass
 
 
 class EntryList(BaseModel):
@@ -132,7 +122,7 @@ class Compare(BaseModel):
 
 
 def _out(view: EntryView) -> EntryOut:
-    return EntryOut(**view.__dict__)
+    return EntryOut(**view.model_dump())
 
 
 def _version(v: VersionView) -> VersionOut:

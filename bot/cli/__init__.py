@@ -1,6 +1,6 @@
 """``posbot`` command line: one group, with a sub-group per concept (db, faq, apikey, ...).
 
-Sub-groups live next to the code they drive (``bot/faq/cli.py``, ``bot/tickets/cli.py``)
+Sub-groups live next to the code they drive (``bot/faq/cli/``, ``bot/tickets/cli.py``)
 and are attached here, so this file never grows into a module that knows everything.
 """
 

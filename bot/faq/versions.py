@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from bot.faq.models import FaqEntryRow, FaqVersionRow
@@ -44,9 +45,12 @@ def snapshot(row: FaqEntryRow) -> dict[str, Any]:
     return {**entry_doc(row), "retired": row.retired_at is not None}
 
 
-@dataclass(frozen=True)
-class EntryView:
-    """An entry for the staff page: its fields, state and version."""
+class EntryView(BaseModel):
+    """An entry for the staff page: its fields, state and version.
+
+    A pydantic model so that the HTTP API returns these very fields (``bot.api.kb.EntryOut``)."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: str
     category: str
@@ -56,7 +60,7 @@ class EntryView:
     answer: str
     escalate: str | None
     provider_specific: bool
-    source: str
+    source: str = Field(description="The YAML file an export writes it to.")
     retired: bool
     version: int
     updated_at: datetime

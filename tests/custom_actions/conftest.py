@@ -15,6 +15,7 @@ import pytest
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
+from tests.conftest import service_settings
 from tests.custom_actions.helpers import OPEN_NOW
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,29 +30,8 @@ def domain() -> dict[str, Any]:
 
 @pytest.fixture
 def settings(tmp_path):
-    from bot.core.settings import Settings
-
-    return Settings(
-        _env_file=None,
-        data_dir=tmp_path / "var",
-        faq_dir=KB_DIR,
-        faq_index_dir=tmp_path / "faq-index",
-        faq_reload_interval_s=0,
-        timezone="Asia/Shanghai",
-        service_hours="09:00-21:00",
-        outbox_worker_enabled=False,
-    )
-
-
-@pytest.fixture
-def db(tmp_path):
-    from bot.core.db import Database, upgrade
-
-    url = f"sqlite:///{tmp_path / 'dialogue.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
+    """The shared service settings (tests/conftest.py) with the small KB; ``db`` is the shared one."""
+    return service_settings(tmp_path, faq_dir=KB_DIR, faq_index_dir=tmp_path / "faq-index", faq_reload_interval_s=0)
 
 
 @pytest.fixture(scope="session")

@@ -63,6 +63,9 @@ export function chinese(msg) {
   return i > 0 ? s.slice(0, i) : s;
 }
 
+/** @param {ParentNode} root */
+export const buttonsOf = (root) => root.querySelectorAll("button");
+
 /** @param {number} n */
 const pad = (n) => (n < 10 ? "0" : "") + n;
 

@@ -4,8 +4,10 @@
 // replaces the stand-in with the real API.
 //
 //   config.js    the data-* options          store.js      what this browser keeps (transcript, session)
-//   transport.js requests and the session    view.js       the panel, transcript, composer, scrolling
-//   chat.js      the conversation            dom.js, media.js  helpers
+//   transport.js requests and the session    chat.js       the conversation
+//   view.js      the panel, puts the rest together:  messages.js (one row of the transcript),
+//                scroll.js (the log and its scrolling), composer.js (input, quick questions, photo)
+//   dom.js, media.js  helpers
 
 import { Chat } from "./chat.js";
 import { merchantFrom, readConfig } from "./config.js";

