@@ -53,17 +53,6 @@ def settings(tmp_path):
 
 
 @pytest.fixture
-def db(tmp_path):
-    from bot.core.db import Database, upgrade
-
-    url = f"sqlite:///{tmp_path / 'chat.db'}"
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def services(db, settings):
     from bot.conversations.service import ConversationService
     from bot.tickets.service import TicketService
