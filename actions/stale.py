@@ -32,7 +32,7 @@ from actions.common import (
 )
 from actions.faq import faq_entry, offer_handoff, offer_ticket, ticket_category_for
 from actions.feedback import REASONS, record_vote
-from actions.forms import form_instance, submission_key
+from actions.ticket_submit import form_instance, submission_key
 
 log = logging.getLogger(__name__)
 
