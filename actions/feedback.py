@@ -23,7 +23,7 @@ from actions.common import (
     services,
     stable_key,
 )
-from actions.faq import offer_escalation
+from actions.offers import offer_escalation
 from actions.validators import parse_rating
 
 log = logging.getLogger(__name__)

@@ -30,9 +30,9 @@ from actions.common import (
     step_kind,
     value_before_message,
 )
-from actions.faq import faq_entry, offer_handoff, offer_ticket, ticket_category_for
 from actions.feedback import REASONS, record_vote
-from actions.forms import form_instance, submission_key
+from actions.offers import faq_entry, offer_handoff, offer_ticket, ticket_category_for
+from actions.ticket_submit import form_instance, submission_key
 
 log = logging.getLogger(__name__)
 

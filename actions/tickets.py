@@ -21,7 +21,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import texts
+from actions import ticket_status_texts as st
 from actions.common import (
     HELPED,
     PENDING,
@@ -86,7 +86,7 @@ def describe(ticket, tz: ZoneInfo) -> str:
             resolution = services().tickets.told_resolution(ticket.number)
         except Exception:
             log.exception("resolution of %s unavailable", ticket.number)
-    lines = texts.ticket_lines(
+    lines = st.ticket_lines(
         ticket.number,
         CATEGORY_LABELS.get(category, category),
         status,
@@ -98,7 +98,7 @@ def describe(ticket, tz: ZoneInfo) -> str:
         from bot.field.when import HALF_LABELS, day_label
 
         when = day_label(field.scheduled_date) + HALF_LABELS.get(field.half_day or "", "")
-        lines += texts.field_when_line(field.kind, when)
+        lines += st.field_when_line(field.kind, when)
     return lines
 
 
@@ -114,7 +114,7 @@ def overview(tickets: list, tz: ZoneInfo) -> str:
     shown, more = ranked[:MAX_LISTED], max(0, len(ranked) - MAX_LISTED)
     # The counts are of all tickets, the list of the first few: "6 张…" with 5 shown says so.
     counts = {s: sum(1 for t in ranked if _value(t.status) == s) for s in ACTIVE}
-    return texts.tickets_overview(
+    return st.tickets_overview(
         [describe(t, tz) for t in shown if _value(t.status) in ACTIVE],
         [describe(t, tz) for t in shown if _value(t.status) not in ACTIVE],
         counts,
@@ -149,7 +149,7 @@ def _shown(dispatcher: CollectingDispatcher, text: str) -> list[EventType]:
 
 
 def ask_phone(dispatcher: CollectingDispatcher, number: str) -> list[EventType]:
-    dispatcher.utter_message(text=texts.ask_phone_to_verify(number))
+    dispatcher.utter_message(text=st.ask_phone_to_verify(number))
     return [SlotSet(PENDING, "verify_phone"), SlotSet(VERIFY_TICKET, number)]
 
 
@@ -164,11 +164,11 @@ def by_number(dispatcher: CollectingDispatcher, tracker: Tracker, number: str, t
         return _shown(dispatcher, describe(ticket, tz))
     if in_form(tracker):
         # The form is asking for its own fields (a phone among them): check the ticket afterwards.
-        dispatcher.utter_message(text=texts.verify_after_form(number))
+        dispatcher.utter_message(text=st.verify_after_form(number))
         return []
     failures = (tracker.get_slot(VERIFY_FAILS) or {}).get(number, 0)
     if failures >= VERIFY_TRIES:
-        dispatcher.utter_message(text=texts.check_safely())
+        dispatcher.utter_message(text=st.check_safely())
         return [SlotSet(PENDING, None), SlotSet(VERIFY_TICKET, None)]
     # Unknown or someone else's: the same answer, so a guessed number reveals nothing.
     return ask_phone(dispatcher, number)
@@ -180,10 +180,10 @@ def verify_phone(dispatcher: CollectingDispatcher, tracker: Tracker, number: str
 
     phone, _ = parse_phone(revealed_text(tracker))  # the chat masked it; the vault has the number
     if phone is None and latest_intent(tracker) == "deny":
-        dispatcher.utter_message(text=texts.check_safely())
+        dispatcher.utter_message(text=st.check_safely())
         return [SlotSet(PENDING, None), SlotSet(VERIFY_TICKET, None)]
     if phone is None:
-        dispatcher.utter_message(text=texts.ask_phone_to_verify(number))
+        dispatcher.utter_message(text=st.ask_phone_to_verify(number))
         return [SlotSet(PENDING, "verify_phone")]
     try:
         ticket = services().tickets.get(number)
@@ -196,9 +196,9 @@ def verify_phone(dispatcher: CollectingDispatcher, tracker: Tracker, number: str
     failures[number] = failures.get(number, 0) + 1
     log.info("conversation %s: phone check for a ticket failed (%d)", tracker.sender_id, failures[number])
     if failures[number] >= VERIFY_TRIES:
-        dispatcher.utter_message(text=texts.check_safely())
+        dispatcher.utter_message(text=st.check_safely())
         return [SlotSet(PENDING, None), SlotSet(VERIFY_TICKET, None), SlotSet(VERIFY_FAILS, failures)]
-    dispatcher.utter_message(text=texts.phone_mismatch(number))
+    dispatcher.utter_message(text=st.phone_mismatch(number))
     return [SlotSet(PENDING, "verify_phone"), SlotSet(VERIFY_FAILS, failures)]
 
 
@@ -218,11 +218,11 @@ def ticket_status_reply(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
         # Anyone can type a merchant id: show only what this chat may see of it.
         mine = [t for t in mine if t.merchant_id == merchant_id]
         if not mine:
-            dispatcher.utter_message(text=texts.merchant_lookup_needs_identity(mask_id(merchant_id)))
+            dispatcher.utter_message(text=st.merchant_lookup_needs_identity(mask_id(merchant_id)))
             return events + [SlotSet(PENDING, "ticket_lookup")]
     if mine:
         return events + _shown(dispatcher, overview(mine, tz))
-    dispatcher.utter_message(text=texts.ask_ticket_number())
+    dispatcher.utter_message(text=st.ask_ticket_number())
     return events + [SlotSet(PENDING, "ticket_lookup")]
 
 

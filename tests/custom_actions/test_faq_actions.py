@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
 
-from actions.faq import ActionAnswerFaq, ActionDeclineOffer, ActionFaqSearch
+from actions.faq import ActionAnswerFaq, ActionFaqSearch
+from actions.offers import ActionDeclineOffer
 from tests.custom_actions.helpers import bot_event, ents, make_tracker, step_of, texts, user_event
 
 PRINTER_ANSWER = (

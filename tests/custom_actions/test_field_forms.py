@@ -14,23 +14,21 @@ from datetime import date
 import pytest
 from rasa_sdk.events import ActiveLoop, SlotSet
 
-from actions.field import (
-    ActionAskFieldConfirm,
-    ActionAskSupplyItem,
-    ActionAskVisitTimeOk,
-    ActionCancelFieldForm,
+from actions.field_aftercare import (
     ActionCancelVisit,
     ActionCareChecklist,
     ActionCareReminder,
     ActionCheckField,
     ActionRescheduleVisit,
+)
+from actions.field_forms import (
     ActionStartConsumablesForm,
     ActionStartVisitForm,
-    ActionSubmitConsumables,
-    ActionSubmitVisit,
     ValidateConsumablesForm,
     ValidateVisitForm,
 )
+from actions.field_questions import ActionAskFieldConfirm, ActionAskSupplyItem, ActionAskVisitTimeOk
+from actions.field_submit import ActionCancelFieldForm, ActionSubmitConsumables, ActionSubmitVisit
 from tests.custom_actions.helpers import SENDER, make_tracker, texts, user_event
 
 MERCHANT = "898310048161234"

@@ -16,17 +16,15 @@ from decimal import Decimal
 import pytest
 from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, SlotSet
 
-from actions.forms import (
+from actions.ticket_form import ActionStartTicketForm, ValidateTicketForm
+from actions.ticket_questions import (
     ActionAskEditField,
     ActionAskMerchantId,
     ActionAskPhone,
     ActionAskTicketConfirm,
     ActionAskTicketContinue,
-    ActionCancelForm,
-    ActionStartTicketForm,
-    ActionSubmitTicket,
-    ValidateTicketForm,
 )
+from actions.ticket_submit import ActionCancelForm, ActionSubmitTicket
 from tests.custom_actions.helpers import SENDER, bot_event, make_tracker, step_of, texts, user_event
 
 MERCHANT = "898310048161234"

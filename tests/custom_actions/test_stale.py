@@ -12,8 +12,8 @@ import time
 
 from rasa_sdk.events import SlotSet
 
-from actions.forms import submission_key
 from actions.stale import ActionStaleButton
+from actions.ticket_submit import submission_key
 from bot.tickets.schemas import TicketCreate
 from tests.custom_actions.helpers import SENDER, bot_event, make_tracker, step_of, texts, user_event
 

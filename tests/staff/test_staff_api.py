@@ -164,7 +164,7 @@ def test_labels_come_from_the_server_tables(client, accounts):
 
 def test_rasas_copies_of_the_labels_agree_with_the_server():
     from actions.common import CATEGORY_LABELS as action_categories
-    from actions.texts import STATUS_LABELS as action_statuses
+    from actions.ticket_status_texts import STATUS_LABELS as action_statuses
     from bot.tickets.states import CATEGORY_LABELS
 
     assert action_statuses == STATUS_LABELS

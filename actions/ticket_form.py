@@ -1,15 +1,4 @@
-"""The ticket form: one form (``ticket_form``) for repair, settlement, activation and other tickets.
-
-One form with a ``ticket_category`` slot rather than three forms: the questions, the
-validation, the confirmation, the edit loop and the rules are the same for every
-category; only settlement asks two more questions (date and amount), which
-``required_slots`` adds. Three forms would triple the rules and the tests for that.
-
-Flow: action_start_ticket_form (intro) → ticket_form asks what is missing →
-validate_ticket_form checks every answer → summary with 确认提交/修改/取消 →
-action_submit_ticket creates the ticket. 取消 at any point → action_cancel_form.
-
-A form that forgives (validate_ticket_form):
+"""The ticket form's start and its validator: a form that forgives (validate_ticket_form).
 
 * Only the field being asked takes a bare number. Rasa's slot mappings also read ids
   out of every message (and DIET sometimes reads a mistyped phone as a merchant id); a
@@ -20,46 +9,46 @@ A form that forgives (validate_ticket_form):
   (修改, or naming the field), and the old value comes back if the new one never arrives.
 * The two-strikes help counts per field, and a valid value of another field ("this is a
   phone number, not a merchant id") is said as such instead of counting as a miss.
+
+The fields and how they are read: actions/ticket_fields.py.
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import date
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import common, texts
+from actions import texts
 from actions.common import (
-    FORM_CASE_SLOTS,
     FORM_CONTROL_SLOTS,
-    FORM_SLOTS,
-    HELPED,
     PENDING,
     PROBLEM,
-    STEP,
-    button,
     clear_phone,
-    keep_phone,
     latest_intent,
-    mask_phone,
-    new_step,
     reset_slots,
     revealed_text,
-    services,
-    stable_key,
-    ticket_channel,
-    transcript,
     value_before_message,
 )
-from actions.form_kit import ATTEMPTS, REASKED, FormValidation, ask_actions
+from actions.form_kit import ATTEMPTS, REASKED, FormValidation
+from actions.ticket_fields import (
+    ANSWERS_OF,
+    DATA_SLOTS,
+    FORM,
+    SERIAL_PROBLEM,
+    asked_slot,
+    category,
+    check_slot,
+    edit_choices,
+    field_from_text,
+    field_of_slot,
+    local_today,
+    parse_slot,
+    slots_of_field,
+)
 from actions.validators import (
     bare_number,
     other_id_field,
@@ -68,118 +57,9 @@ from actions.validators import (
     parse_description,
     parse_device_serial,
     parse_merchant_id,
-    parse_phone,
     parse_terminal_id,
 )
 from bot.vocabulary import CATEGORY_LABELS
-
-log = logging.getLogger(__name__)
-
-FORM = "ticket_form"
-TICKET_CATEGORIES = ("repair", "settlement", "activation", "other")
-
-EDIT_FIELD_WORDS = (
-    ("merchant_id", ("商户",)),
-    ("terminal", ("终端", "序列", "SN", "sn", "机身")),
-    ("phone", ("手机", "电话", "联系")),
-    ("txn_date", ("日期", "哪天", "时间")),
-    ("amount", ("金额", "钱", "多少")),
-    ("description", ("描述", "问题", "情况")),
-)
-DATA_SLOTS = ("merchant_id", "terminal_id", "device_serial", "phone", "txn_date", "amount", "description")
-# Slots one question accepts: the terminal question takes a serial number too.
-ANSWERS_OF = {"terminal_id": ("terminal_id", "device_serial"), "device_serial": ("device_serial", "terminal_id")}
-
-
-def category(tracker: Tracker) -> str:
-    value = tracker.get_slot("ticket_category")
-    return value if value in TICKET_CATEGORIES else "repair"
-
-
-def local_today() -> date:
-    return common.now_utc().astimezone(ZoneInfo(services().settings.timezone)).date()
-
-
-def summary(tracker: Tracker) -> str:
-    """Everything collected, for the merchant to confirm."""
-    cat = category(tracker)
-    label = texts.SUMMARY_LABELS
-    lines = [(label["merchant_id"], tracker.get_slot("merchant_id"))]
-    if tracker.get_slot("terminal_id"):
-        lines.append((label["terminal_id"], tracker.get_slot("terminal_id")))
-    elif tracker.get_slot("device_serial"):
-        lines.append((label["device_serial"], tracker.get_slot("device_serial")))
-    # Masked: the summary is stored (transcript, Rasa) like every bot message; the merchant
-    # still sees the number they typed in full, right above it on their own screen.
-    lines.append((label["phone"], mask_phone(tracker.get_slot("phone"))))
-    if cat == "settlement":
-        lines.append((label["txn_date"], tracker.get_slot("txn_date")))
-        lines.append((label["amount"], texts.yuan(tracker.get_slot("amount"))))
-    lines.append((label["description"], tracker.get_slot("description")))
-    return texts.summary(CATEGORY_LABELS[cat], lines)
-
-
-def edit_choices(tracker: Tracker) -> list[str]:
-    fields = ["merchant_id", "terminal", "phone"]
-    if category(tracker) == "settlement":
-        fields += ["txn_date", "amount"]
-    return fields + ["description"]
-
-
-def slots_of_field(field: str) -> tuple[str, ...]:
-    return ("terminal_id", "device_serial") if field == "terminal" else (field,)
-
-
-def field_of_slot(slot: str) -> str:
-    return "terminal" if slot in ("terminal_id", "device_serial") else slot
-
-
-def field_from_text(text: str, allowed: list[str]) -> str | None:
-    for field, words in EDIT_FIELD_WORDS:
-        if field in allowed and any(w in (text or "") for w in words):
-            return field
-    return None
-
-
-def asked_slot(tracker: Tracker) -> str | None:
-    """The field the merchant is answering: the requested slot, or the field a pause is about."""
-    requested = tracker.get_slot("requested_slot")
-    if requested == "ticket_continue":
-        return tracker.get_slot("form_paused_field")
-    return requested
-
-
-SERIAL_PROBLEM = texts.SERIAL_PROBLEM
-
-
-def check_slot(slot: str, value: Any, tracker: Tracker) -> tuple[Any, str | None]:
-    """``(normalised value, None)`` or ``(None, what is wrong)`` for a value of ``slot``.
-
-    A phone's normalised value is its masked form (138****5678): that is what the slot holds
-    and Rasa stores; the number itself waits in the phone vault for the ticket."""
-    text = str(value or "")
-    if slot == "merchant_id":
-        return parse_merchant_id(text)
-    if slot == "terminal_id":
-        return parse_terminal_id(text)
-    if slot == "device_serial":
-        serial = parse_device_serial(text)
-        return (serial, None) if serial else (None, SERIAL_PROBLEM)
-    if slot == "phone":
-        phone, problem = parse_phone(revealed_text(tracker, text))
-        return (keep_phone(tracker, phone), None) if phone else (None, problem)
-    if slot == "txn_date":
-        return parse_date(text, local_today())
-    if slot == "amount":
-        return parse_amount(text)
-    if slot == "description":
-        return parse_description(text)
-    return None, None
-
-
-def parse_slot(slot: str, value: Any, tracker: Tracker) -> Any:
-    """The normalised value of ``slot`` from ``value``, or None when it is not valid."""
-    return check_slot(slot, value, tracker)[0]
 
 
 class ActionStartTicketForm(Action):
@@ -426,167 +306,3 @@ class ValidateTicketForm(FormValidation, FormValidationAction):
             if tracker.get_slot(s) is not None:
                 backup[s] = tracker.get_slot(s)
         return {**{s: None for s in slots_of_field(field)}, "edit_backup": backup or None}
-
-
-CONTINUE_INTENTS = ("affirm", "deny")
-
-
-def continue_buttons(step: str) -> list[dict[str, str]]:
-    return [button(title, intent, step=step) for title, intent in zip(texts.CONTINUE_TITLES, CONTINUE_INTENTS)]
-
-
-def confirm_buttons(step: str) -> list[dict[str, str]]:
-    return [
-        button(title, intent, step=step) for title, intent in zip(texts.CONFIRM_TITLES, ("affirm", "deny", "cancel"))
-    ]
-
-
-def ask_question(slot: str):
-    """The ticket form's question for ``slot``; while the merchant changes a value, naming the old one."""
-
-    def question(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
-        backup = tracker.get_slot("edit_backup") or {}
-        old = next((backup[s] for s in ANSWERS_OF.get(slot, (slot,)) if s in backup), None)
-        return (texts.ask_new_value(slot, old) if old is not None else texts.ASK_TEXTS[slot]), []
-
-    return question
-
-
-ASKED_SLOTS = ("merchant_id", "terminal_id", "device_serial", "phone", "txn_date", "amount", "description")
-(
-    ActionAskMerchantId,
-    ActionAskTerminalId,
-    ActionAskDeviceSerial,
-    ActionAskPhone,
-    ActionAskTxnDate,
-    ActionAskAmount,
-    ActionAskDescription,
-) = ask_actions(__name__, {slot: ask_question(slot) for slot in ASKED_SLOTS})
-
-
-class ActionAskTicketContinue(Action):
-    def name(self) -> str:
-        return "action_ask_ticket_continue"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        step = new_step("continue")
-        dispatcher.utter_message(text=texts.continue_prompt(), buttons=continue_buttons(step))
-        return [SlotSet(STEP, step)]
-
-
-class ActionAskTicketConfirm(Action):
-    def name(self) -> str:
-        return "action_ask_ticket_confirm"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        step = new_step("confirm")
-        dispatcher.utter_message(text=summary(tracker), buttons=confirm_buttons(step))
-        return [SlotSet(STEP, step)]
-
-
-class ActionAskEditField(Action):
-    def name(self) -> str:
-        return "action_ask_edit_field"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        step = new_step("edit")
-        dispatcher.utter_message(
-            response="utter_form_which_field",
-            buttons=[button(texts.FIELD_LABELS[f], "inform", edit_field=f, step=step) for f in edit_choices(tracker)],
-        )
-        return [SlotSet(STEP, step)]
-
-
-def form_instance(tracker: Tracker, before: int | None = None) -> str:
-    """Timestamp of the activation of the form instance being submitted (or the last one before
-    event index ``before``)."""
-    events = tracker.events if before is None else tracker.events[:before]
-    for e in reversed(events):
-        if e.get("event") == "active_loop" and e.get("name") == FORM:
-            return str(e.get("timestamp", ""))
-    return ""
-
-
-def submission_key(tracker: Tracker, instance: str) -> str:
-    """Idempotency key of the ticket one form instance creates."""
-    return stable_key(tracker.sender_id, FORM, instance)
-
-
-def _ticket_description(tracker: Tracker) -> str:
-    extra = []
-    if tracker.get_slot("fault_type"):
-        extra.append(f"故障类型：{texts.fault_type_label(tracker.get_slot('fault_type'))}")
-    if tracker.get_slot("terminal_model"):
-        extra.append(f"机型：{tracker.get_slot('terminal_model')}")
-    text = tracker.get_slot("description") or ""
-    return f"{text}（{'；'.join(extra)}）" if extra else text
-
-
-class ActionSubmitTicket(Action):
-    """The form is done: create the confirmed ticket, or say goodbye if the merchant stopped."""
-
-    def name(self) -> str:
-        return "action_submit_ticket"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        if tracker.get_slot("ticket_continue") == "no" or tracker.get_slot("ticket_confirm") != "yes":
-            dispatcher.utter_message(response="utter_ticket_not_filed")
-            return [SlotSet(STEP, None), *reset_slots(FORM_SLOTS)]
-        from bot.tickets.schemas import TicketCreate
-
-        cat = category(tracker)
-        amount = tracker.get_slot("amount")
-        try:
-            data = TicketCreate(
-                category=cat,
-                merchant_id=tracker.get_slot("merchant_id"),
-                terminal_id=tracker.get_slot("terminal_id"),
-                device_serial=tracker.get_slot("device_serial"),
-                contact_phone=clear_phone(tracker, tracker.get_slot("phone")),
-                description=_ticket_description(tracker),
-                settlement_date=tracker.get_slot("txn_date") if cat == "settlement" else None,
-                settlement_amount=Decimal(amount) if cat == "settlement" and amount else None,
-                channel=ticket_channel(tracker),
-                sender_id=tracker.sender_id,
-                transcript=transcript(tracker),
-            )
-        except ValidationError as exc:
-            # The form validated every field; this is a bug, not the merchant's fault.
-            log.error("ticket form produced an invalid ticket for %s: %s", tracker.sender_id, exc)
-            return self._offer_person(dispatcher, "utter_ticket_invalid")
-        try:
-            ticket = services().tickets.create(data, idempotency_key=submission_key(tracker, form_instance(tracker)))
-        except Exception:
-            log.exception("ticket creation failed for %s", tracker.sender_id)
-            return self._offer_person(dispatcher, "utter_ticket_system_down")
-        dispatcher.utter_message(text=texts.ticket_submitted(ticket.number, cat, ticket.contact_phone))
-        # Identity slots stay (the merchant confirmed them); the case itself is done.
-        return [
-            SlotSet("last_ticket_number", ticket.number),
-            SlotSet(HELPED, True),
-            SlotSet(PENDING, None),
-            SlotSet(STEP, None),
-            SlotSet(PROBLEM, None),
-            *reset_slots(FORM_CASE_SLOTS + FORM_CONTROL_SLOTS),
-        ]
-
-    @staticmethod
-    def _offer_person(dispatcher: CollectingDispatcher, response: str) -> list[EventType]:
-        step = new_step("handoff_offer")
-        dispatcher.utter_message(
-            response=response,
-            buttons=[
-                button(texts.HANDOFF_TITLES[0], "affirm", step=step),
-                button(texts.HANDOFF_TITLES[1], "deny", step=step),
-            ],
-        )
-        return [SlotSet(PENDING, "handoff_offer"), SlotSet(STEP, step)]
-
-
-class ActionCancelForm(Action):
-    def name(self) -> str:
-        return "action_cancel_form"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        dispatcher.utter_message(response="utter_ticket_cancelled")
-        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet(STEP, None), *reset_slots(FORM_SLOTS)]
