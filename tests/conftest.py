@@ -1,9 +1,16 @@
-"""Fixtures shared by every test package: real databases, created per test and dropped after."""
+"""Fixtures shared by every test package: real databases, created per test and dropped after.
+
+The suite runs on several pytest-xdist workers at once (scripts/test.sh): nothing here is
+shared between two workers except what is safe to share (the PostgreSQL and Redis servers,
+with a fresh database or fresh keys per test, and the trained model file, read only).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -25,6 +32,56 @@ def _pg_available() -> bool:
         return True
     except Exception:
         return False
+
+
+_DATA_DIR = pytest.StashKey[str]()
+LIVE_STACK_GROUP = "live_stack"
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+def pytest_configure(config) -> None:
+    """Every Settings a test builds without its own data_dir writes into this process's folder, not var/.
+
+    The default data dir is the repository's var/, where the chat session key, the PII vault key and
+    the Rasa token are generated on first use: two workers creating one file at once would read each
+    other's half-written key (and a developer's own var/ is no place for test data).
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    data_dir = tempfile.mkdtemp(prefix=f"posbot-test-var-{worker}-")
+    config.stash[_DATA_DIR] = data_dir
+    os.environ["POSBOT_DATA_DIR"] = data_dir
+
+
+def pytest_unconfigure(config) -> None:
+    data_dir = config.stash.get(_DATA_DIR, None)
+    if data_dir:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks (--dist loadgroup)
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under pytest-xdist, tests sharing an expensive fixture run on one worker, which starts it once.
+
+    - every test on the session's ``live_stack`` (the browser tests reach it through ``site``)
+      is one group: one worker starts the live Rasa + app stack, the other never does;
+    - every other test using a module- or package-scoped fixture (a module's own stack, a private
+      PostgreSQL or Redis) is grouped with its module.
+    Everything else is spread test by test. An explicit ``xdist_group`` mark wins.
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        scopes = {fd.scope for defs in info.name2fixturedefs.values() for fd in defs} if info else set()
+        if "live_stack" in item.fixturenames or item.path.is_relative_to(BROWSER_TESTS):
+            group = LIVE_STACK_GROUP
+        elif scopes & {"module", "package"}:
+            group = item.nodeid.split("::")[0]
+        else:
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
@@ -91,10 +148,18 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def rasa_model() -> Path:
-    from bot.rasa.project import train_if_needed
-
     env_model = os.environ.get("POSBOT_TEST_MODEL")
-    return Path(env_model) if env_model else train_if_needed()
+    if env_model:
+        return Path(env_model)
+    import fcntl
+
+    from bot.rasa.project import MODELS_DIR, train_if_needed
+
+    # Each xdist worker asks for the model: one trains it, the others wait here and then find it cached.
+    MODELS_DIR.mkdir(exist_ok=True)
+    with open(MODELS_DIR / ".train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return train_if_needed()
 
 
 def launch_stack(tmp: Path, model: Path, database_url: str = "", redis_url: str = "", **extra):
