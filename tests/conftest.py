@@ -58,8 +58,8 @@ def pytest_unconfigure(config) -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks (--dist loadgroup)
-def pytest_collection_modifyitems(config, items) -> None:
+@pytest.hookimpl(wrapper=True)  # around pytest-xdist's own hook, which reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist, tests sharing an expensive fixture run on one worker, which starts it once.
 
     - every test on the session's ``live_stack`` (the browser tests reach it through ``site``)
@@ -69,7 +69,7 @@ def pytest_collection_modifyitems(config, items) -> None:
     Everything else is spread test by test. An explicit ``xdist_group`` mark wins.
     """
     if not config.pluginmanager.hasplugin("xdist"):
-        return
+        return (yield)
     for item in items:
         if item.get_closest_marker("xdist_group"):
             continue
@@ -82,6 +82,24 @@ def pytest_collection_modifyitems(config, items) -> None:
         else:
             continue
         item.add_marker(pytest.mark.xdist_group(group))
+    result = yield
+    if getattr(config.option, "loadgroup", False):  # set on the workers of --dist loadgroup
+        for item in items:
+            _name_group(item)
+    return result
+
+
+def _name_group(item) -> None:
+    """The scheduler of --dist loadgroup groups by the node id's suffix "@<group>", which pytest-xdist
+    writes into the node's old ``_nodeid`` field: pytest 9.2 keeps node ids structured and ignores it,
+    so the groups are silently lost (pytest-dev/pytest-xdist#1386). Name the group here when it is missing."""
+    groups = sorted(
+        {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+    )
+    suffix = "@" + "_".join(groups)
+    if not groups or item.nodeid.endswith(suffix) or not hasattr(item, "_id"):
+        return
+    item._id = type(item._id).parse(item.nodeid + suffix)
 
 
 @pytest.fixture(scope="session")
