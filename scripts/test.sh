@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite, in the order a failure is cheapest to find:
 # lint + types -> Rasa data validation -> (cached) training -> Rasa conversation tests -> pytest
-# (unit, integration against real Rasa + app + SQLite/PostgreSQL, browser).
+# (unit, integration against real Rasa + app + SQLite/PostgreSQL, browser; on POSBOT_TEST_WORKERS processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
@@ -29,4 +29,9 @@ rm -rf "$out"
 
 step "pytest: unit, integration, browser"
 export POSBOT_REQUIRE_PG=1
-.venv/bin/python -m pytest --durations=15 "$@"
+# pytest-xdist workers: POSBOT_TEST_WORKERS=N (default 0: everything in this one process, as CI runs it).
+# loadgroup keeps tests sharing an expensive fixture on one worker (tests/conftest.py groups them).
+WORKERS=${POSBOT_TEST_WORKERS:-0}
+XDIST=()
+if [[ "$WORKERS" != 0 ]]; then XDIST=(-n "$WORKERS" --dist loadgroup); fi
+.venv/bin/python -m pytest ${XDIST[@]+"${XDIST[@]}"} --durations=15 "$@"

@@ -1,10 +1,17 @@
 """Fixtures shared by every test package: real databases, created per test and dropped after, the
-settings and database of in-process service tests, and the live stack."""
+settings and database of in-process service tests, and the live stack.
+
+The suite can run on several pytest-xdist workers at once (``POSBOT_TEST_WORKERS``, scripts/test.sh):
+nothing here is shared between two workers except what is safe to share (the PostgreSQL and Redis
+servers, with a fresh database or fresh keys per test, and the trained model file, read only).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -26,6 +33,74 @@ def _pg_available() -> bool:
         return True
     except Exception:
         return False
+
+
+_DATA_DIR = pytest.StashKey[str]()
+LIVE_STACK_GROUP = "live_stack"
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+def pytest_configure(config) -> None:
+    """Every Settings a test builds without its own data_dir writes into this process's folder, not var/.
+
+    The default data dir is the repository's var/, where the chat session key, the PII vault key and
+    the Rasa token are generated on first use: two workers creating one file at once would read each
+    other's half-written key (and a developer's own var/ is no place for test data).
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    data_dir = tempfile.mkdtemp(prefix=f"posbot-test-var-{worker}-")
+    config.stash[_DATA_DIR] = data_dir
+    os.environ["POSBOT_DATA_DIR"] = data_dir
+
+
+def pytest_unconfigure(config) -> None:
+    data_dir = config.stash.get(_DATA_DIR, None)
+    if data_dir:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True)  # around pytest-xdist's own hook, which reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, tests sharing an expensive fixture run on one worker, which starts it once.
+
+    - every test on the session's ``live_stack`` (the browser tests reach it through ``site``)
+      is one group: one worker starts the live Rasa + app stack, the other never does;
+    - every other test using a module- or package-scoped fixture (a module's own stack, a private
+      PostgreSQL or Redis) is grouped with its module.
+    Everything else is spread test by test. An explicit ``xdist_group`` mark wins.
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return (yield)
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        scopes = {fd.scope for defs in info.name2fixturedefs.values() for fd in defs} if info else set()
+        if "live_stack" in item.fixturenames or item.path.is_relative_to(BROWSER_TESTS):
+            group = LIVE_STACK_GROUP
+        elif scopes & {"module", "package"}:
+            group = item.nodeid.split("::")[0]
+        else:
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))
+    result = yield
+    if getattr(config.option, "loadgroup", False):  # set on the workers of --dist loadgroup
+        for item in items:
+            _name_group(item)
+    return result
+
+
+def _name_group(item) -> None:
+    """The scheduler of --dist loadgroup groups by the node id's suffix "@<group>", which pytest-xdist
+    writes into the node's old ``_nodeid`` field: pytest 9.2 keeps node ids structured and ignores it,
+    so the groups are silently lost (pytest-dev/pytest-xdist#1386). Name the group here when it is missing."""
+    groups = sorted(
+        {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+    )
+    suffix = "@" + "_".join(groups)
+    if not groups or item.nodeid.endswith(suffix) or not hasattr(item, "_id"):
+        return
+    item._id = type(item._id).parse(item.nodeid + suffix)
 
 
 @pytest.fixture(scope="session")
@@ -127,10 +202,18 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def rasa_model() -> Path:
-    from bot.rasa.project import train_if_needed
-
     env_model = os.environ.get("POSBOT_TEST_MODEL")
-    return Path(env_model) if env_model else train_if_needed()
+    if env_model:
+        return Path(env_model)
+    import fcntl
+
+    from bot.rasa.project import MODELS_DIR, train_if_needed
+
+    # Each xdist worker asks for the model: one trains it, the others wait here and then find it cached.
+    MODELS_DIR.mkdir(exist_ok=True)
+    with open(MODELS_DIR / ".train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return train_if_needed()
 
 
 def launch_stack(tmp: Path, model: Path, database_url: str = "", redis_url: str = "", **extra):

@@ -55,7 +55,9 @@ def test_chat_apologises_when_rasa_is_unavailable(tmp_path, hanging_rasa, kind):
     stack.start(start_rasa=False)
     try:
         key = operator_key(settings.effective_database_url)
-        deadline = time.monotonic() + 120
+        # The start-up budget of every stack (tests/conftest.py wait_stack): with another worker starting
+        # its own servers the app needs well over the ~30 s it takes on a quiet machine.
+        deadline = time.monotonic() + 300
         while True:  # the app is up when /healthz answers at all (503: Rasa missing)
             try:
                 h = httpx.get(f"{stack.app_url}/healthz", headers=key, timeout=5)
