@@ -46,8 +46,8 @@ from bot.conversations.models import (
     FaqFeedback,
     Handoff,
 )
-from bot.core.db import Database
-from bot.tickets.models import Ticket, UTCDateTime
+from bot.core.db import Database, UTCDateTime
+from bot.tickets.models import Ticket
 
 RATING_ATTRIBUTION = timedelta(minutes=30)
 # Ratings of a handoff that ended or a ticket resolved (bot.chat.service.rating_key): about people.

@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 
 from bot.analytics.clusters import Group, group_questions
 from bot.analytics.turns import FaqTurnLog, unanswered_questions
-from bot.core.db import Database
-from bot.tickets.models import utcnow
+from bot.core.db import Database, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -34,11 +34,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.channels.text import split_text
 from bot.conversations.models import ConversationMessage
-from bot.core.db import Base, Database, rowcount
+from bot.core.db import Base, Database, UTCDateTime, rowcount, utcnow
 from bot.core.outbox import DEAD, DELIVERED, FAILED, PENDING, Attempt, LeasedOutboxWorker, RetryPolicy
 from bot.core.settings import Settings
 from bot.tickets.cursors import decode_cursor, encode_cursor
-from bot.tickets.models import Notification, UTCDateTime, utcnow
+from bot.tickets.models import Notification
 
 log = logging.getLogger(__name__)
 

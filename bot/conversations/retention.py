@@ -44,10 +44,9 @@ from bot.conversations.models import (
     OfferedButton,
 )
 from bot.conversations.vault import ConversationPii
-from bot.core.db import Database, rowcount
+from bot.core.db import Database, rowcount, utcnow
 from bot.core.outbox import PENDING
 from bot.field.models import CareReminder
-from bot.tickets.models import utcnow
 
 RASA_EVENTS = "events"  # Rasa's SQLTrackerStore table (bot.rasa_ext.tracker_store)
 BATCH = 200

@@ -30,9 +30,8 @@ from sqlalchemy import Index, Integer, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, Database
+from bot.core.db import Base, Database, UTCDateTime, utcnow
 from bot.masking import MASKED_PHONE_RE, is_phone, mask_phone
-from bot.tickets.models import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 

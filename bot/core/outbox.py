@@ -40,8 +40,7 @@ from sqlalchemy import Table, and_, exists, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from bot.core.db import Database, rowcount
-from bot.tickets.models import utcnow
+from bot.core.db import Database, rowcount, utcnow
 
 PENDING, DELIVERED, DEAD, FAILED = "pending", "delivered", "dead", "failed"
 

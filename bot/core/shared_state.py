@@ -29,8 +29,7 @@ from sqlalchemy import String, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, Database, rowcount
-from bot.tickets.models import UTCDateTime, utcnow
+from bot.core.db import Base, Database, UTCDateTime, rowcount, utcnow
 
 log = logging.getLogger(__name__)
 

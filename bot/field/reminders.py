@@ -15,11 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.channels.delivery import push_to_conversation
-from bot.core.db import Database
+from bot.core.db import Database, utcnow
 from bot.core.settings import Settings
 from bot.field.care import checklist
 from bot.field.models import CareReminder
-from bot.tickets.models import utcnow
 
 log = logging.getLogger(__name__)
 HEAD = "⏰ 定期保养提醒：花几分钟照着做一遍，机器更耐用～"

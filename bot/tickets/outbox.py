@@ -35,12 +35,12 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from bot.core.db import Database
+from bot.core.db import Database, utcnow
 from bot.core.outbox import DEAD, DELIVERED, PENDING, Attempt, LeasedOutboxWorker, RetryPolicy, backoff_delay
 from bot.core.settings import Settings
 from bot.tickets import OutboxEventDelivered, OutboxEventNotFound
 from bot.tickets.cursors import decode_cursor, encode_cursor
-from bot.tickets.models import OutboxEvent, Ticket, TicketEvent, utcnow
+from bot.tickets.models import OutboxEvent, Ticket, TicketEvent
 from bot.tickets.schemas import OutboxEventOut, OutboxPage
 from bot.tickets.states import EventType
 
