@@ -28,14 +28,24 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, cast
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ForeignKey, Index, Integer, String, Table, Text, select, update
+from sqlalchemy import ForeignKey, Integer, String, Table, Text, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.channels.text import split_text
 from bot.conversations.models import ConversationMessage
-from bot.core.db import Base, Database, UTCDateTime, rowcount, utcnow
-from bot.core.outbox import DEAD, DELIVERED, FAILED, PENDING, Attempt, LeasedOutboxWorker, RetryPolicy
+from bot.core.db import Base, Database, rowcount, utcnow
+from bot.core.outbox import (
+    DEAD,
+    DELIVERED,
+    FAILED,
+    PENDING,
+    Attempt,
+    LeasedOutboxRow,
+    LeasedOutboxWorker,
+    RetryPolicy,
+    requeue,
+)
 from bot.core.settings import Settings
 from bot.tickets.cursors import decode_cursor, encode_cursor
 from bot.tickets.models import Notification
@@ -49,12 +59,17 @@ Kind = Literal["reply", "staff", "notice", "notification"]
 KINDS = ("reply", "staff", "notice", "notification")
 
 
-class ChannelMessage(Base):
-    """One text for one recipient on WeChat or WeCom; ``status``: pending → delivered | failed | dead."""
+class ChannelMessage(LeasedOutboxRow, Base):
+    """One text for one recipient on WeChat or WeCom; ``status``: pending → delivered | failed | dead.
+
+    The lease and retry columns come from ``LeasedOutboxRow``; messages of one conversation go
+    out in order, and a recipient's rows are found by ``requeue_blocked`` and ``cancel_pending``.
+    """
 
     __tablename__ = "channel_outbox"
+    group_column = "conversation_id"
+    extra_indexes = (("recipient", "status"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[str] = mapped_column(String(36), unique=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -68,22 +83,8 @@ class ChannelMessage(Base):
         ForeignKey("conversation_messages.id", ondelete="SET NULL")
     )
     notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(10))
-    attempts: Mapped[int] = mapped_column(Integer)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    locked_by: Mapped[str | None] = mapped_column(String(64))
-    last_error: Mapped[str | None] = mapped_column(Text)
-    last_status_code: Mapped[int | None] = mapped_column(Integer)
-    last_errcode: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    __table_args__ = (
-        Index("ix_channel_outbox_status_next_attempt_at", "status", "next_attempt_at"),
-        Index("ix_channel_outbox_conversation_id_status", "conversation_id", "status"),
-        Index("ix_channel_outbox_recipient_status", "recipient", "status"),
-    )
+    # The WeChat/WeCom errcode of the last attempt (45015, 45047: see BLOCKED_CODES).
+    last_errcode: Mapped[int | None] = mapped_column(Integer, sort_order=1)
 
 
 class ChannelMessageOut(BaseModel):
@@ -265,9 +266,7 @@ def retry_message(db: Database, message_id: str, now: datetime | None = None) ->
         if row is None:
             return None
         if row.status != DELIVERED:
-            row.status = PENDING
-            row.attempts = 0
-            row.next_attempt_at = now
+            requeue(row, now)
             log.info("channel message %s queued again by staff", message_id)
         return message_out(row)
 
@@ -298,7 +297,7 @@ class ChannelOutboxWorker(LeasedOutboxWorker):
     """Sends due ``channel_outbox`` rows through the sender of their channel."""
 
     table = cast(Table, ChannelMessage.__table__)
-    group_column = "conversation_id"
+    group_column = ChannelMessage.group_column
     claim_columns = (
         "message_id",
         "channel",
