@@ -18,6 +18,8 @@ from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, create_
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from bot.core.private_files import private_dir, private_file
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 # Stable constraint names so Alembic migrations work on SQLite and PostgreSQL alike.
@@ -88,8 +90,6 @@ def make_engine(
         path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:" and not path.startswith("file:"):
             # Transcripts, tickets and trackers: a new database and its folder are the owner's only.
-            from bot.core.private_files import private_dir, private_file
-
             folder = Path(path).parent
             if not folder.exists():
                 private_dir(folder)

@@ -31,7 +31,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -172,8 +172,6 @@ def retry_event(db: Database, event_id: str, now: datetime | None = None) -> Out
 
 
 def counts(db: Database) -> dict[str, int]:
-    from sqlalchemy import func
-
     with db.session() as s:
         rows = s.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)).all()
     result = {PENDING: 0, DELIVERED: 0, DEAD: 0}
