@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import case, distinct, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from bot.analytics.clusters import group_questions
 from bot.analytics.models import FaqTurn
 from bot.analytics.period import Period, in_period, local_day
 from bot.analytics.turns import answered, unanswered, unanswered_questions
@@ -184,8 +185,6 @@ def overview(
         ).scalar_one()
     top = []
     if engine is not None and items:
-        from bot.analytics.clusters import group_questions
-
         top = group_questions(items, engine, similarity)[:groups]
     return Overview(period, list(days.values()), totals, tickets, replies, entries, top)
 

@@ -139,7 +139,7 @@ class Database:
 
 
 def alembic_config(url: str):
-    from alembic.config import Config
+    from alembic.config import Config  # local import: alembic is only needed to migrate
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -149,7 +149,7 @@ def alembic_config(url: str):
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (idempotent)."""
-    from alembic import command
+    from alembic import command  # local import: alembic is only needed to migrate
 
     if url.startswith("sqlite"):
         make_engine(url).dispose()  # creates the parent folder

@@ -151,7 +151,7 @@ class RedisState:
     PREFIX = "posbot:"
 
     def __init__(self, url: str):
-        import redis
+        import redis  # local import: redis is optional, only for a shared Redis
 
         self.client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
         self._delete_if = self.client.register_script(_DELETE_IF)
