@@ -22,6 +22,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import yaml
+
 from actions.common import button, step_kind
 from bot.faq.triage import AREA_LABELS
 
@@ -102,8 +104,6 @@ KINDS = ("answer", "code", "suggestions", "topic", "dont_know", "out_of_scope", 
 
 def domain_out_of_scope_texts(domain_file) -> list[str]:
     """The ``utter_out_of_scope`` texts of ``domain.yml`` (what the out_of_scope intent replies)."""
-    import yaml
-
     with open(domain_file, encoding="utf-8") as fh:
         domain = yaml.safe_load(fh)
     return [r["text"] for r in (domain.get("responses") or {}).get("utter_out_of_scope", []) if r.get("text")]

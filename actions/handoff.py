@@ -39,6 +39,7 @@ from actions.common import (
     transcript,
 )
 from bot.conversations import hours
+from bot.tickets.schemas import TicketCreate, TicketPatch
 from bot.vocabulary import channel_of
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,6 @@ def open_ticket_of(tracker: Tracker):
 
 def _attach(ticket, tracker: Tracker, reason: str):
     """Note on the open ticket why a person is needed now (once per message); urgent raises it."""
-    from bot.tickets.schemas import TicketPatch
-
     svc = services().tickets
     note = _description(tracker, reason)
     try:
@@ -95,8 +94,6 @@ def _attach(ticket, tracker: Tracker, reason: str):
 
 def _create_ticket(tracker: Tracker, reason: str):
     """The handoff ticket, or None when the ticket service cannot take it (logged)."""
-    from bot.tickets.schemas import TicketCreate
-
     try:
         data = TicketCreate(
             category="handoff",

@@ -27,12 +27,14 @@ from actions.common import (
     in_form,
     latest_intent,
     services,
+    stable_key,
     step_kind,
     value_before_message,
 )
 from actions.feedback import REASONS, record_vote
 from actions.offers import faq_entry, offer_handoff, offer_ticket, ticket_category_for
 from actions.ticket_submit import form_instance, submission_key
+from actions.validators import parse_rating
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +134,8 @@ class ActionStaleButton(Action):
         """A vote, a reason or a rating clicked during the form: record it, the form goes on."""
         rating = entity(tracker, "rating")
         if rating is not None:
-            from actions.validators import parse_rating
-
             value = parse_rating(str(rating))
             if value and 1 <= value <= 5:
-                from actions.common import stable_key
-
                 key = stable_key(tracker.sender_id, "rating", clicked_step(tracker))
                 try:
                     services().conversations.record_rating(tracker.sender_id, value, dedupe_key=key)

@@ -34,8 +34,11 @@ from actions.common import (
     verified_merchant_id,
 )
 from actions.validators import normalize, parse_phone
+from bot.field.when import HALF_LABELS, day_label
 from bot.masking import mask_id
+from bot.tickets import TicketNotFound
 from bot.tickets.numbers import find_ticket_number
+from bot.tickets.schemas import TicketFilters
 from bot.vocabulary import CATEGORY_LABELS
 
 log = logging.getLogger(__name__)
@@ -95,8 +98,6 @@ def describe(ticket, tz: ZoneInfo) -> str:
     )
     field = getattr(ticket, "field", None)
     if field is not None and field.outcome is None and status in ACTIVE and field.scheduled_date:
-        from bot.field.when import HALF_LABELS, day_label
-
         when = day_label(field.scheduled_date) + HALF_LABELS.get(field.half_day or "", "")
         lines += st.field_when_line(field.kind, when)
     return lines
@@ -125,9 +126,6 @@ def overview(tickets: list, tz: ZoneInfo) -> str:
 def own_tickets(tracker: Tracker) -> list:
     """This conversation's tickets, the ones proved with their phone this session, and the
     verified merchant's from any channel."""
-    from bot.tickets import TicketNotFound
-    from bot.tickets.schemas import TicketFilters
-
     svc = services().tickets
     found = {t.number: t for t in svc.list_for_conversation(tracker.sender_id, limit=50)}
     for number in tracker.get_slot(VERIFIED) or []:
@@ -154,8 +152,6 @@ def ask_phone(dispatcher: CollectingDispatcher, number: str) -> list[EventType]:
 
 
 def by_number(dispatcher: CollectingDispatcher, tracker: Tracker, number: str, tz: ZoneInfo) -> list[EventType]:
-    from bot.tickets import TicketNotFound
-
     try:
         ticket = services().tickets.get(number)
     except TicketNotFound:
@@ -176,8 +172,6 @@ def by_number(dispatcher: CollectingDispatcher, tracker: Tracker, number: str, t
 
 def verify_phone(dispatcher: CollectingDispatcher, tracker: Tracker, number: str, tz: ZoneInfo) -> list[EventType]:
     """The merchant answered the phone question for ``number``."""
-    from bot.tickets import TicketNotFound
-
     phone, _ = parse_phone(revealed_text(tracker))  # the chat masked it; the vault has the number
     if phone is None and latest_intent(tracker) == "deny":
         dispatcher.utter_message(text=st.check_safely())

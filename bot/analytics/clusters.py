@@ -80,7 +80,7 @@ def _labels(distinct: list[str], encoder, threshold: float) -> dict[str, str]:
     """Text -> the name of its cluster (the cluster's first text in sorted order)."""
     if len(distinct) < 2:
         return {k: k for k in distinct}
-    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.cluster import AgglomerativeClustering  # local import: scikit-learn is heavy
 
     vectors = encode(encoder, distinct).astype(np.float64)
     model = AgglomerativeClustering(

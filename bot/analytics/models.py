@@ -11,8 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base
-from bot.tickets.models import UTCDateTime
+from bot.core.db import Base, UTCDateTime
 
 # What the bot did with a question, in three: it answered (an entry or the response-code
 # table), it offered candidates (suggest / closest), or it had no answer (none / clarify).

@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import case, distinct, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from bot.analytics.clusters import group_questions
 from bot.analytics.models import FaqTurn
 from bot.analytics.period import Period, in_period, local_day
 from bot.analytics.turns import answered, unanswered, unanswered_questions
@@ -46,8 +47,8 @@ from bot.conversations.models import (
     FaqFeedback,
     Handoff,
 )
-from bot.core.db import Database
-from bot.tickets.models import Ticket, UTCDateTime
+from bot.core.db import Database, UTCDateTime
+from bot.tickets.models import Ticket
 
 RATING_ATTRIBUTION = timedelta(minutes=30)
 # Ratings of a handoff that ended or a ticket resolved (bot.chat.service.rating_key): about people.
@@ -184,8 +185,6 @@ def overview(
         ).scalar_one()
     top = []
     if engine is not None and items:
-        from bot.analytics.clusters import group_questions
-
         top = group_questions(items, engine, similarity)[:groups]
     return Overview(period, list(days.values()), totals, tickets, replies, entries, top)
 

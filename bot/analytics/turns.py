@@ -27,9 +27,8 @@ from sqlalchemy.orm import Session
 from bot.analytics.models import RESOLUTIONS, FaqTurn
 from bot.analytics.period import Period, in_period
 from bot.conversations.models import CONV_ID_MAX, Conversation
-from bot.core.db import Database, rowcount
+from bot.core.db import Database, rowcount, utcnow
 from bot.masking import mask_pii
-from bot.tickets.models import utcnow
 from bot.vocabulary import channel_of
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 from bot.analytics.clusters import Group, group_questions
 from bot.analytics.turns import FaqTurnLog, unanswered_questions
-from bot.core.db import Database
-from bot.tickets.models import utcnow
+from bot.core.db import Database, utcnow
+from bot.faq.store import KbStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,6 @@ class UnansweredQueue:
             return True
         if getattr(self.settings, "faq_source", None) != "db":
             return False
-        from bot.faq.store import KbStore, StoreError
-
         try:
             return not KbStore(self.db, self.settings.faq_dir).get(entry_id).retired
         except StoreError:

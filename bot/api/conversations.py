@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.api.auth import ConversationsRead, ConversationsWrite
 from bot.api.deps import ConversationsDep, TicketsDep
 from bot.api.errors import AUTH_RESPONSES, Responses
-from bot.channels.outbox import with_deliveries
+from bot.channels.outbox_staff import with_deliveries
 from bot.conversations.context import ConversationContext, conversation_context
 from bot.conversations.schemas import ConversationDetail, ConversationState, FeedbackSummary, MessageOut
 from bot.conversations.service import ConversationNotFound

@@ -15,8 +15,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from bot.api.auth import ConversationsRead, ConversationsWrite
 from bot.api.deps import DbDep
 from bot.api.errors import AUTH_RESPONSES, Responses
-from bot.channels import outbox
-from bot.channels.outbox import ChannelMessageOut, ChannelMessagePage
+from bot.channels import outbox_staff
+from bot.channels.outbox_staff import ChannelMessageOut, ChannelMessagePage
 
 router = APIRouter(prefix="/api/deliveries", tags=["deliveries"])
 
@@ -39,12 +39,12 @@ def list_deliveries(
     limit: int = Query(50, ge=1, le=100),
 ):
     """Active messages of one status, oldest first."""
-    return outbox.list_messages(db, status_, cursor=cursor, limit=limit)
+    return outbox_staff.list_messages(db, status_, cursor=cursor, limit=limit)
 
 
 @router.get("/{message_id}", response_model=ChannelMessageOut, responses={**_AUTH, **_NOT_FOUND})
 def get_delivery(message_id: str, db: DbDep, key: ConversationsRead):
-    row = outbox.get_message(db, message_id)
+    row = outbox_staff.get_message(db, message_id)
     if row is None:
         raise _not_found(message_id)
     return row
@@ -53,7 +53,7 @@ def get_delivery(message_id: str, db: DbDep, key: ConversationsRead):
 @router.post("/{message_id}/retry", response_model=ChannelMessageOut, responses={**_AUTH, **_NOT_FOUND})
 def retry_delivery(message_id: str, db: DbDep, key: ConversationsWrite):
     """Queue a failed or dead message again (a delivered one is left alone: it would arrive twice)."""
-    row = outbox.retry_message(db, message_id)
+    row = outbox_staff.retry_message(db, message_id)
     if row is None:
         raise _not_found(message_id)
     return row

@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.channels import outbox
+from bot.core.db import utcnow
 from bot.core.settings import Settings
-from bot.tickets.models import utcnow
 
 # WeChat openids are 28 characters of [A-Za-z0-9_-]; WeCom userids 1-64 of letters, digits and _-@.
 RECIPIENT_RE = {

@@ -16,6 +16,9 @@ Each row has its own ``message_id``; an optional ``dedupe_key`` makes enqueueing
 (a retried request never queues a message twice). A row is sent at most once per claim: the
 only window for a second send is a process killed after WeChat accepted the message and
 before the result was committed (WeCom's duplicate check covers that window there).
+
+What staff see of these rows (listings, per-conversation deliveries, retry) is
+``bot.channels.outbox_staff``.
 """
 
 from __future__ import annotations
@@ -25,20 +28,25 @@ import random
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol, cast
+from typing import Literal, Protocol, cast
 
-from pydantic import BaseModel, Field
-from sqlalchemy import ForeignKey, Index, Integer, String, Table, Text, select, update
+from sqlalchemy import ForeignKey, Integer, String, Table, Text, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.channels.text import split_text
 from bot.conversations.models import ConversationMessage
-from bot.core.db import Base, Database, rowcount
-from bot.core.outbox import DEAD, DELIVERED, FAILED, PENDING, Attempt, LeasedOutboxWorker, RetryPolicy
+from bot.core.db import Base, Database, rowcount, utcnow
+from bot.core.outbox import (
+    FAILED,
+    PENDING,
+    Attempt,
+    LeasedOutboxRow,
+    LeasedOutboxWorker,
+    RetryPolicy,
+)
 from bot.core.settings import Settings
-from bot.tickets.cursors import decode_cursor, encode_cursor
-from bot.tickets.models import Notification, UTCDateTime, utcnow
+from bot.tickets.models import Notification
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +57,17 @@ Kind = Literal["reply", "staff", "notice", "notification"]
 KINDS = ("reply", "staff", "notice", "notification")
 
 
-class ChannelMessage(Base):
-    """One text for one recipient on WeChat or WeCom; ``status``: pending → delivered | failed | dead."""
+class ChannelMessage(LeasedOutboxRow, Base):
+    """One text for one recipient on WeChat or WeCom; ``status``: pending → delivered | failed | dead.
+
+    The lease and retry columns come from ``LeasedOutboxRow``; messages of one conversation go
+    out in order, and a recipient's rows are found by ``requeue_blocked`` and ``cancel_pending``.
+    """
 
     __tablename__ = "channel_outbox"
+    group_column = "conversation_id"
+    extra_indexes = (("recipient", "status"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[str] = mapped_column(String(36), unique=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -68,65 +81,8 @@ class ChannelMessage(Base):
         ForeignKey("conversation_messages.id", ondelete="SET NULL")
     )
     notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id", ondelete="SET NULL"))
-    status: Mapped[str] = mapped_column(String(10))
-    attempts: Mapped[int] = mapped_column(Integer)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    locked_by: Mapped[str | None] = mapped_column(String(64))
-    last_error: Mapped[str | None] = mapped_column(Text)
-    last_status_code: Mapped[int | None] = mapped_column(Integer)
-    last_errcode: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    __table_args__ = (
-        Index("ix_channel_outbox_status_next_attempt_at", "status", "next_attempt_at"),
-        Index("ix_channel_outbox_conversation_id_status", "conversation_id", "status"),
-        Index("ix_channel_outbox_recipient_status", "recipient", "status"),
-    )
-
-
-class ChannelMessageOut(BaseModel):
-    message_id: str
-    channel: str
-    conversation_id: str
-    kind: str = Field(..., description="reply (a slow bot answer) | staff | notice | notification")
-    text: str
-    part: int
-    parts: int
-    status: str = Field(..., description="pending | delivered | failed (refused, not retried) | dead")
-    attempts: int
-    last_errcode: int | None = Field(None, description="The WeChat/WeCom errcode of the last attempt (e.g. 45015).")
-    last_error: str | None = None
-    conversation_message_id: int | None = None
-    created_at: datetime
-    delivered_at: datetime | None = None
-    next_attempt_at: datetime | None = None
-
-
-class ChannelMessagePage(BaseModel):
-    items: list[ChannelMessageOut]
-    next_cursor: str | None = None
-
-
-def message_out(m: ChannelMessage) -> ChannelMessageOut:
-    return ChannelMessageOut(
-        message_id=m.message_id,
-        channel=m.channel,
-        conversation_id=m.conversation_id,
-        kind=m.kind,
-        text=m.text,
-        part=m.part,
-        parts=m.parts,
-        status=m.status,
-        attempts=m.attempts,
-        last_errcode=m.last_errcode,
-        last_error=m.last_error,
-        conversation_message_id=m.conversation_message_id,
-        created_at=m.created_at,
-        delivered_at=m.delivered_at,
-        next_attempt_at=m.next_attempt_at if m.status == PENDING else None,
-    )
+    # The WeChat/WeCom errcode of the last attempt (45015, 45047: see BLOCKED_CODES).
+    last_errcode: Mapped[int | None] = mapped_column(Integer, sort_order=1)
 
 
 # --- writing side ---------------------------------------------------------------------------
@@ -220,58 +176,6 @@ def cancel_pending(db: Database, channel: str, recipient: str, reason: str) -> i
         return rowcount(done)
 
 
-# --- reading and operations (staff API) ------------------------------------------------------
-
-
-def for_conversation(db: Database, conversation_id: str, limit: int = 200) -> list[ChannelMessageOut]:
-    """The latest active messages of one conversation, oldest first."""
-    with db.session() as s:
-        rows = s.execute(
-            select(ChannelMessage)
-            .where(ChannelMessage.conversation_id == conversation_id)
-            .order_by(ChannelMessage.id.desc())
-            .limit(max(1, min(limit, 1000)))
-        ).scalars()
-        return [message_out(m) for m in reversed(list(rows))]
-
-
-def list_messages(db: Database, status: str, *, cursor: str | None = None, limit: int = 50) -> ChannelMessagePage:
-    """Rows of one status, oldest first, keyset-paginated."""
-    limit = max(1, min(limit, 100))
-    with db.session() as s:
-        q = select(ChannelMessage).where(ChannelMessage.status == status)
-        if cursor:
-            q = q.where(ChannelMessage.id > decode_cursor("c1", cursor))
-        rows = s.execute(q.order_by(ChannelMessage.id).limit(limit + 1)).scalars().all()
-        items = [message_out(m) for m in rows[:limit]]
-        nxt = encode_cursor("c1", rows[limit - 1].id) if len(rows) > limit else None
-    return ChannelMessagePage(items=items, next_cursor=nxt)
-
-
-def get_message(db: Database, message_id: str) -> ChannelMessageOut | None:
-    with db.session() as s:
-        row = s.execute(select(ChannelMessage).where(ChannelMessage.message_id == message_id)).scalar_one_or_none()
-        return message_out(row) if row is not None else None
-
-
-def retry_message(db: Database, message_id: str, now: datetime | None = None) -> ChannelMessageOut | None:
-    """Queue a failed or dead message again with a fresh attempt budget; None if unknown.
-
-    A delivered message is returned unchanged: sending it again would reach the merchant twice.
-    """
-    now = now or utcnow()
-    with db.session() as s:
-        row = s.execute(select(ChannelMessage).where(ChannelMessage.message_id == message_id)).scalar_one_or_none()
-        if row is None:
-            return None
-        if row.status != DELIVERED:
-            row.status = PENDING
-            row.attempts = 0
-            row.next_attempt_at = now
-            log.info("channel message %s queued again by staff", message_id)
-        return message_out(row)
-
-
 # --- delivery side ---------------------------------------------------------------------------
 
 
@@ -298,7 +202,7 @@ class ChannelOutboxWorker(LeasedOutboxWorker):
     """Sends due ``channel_outbox`` rows through the sender of their channel."""
 
     table = cast(Table, ChannelMessage.__table__)
-    group_column = "conversation_id"
+    group_column = ChannelMessage.group_column
     claim_columns = (
         "message_id",
         "channel",
@@ -381,33 +285,3 @@ class ChannelOutboxWorker(LeasedOutboxWorker):
 
 def blocked_since(settings: Settings, now: datetime) -> datetime:
     return now - timedelta(days=settings.push_resend_days)
-
-
-def summary(rows: list[ChannelMessageOut]) -> dict[str, Any]:
-    """One delivery state for a message sent in several parts: the least delivered part wins."""
-    order = {FAILED: 0, DEAD: 1, PENDING: 2, DELIVERED: 3}
-    worst = min(rows, key=lambda r: order.get(r.status, 0))
-    return {
-        "status": worst.status,
-        "errcode": worst.last_errcode,
-        "error": worst.last_error,
-        "attempts": max(r.attempts for r in rows),
-        "delivered_at": worst.delivered_at if worst.status == DELIVERED else None,
-        "message_id": worst.message_id,
-    }
-
-
-def with_deliveries(detail, db: Database):
-    """A conversation detail (``bot.conversations.schemas``) with each message's active delivery filled in."""
-    from bot.conversations.schemas import DeliveryOut
-
-    rows = for_conversation(db, detail.conversation_id, limit=1000)
-    by_message: dict[int, list[ChannelMessageOut]] = {}
-    for r in rows:
-        if r.conversation_message_id is not None:
-            by_message.setdefault(r.conversation_message_id, []).append(r)
-    messages = [
-        m.model_copy(update={"delivery": DeliveryOut(**summary(by_message[m.id]))}) if m.id in by_message else m
-        for m in detail.messages
-    ]
-    return detail.model_copy(update={"messages": messages, "deliveries": rows})

@@ -46,10 +46,10 @@ from bot.channels.text import (
 )
 from bot.channels.wechat_dedupe import WeChatMessageStore, answer_once
 from bot.chat.service import ChatReply, ChatService, collect_updates
+from bot.core.db import utcnow
 from bot.core.settings import Settings
 from bot.core.shared_state import SharedState
 from bot.rasa.client import BotMessage, last_bot_buttons
-from bot.tickets.models import utcnow
 from bot.vocabulary import conversation_id
 
 log = logging.getLogger(__name__)

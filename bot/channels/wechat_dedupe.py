@@ -23,8 +23,7 @@ from sqlalchemy import String, Text, delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, Database, rowcount
-from bot.tickets.models import UTCDateTime, utcnow
+from bot.core.db import Base, Database, UTCDateTime, rowcount, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -34,6 +34,7 @@ from anyio import to_thread
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.conversations import hours
+from bot.conversations.vault import PhoneVault
 from bot.core.services import Services
 from bot.masking import PHONE, find_pii, mask_pii
 from bot.rasa.client import BotMessage, RasaClient, RasaUnavailable
@@ -98,8 +99,6 @@ class ChatService:
         if self._vault is None:
             vault = getattr(self.services, "vault", None)
             if vault is None:
-                from bot.conversations.vault import PhoneVault
-
                 vault = PhoneVault.from_settings(self.services.db, self.services.settings)
             self._vault = vault
         return self._vault

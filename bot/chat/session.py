@@ -21,6 +21,7 @@ from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from bot.core.private_files import ensure_token
 from bot.core.settings import Settings
 
 SALT = "posbot.chat.session.v1"
@@ -61,8 +62,6 @@ def session_secret(settings: Settings) -> str:
     configured = settings.chat_session_secret.get_secret_value()
     if configured:
         return configured
-    from bot.rasa.stack import ensure_token
-
     return ensure_token(Path(settings.data_dir) / KEY_FILE)
 
 

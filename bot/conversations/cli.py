@@ -46,7 +46,7 @@ def conversations() -> None:
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 def prune_command(older_than: timedelta | None, dry_run: bool) -> None:
     """Delete old conversations: transcripts, photos, the phone vault and Rasa's tracker events."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from sqlalchemy.exc import OperationalError, ProgrammingError  # local import: keeps `posbot --help` fast
 
     from bot.conversations.retention import prune
     from bot.core.db import Database
@@ -72,7 +72,7 @@ def prune_command(older_than: timedelta | None, dry_run: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Only count the rows that still hold personal data in clear.")
 def mask_existing_command(dry_run: bool) -> None:
     """Mask phone, bank-card and ID numbers stored in clear by versions before masking at the door."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from sqlalchemy.exc import OperationalError, ProgrammingError  # local import: keeps `posbot --help` fast
 
     from bot.conversations.remask import mask_existing
     from bot.core.db import Database

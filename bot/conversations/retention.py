@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, and_, delete, func, inspect, or_, select
+from sqlalchemy import MetaData, Table, and_, delete, func, inspect, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -44,10 +44,9 @@ from bot.conversations.models import (
     OfferedButton,
 )
 from bot.conversations.vault import ConversationPii
-from bot.core.db import Database, rowcount
+from bot.core.db import Database, rowcount, utcnow
 from bot.core.outbox import PENDING
 from bot.field.models import CareReminder
-from bot.tickets.models import utcnow
 
 RASA_EVENTS = "events"  # Rasa's SQLTrackerStore table (bot.rasa_ext.tracker_store)
 BATCH = 200
@@ -94,8 +93,6 @@ def _events_table(db: Database) -> Table | None:
     """Rasa's events table, when Rasa ever ran on this database."""
     if not inspect(db.engine).has_table(RASA_EVENTS):
         return None
-    from sqlalchemy import MetaData
-
     return Table(RASA_EVENTS, MetaData(), autoload_with=db.engine)
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bot.channels.outbox import ChannelMessageOut
+from bot.channels.outbox_staff import ChannelMessageOut
 
 Direction = Literal["in", "out", "staff"]
 Vote = Literal["up", "down"]

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.conversations.models import CONV_ID_MAX, Conversation, ConversationAttachment, ConversationMessage, Handoff
 from bot.conversations.schemas import AttachmentOut, ConversationState, HandoffOut, MessageOut
-from bot.core.db import Database
-from bot.tickets.models import utcnow
+from bot.core.db import Database, utcnow
 from bot.vocabulary import channel_of
 
 

@@ -30,9 +30,9 @@ from sqlalchemy import Index, Integer, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, Database
+from bot.core.db import Base, Database, UTCDateTime, utcnow
+from bot.core.private_files import ensure_token
 from bot.masking import MASKED_PHONE_RE, is_phone, mask_phone
-from bot.tickets.models import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,6 @@ def vault_key(settings) -> bytes:
     """32 bytes from the configured secret, else from a key generated once into the data dir."""
     secret = settings.pii_vault_key.get_secret_value()
     if not secret:
-        from bot.rasa.stack import ensure_token
-
         secret = ensure_token(Path(settings.data_dir) / KEY_FILE)
     return hashlib.sha256(secret.encode("utf-8")).digest()
 

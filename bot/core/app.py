@@ -15,7 +15,46 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 
+from bot.api import (
+    actions,
+    analytics,
+    chat,
+    chat_photos,
+    chat_rating,
+    chat_session,
+    chat_updates,
+    conversations,
+    deliveries,
+    faq,
+    field,
+    health,
+    kb,
+    staff,
+    tickets,
+    wechat,
+)
+from bot.api.actions import make_executor
+from bot.api.errors import COMMON_RESPONSES, install_error_handlers
+from bot.api.limits import BodyLimit, too_large
+from bot.api.ratelimit import Limiter, RateLimitMiddleware
+from bot.api.security import PublicStaticFiles, SecurityHeaders
+from bot.channels.outbox import ChannelOutboxWorker
+from bot.channels.tencent import build_senders
+from bot.channels.wechat import WeChatChannel
+from bot.channels.wechat_dedupe import WeChatMessageStore
+from bot.channels.wecom import WeComChannel
+from bot.chat.service import ChatService
+from bot.chat.session import SessionTokens
+from bot.conversations.service import ConversationService
+from bot.core.db import Database
+from bot.core.private_files import harden_process
+from bot.core.services import Services, set_services
 from bot.core.settings import Settings, get_settings
+from bot.core.shared_state import make_shared_state
+from bot.faq.engine import FaqEngine
+from bot.rasa.client import RasaClient
+from bot.tickets.outbox import OutboxWorker
+from bot.tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -23,15 +62,7 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 def build_services(settings: Settings):
     """Create the process-wide services from settings (database, FAQ engine, tickets, conversations)."""
-    from bot.core.private_files import harden_process
-
     harden_process()  # files it creates 0600/0700, personal data masked in its logs
-    from bot.conversations.service import ConversationService
-    from bot.core.db import Database
-    from bot.core.services import Services
-    from bot.faq.engine import FaqEngine
-    from bot.tickets.service import TicketService
-
     db = Database(
         settings.effective_database_url,
         settings.sqlite_synchronous,
@@ -50,13 +81,6 @@ def build_services(settings: Settings):
 
 async def start_channels(app: FastAPI, settings: Settings, services):
     """The WeChat / WeCom callback channels that are configured, and the worker pushing their active messages."""
-    from bot.channels.outbox import ChannelOutboxWorker
-    from bot.channels.tencent import build_senders
-    from bot.channels.wechat import WeChatChannel
-    from bot.channels.wechat_dedupe import WeChatMessageStore
-    from bot.channels.wecom import WeComChannel
-    from bot.core.shared_state import make_shared_state
-
     state = make_shared_state(services.db, settings.redis_url)
     messages = WeChatMessageStore(services.db)
     app.state.wechat = app.state.wecom = None
@@ -83,13 +107,6 @@ async def start_channels(app: FastAPI, settings: Settings, services):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    from bot.api.actions import make_executor
-    from bot.chat.service import ChatService
-    from bot.chat.session import SessionTokens
-    from bot.core.services import set_services
-    from bot.rasa.client import RasaClient
-    from bot.tickets.outbox import OutboxWorker
-
     settings: Settings = app.state.settings
     services = app.state.services = build_services(settings)
     set_services(services)  # rasa-sdk creates action instances itself; they find services here
@@ -123,29 +140,6 @@ async def lifespan(app: FastAPI):
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    from bot.api import (
-        actions,
-        analytics,
-        chat,
-        chat_photos,
-        chat_rating,
-        chat_session,
-        chat_updates,
-        conversations,
-        deliveries,
-        faq,
-        field,
-        health,
-        kb,
-        staff,
-        tickets,
-        wechat,
-    )
-    from bot.api.errors import COMMON_RESPONSES, install_error_handlers
-    from bot.api.limits import BodyLimit, too_large
-    from bot.api.ratelimit import Limiter, RateLimitMiddleware
-    from bot.api.security import PublicStaticFiles, SecurityHeaders
-
     settings = settings or get_settings()
     docs = settings.docs_exposed  # production: no /docs, /redoc, /openapi.json (docs/operations.md)
     app = FastAPI(

@@ -2,18 +2,23 @@
 
 One engine per process, created from settings. SQLite is the embedded default;
 it is shared with Rasa's tracker store, so it runs in WAL mode with a busy
-timeout to let both processes write.
+timeout to let both processes write. Every table stores times through
+``UTCDateTime`` (timezone-aware UTC on both backends); ``utcnow`` is the clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, MetaData, Result, create_engine, event
+from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from bot.core.private_files import private_dir, private_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -29,6 +34,36 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite has no timezone type and hands back naive values; storing UTC and
+    re-attaching the zone on load makes both backends behave alike.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 DEFAULT_POOL_SIZE = 10
@@ -55,8 +90,6 @@ def make_engine(
         path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:" and not path.startswith("file:"):
             # Transcripts, tickets and trackers: a new database and its folder are the owner's only.
-            from bot.core.private_files import private_dir, private_file
-
             folder = Path(path).parent
             if not folder.exists():
                 private_dir(folder)
@@ -106,7 +139,7 @@ class Database:
 
 
 def alembic_config(url: str):
-    from alembic.config import Config
+    from alembic.config import Config  # local import: alembic is only needed to migrate
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -116,7 +149,7 @@ def alembic_config(url: str):
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (idempotent)."""
-    from alembic import command
+    from alembic import command  # local import: alembic is only needed to migrate
 
     if url.startswith("sqlite"):
         make_engine(url).dispose()  # creates the parent folder

@@ -19,8 +19,10 @@ Rows of one group (``group_column``: a ticket, a conversation) go out in order: 
 while an earlier row of its group is still pending. Database work runs in worker threads so
 neither a slow receiver nor a busy database blocks the event loop serving the API.
 
-Subclasses: ``bot.tickets.outbox.OutboxWorker`` (ticket webhooks) and
-``bot.channels.outbox.ChannelOutboxWorker`` (active WeChat / WeCom messages).
+An outbox table is a model with the ``LeasedOutboxRow`` columns and indexes; staff re-queue
+a dead or failed row with ``requeue``. Tables and workers: ``bot.tickets.models.OutboxEvent``
+with ``bot.tickets.outbox.OutboxWorker`` (ticket webhooks), ``bot.channels.outbox.ChannelMessage``
+with ``bot.channels.outbox.ChannelOutboxWorker`` (active WeChat / WeCom messages).
 """
 
 from __future__ import annotations
@@ -36,14 +38,59 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import Table, and_, exists, or_, select, update
+from sqlalchemy import Index, Integer, String, Table, Text, and_, exists, or_, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from bot.core.db import Database, rowcount
-from bot.tickets.models import utcnow
+from bot.core.db import Database, UTCDateTime, rowcount, utcnow
 
 PENDING, DELIVERED, DEAD, FAILED = "pending", "delivered", "dead", "failed"
+
+
+class LeasedOutboxRow:
+    """The columns and indexes every outbox table has; a model adds its payload and its group column.
+
+    ``status``: pending → delivered | failed | dead; ``locked_until``/``locked_by`` are the lease
+    of the worker delivering the row right now. The indexes serve the worker's "what is due"
+    scan and its per-group ordering check (``group_column``), plus the model's
+    ``extra_indexes`` (column tuples); each is named ``ix_<table>_<columns>``.
+
+    Columns keep the order of the migrations (``sort_order``): ``id`` first, then the model's
+    own columns, the lease columns, a model column with ``sort_order=1`` (the last attempt's
+    details), and the two timestamps last.
+    """
+
+    group_column: ClassVar[str]
+    extra_indexes: ClassVar[tuple[tuple[str, ...], ...]] = ()
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-1)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), sort_order=2)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), sort_order=2)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index, ...]:
+        table = cls.__tablename__  # type: ignore[attr-defined]
+        columns = (("status", "next_attempt_at"), (cls.group_column, "status"), *cls.extra_indexes)
+        return tuple(Index(f"ix_{table}_{'_'.join(cols)}", *cols) for cols in columns)
+
+
+def requeue(row: LeasedOutboxRow, now: datetime) -> None:
+    """Make a row due now with a fresh attempt budget (staff retrying a dead or failed row).
+
+    A pending row may be leased by a worker right now: its lease is left alone, only the
+    schedule and the attempt budget change. Whether the row may be re-queued at all (not once
+    delivered) is the caller's decision.
+    """
+    row.status = PENDING
+    row.attempts = 0
+    row.next_attempt_at = now
 
 
 def backoff_delay(attempts: int, base: float, maximum: float, rand: Callable[[], float] = random.random) -> float:

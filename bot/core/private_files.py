@@ -4,7 +4,8 @@ The data dir holds the SQLite database (transcripts, tickets, Rasa's trackers), 
 generated Rasa endpoints and tokens, and the logs; none of it is for other local users.
 ``harden_process`` sets the process umask to 077 so that whatever the process creates
 later (SQLite's -wal/-shm files, Rasa's files, log rotations) is private too, and masks
-personal data in its log records (bot.masking).
+personal data in its log records (bot.masking). ``ensure_token`` keeps a generated secret
+in such a file.
 
 Standard library only: ``bot.rasa.serve`` uses it in Rasa's Python 3.10 environment.
 """
@@ -12,6 +13,7 @@ Standard library only: ``bot.rasa.serve`` uses it in Rasa's Python 3.10 environm
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -44,6 +46,20 @@ def write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     os.chmod(path, FILE_MODE)  # an older file keeps its mode on O_CREAT
+
+
+def ensure_token(path: Path) -> str:
+    """A random secret kept in a private file: generated once, read back afterwards.
+
+    The Rasa API token, the chat session key and the phone vault key live in the data dir
+    this way, so restarts keep working without a configured secret.
+    """
+    if path.exists():
+        return path.read_text().strip()
+    private_dir(path.parent)
+    token = secrets.token_hex(24)
+    write_private(path, token)
+    return token
 
 
 def open_private_log(path: Path):

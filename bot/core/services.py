@@ -35,6 +35,7 @@ class Services:
     @cached_property
     def vault(self) -> PhoneVault:
         """Phone numbers typed in the chat, kept encrypted and briefly for the ticket form."""
+        # local import: keeps this module light (Rasa imports it via actions.common)
         from bot.conversations.vault import PhoneVault
 
         return PhoneVault.from_settings(self.db, self.settings)
@@ -42,6 +43,7 @@ class Services:
     @cached_property
     def field(self) -> FieldService:
         """Consumables deliveries and on-site visits on top of the tickets (bot/field)."""
+        # local import: keeps this module light (Rasa imports it via actions.common)
         from bot.field.service import FieldService
 
         return FieldService(self.tickets)
@@ -49,6 +51,7 @@ class Services:
     @cached_property
     def faq_turns(self) -> FaqTurnLog:
         """The FAQ turn log: what the chat's FAQ decisions were and what became of them."""
+        # local import: keeps this module light (Rasa imports it via actions.common)
         from bot.analytics.turns import FaqTurnLog
 
         return FaqTurnLog(self.db)
@@ -56,6 +59,7 @@ class Services:
     @property
     def codes(self) -> CodeTable:
         """The response-code table (data/codes/response_codes.yml), loaded once per process."""
+        # local import: keeps this module light (Rasa imports it via actions.common)
         from bot.faq.codes import default_codes
 
         return default_codes()
@@ -63,6 +67,7 @@ class Services:
     @property
     def lexicon(self) -> Lexicon:
         """Brands and domain vocabulary (data/lexicon/), loaded once per process."""
+        # local import: keeps this module light (Rasa imports it via actions.common)
         from bot.faq.lexicon import default_lexicon
 
         return default_lexicon()

@@ -29,8 +29,7 @@ from sqlalchemy import String, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base, Database, rowcount
-from bot.tickets.models import UTCDateTime, utcnow
+from bot.core.db import Base, Database, UTCDateTime, rowcount, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +151,7 @@ class RedisState:
     PREFIX = "posbot:"
 
     def __init__(self, url: str):
-        import redis
+        import redis  # local import: redis is optional, only for a shared Redis
 
         self.client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
         self._delete_if = self.client.register_script(_DELETE_IF)

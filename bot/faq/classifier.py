@@ -95,7 +95,7 @@ class EntryClassifier:
         counts = np.diff(offsets)
         if n_entries < 2 or n_entries > MAX_ENTRIES or (counts > 0).sum() < 2:
             return None
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression  # local import: scikit-learn is heavy
 
         labels = np.repeat(np.arange(n_entries), counts)
         start = time.perf_counter()

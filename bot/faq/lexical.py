@@ -18,6 +18,7 @@ IDF, so an off-topic question that shares one word ('怎么') with the KB stays 
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -148,9 +149,7 @@ def _tokenizer():
     global _jieba
     with _jieba_lock:
         if _jieba is None:
-            import logging
-
-            import jieba
+            import jieba  # local import: loading its dictionary is slow, only BM25 search needs it
 
             jieba.setLogLevel(logging.WARNING)
             tk = jieba.Tokenizer()

@@ -211,7 +211,7 @@ def _block(lines: list[str]) -> str:
 
 
 def _fold(text: str) -> str:
-    from bot.faq.encoders import to_simplified  # encoders imports this module
+    from bot.faq.encoders import to_simplified  # local import: import cycle (encoders imports this module)
 
     return to_simplified(unicodedata.normalize("NFKC", text or "")).lower()
 

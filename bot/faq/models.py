@@ -20,8 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base
-from bot.tickets.models import UTCDateTime
+from bot.core.db import Base, UTCDateTime
 
 ENTRY_ID_MAX = 100
 SOURCE_MAX = 100

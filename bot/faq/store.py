@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.core.db import Database
+from bot.core.db import Database, utcnow
 from bot.faq import sync
 from bot.faq.kb import KbError, KnowledgeBase, Problem, dedup_key
 from bot.faq.loader import build_kb, scalar_text
@@ -37,7 +37,6 @@ from bot.faq.models import ENTRY_ID_MAX, FaqEntryRow, FaqRevisionRow, FaqSourceR
 from bot.faq.tables import apply_fields, bump, entry_rows, lock, source_docs
 from bot.faq.versions import EntryView, VersionView, diff_states, record_version, snapshot, version_view
 from bot.faq.yaml_format import FIELDS, entry_doc
-from bot.tickets.models import utcnow
 
 EDITABLE = FIELDS[1:]
 

@@ -14,14 +14,13 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from bot.core.db import Database
+from bot.core.db import Database, utcnow
 from bot.faq.kb import KbError, semantic_hash
 from bot.faq.loader import kb_files, load_kb
 from bot.faq.models import FaqEntryRow, FaqNegativeRow, FaqSourceRow
 from bot.faq.tables import apply_fields, bump, entry_rows, lock, source_docs
 from bot.faq.versions import record_version, snapshot
 from bot.faq.yaml_format import dump_kb_file, read_sources
-from bot.tickets.models import utcnow
 
 log = logging.getLogger(__name__)
 

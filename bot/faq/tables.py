@@ -15,10 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.core.db import rowcount
+from bot.core.db import rowcount, utcnow
 from bot.faq.models import FaqEntryRow, FaqNegativeRow, FaqRevisionRow
 from bot.faq.yaml_format import entry_doc
-from bot.tickets.models import utcnow
 
 
 def lock(s: Session) -> FaqRevisionRow:

@@ -16,7 +16,7 @@ def field() -> None:
 @field.command("remind")
 def remind() -> None:
     """Send the care reminders that are due (idempotent; run it daily)."""
-    from bot.field.reminders import send_due
+    from bot.field.reminders import send_due  # local import: keeps `posbot --help` fast
 
     settings = get_settings()
     db = Database(settings.effective_database_url)

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.channels.delivery import push_to_conversation
-from bot.core.db import Database
+from bot.conversations.models import Conversation, ConversationMessage
+from bot.core.db import Database, utcnow
 from bot.core.settings import Settings
 from bot.field.care import checklist
 from bot.field.models import CareReminder
-from bot.tickets.models import utcnow
 
 log = logging.getLogger(__name__)
 HEAD = "⏰ 定期保养提醒：花几分钟照着做一遍，机器更耐用～"
@@ -73,8 +73,6 @@ def reminder_text() -> str:
 
 def send_due(db: Database, settings: Settings, *, now: datetime | None = None, limit: int = 500) -> int:
     """Queue every due reminder as a message of its conversation; returns how many were queued."""
-    from bot.conversations.models import Conversation, ConversationMessage
-
     now = now or utcnow()
     sent = 0
     text = reminder_text()

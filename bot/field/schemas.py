@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 from pydantic_core import PydanticCustomError
 
+from bot.core.settings import get_settings
+from bot.field.areas import service_area
+from bot.field.catalog import BY_CODE, max_quantity
 from bot.tickets.types import MASKED, Assignee, Note
 from bot.validation import BilingualModel, bounded, field_error
 from bot.vocabulary import FIELD_KIND_LABELS
@@ -31,9 +34,6 @@ class ItemIn(BilingualModel):
     )
 
     def _cross_field_errors(self) -> list[tuple[str, PydanticCustomError]]:
-        from bot.core.settings import get_settings
-        from bot.field.catalog import BY_CODE, max_quantity
-
         item = BY_CODE.get(self.code)
         if item is None:
             return [
@@ -82,8 +82,6 @@ class FieldIn(BilingualModel):
                 if getattr(self, name) is None:
                     problems.append((name, field_error(name, "上门服务时为必填项", "is required for a visit")))
         if self.address and not self.service_area:
-            from bot.field.areas import service_area
-
             self.service_area = service_area(self.address)
         if self.address and not self.service_area:
             problems.append(

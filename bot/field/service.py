@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.field.schemas import FieldDone
+from bot.field.when import Window
+from bot.staff.accounts import StaffNotFound, StaffStore
 from bot.tickets import (
     ConcurrentUpdate,
     FieldJobFinished,
@@ -100,8 +102,6 @@ class FieldService:
     def assign(self, number: str, maintainer: str | None, *, actor: str) -> TicketOut:
         """Give the job to a maintainer (an active staff account); an open ticket goes in progress."""
         if maintainer is not None:
-            from bot.staff.accounts import StaffNotFound, StaffStore
-
             try:
                 account = StaffStore(self.db).get(maintainer)
             except StaffNotFound:
@@ -159,8 +159,6 @@ class FieldService:
             }
             self.tickets._record(s, t, EventType.FIELD_CHANGED, actor, data, now)
             if tell_merchant:
-                from bot.field.when import Window
-
                 text = f"您的上门服务（工单 {t.number}）改到了 {Window(day, half).label()}。"
                 self.tickets._notify(s, t, actor, now, text)
 

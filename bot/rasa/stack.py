@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -19,20 +18,9 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-# write_private is re-exported: callers imported it from here before bot.core.private_files existed.
-from bot.core.private_files import UMASK, open_private_log, private_dir, tighten, write_private  # noqa: F401
+from bot.core.private_files import UMASK, ensure_token, open_private_log, private_dir, tighten, write_private
 from bot.core.settings import Settings
 from bot.rasa.project import PROJECT_ROOT, rasa_env, rasa_python, render_endpoints
-
-
-def ensure_token(path: Path) -> str:
-    """A random Rasa API token kept in the data dir, so restarts keep working without a configured secret."""
-    if path.exists():
-        return path.read_text().strip()
-    private_dir(path.parent)
-    token = secrets.token_hex(24)
-    write_private(path, token)
-    return token
 
 
 @dataclass

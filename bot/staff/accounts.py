@@ -19,9 +19,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.db import Database
+from bot.core.db import Database, utcnow
 from bot.staff.models import StaffAccount, StaffSession
-from bot.tickets.models import utcnow
 
 ROLES: tuple[str, ...] = ("viewer", "maintainer", "agent", "editor", "admin")
 

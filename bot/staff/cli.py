@@ -17,13 +17,13 @@ from bot.staff.accounts import PASSWORD_MIN, ROLE_LABELS, ROLES, StaffError, Sta
 
 
 def _store(db):
-    from bot.staff.accounts import StaffStore
+    from bot.staff.accounts import StaffStore  # local import: keeps `posbot --help` fast
 
     return StaffStore(db)
 
 
 def _database():
-    from bot.tickets.cli import _database as tickets_database
+    from bot.tickets.cli import _database as tickets_database  # local import: keeps `posbot --help` fast
 
     return tickets_database()
 

@@ -11,8 +11,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core.db import Base
-from bot.tickets.models import UTCDateTime
+from bot.core.db import Base, UTCDateTime
 
 
 class StaffAccount(Base):

@@ -19,8 +19,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.db import Database
-from bot.tickets.models import ApiKey, utcnow
+from bot.core.db import Database, utcnow
+from bot.tickets.models import ApiKey
 
 SCOPES: tuple[str, ...] = (
     "tickets:read",

@@ -31,7 +31,7 @@ def _database() -> Iterator[Database]:
 
 
 def _service(db: Database):
-    from bot.tickets.service import TicketService
+    from bot.tickets.service import TicketService  # local import: keeps `posbot --help` fast
 
     return TicketService(db, get_settings())
 
@@ -60,7 +60,7 @@ def apikey() -> None:
 )
 def apikey_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a key and print it once: only its hash is stored."""
-    from bot.tickets.apikeys import ApiKeyStore
+    from bot.tickets.apikeys import ApiKeyStore  # local import: keeps `posbot --help` fast
 
     with _database() as db:
         try:
@@ -77,7 +77,7 @@ def apikey_create(name: str, scopes: tuple[str, ...]) -> None:
 @apikey.command("list")
 def apikey_list() -> None:
     """List keys (prefix only; the keys themselves are not stored)."""
-    from bot.tickets.apikeys import ApiKeyStore
+    from bot.tickets.apikeys import ApiKeyStore  # local import: keeps `posbot --help` fast
 
     with _database() as db:
         keys = ApiKeyStore(db).list()
@@ -96,7 +96,7 @@ def apikey_list() -> None:
 @click.argument("key_id", type=int)
 def apikey_revoke(key_id: int) -> None:
     """Revoke key KEY_ID; requests with it get 401 from now on."""
-    from bot.tickets.apikeys import ApiKeyNotFound, ApiKeyStore
+    from bot.tickets.apikeys import ApiKeyNotFound, ApiKeyStore  # local import: keeps `posbot --help` fast
 
     with _database() as db:
         try:
@@ -122,9 +122,9 @@ def tickets() -> None:
 @click.option("--cursor", help="next_cursor printed by the previous page.")
 def tickets_list(status, category, merchant_id, limit, cursor) -> None:
     """Newest tickets first."""
-    from pydantic import ValidationError
+    from pydantic import ValidationError  # local import: keeps `posbot --help` fast
 
-    from bot.tickets import TicketError
+    from bot.tickets import TicketError  # local import: keeps `posbot --help` fast
     from bot.tickets.schemas import TicketFilters
 
     try:
@@ -151,7 +151,7 @@ def tickets_list(status, category, merchant_id, limit, cursor) -> None:
 @click.argument("number")
 def tickets_show(number: str) -> None:
     """A ticket and its event log."""
-    from bot.tickets import TicketError
+    from bot.tickets import TicketError  # local import: keeps `posbot --help` fast
 
     with _database() as db:
         service = _service(db)
@@ -189,7 +189,7 @@ def tickets_outbox_dead(limit: int) -> None:
 @click.argument("event_id")
 def tickets_outbox_retry(event_id: str) -> None:
     """Re-queue outbox event EVENT_ID for delivery (fresh attempt budget)."""
-    from bot.tickets import TicketError
+    from bot.tickets import TicketError  # local import: keeps `posbot --help` fast
 
     with _database() as db:
         try:

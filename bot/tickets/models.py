@@ -6,14 +6,13 @@ checks the two stay identical.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,39 +21,9 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
 
-from bot.core.db import Base
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend.
-
-    SQLite has no timezone type and hands back naive values; storing UTC and
-    re-attaching the zone on load makes both backends behave alike.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+from bot.core.db import Base, UTCDateTime
+from bot.core.outbox import LeasedOutboxRow
 
 
 class Ticket(Base):
@@ -146,38 +115,23 @@ def _refuse_event_change(_mapper, _connection, target: TicketEvent) -> None:
     raise AppendOnlyViolation(f"ticket_events is append-only (event {target.id})")
 
 
-class OutboxEvent(Base):
+class OutboxEvent(LeasedOutboxRow, Base):
     """A ticket event waiting for (or done with) delivery to the external webhook.
 
     Written in the same transaction as the ticket change, so an event exists if and
-    only if the change committed. ``status``: pending → delivered | dead.
-    ``locked_until``/``locked_by`` are the lease of the worker delivering it right now.
+    only if the change committed. ``status``: pending → delivered | dead; the lease and
+    retry columns come from ``LeasedOutboxRow``, events of one ticket go out in order.
     """
 
     __tablename__ = "outbox_events"
+    group_column = "ticket_id"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     ticket_number: Mapped[str] = mapped_column(String(20))
     ticket_event_id: Mapped[int] = mapped_column(ForeignKey("ticket_events.id"))
     event_type: Mapped[str] = mapped_column(String(30))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(10))
-    attempts: Mapped[int] = mapped_column(Integer)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    locked_by: Mapped[str | None] = mapped_column(String(64))
-    last_error: Mapped[str | None] = mapped_column(Text)
-    last_status_code: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    __table_args__ = (
-        # The worker's "what is due" scan and the per-ticket ordering check.
-        Index("ix_outbox_events_status_next_attempt_at", "status", "next_attempt_at"),
-        Index("ix_outbox_events_ticket_id_status", "ticket_id", "status"),
-    )
 
 
 class Notification(Base):

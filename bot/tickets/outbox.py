@@ -31,16 +31,25 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from bot.core.db import Database
-from bot.core.outbox import DEAD, DELIVERED, PENDING, Attempt, LeasedOutboxWorker, RetryPolicy, backoff_delay
+from bot.core.db import Database, utcnow
+from bot.core.outbox import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    Attempt,
+    LeasedOutboxWorker,
+    RetryPolicy,
+    backoff_delay,
+    requeue,
+)
 from bot.core.settings import Settings
 from bot.tickets import OutboxEventDelivered, OutboxEventNotFound
 from bot.tickets.cursors import decode_cursor, encode_cursor
-from bot.tickets.models import OutboxEvent, Ticket, TicketEvent, utcnow
+from bot.tickets.models import OutboxEvent, Ticket, TicketEvent
 from bot.tickets.schemas import OutboxEventOut, OutboxPage
 from bot.tickets.states import EventType
 
@@ -157,18 +166,12 @@ def retry_event(db: Database, event_id: str, now: datetime | None = None) -> Out
             raise OutboxEventNotFound(event_id)
         if row.status == DELIVERED:
             raise OutboxEventDelivered(event_id)
-        # A pending row may be leased by a worker right now: its lease is left alone,
-        # only the schedule and the attempt budget change.
-        row.status = PENDING
-        row.attempts = 0
-        row.next_attempt_at = now
+        requeue(row, now)
         log.info("outbox event %s re-queued for delivery", event_id)
         return _out(row)
 
 
 def counts(db: Database) -> dict[str, int]:
-    from sqlalchemy import func
-
     with db.session() as s:
         rows = s.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)).all()
     result = {PENDING: 0, DELIVERED: 0, DEAD: 0}
@@ -183,7 +186,7 @@ class OutboxWorker(LeasedOutboxWorker):
     """Delivers due ticket events to ``ticket_webhook_url``; ``start()``/``stop()`` in the app lifespan."""
 
     table = cast(Table, OutboxEvent.__table__)
-    group_column = "ticket_id"
+    group_column = OutboxEvent.group_column
     claim_columns = ("event_id", "event_type", "ticket_id", "ticket_event_id", "payload")
     task_name = "posbot-outbox-worker"
 

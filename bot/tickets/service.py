@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.core.db import Database
+from bot.core.db import Database, utcnow
 from bot.core.settings import Settings, get_settings
 from bot.field.jobs import new_job
 from bot.tickets import (
@@ -39,7 +39,7 @@ from bot.tickets import (
     outbox,
 )
 from bot.tickets.cursors import decode_cursor, encode_cursor
-from bot.tickets.models import Ticket, TicketEvent, utcnow
+from bot.tickets.models import Ticket, TicketEvent
 from bot.tickets.numbers import new_number
 from bot.tickets.outputs import event_out, ticket_out
 from bot.tickets.schemas import (

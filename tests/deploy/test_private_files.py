@@ -41,8 +41,9 @@ def test_a_new_sqlite_database_and_its_wal_are_private(tmp_path):
 
 
 def test_the_stack_makes_var_private_and_its_generated_files_too(tmp_path):
+    from bot.core.private_files import ensure_token
     from bot.core.settings import Settings
-    from bot.rasa.stack import Stack, ensure_token
+    from bot.rasa.stack import Stack
 
     os.umask(0o022)
     data = tmp_path / "var"
