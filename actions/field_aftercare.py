@@ -25,6 +25,10 @@ from actions.common import (
     services,
 )
 from actions.field_common import local_now, settings
+from actions.tickets import own_tickets, ticket_status_reply
+from bot.field import reminders
+from bot.field.care import checklist
+from bot.field.when import Window, day_label, parse_window
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,6 @@ VISIT_WORDS = ("上门", "师傅", "维修", "来人", "装机", "培训", "移�
 
 
 def _own_field_tickets(tracker: Tracker) -> list:
-    from actions.tickets import own_tickets
 
     return [t for t in own_tickets(tracker) if t.field is not None]
 
@@ -55,7 +58,6 @@ class ActionCheckField(Action):
         return "action_check_field"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        from bot.field.when import day_label
 
         try:
             mine = _own_field_tickets(tracker)
@@ -68,8 +70,6 @@ class ActionCheckField(Action):
         kinds = [t for t in mine if (t.field.kind != "consumables") == wants_visit] or mine
         latest = max(kinds, key=lambda t: t.created_at, default=None)
         if latest is None:
-            from actions.tickets import own_tickets, ticket_status_reply
-
             if own_tickets(tracker):
                 return ticket_status_reply(dispatcher, tracker)  # no field request, but other tickets
             dispatcher.utter_message(text=ft.NO_FIELD_TICKET)
@@ -81,8 +81,6 @@ class ActionCheckField(Action):
             by = day_label(f.scheduled_date) if f.scheduled_date else None
             reply = ft.delivery_status(latest.number, items, status, f.outcome, by, f.delivery_method)
         else:
-            from bot.field.when import Window
-
             window = Window(f.scheduled_date, f.half_day).label() if f.scheduled_date and f.half_day else None
             reply = ft.visit_status(latest.number, f.kind_label, status, f.outcome, window, bool(latest.assignee))
         dispatcher.utter_message(text=reply)
@@ -96,7 +94,6 @@ class ActionRescheduleVisit(Action):
         return "action_reschedule_visit"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        from bot.field.when import Window, parse_window
 
         visit = _open_visit(tracker)
         if visit is None:
@@ -116,8 +113,6 @@ class ActionRescheduleVisit(Action):
         )
         if parsed.window is None:
             if parsed.day is not None:
-                from bot.field.when import day_label
-
                 step = new_step("reschedule")
                 label = day_label(parsed.day)
                 dispatcher.utter_message(
@@ -155,7 +150,6 @@ class ActionCancelVisit(Action):
         return "action_cancel_visit"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        from bot.field.when import Window
 
         visit = _open_visit(tracker)
         if visit is None:
@@ -193,7 +187,6 @@ class ActionCareChecklist(Action):
         return "action_care_checklist"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        from bot.field.care import checklist
 
         # No step id: opting in is right whenever it is clicked.
         dispatcher.utter_message(text=checklist(), buttons=[button(ft.REMINDER_TITLE, "care_reminder")])
@@ -210,7 +203,6 @@ class ActionCareReminder(Action):
         return "action_care_reminder"
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        from bot.field import reminders
 
         text = latest_text(tracker)
         try:

@@ -24,6 +24,7 @@ from rasa_sdk import Tracker
 from actions import common
 from actions.common import services
 from actions.form_kit import REASKED
+from bot.field import catalog as _catalog
 
 CONSUMABLES_FORM = "consumables_form"
 VISIT_FORM = "visit_form"
@@ -47,9 +48,8 @@ def local_now() -> datetime:
 
 
 def catalog():
-    from bot.field import catalog
-
-    return catalog
+    """The consumables catalogue (bot.field.catalog)."""
+    return _catalog
 
 
 def item_limit(item) -> int:

@@ -40,6 +40,7 @@ from actions.field_common import (
     settings,
 )
 from actions.form_kit import REASKED, FormValidation
+from actions.texts import PHONE_FORGOTTEN, confirm_reask
 from actions.validators import (
     parse_description,
     parse_device_serial,
@@ -47,6 +48,8 @@ from actions.validators import (
     parse_phone,
     parse_terminal_id,
 )
+from bot.field.areas import check_address
+from bot.field.when import find_day, find_half, parse_window
 from bot.vocabulary import VISIT_KIND_LABELS
 
 VISIT_KINDS = ("installation", "repair", "relocation", "training")
@@ -189,8 +192,6 @@ class _FieldFormValidation(FormValidation):
     def validate_field_confirm(self, value, dispatcher, tracker, domain):
         if value == "yes":
             if tracker.get_slot("phone") and clear_phone(tracker, tracker.get_slot("phone")) is None:
-                from actions.texts import PHONE_FORGOTTEN
-
                 dispatcher.utter_message(text=PHONE_FORGOTTEN)
                 return {"field_confirm": None, "phone": None}
             return {"field_confirm": "yes"}
@@ -199,7 +200,6 @@ class _FieldFormValidation(FormValidation):
         field = _named_field(str(value or ""), form_fields(self.form, tracker))
         if field:
             return {"field_confirm": None, **_start_edit(field, tracker)}
-        from actions.texts import confirm_reask
 
         dispatcher.utter_message(text=confirm_reask())
         return {"field_confirm": None}
@@ -272,7 +272,6 @@ class ValidateConsumablesForm(_FieldFormValidation, FormValidationAction):
         return {"supply_quantity": str(n)}
 
     def validate_supply_delivery(self, value, dispatcher, tracker, domain):
-        from bot.field.areas import check_address
 
         text = str(value or "")
         if text == "pickup" or any(w in text for w in PICKUP_WORDS):
@@ -300,7 +299,6 @@ class ValidateVisitForm(_FieldFormValidation, FormValidationAction):
         return {"visit_kind": kind}
 
     def validate_visit_address(self, value, dispatcher, tracker, domain):
-        from bot.field.areas import check_address
 
         address, area, problem = check_address(str(value or ""))
         if address is None:
@@ -321,7 +319,6 @@ class ValidateVisitForm(_FieldFormValidation, FormValidationAction):
             return {"visit_time_ok": None, "visit_time": None, "visit_day": None}
         # A new time typed instead of a click: read it, then confirm that one. Anything else
         # keeps the time already chosen and names the buttons again.
-        from bot.field.when import find_day, find_half
 
         text = str(value or "")
         earlier = tracker.get_slot("visit_day")
@@ -336,8 +333,6 @@ class ValidateVisitForm(_FieldFormValidation, FormValidationAction):
 
 def _check_time(text: str, dispatcher, tracker: Tracker, slot: str) -> dict[str, Any]:
     from datetime import date as _date
-
-    from bot.field.when import parse_window
 
     s = settings()
     earlier = tracker.get_slot("visit_day")

@@ -15,11 +15,11 @@ from actions.common import STEP, button, mask_phone, new_step
 from actions.field_common import CONSUMABLES_FORM, catalog, form_fields, item_limit, settings
 from actions.form_kit import ask_actions
 from actions.texts import CONFIRM_TITLES
+from bot.field.when import Window, day_label
 from bot.vocabulary import DELIVERY_LABELS, VISIT_KIND_LABELS
 
 
 def window_label(value: str | None) -> str | None:
-    from bot.field.when import Window
 
     w = Window.decode(value)
     return w.label() if w else None
@@ -108,8 +108,6 @@ def _ask_visit_kind(tracker: Tracker, step: str) -> tuple[str, list[dict[str, st
 
 def _ask_visit_time(tracker: Tracker, step: str) -> tuple[str, list[dict[str, str]]]:
     from datetime import date as _date
-
-    from bot.field.when import day_label
 
     day = tracker.get_slot("visit_day")
     if day:

@@ -30,6 +30,8 @@ from actions.common import (
     transcript,
 )
 from actions.field_common import CONSUMABLE_CASE, CONSUMABLES_FORM, CONTROL, VISIT_CASE, VISIT_FORM, catalog, settings
+from bot.field.when import Window, day_label
+from bot.tickets.schemas import TicketCreate
 from bot.vocabulary import VISIT_KIND_LABELS
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,6 @@ def _done_events() -> list[EventType]:
 
 
 def _create(dispatcher, tracker: Tracker, form: str, data: dict[str, Any]):
-    from bot.tickets.schemas import TicketCreate
 
     try:
         payload = TicketCreate(
@@ -102,7 +103,6 @@ class ActionSubmitConsumables(Action):
         )
         if ticket is None:
             return [SlotSet(STEP, None)]
-        from bot.field.when import day_label
 
         s = settings()
         lead = s.field_delivery_lead_days if method == "delivery" else s.field_pickup_lead_days
@@ -128,7 +128,6 @@ class ActionSubmitVisit(Action):
         if tracker.get_slot("field_confirm") != "yes":
             dispatcher.utter_message(text=ft.CANCELLED)
             return _done_events()
-        from bot.field.when import Window
 
         kind = tracker.get_slot("visit_kind")
         window = Window.decode(tracker.get_slot("visit_time"))
