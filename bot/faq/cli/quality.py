@@ -12,6 +12,15 @@ from bot.faq.cli import common, describe, fail_kb, faq, load_settings, open_engi
 # Imports inside the commands are deliberate: `posbot faq --help` then loads click only, not the engine.
 
 
+# eval and calibrate fit the fusion weights alike: one option, one help text.
+real_share_option = click.option(
+    "--real-share",
+    type=click.FloatRange(0.0, 10.0),
+    default=None,
+    help="Weight of the real dev set against the written one in the fit (default 0.25).",
+)
+
+
 @faq.command(name="eval")
 @common
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds for the reported numbers.")
@@ -24,12 +33,7 @@ from bot.faq.cli import common, describe, fail_kb, faq, load_settings, open_engi
     show_default=True,
     help="Print the real questions no entry answers (printed only, never stored).",
 )
-@click.option(
-    "--real-share",
-    type=click.FloatRange(0.0, 10.0),
-    default=None,
-    help="Weight of the real dev set against the written one in the fit (default 0.25).",
-)
+@real_share_option
 @click.option(
     "--db",
     "from_db",
@@ -142,12 +146,7 @@ def _real_report(engine, evalset, folds, console, coverage_list: bool, share: fl
     default=None,
     help="Write data/faq/calibration.json (default: only when the real dev set was used).",
 )
-@click.option(
-    "--real-share",
-    type=click.FloatRange(0.0, 10.0),
-    default=None,
-    help="Weight of the real dev set against the written one in the fit (default 0.25).",
-)
+@real_share_option
 @click.option(
     "--stale-labels-ok",
     "stale_ok",
