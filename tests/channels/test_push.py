@@ -43,8 +43,9 @@ async def test_a_fast_answer_is_a_passive_reply_and_nothing_is_pushed(harness):
 
 async def test_a_slow_answer_is_success_at_once_then_pushed_once(harness):
     side = harness.wechat()
+    # Rasa takes 3 s; the passive window is 1 s. The bound leaves a busy core room (CI runs on 2).
     harness.rasa.script["结算款什么时候到账"] = (
-        2.0,
+        3.0,
         [
             {"text": "一般T+1到账。"},
             {
@@ -57,7 +58,8 @@ async def test_a_slow_answer_is_success_at_once_then_pushed_once(harness):
     params, body = side.request(side.text_xml("结算款什么时候到账"))
     r = await harness.http.post("/wechat", params=params, content=body)
     assert r.status_code == 200 and r.text == "success"  # WeChat gets its answer within the passive window
-    assert asyncio.get_running_loop().time() - started < 1.9
+    assert asyncio.get_running_loop().time() - started < 2.8
+    assert harness.standin.texts(side.openid) == []  # answered before the slow answer existed
     retry = await harness.http.post("/wechat", params=params, content=body)  # a retry does not run the turn again
     assert retry.text == "success"
     await harness.settle()
