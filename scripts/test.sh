@@ -29,9 +29,9 @@ rm -rf "$out"
 
 step "pytest: unit, integration, browser"
 export POSBOT_REQUIRE_PG=1
-# pytest-xdist workers: POSBOT_TEST_WORKERS=N (default 0: everything in this one process, as CI runs it).
-# loadgroup keeps tests sharing an expensive fixture on one worker (tests/conftest.py groups them).
-WORKERS=${POSBOT_TEST_WORKERS:-0}
+# pytest-xdist workers: POSBOT_TEST_WORKERS=N (default 2, one per core here; 0 runs everything in
+# this one process). loadgroup keeps tests sharing an expensive fixture on one worker (tests/conftest.py groups them).
+WORKERS=${POSBOT_TEST_WORKERS:-2}
 XDIST=()
 if [[ "$WORKERS" != 0 ]]; then XDIST=(-n "$WORKERS" --dist loadgroup); fi
 .venv/bin/python -m pytest ${XDIST[@]+"${XDIST[@]}"} --durations=15 "$@"
