@@ -30,7 +30,7 @@ from bot.faq.kb import CATEGORY_LABELS as FAQ_CATEGORY_LABELS
 from bot.faq.kb import SUBCATEGORY_LABELS
 from bot.field.catalog import LABELS as CATALOG_LABELS
 from bot.field.when import HALF_LABELS
-from bot.masking import mask_id
+from bot.masking import mask_id, mask_phone
 from bot.staff.accounts import PASSWORD_MAX, ROLE_LABELS, LoginFailed, StaffInfo, StaffStore
 from bot.tickets import states
 
@@ -191,6 +191,7 @@ def labels(response: Response, _caller: AnyCaller, db: DbDep) -> dict:
 
 class QueueRow(QueueItem):
     merchant_id_masked: str | None = Field(None, description="8983****1234; the conversation shows it in full.")
+    contact_phone_masked: str | None = Field(None, description="138****5678, from the conversation's latest ticket.")
 
 
 class Queue(BaseModel):
@@ -202,10 +203,17 @@ class Queue(BaseModel):
 def queue(_caller: ConversationsRead, services: ServicesDep) -> Queue:
     rows = []
     for item in services.conversations.handoff_queue(limit=200):
-        merchant = None
-        for t in services.tickets.list_for_conversation(item.conversation_id, limit=5):
-            if t.merchant_id:
-                merchant = t.merchant_id
+        merchant = phone = None
+        for t in services.tickets.list_for_conversation(item.conversation_id, limit=5):  # newest first
+            merchant = merchant or t.merchant_id
+            phone = phone or t.contact_phone
+            if merchant and phone:
                 break
-        rows.append(QueueRow(**item.model_dump(), merchant_id_masked=mask_id(merchant) if merchant else None))
+        rows.append(
+            QueueRow(
+                **item.model_dump(),
+                merchant_id_masked=mask_id(merchant) if merchant else None,
+                contact_phone_masked=mask_phone(phone) if phone else None,
+            )
+        )
     return Queue(count=len(rows), items=rows)

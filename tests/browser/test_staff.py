@@ -301,6 +301,7 @@ def test_the_queue_refreshes_itself_and_counts_who_is_waiting(open_page, site, s
     row = staff.locator(f'#c-waiting li[data-conv="{conv_id}"]')
     expect(row).to_have_count(1)
     expect(row).to_contain_text("商户 8983****5678")
+    expect(row).to_contain_text("电话 138****8000")
     expect(row).to_contain_text("已等待")
     expect(row).to_contain_text("商户：换了纸也不行")
     expect(row).to_contain_text("2 条未回复")

@@ -195,6 +195,8 @@ def test_queue_has_one_row_per_conversation_with_wait_and_last_message(app, clie
     rows = {r["conversation_id"]: r for r in q["items"]}
     assert [r["conversation_id"] for r in q["items"]] == [first, second]  # longest waiting first
     assert rows[first]["merchant_id_masked"] == "8983****1234"
+    assert rows[first]["contact_phone_masked"] == "138****8000"  # the agent can call back without a click
+    assert rows[second]["contact_phone_masked"] is None  # nothing filed: no phone to show
     assert rows[second]["last_message"]["text"] == "快点！机器不能刷卡了"
     # written after the handoff began, no staff reply yet ("人工" itself was answered by the bot)
     assert rows[second]["unanswered"] == 1 and rows[second]["reason"] == "urgent"

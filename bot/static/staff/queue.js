@@ -14,7 +14,8 @@ const QUEUE_MS = 5000;
 /** @typedef {{ direction: string, text: string }} LastMessage */
 /**
  * A conversation waiting for a person (GET /api/staff/queue).
- * @typedef {{ conversation_id: string, merchant_id_masked?: string | null, channel: string, reason: string,
+ * @typedef {{ conversation_id: string, merchant_id_masked?: string | null, contact_phone_masked?: string | null,
+ *   channel: string, reason: string,
  *   ticket_number?: string | null, waiting_since: string, unanswered?: number, last_message?: LastMessage | null }} Waiting
  */
 
@@ -61,6 +62,7 @@ function queueRow(c) {
       "div",
       { class: "queue-head" },
       el("a", { href: `#conversations/${encodeURIComponent(c.conversation_id)}`, class: "queue-link", title: "打开会话", text: who }),
+      c.contact_phone_masked ? el("span", { class: "mono", title: "联系电话", text: `电话 ${c.contact_phone_masked}` }) : null,
       el("span", { class: "tag", text: label("channel", c.channel) }),
       el("span", { class: "muted", text: label("reason", c.reason) }),
       c.ticket_number ? el("a", { class: "tag mono", href: `#tickets/${encodeURIComponent(c.ticket_number)}`, text: c.ticket_number }) : null,
