@@ -124,11 +124,13 @@ async def get_limiter(request: Request) -> Limiter | None:
     return getattr(request.app.state, "limiter", None)
 
 
-async def get_login_failures(request: Request) -> LoginFailures:
-    """This app instance's count of failed staff logins, made on first use."""
+async def get_login_failures(
+    request: Request, settings: Annotated[Settings, Depends(get_app_settings)]
+) -> LoginFailures:
+    """The count of failed staff logins (shared through Redis when configured), made on first use."""
     state = request.app.state
     if not hasattr(state, "staff_login_failures"):
-        state.staff_login_failures = LoginFailures()
+        state.staff_login_failures = LoginFailures(settings)
     return state.staff_login_failures
 
 

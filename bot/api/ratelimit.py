@@ -14,7 +14,9 @@ in process memory otherwise. Three kinds, all configurable (bot.core.settings, "
 A refusal is 429 with ``Retry-After`` and the project's error shape (detail, message, code).
 When the counter store fails (Redis down) requests pass: a limit must never take the chat down.
 
-Failed staff logins are counted apart, in process (``LoginFailures``, used by bot.api.staff).
+Failed staff logins are counted apart (``LoginFailures``, used by bot.api.staff), in the same store:
+shared through Redis when it is configured, so a guesser gains nothing by spreading tries over the
+app instances; when Redis fails they are counted in process instead (still a limit, never an outage).
 """
 
 from __future__ import annotations
@@ -23,13 +25,12 @@ import hashlib
 import json
 import logging
 import math
-import threading
 import time
-from collections import deque
 
 from limits import RateLimitItem, parse, parse_many
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.api.errors import ApiError
@@ -45,6 +46,7 @@ SESSION_CAP_MESSAGE = (
 # Routes whose callers are a few servers speaking for everyone: no per-IP limit.
 IP_EXEMPT = ("/wechat", "/wecom", "/webhook")
 LOGIN_FAILURE_WINDOW_S = 15 * 60
+LOGIN_FAILURE_CAP = 1000  # failures remembered per key and window; far above any threshold
 
 
 class RateLimited(Exception):
@@ -88,29 +90,45 @@ class Limiter:
 
 
 class LoginFailures:
-    """Failed logins per key in a sliding window (in-process; each app instance counts its own)."""
+    """Failed logins per key in a sliding window of ``LOGIN_FAILURE_WINDOW_S``.
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seen: dict[str, deque[float]] = {}
+    A moving window (every failure's time kept) over the rate limits' counter store: Redis when
+    ``settings.redis_url`` is set, process memory otherwise. The staff login route is synchronous
+    (argon2 runs in the thread pool), hence the synchronous flavour of the same storage.
+    """
+
+    # One fixed item for counting: the storage's key includes the amount, so the threshold
+    # (settings.staff_login_max_failures, compared by the caller) must not be part of it.
+    _ITEM = parse(f"{LOGIN_FAILURE_CAP} per {LOGIN_FAILURE_WINDOW_S} second")
+    _GROUP = "staff_login_failures"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._local = MovingWindowRateLimiter(storage_from_string("memory://"))
+        redis_url = settings.redis_url if settings is not None else None
+        self._shared = (
+            MovingWindowRateLimiter(storage_from_string(redis_url.removeprefix("async+"), key_prefix="posbot:limits"))
+            if redis_url
+            else None
+        )
+
+    def _call(self, method: str, key: str):
+        ident = (self._GROUP, _digest(key))
+        if self._shared is not None:
+            try:
+                return getattr(self._shared, method)(self._ITEM, *ident)
+            except Exception as e:  # Redis down: this instance still counts on its own
+                log.warning("login failure store unavailable (%s): counting in process", type(e).__name__)
+        return getattr(self._local, method)(self._ITEM, *ident)
 
     def count(self, key: str) -> int:
-        now = time.monotonic()
-        with self._lock:
-            q = self._seen.get(key)
-            while q and now - q[0] > LOGIN_FAILURE_WINDOW_S:
-                q.popleft()
-            if q is not None and not q:
-                del self._seen[key]
-            return len(q) if q else 0
+        stats = self._call("get_window_stats", key)
+        return self._ITEM.amount - stats.remaining
 
     def add(self, key: str) -> None:
-        with self._lock:
-            self._seen.setdefault(key, deque(maxlen=1000)).append(time.monotonic())
+        self._call("hit", key)
 
     def clear(self, key: str) -> None:
-        with self._lock:
-            self._seen.pop(key, None)
+        self._call("clear", key)
 
 
 def _digest(value: str) -> str:

@@ -14,7 +14,7 @@ from bot.tickets.apikeys import ApiKeyStore
 from bot.tickets.schemas import TicketCreate
 from bot.tickets.states import STATUS_LABELS, TRANSITIONS, Status
 
-from .conftest import PASSWORD, login
+from .conftest import PASSWORD, login, make_app
 
 
 def ticket(app, **over):
@@ -129,6 +129,45 @@ def test_repeated_failures_are_throttled(client, accounts, settings):
         assert login(client, "agent1", "wrong password!").status_code == 401
     r = login(client, "agent1")  # even the right password waits now
     assert r.status_code == 429 and r.headers["Retry-After"] == "900"
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def test_app_instances_sharing_redis_share_the_failed_login_count(sqlite_database, settings):
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError:
+        pytest.fail(f"Redis is part of this project's test setup ({REDIS_URL})")
+    # Redis outlives the test: a fresh account and client address, so earlier runs count nothing.
+    name, address = f"agent{uuid.uuid4().hex[:8]}", f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    StaffStore(sqlite_database).create(name, "agent", PASSWORD)
+    settings.redis_url, settings.staff_login_max_failures = REDIS_URL, 3
+    a, b = make_app(sqlite_database, settings), make_app(sqlite_database, settings)
+    with (
+        TestClient(a, base_url="https://staff.test", client=(address, 1)) as on_a,
+        TestClient(b, base_url="https://staff.test", client=(address, 2)) as on_b,
+    ):
+        assert login(on_a, name, "wrong password!").status_code == 401
+        assert login(on_b, name, "wrong password!").status_code == 401
+        assert login(on_a, name, "wrong password!").status_code == 401
+        # three failures spread over two instances: the other one refuses too, right password or not
+        r = login(on_b, name)
+        assert r.status_code == 429 and r.headers["Retry-After"] == "900"
+
+
+def test_failed_logins_are_still_counted_when_redis_is_down(sqlite_database, settings, caplog):
+    name = f"agent{uuid.uuid4().hex[:8]}"
+    StaffStore(sqlite_database).create(name, "agent", PASSWORD)
+    settings.redis_url, settings.staff_login_max_failures = "redis://127.0.0.1:1/0", 2
+    with TestClient(make_app(sqlite_database, settings), base_url="https://staff.test") as c:
+        assert login(c, name).status_code == 200  # Redis down takes no sign-in away
+        assert login(c, name, "wrong password!").status_code == 401
+        assert login(c, name, "wrong password!").status_code == 401
+        assert login(c, name).status_code == 429
+    assert "login failure store unavailable" in caplog.text
 
 
 def test_api_keys_keep_working_and_conversation_scopes_stand_alone(app, client):
