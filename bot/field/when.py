@@ -29,11 +29,13 @@ _RELATIVE = {
     "明天": 1,
     "明日": 1,
     "明儿": 1,
+    "明早": 1,
+    "明晚": 1,
     "后天": 2,
     "大后天": 3,
 }
-_AM_WORDS = ("上午", "早上", "早晨", "一早", "上班", "早点", "早些")
-_PM_WORDS = ("下午", "午后", "傍晚", "晚上", "晚点", "下班前")
+_AM_WORDS = ("上午", "早上", "早晨", "一早", "上班", "早点", "早些", "明早")
+_PM_WORDS = ("下午", "午后", "傍晚", "晚上", "晚点", "下班前", "明晚")
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _FULLWIDTH = str.maketrans("０１２３４５６７８９／－．：", "0123456789/-.:")
 
@@ -104,6 +106,16 @@ def find_day(text: str, today: date) -> tuple[date | None, str | None]:
             if day < today - timedelta(days=31):
                 day = date(today.year + 1, month, dom)  # "1月5日" said in December: next year
             return day, None
+        # "下个月5号" / "本月20号": a day of this or next month.
+        m = re.search(r"(下个?月|本月|这个?月)(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]?", t)
+        if m:
+            dom = _small(m.group(2))
+            if not dom:
+                return None, "这个日期不存在，请核对一下"
+            first = today.replace(day=1)
+            if m.group(1).startswith("下"):
+                first = (first + timedelta(days=32)).replace(day=1)
+            return first.replace(day=dom), None
         m = re.search(r"(?<![\d月])(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]", t)
         if m:
             dom = _small(m.group(1))

@@ -338,3 +338,50 @@ async def test_wecom_staff_reply_goes_through_message_send(harness):
     await harness.drain()
     [row] = rows(harness, sconv)
     assert (row.status, row.last_errcode) == ("failed", 81013)
+
+
+# --- care reminders ------------------------------------------------------------------------------
+
+
+async def test_a_care_reminder_reaches_a_wechat_or_wecom_merchant_through_their_channel(harness):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.field import reminders
+
+    side, member = harness.wechat(), harness.wecom()
+    await harness.say(side, "提醒我保养")
+    await harness.say(member, "提醒我保养")
+    await harness.drain()
+    before = (len(harness.standin.texts(side.openid)), len(harness.standin.texts(member.userid, channel="wecom")))
+    month_ago = datetime.now(UTC) - timedelta(days=31)
+    for conv in (f"wechat:{side.openid}", f"wecom:{member.userid}"):
+        reminders.opt_in(harness.db, conv, None, 30, now=month_ago)
+    assert reminders.send_due(harness.db, harness.settings) == 2
+    await harness.drain()
+    wechat = "".join(harness.standin.texts(side.openid)[before[0] :])
+    wecom = "".join(harness.standin.texts(member.userid, channel="wecom")[before[1] :])
+    for pushed in (wechat, wecom):
+        assert pushed.startswith("⏰ 定期保养提醒") and "至少等一分钟" in pushed and "不用提醒保养了" in pushed
+    assert reminders.send_due(harness.db, harness.settings) == 0  # once per interval
+
+
+async def test_a_wechat_care_reminder_after_48_quiet_hours_waits_for_the_merchant(harness):
+    """WeChat refuses customer-service messages 48 hours after the follower last wrote (45015):
+    the reminder is kept and goes out when the merchant writes again (docs/conversations.md)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.field import reminders
+
+    side = harness.wechat()
+    conv = f"wechat:{side.openid}"
+    await harness.say(side, "提醒我保养")
+    await harness.drain()
+    harness.standin.advance(49 * 3600)
+    reminders.opt_in(harness.db, conv, None, 30, now=datetime.now(UTC) - timedelta(days=31))
+    assert reminders.send_due(harness.db, harness.settings) == 1
+    await harness.drain()
+    assert 45015 in harness.standin.errcodes(side.openid)
+    assert not any(t.startswith("⏰") for t in harness.standin.texts(side.openid))
+    await harness.say(side, "你好")
+    await harness.drain()
+    assert any(t.startswith("⏰ 定期保养提醒") for t in harness.standin.texts(side.openid))

@@ -221,6 +221,44 @@ async def test_submitting_creates_the_consumables_ticket_and_promises_the_lead_t
     assert slots(again)["last_ticket_number"] == number
 
 
+async def test_the_promised_lead_time_and_pick_up_point_come_from_the_settings(
+    services, settings, domain, dispatcher, clock
+):
+    from zoneinfo import ZoneInfo
+
+    from bot.core.services import set_services
+    from bot.field.when import add_working_days, day_label
+    from bot.tickets.service import TicketService
+
+    slow = settings.model_copy(
+        update={"field_delivery_lead_days": 5, "field_pickup_lead_days": 2, "field_pickup_point": "文三路服务网点"}
+    )
+    services.settings, services.tickets = slow, TicketService(services.db, slow)
+    set_services(services)
+    services.vault.keep(SENDER, PHONE)
+    base = {"supply_item": "paper_80x80", "supply_quantity": "5", "merchant_id": MERCHANT}
+    base |= {"phone": "138****5678", "field_confirm": "yes"}
+    delivery = {**base, "supply_delivery": "delivery", "supply_address": ADDRESS, "field_area": "杭州市西湖区"}
+
+    events = await ActionSubmitConsumables().run(dispatcher, make_tracker(domain, slots=delivery), domain)
+    ticket = services.tickets.get(slots(events)["last_ticket_number"])
+    created = ticket.created_at.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert ticket.field.scheduled_date == add_working_days(created, 5)
+    by = day_label(ticket.field.scheduled_date)
+    assert f"预计5个工作日内送达（{by}前）" in texts(dispatcher)[-1]
+    await ActionCheckField().run(dispatcher, make_tracker(domain, text="我的纸什么时候到"), domain)
+    assert f"· 预计：{by}前送达" in texts(dispatcher)[-1]
+
+    pickup = {**base, "supply_delivery": "pickup"}
+    tracker = make_tracker(domain, slots=pickup, sender_id="web:pickup-merchant")
+    services.vault.keep("web:pickup-merchant", PHONE)
+    events = await ActionSubmitConsumables().run(dispatcher, tracker, domain)
+    ticket = services.tickets.get(slots(events)["last_ticket_number"])
+    assert ticket.field.scheduled_date == add_working_days(created, 2)
+    reply = texts(dispatcher)[-1]
+    assert "自取：文三路服务网点" in reply and "预计2个工作日内可以领取" in reply
+
+
 async def test_cancel_halfway_clears_the_form(services, domain, dispatcher):
     tracker = make_tracker(domain, slots={"supply_item": "paper_57x50"}, active_loop="consumables_form")
     events = await ActionCancelFieldForm().run(dispatcher, tracker, domain)

@@ -243,6 +243,37 @@ def test_merchant_reschedule_and_cancel_in_the_service(field_api):
         svc.reschedule(v["number"], day, "pm", actor="merchant", tell_merchant=False)
 
 
+async def test_the_merchants_reschedule_and_cancel_reach_the_webhook_in_the_documented_shape(field_api, receiver):
+    """docs/tickets.md, Webhooks: reschedule is ``ticket.field_changed`` with from/to; cancel is
+    ``ticket.status_changed`` to resolved, then ``ticket.field_changed`` ``{"change": "cancelled"}``."""
+    svc = FieldService(field_api.service)
+    v = field_api.client.post("/api/tickets", json=visit(), headers=field_api.dispatch).json()
+    day = date.today() + timedelta(days=4)
+    svc.reschedule(v["number"], day, "am", actor="merchant", tell_merchant=False)
+    svc.cancel(v["number"], actor="merchant", tell_merchant=False)
+
+    await drain(field_api.database, field_api.settings)
+    sent = [json.loads(req["body"]) for req in receiver.requests]
+    sent = [p for p in sent if p["ticket"]["number"] == v["number"]]
+    assert [p["type"] for p in sent] == [
+        "ticket.created",
+        "ticket.field_changed",
+        "ticket.status_changed",
+        "ticket.field_changed",
+    ]
+    moved, closed, called_off = sent[1], sent[2], sent[3]
+    assert moved["actor"] == "merchant"
+    assert moved["data"] == {
+        "change": "rescheduled",
+        "from": {"scheduled_date": soon(2), "half_day": "pm"},
+        "to": {"scheduled_date": day.isoformat(), "half_day": "am"},
+    }
+    assert moved["ticket"]["field"]["scheduled_date"] == day.isoformat() and moved["ticket"]["field"]["half_day"] == "am"
+    assert closed["data"]["to"] == "resolved" and closed["ticket"]["resolution"] == "商户取消了上门服务"
+    assert called_off["data"] == {"change": "cancelled"}
+    assert called_off["ticket"]["field"]["outcome"] == "cancelled" and called_off["ticket"]["field"]["finished_at"]
+
+
 def test_migration_matches_the_care_reminder_model(db_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
