@@ -268,7 +268,9 @@ async def test_the_merchants_reschedule_and_cancel_reach_the_webhook_in_the_docu
         "from": {"scheduled_date": soon(2), "half_day": "pm"},
         "to": {"scheduled_date": day.isoformat(), "half_day": "am"},
     }
-    assert moved["ticket"]["field"]["scheduled_date"] == day.isoformat() and moved["ticket"]["field"]["half_day"] == "am"
+    assert (
+        moved["ticket"]["field"]["scheduled_date"] == day.isoformat() and moved["ticket"]["field"]["half_day"] == "am"
+    )
     assert closed["data"]["to"] == "resolved" and closed["ticket"]["resolution"] == "商户取消了上门服务"
     assert called_off["data"] == {"change": "cancelled"}
     assert called_off["ticket"]["field"]["outcome"] == "cancelled" and called_off["ticket"]["field"]["finished_at"]
