@@ -49,6 +49,15 @@ LOGIN_FAILURE_WINDOW_S = 15 * 60
 LOGIN_FAILURE_CAP = 1000  # failures remembered per key and window; far above any threshold
 
 
+KEY_PREFIX = "posbot:limits"
+
+
+def _redis_storage_url(redis_url: str, *, asynchronous: bool) -> str:
+    """``redis_url`` for limits' asynchronous (``async+redis://``) or synchronous storage."""
+    plain = redis_url.removeprefix("async+")
+    return "async+" + plain if asynchronous else plain
+
+
 class RateLimited(Exception):
     def __init__(self, retry_after: int):
         super().__init__(retry_after)
@@ -61,8 +70,8 @@ class Limiter:
     def __init__(self, settings: Settings):
         self.enabled = settings.rate_limits_enabled
         if settings.redis_url:
-            url = "async+" + settings.redis_url if not settings.redis_url.startswith("async+") else settings.redis_url
-            self.storage = storage_from_string(url, implementation="redispy", key_prefix="posbot:limits")
+            url = _redis_storage_url(settings.redis_url, asynchronous=True)
+            self.storage = storage_from_string(url, implementation="redispy", key_prefix=KEY_PREFIX)
         else:
             self.storage = storage_from_string("async+memory://")
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
@@ -106,7 +115,9 @@ class LoginFailures:
         self._local = MovingWindowRateLimiter(storage_from_string("memory://"))
         redis_url = settings.redis_url if settings is not None else None
         self._shared = (
-            MovingWindowRateLimiter(storage_from_string(redis_url.removeprefix("async+"), key_prefix="posbot:limits"))
+            MovingWindowRateLimiter(
+                storage_from_string(_redis_storage_url(redis_url, asynchronous=False), key_prefix=KEY_PREFIX)
+            )
             if redis_url
             else None
         )

@@ -77,6 +77,10 @@ def _small(text: str) -> int | None:
     return (_CN_NUM.get(head, 0) if head else 1) * 10 + (_CN_NUM.get(tail, 0) if tail else 0)
 
 
+def _first_of_next_month(d: date) -> date:
+    return (d.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
 def find_day(text: str, today: date) -> tuple[date | None, str | None]:
     """The day named in ``text`` (None, None when it names none), or (None, problem) for an impossible date."""
     t = text
@@ -112,9 +116,7 @@ def find_day(text: str, today: date) -> tuple[date | None, str | None]:
             dom = _small(m.group(2))
             if not dom:
                 return None, "这个日期不存在，请核对一下"
-            first = today.replace(day=1)
-            if m.group(1).startswith("下"):
-                first = (first + timedelta(days=32)).replace(day=1)
+            first = _first_of_next_month(today) if m.group(1).startswith("下") else today.replace(day=1)
             return first.replace(day=dom), None
         m = re.search(r"(?<![\d月])(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]", t)
         if m:
@@ -125,8 +127,7 @@ def find_day(text: str, today: date) -> tuple[date | None, str | None]:
                 return None, None
             day = today.replace(day=dom)
             if day < today:
-                nxt = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
-                day = nxt.replace(day=dom)
+                day = _first_of_next_month(today).replace(day=dom)
             return day, None
     except ValueError:
         return None, "这个日期不存在，请核对一下"
