@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.api.auth import SESSION_COOKIE
+from bot.api.ratelimit import KEY_PREFIX
 from bot.staff.accounts import StaffStore
 from bot.tickets.apikeys import ApiKeyStore
 from bot.tickets.schemas import TicketCreate
@@ -156,6 +157,10 @@ def test_app_instances_sharing_redis_share_the_failed_login_count(sqlite_databas
         # three failures spread over two instances: the other one refuses too, right password or not
         r = login(on_b, name)
         assert r.status_code == 429 and r.headers["Retry-After"] == "900"
+    # The keys would expire in 15 minutes; tests clean up what they leave in shared Redis at once.
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{KEY_PREFIX}*staff_login_failures*"):
+        client.delete(key)
 
 
 def test_failed_logins_are_still_counted_when_redis_is_down(sqlite_database, settings, caplog):
