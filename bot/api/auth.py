@@ -42,6 +42,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from bot.api.deps import DbDep
+from bot.api.errors import AUTH_STATUSES_ATTR
 from bot.core.db import Database
 from bot.staff.accounts import StaffInfo, StaffStore
 from bot.tickets.apikeys import SCOPES, ApiKeyInfo, ApiKeyRejected, ApiKeyStore
@@ -176,6 +177,7 @@ def require_scope(scope: str) -> Callable[..., Caller]:
         return caller
 
     dependency.__name__ = f"require_scope_{scope.replace(':', '_')}"
+    setattr(dependency, AUTH_STATUSES_ATTR, (401, 403))  # for the OpenAPI (bot.api.errors.document_errors)
     return dependency
 
 
@@ -187,6 +189,10 @@ def any_caller(
 ) -> Caller:
     """Any valid API key or staff session, whatever its scopes."""
     return authenticate(request, db, x_api_key or (bearer.credentials if bearer else None))
+
+
+# Any scope will do; a staff session's state-changing request may still be refused as cross-origin.
+setattr(any_caller, AUTH_STATUSES_ATTR, lambda safe_method: (401,) if safe_method else (401, 403))
 
 
 # Ready-made annotated dependencies.

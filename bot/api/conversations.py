@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import ConversationsRead, ConversationsWrite
 from bot.api.deps import ConversationsDep, TicketsDep
-from bot.api.errors import AUTH_RESPONSES, Responses
+from bot.api.errors import Responses
 from bot.channels.outbox_staff import with_deliveries
 from bot.conversations.context import ConversationContext, conversation_context
 from bot.conversations.schemas import ConversationDetail, ConversationState, FeedbackSummary, MessageOut
@@ -26,7 +26,6 @@ from bot.conversations.service import ConversationNotFound
 router = APIRouter()
 
 STAFF_TEXT_MAX = 2000
-_AUTH = AUTH_RESPONSES
 _NOT_FOUND: Responses = {404: {"description": "Unknown conversation id"}}
 
 
@@ -64,7 +63,6 @@ def _not_found(conv_id: str) -> HTTPException:
     "/api/conversations",
     response_model=list[ConversationState],
     tags=["conversations"],
-    responses=_AUTH,
 )
 def list_handoffs(key: ConversationsRead, convs: ConversationsDep, limit: int = Query(100, ge=1, le=500)):
     """Conversations a person owns right now (转人工), longest waiting first."""
@@ -75,7 +73,7 @@ def list_handoffs(key: ConversationsRead, convs: ConversationsDep, limit: int = 
     "/api/conversations/{conv_id}",
     response_model=StaffConversation,
     tags=["conversations"],
-    responses={**_NOT_FOUND, **_AUTH},
+    responses=_NOT_FOUND,
 )
 def get_conversation(
     conv_id: str,
@@ -98,7 +96,7 @@ def get_conversation(
     "/api/conversations/{conv_id}/handback",
     response_model=ConversationState,
     tags=["conversations"],
-    responses={**_NOT_FOUND, **_AUTH},
+    responses=_NOT_FOUND,
 )
 def hand_back(conv_id: str, key: ConversationsWrite, convs: ConversationsDep, body: HandBackIn | None = None):
     """End the handoff: the assistant answers the merchant again. Idempotent."""
@@ -118,7 +116,7 @@ def hand_back(conv_id: str, key: ConversationsWrite, convs: ConversationsDep, bo
     response_model=MessageOut,
     status_code=status.HTTP_201_CREATED,
     tags=["conversations"],
-    responses={**_NOT_FOUND, **_AUTH},
+    responses=_NOT_FOUND,
 )
 def staff_message(conv_id: str, body: StaffMessageIn, key: ConversationsWrite, convs: ConversationsDep):
     """Queue a staff reply; the merchant's channel delivers it (web: /api/chat/updates)."""
@@ -133,7 +131,7 @@ def staff_message(conv_id: str, body: StaffMessageIn, key: ConversationsWrite, c
     "/api/conversations/{conv_id}/attachments/{attachment_id}",
     tags=["conversations"],
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, **_AUTH, 404: {"description": "Unknown photo"}},
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, 404: {"description": "Unknown photo"}},
 )
 def get_attachment(
     conv_id: str,
@@ -160,7 +158,7 @@ def get_attachment(
     )
 
 
-@router.get("/api/feedback/summary", response_model=FeedbackSummary, tags=["feedback"], responses=_AUTH)
+@router.get("/api/feedback/summary", response_model=FeedbackSummary, tags=["feedback"])
 def feedback_summary(
     key: ConversationsRead,
     convs: ConversationsDep,

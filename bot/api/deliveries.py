@@ -14,13 +14,12 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from bot.api.auth import ConversationsRead, ConversationsWrite
 from bot.api.deps import DbDep
-from bot.api.errors import AUTH_RESPONSES, Responses
+from bot.api.errors import Responses
 from bot.channels import outbox_staff
 from bot.channels.outbox_staff import ChannelMessageOut, ChannelMessagePage
 
 router = APIRouter(prefix="/api/deliveries", tags=["deliveries"])
 
-_AUTH = AUTH_RESPONSES
 _NOT_FOUND: Responses = {404: {"description": "Unknown message id"}}
 
 
@@ -30,7 +29,7 @@ def _not_found(message_id: str) -> HTTPException:
     )
 
 
-@router.get("", response_model=ChannelMessagePage, responses={**_AUTH, 422: {"description": "Invalid cursor"}})
+@router.get("", response_model=ChannelMessagePage, responses={422: {"description": "Invalid cursor"}})
 def list_deliveries(
     db: DbDep,
     key: ConversationsRead,
@@ -42,7 +41,7 @@ def list_deliveries(
     return outbox_staff.list_messages(db, status_, cursor=cursor, limit=limit)
 
 
-@router.get("/{message_id}", response_model=ChannelMessageOut, responses={**_AUTH, **_NOT_FOUND})
+@router.get("/{message_id}", response_model=ChannelMessageOut, responses=_NOT_FOUND)
 def get_delivery(message_id: str, db: DbDep, key: ConversationsRead):
     row = outbox_staff.get_message(db, message_id)
     if row is None:
@@ -50,7 +49,7 @@ def get_delivery(message_id: str, db: DbDep, key: ConversationsRead):
     return row
 
 
-@router.post("/{message_id}/retry", response_model=ChannelMessageOut, responses={**_AUTH, **_NOT_FOUND})
+@router.post("/{message_id}/retry", response_model=ChannelMessageOut, responses=_NOT_FOUND)
 def retry_delivery(message_id: str, db: DbDep, key: ConversationsWrite):
     """Queue a failed or dead message again (a delivered one is left alone: it would arrive twice)."""
     row = outbox_staff.retry_message(db, message_id)

@@ -15,21 +15,33 @@ the problem) and ``code``. Handled here:
   stored (its transaction rolled back), so the client sends it again; pooled connections are
   checked before use (``pool_pre_ping``), so once the database is back the next request works.
 
-HTTPException (401/403/413 ...) keeps FastAPI's default handler, and a pydantic
-ValidationError escaping an endpoint stays a 500: it is a server bug, not bad input.
+* ``HTTPException`` (FastAPI's and Starlette's: 401/403/404/405/413 ...) → its status and
+  headers, ``detail`` as raised, ``message`` the detail when it is a sentence (else the
+  status's bilingual sentence) and ``code`` from the status (unauthorized, forbidden, ...).
+
+A pydantic ValidationError escaping an endpoint stays a 500: it is a server bug, not bad input.
+
+The app factory makes the OpenAPI say the same thing: ``document_auth(router)`` lets every
+operation behind an API key or a staff session document its 401 (and 403 where a scope or the
+same-origin check can refuse it), and ``document_errors(app)`` gives every 4xx/5xx of every
+operation the ``ErrorOut`` schema.
 """
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.faq.store import StoreError
 from bot.tickets import TicketError
@@ -38,12 +50,36 @@ from bot.validation import translate_errors
 log = logging.getLogger(__name__)
 
 
-class ErrorOut(BaseModel):
-    """The error shape of every route (FastAPI's own HTTPException bodies carry only ``detail``)."""
+class ErrorItem(BaseModel):
+    """One problem of a 422: where (``loc``, ``field``) and what (``msg``, bilingual; ``type``)."""
 
-    detail: str | list[dict[str, Any]]
-    message: str | None = Field(None, description="One bilingual Chinese / English sentence.")
-    code: str | None = Field(None, description="Machine-readable reason, e.g. too_large, rate_limited.")
+    loc: list[str | int]
+    msg: str
+    type: str
+    field: str | int | None = None
+
+
+class ErrorOut(BaseModel):
+    """The error shape of every route and every status (401, 404, 422, 429, 503 ...)."""
+
+    detail: str | list[ErrorItem] = Field(description="A sentence, or for a 422 the list of problems.")
+    message: str = Field(description="One bilingual Chinese / English sentence.")
+    code: str = Field(description="Machine-readable reason, e.g. unauthorized, too_large, rate_limited.")
+
+
+# ``code`` and the bilingual sentence of an HTTPException by status (when its detail is not a sentence).
+STATUS_CODES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "请求格式不对 / bad request"),
+    401: ("unauthorized", "缺少或无效的凭据 / missing or invalid credentials"),
+    403: ("forbidden", "没有权限 / forbidden"),
+    404: ("not_found", "没有找到 / not found"),
+    405: ("method_not_allowed", "不支持这种请求方式 / method not allowed"),
+    409: ("conflict", "与当前状态冲突 / conflict with the current state"),
+    413: ("too_large", "请求内容太大了 / request body too large"),
+    415: ("unsupported_media_type", "不支持的内容类型 / unsupported media type"),
+    429: ("rate_limited", "请求太频繁了，请稍后再试 / too many requests, try again later"),
+    503: ("unavailable", "服务暂时不可用，请稍后再试 / service unavailable for a moment"),
+}
 
 
 # The OpenAPI ``responses=`` of a route: status -> description (and model).
@@ -68,13 +104,6 @@ DATABASE_UNAVAILABLE_MESSAGE = (
     "the database is unavailable for a moment; nothing was stored, please try again shortly"
 )
 DATABASE_RETRY_AFTER_S = 5
-
-
-# What every route behind an API key or staff login may answer.
-AUTH_RESPONSES: Responses = {
-    401: {"description": "Missing or invalid API key"},
-    403: {"description": "Key lacks the scope"},
-}
 
 
 class ApiError(Exception):
@@ -162,11 +191,88 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+_PHRASES = {s.value: s.phrase for s in HTTPStatus}
+
+
+async def _http_exception(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code, sentence = STATUS_CODES.get(exc.status_code, ("error", f"HTTP {exc.status_code}"))
+    # Starlette's own details ("Not Found", "Method Not Allowed") are the status's phrase: say it in both.
+    phrase = _PHRASES.get(exc.status_code, "")
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail not in ("", phrase) else sentence
+    return JSONResponse(
+        status_code=exc.status_code,
+        content=jsonable_encoder({"detail": exc.detail, "message": message, "code": code}),
+        headers=getattr(exc, "headers", None),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on ``app`` (idempotent)."""
+    app.add_exception_handler(StarletteHTTPException, _http_exception)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_validation)  # type: ignore[arg-type]
     app.add_exception_handler(TicketError, _ticket_error)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(StoreError, _kb_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
+
+
+# --- the OpenAPI side ---------------------------------------------------------------------------
+
+# Marks set by bot.api.auth on its dependencies: the statuses each may answer.
+AUTH_STATUSES_ATTR = "posbot_auth_statuses"
+_AUTH_DESCRIPTIONS = {
+    401: "Missing or invalid API key or staff session (code unauthorized)",
+    403: "The key or the staff role lacks the route's scope, or a cross-origin staff request (code forbidden)",
+}
+
+
+def _auth_statuses(route: APIRoute) -> set[int]:
+    """The 401/403 the route's authentication dependencies may answer (bot.api.auth marks them)."""
+    found: set[int] = set()
+    safe = (route.methods or set()) <= {"GET", "HEAD", "OPTIONS"}
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        statuses = getattr(dep.call, AUTH_STATUSES_ATTR, None)
+        if statuses:
+            found |= set(statuses(safe) if callable(statuses) else statuses)
+        stack.extend(dep.dependencies)
+    return found
+
+
+def document_auth(router: APIRouter) -> APIRouter:
+    """Each route of ``router`` behind an API key or a staff session documents its 401 (and 403)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            for status in sorted(_auth_statuses(route)):
+                route.responses.setdefault(status, {"description": _AUTH_DESCRIPTIONS[status]})
+    return router
+
+
+def document_errors(app: FastAPI) -> None:
+    """The OpenAPI of ``app`` has the one ``ErrorOut`` schema for every 4xx and 5xx."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (ErrorItem, ErrorOut):
+            components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for operations in schema.get("paths", {}).values():
+            for op in operations.values():
+                for status, response in op.get("responses", {}).items():
+                    # A route's own body for an error status (GET /healthz's 503) stays its own.
+                    own = response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+                    if status[0] in "45" and (not own or own.endswith("/HTTPValidationError")):
+                        response["content"] = ref
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.auth import Caller, FaqRead, FaqWrite
 from bot.api.deps import FaqDep, KbStoreDep
-from bot.api.errors import AUTH_RESPONSES, Responses
+from bot.api.errors import Responses
 from bot.faq.engine import FaqEngine
 from bot.faq.kb import CATEGORIES, CATEGORY_LABELS, ESCALATION_LABELS, ESCALATIONS, MIN_PARAPHRASES, SUBCATEGORY_LABELS
 from bot.faq.models import ENTRY_ID_MAX
@@ -146,7 +146,6 @@ def _went_live(faq: FaqEngine, background: BackgroundTasks, caller: Caller, what
 
 
 _ERRORS: Responses = {
-    **AUTH_RESPONSES,
     404: {"description": "No entry (or version, or wording) with this id"},
     409: {"description": "Someone saved since (version), nothing changed, id taken, or the KB is served from files"},
     422: {"description": "The change breaks a rule of the knowledge base; every problem is listed"},

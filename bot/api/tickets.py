@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from bot.api.auth import TicketsRead, TicketsWrite
 from bot.api.deps import TicketsDep
-from bot.api.errors import AUTH_RESPONSES, Responses
+from bot.api.errors import Responses
 from bot.tickets.schemas import (
     CommentCreate,
     EventOut,
@@ -76,7 +76,6 @@ router = APIRouter(route_class=BodyLimitRoute)
 
 _NOT_FOUND: Responses = {404: {"description": "Unknown ticket number"}}
 _TOO_LARGE: Responses = {413: {"description": "Body over 64 KB"}}
-_AUTH = AUTH_RESPONSES
 
 
 @router.post(
@@ -87,7 +86,6 @@ _AUTH = AUTH_RESPONSES
     responses={
         200: {"description": "Replay of an earlier request with the same Idempotency-Key"},
         **_TOO_LARGE,
-        **_AUTH,
     },
 )
 def create_ticket(
@@ -108,7 +106,7 @@ def create_ticket(
     return result.ticket
 
 
-@router.get("/api/tickets", response_model=TicketPage, tags=["tickets"], responses=_AUTH)
+@router.get("/api/tickets", response_model=TicketPage, tags=["tickets"])
 def list_tickets(
     service: TicketsDep,
     _key: TicketsRead,
@@ -140,7 +138,7 @@ def list_tickets(
     return service.list(filters, cursor=cursor, limit=limit)
 
 
-@router.get("/api/tickets/{number}", response_model=TicketOut, tags=["tickets"], responses={**_NOT_FOUND, **_AUTH})
+@router.get("/api/tickets/{number}", response_model=TicketOut, tags=["tickets"], responses=_NOT_FOUND)
 def get_ticket(number: str, service: TicketsDep, _key: TicketsRead) -> TicketOut:
     return service.get(number)
 
@@ -149,7 +147,7 @@ def get_ticket(number: str, service: TicketsDep, _key: TicketsRead) -> TicketOut
     "/api/tickets/{number}",
     response_model=TicketOut,
     tags=["tickets"],
-    responses={**_NOT_FOUND, 409: {"description": "Illegal status transition"}, **_TOO_LARGE, **_AUTH},
+    responses={**_NOT_FOUND, 409: {"description": "Illegal status transition"}, **_TOO_LARGE},
 )
 def patch_ticket(number: str, patch: TicketPatch, service: TicketsDep, key: TicketsWrite) -> TicketOut:
     return service.update(number, patch, actor=key.actor)
@@ -160,7 +158,7 @@ def patch_ticket(number: str, patch: TicketPatch, service: TicketsDep, key: Tick
     response_model=EventOut,
     status_code=status.HTTP_201_CREATED,
     tags=["tickets"],
-    responses={**_NOT_FOUND, **_TOO_LARGE, **_AUTH},
+    responses={**_NOT_FOUND, **_TOO_LARGE},
 )
 def add_comment(number: str, comment: CommentCreate, service: TicketsDep, key: TicketsWrite) -> EventOut:
     """An internal note; ``reply_to_merchant`` also sends it to the merchant's chat."""
@@ -173,7 +171,7 @@ def add_comment(number: str, comment: CommentCreate, service: TicketsDep, key: T
     "/api/tickets/{number}/preview",
     response_model=MerchantPreviewOut,
     tags=["tickets"],
-    responses={**_NOT_FOUND, 409: {"description": "Illegal status transition"}, **_TOO_LARGE, **_AUTH},
+    responses={**_NOT_FOUND, 409: {"description": "Illegal status transition"}, **_TOO_LARGE},
 )
 def preview_merchant_messages(
     number: str, change: MerchantPreviewIn, service: TicketsDep, _key: TicketsRead
@@ -186,13 +184,13 @@ def preview_merchant_messages(
     "/api/tickets/{number}/events",
     response_model=list[EventOut],
     tags=["tickets"],
-    responses={**_NOT_FOUND, **_AUTH},
+    responses=_NOT_FOUND,
 )
 def ticket_events(number: str, service: TicketsDep, _key: TicketsRead) -> list[EventOut]:
     return service.events(number)
 
 
-@router.get("/api/outbox/dead", response_model=OutboxPage, tags=["outbox"], responses=_AUTH)
+@router.get("/api/outbox/dead", response_model=OutboxPage, tags=["outbox"])
 def dead_events(
     service: TicketsDep,
     _key: TicketsRead,
@@ -207,7 +205,7 @@ def dead_events(
     "/api/outbox/{event_id}",
     response_model=OutboxEventOut,
     tags=["outbox"],
-    responses={404: {"description": "Unknown event id"}, **_AUTH},
+    responses={404: {"description": "Unknown event id"}},
 )
 def outbox_event(event_id: str, service: TicketsDep, _key: TicketsRead) -> OutboxEventOut:
     return service.outbox_event(event_id)
@@ -217,7 +215,7 @@ def outbox_event(event_id: str, service: TicketsDep, _key: TicketsRead) -> Outbo
     "/api/outbox/{event_id}/retry",
     response_model=OutboxEventOut,
     tags=["outbox"],
-    responses={404: {"description": "Unknown event id"}, 409: {"description": "Already delivered"}, **_AUTH},
+    responses={404: {"description": "Unknown event id"}, 409: {"description": "Already delivered"}},
 )
 def retry_event(event_id: str, service: TicketsDep, _key: TicketsWrite) -> OutboxEventOut:
     """Re-queue a dead event: due now, with a fresh attempt budget."""

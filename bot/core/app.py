@@ -34,7 +34,7 @@ from bot.api import (
     wechat,
 )
 from bot.api.actions import make_executor
-from bot.api.errors import COMMON_RESPONSES, install_error_handlers
+from bot.api.errors import COMMON_RESPONSES, document_auth, document_errors, install_error_handlers
 from bot.api.limits import BodyLimit, too_large
 from bot.api.ratelimit import Limiter, RateLimitMiddleware
 from bot.api.security import PublicStaticFiles, SecurityHeaders
@@ -174,7 +174,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     web_chat = (chat_session, chat, chat_updates, chat_photos, chat_rating)  # the order of the one router they were
     others = (actions, kb, faq, tickets, field, conversations, deliveries, staff, analytics, wechat)
     for module in (health, *web_chat, *others):
-        app.include_router(module.router, responses=COMMON_RESPONSES)
+        app.include_router(document_auth(module.router), responses=COMMON_RESPONSES)
+    document_errors(app)  # every 4xx/5xx in the OpenAPI has the one error shape
     app.mount("/static", PublicStaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -1,11 +1,13 @@
-"""Schemathesis over the whole OpenAPI surface of the in-process app: no 5xx, and every response is
-one the schema documents (status code, content type, body schema).
+"""Schemathesis over the whole OpenAPI surface of the in-process app: no 5xx, no hang, and every
+response is one the schema documents (status code, content type, body schema); every error has the
+one error shape (``detail``, ``message``, ``code``: bot.api.errors).
 
 Internal routes are called with a key that has every scope (so the fuzzing reaches the endpoints,
 not only the key check). The chat routes are fuzzed twice: without a session token (their
 documented 401/403/422) and with a valid one, obtained as the widget does (``POST /api/chat/session``)
 and with the request's sender id set to the session's, so the fuzzed text, titles, merchant
 identities, update ids and ratings reach the chat code itself.
+A third pass sends no credentials at all: every route must then answer a documented refusal.
 Examples per operation: POSBOT_FUZZ_EXAMPLES (default 20).
 """
 
@@ -27,7 +29,38 @@ from bot.tickets.apikeys import KEY_SCOPES as SCOPES
 from .conftest import api_key
 
 EXAMPLES = int(os.environ.get("POSBOT_FUZZ_EXAMPLES", "20"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+HANG_S = 10.0  # in process, on a quiet machine every answer takes milliseconds: this is a hang
+
+
+def one_error_shape(ctx, response, case):
+    """Every 4xx/5xx is JSON with a ``detail``, a one-sentence ``message`` and a ``code``."""
+    if response.status_code < 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        raise AssertionError(f"{response.status_code} is not JSON: {response.text[:200]!r}") from None
+    if not (isinstance(body, dict) and body.get("detail") and isinstance(body.get("message"), str)):
+        raise AssertionError(f"{response.status_code} without detail and message: {response.text[:200]}")
+    if not (isinstance(body.get("code"), str) and body["code"]):
+        raise AssertionError(f"{response.status_code} without a code: {response.text[:200]}")
+    return None
+
+
+def answers_in_time(ctx, response, case):
+    if response.elapsed > HANG_S:
+        raise AssertionError(f"answered after {response.elapsed:.1f}s")
+    return None
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    one_error_shape,
+    answers_in_time,
+]
 
 
 def without_lifespan(app):
@@ -107,6 +140,18 @@ def test_chat_operations_with_a_session_token_answer_within_their_schema(make_ap
     assert not [label for label, codes in seen.items() if codes <= {401, 403}], seen
     for label in ("POST /api/chat", "GET /api/chat/updates", "POST /api/chat/updates/ack"):
         assert 200 in seen[label], seen
+
+
+def test_every_operation_without_credentials_answers_a_documented_refusal(make_app):
+    """No key, no session token, no cookie: each route refuses (or serves, if public) as its schema says."""
+    app, _, _ = make_app(rate_limits_enabled=False)
+    seen = fuzz(app, lambda case, headers: None)
+    internal = {label for label in seen if label.split(" ", 1)[1].startswith("/api/") and "/api/chat" not in label}
+    public = {"POST /api/staff/login", "POST /api/staff/logout"}
+    assert len(internal) >= 20, sorted(seen)
+    # Every keyed route answered 401 to every case that got past the request's own validation.
+    served = sorted(label for label in internal - public if seen[label] - {401, 413, 422})
+    assert not served, {label: seen[label] for label in served}
 
 
 def test_every_operation_documents_the_limits_answers(api):

@@ -72,7 +72,7 @@ def test_every_internal_route_refuses_missing_and_bad_keys(api, keys):
             ("revoked key", {"X-API-Key": keys["revoked"]}),
         ]:
             r = _send(api.client, method, url, headers)
-            if r.status_code != 401 or not r.json().get("detail"):
+            if r.status_code != 401 or not r.json().get("detail") or r.json().get("code") != "unauthorized":
                 failures.append(f"{method} {url} with {name}: {r.status_code} {r.text[:120]}")
     assert not failures, "\n".join(failures)
 
@@ -88,6 +88,8 @@ def test_every_internal_route_refuses_keys_without_its_scope(api, keys):
             r = _send(api.client, method, url, {"X-API-Key": keys[scope]})
             if r.status_code == 403:
                 refused.append(scope)
+                if r.json().get("code") != "forbidden":
+                    failures.append(f"{method} {url}: 403 with code {r.json().get('code')!r}")
                 if scope_name(r) is None:
                     failures.append(f"{method} {url}: 403 does not name the missing scope: {r.text[:120]}")
             elif r.status_code == 401:
@@ -100,6 +102,23 @@ def test_every_internal_route_refuses_keys_without_its_scope(api, keys):
             failures.append(f"{method} {url}: no single scope gets past the check")
         if not refused:
             failures.append(f"{method} {url}: every key gets past the check (no require_scope?)")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_internal_route_documents_its_refusals_in_the_one_error_shape(api):
+    schema = api.app.openapi()
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    required = set(schema["components"]["schemas"]["ErrorOut"]["required"])
+    assert required == {"detail", "message", "code"}, required
+    failures = []
+    for method, path in _operations(api.app):
+        responses = schema["paths"][path][method.lower()]["responses"]
+        expected = {"401"} if path in ANY_SCOPE and method == "GET" else {"401", "403"}
+        if missing := expected - set(responses):
+            failures.append(f"{method} {path}: {sorted(missing)} not documented")
+        for status in expected & set(responses):
+            if responses[status].get("content") != error:
+                failures.append(f"{method} {path}: {status} is not an ErrorOut")
     assert not failures, "\n".join(failures)
 
 

@@ -63,7 +63,7 @@ class Receiver:
     or to hold each request until ``release`` is set and then accept it (``"hold"``).
     """
 
-    def __init__(self, secret: str):
+    def __init__(self, secret: str, port: int = 0):
         self.secret = secret
         self.mode = "ok"
         self.requests: list[dict[str, Any]] = []  # every request that arrived, in order
@@ -115,7 +115,7 @@ class Receiver:
                 except OSError:  # the client gave up (timeout test)
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

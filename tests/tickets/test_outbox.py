@@ -15,7 +15,7 @@ from bot.tickets.outbox import OutboxWorker, backoff_delay, render_body, sign, v
 from bot.tickets.schemas import TicketPatch
 
 from .conftest import SECRET, make_settings
-from .helpers import FakeClock, free_port, ticket_data
+from .helpers import FakeClock, Receiver, free_port, ticket_data
 
 
 def _rows(database) -> list[OutboxEvent]:
@@ -191,6 +191,45 @@ async def test_unreachable_receiver_dead_letters(database, service):
     [row] = _rows(database)
     assert row.status == "dead" and row.attempts == 2 and "ConnectError" in row.last_error
     assert row.last_status_code is None
+
+
+async def test_a_receiver_back_before_the_attempts_run_out_gets_every_event_on_its_own(database, service):
+    """The ticketing system is down for a while: tickets opened meanwhile wait, nothing is dead-lettered,
+    and once it is back the running worker delivers each event once, without anyone pressing retry."""
+    port = free_port()
+    settings = make_settings(
+        ticket_webhook_url=f"http://127.0.0.1:{port}/hooks/posbot",
+        outbox_max_attempts=8,
+        outbox_backoff_base_s=0.1,
+        outbox_backoff_max_s=0.4,
+    )
+    worker = OutboxWorker(database, settings)
+    await worker.start()
+    receiver = None
+    try:
+        first = service.create(ticket_data()).number
+        for _ in range(200):  # the worker has tried and failed at least once
+            if any(r.attempts >= 1 for r in _rows(database)):
+                break
+            await asyncio.sleep(0.05)
+        second = service.create(ticket_data()).number  # opened while the receiver is down
+        rows = _rows(database)
+        assert {r.status for r in rows} == {"pending"}, [(r.status, r.attempts) for r in rows]
+        assert "ConnectError" in max(rows, key=lambda r: r.attempts).last_error
+        receiver = Receiver(SECRET, port=port).start()  # back on the same address
+        for _ in range(400):
+            if len(receiver.processed) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+        if receiver is not None:
+            receiver.stop()
+    rows = _rows(database)
+    assert [r.status for r in rows] == ["delivered", "delivered"], [(r.status, r.last_error) for r in rows]
+    assert all(r.attempts < settings.outbox_max_attempts for r in rows)
+    assert sorted(b["ticket"]["number"] for b in receiver.processed.values()) == sorted([first, second])
+    assert receiver.duplicates == 0 and receiver.bad_signatures == 0
 
 
 async def test_api_stays_responsive_while_the_receiver_hangs(database, service, receiver, api):
