@@ -772,16 +772,16 @@ def main() -> int:
             else None
         )
 
-        lines += [
-            "### Closed loop",
-            "",
-            f"{args.concurrency} conversations in flight, {args.duration:.0f} s measured after {args.warmup:.0f} s "
-            f"of warm-up, {args.rounds} alternating round(s) per target (the round with the median msg/s is shown).",
-            "",
-            *TABLE_HEAD,
-        ]
         closed: dict[str, list[Result]] = defaultdict(list)
         if "closed" in workloads:
+            lines += [
+                "### Closed loop",
+                "",
+                f"{args.concurrency} conversations in flight, {args.duration:.0f} s measured after {args.warmup:.0f} s "
+                f"of warm-up, {args.rounds} alternating round(s) per target (the round with the median msg/s is shown).",
+                "",
+                *TABLE_HEAD,
+            ]
             order = [t for t in (t_stock, t_ours, t_direct if args.rasa_direct else None) if t]
             for r in range(args.rounds):
                 for t in order:

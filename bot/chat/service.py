@@ -131,8 +131,7 @@ class ChatService:
             # Personal data is masked here, before anything is stored or reaches Rasa.
             masked = self.mask_at_door(conv, text)
             to_rasa = masked if trusted else self._for_rasa(conv, masked)
-            convs.log_message(conv, "in", mask_pii(display_text) if display_text else masked)
-            return to_rasa, convs.handoff_active(conv)
+            return to_rasa, convs.log_turn(conv, "in", [mask_pii(display_text) if display_text else masked])
 
         to_rasa, in_handoff = await to_thread.run_sync(log_in)
         if in_handoff:
@@ -145,12 +144,8 @@ class ChatService:
             return ChatReply(messages=[BotMessage(text=RASA_DOWN_TEXT)], status="rasa_unavailable")
 
         def _record() -> bool:
-            for m in messages:
-                if m.text:
-                    convs.log_message(conv, "out", m.text)
-            convs.offer_buttons(conv, [b for m in messages for b in m.buttons])
-            # An action may have just handed the conversation to a person.
-            return convs.handoff_active(conv)
+            # One transaction; the flag says whether an action has just handed the conversation to a person.
+            return convs.log_turn(conv, "out", [m.text for m in messages], [b for m in messages for b in m.buttons])
 
         try:
             handed_off = await to_thread.run_sync(_record)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot.conversations.models import OfferedButton
+from bot.conversations.models import Conversation, OfferedButton
 from bot.conversations.store import ConversationStore, ensure, upsert_insert
 
 log = logging.getLogger(__name__)
@@ -25,35 +27,44 @@ def payload_hash(payload: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def button_rows(conv_id: str, buttons: Iterable[dict[str, str]]) -> list[dict]:
+    """The buttons worth remembering (payload and title within their limits), each once."""
+    rows: dict[tuple[str, str], dict] = {}
+    for b in buttons:
+        payload, title = str(b.get("payload") or ""), str(b.get("title") or "")
+        if not payload or len(payload) > BUTTON_PAYLOAD_MAX or len(title) > BUTTON_TITLE_MAX:
+            if payload:
+                log.warning("button of %s not remembered (too long): %.60r", conv_id, payload)
+            continue
+        rows[(payload, title)] = {"payload": payload, "title": title, "payload_hash": payload_hash(payload)}
+    return list(rows.values())
+
+
+def remember_buttons(s: Session, conv: Conversation, rows: list[dict], now: datetime) -> None:
+    """Upsert ``button_rows`` of ``conv`` in the caller's transaction (``last_offered_at`` moves on)."""
+    if not rows:
+        return
+    insert = upsert_insert(s)
+    stmt = insert(OfferedButton).values(
+        [{**r, "conversation_id": conv.id, "first_offered_at": now, "last_offered_at": now} for r in rows]
+    )
+    s.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[OfferedButton.conversation_id, OfferedButton.payload_hash, OfferedButton.title],
+            set_={"last_offered_at": stmt.excluded.last_offered_at},
+        )
+    )
+
+
 class OfferedButtons(ConversationStore):
     def offer_buttons(self, conv_id: str, buttons: Iterable[dict[str, str]]) -> int:
         """Remember buttons the bot showed; a click may later send exactly these. Returns how many."""
-        rows: dict[tuple[str, str], dict] = {}
-        for b in buttons:
-            payload, title = str(b.get("payload") or ""), str(b.get("title") or "")
-            if not payload or len(payload) > BUTTON_PAYLOAD_MAX or len(title) > BUTTON_TITLE_MAX:
-                if payload:
-                    log.warning("button of %s not remembered (too long): %.60r", conv_id, payload)
-                continue
-            rows[(payload, title)] = {"payload": payload, "title": title, "payload_hash": payload_hash(payload)}
+        rows = button_rows(conv_id, buttons)
         if not rows:
             return 0
         with self.db.session() as s:
             now = self.clock()
-            conv = ensure(s, conv_id, now)
-            insert = upsert_insert(s)
-            stmt = insert(OfferedButton).values(
-                [
-                    {**r, "conversation_id": conv.id, "first_offered_at": now, "last_offered_at": now}
-                    for r in rows.values()
-                ]
-            )
-            s.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[OfferedButton.conversation_id, OfferedButton.payload_hash, OfferedButton.title],
-                    set_={"last_offered_at": stmt.excluded.last_offered_at},
-                )
-            )
+            remember_buttons(s, ensure(s, conv_id, now), rows, now)
         return len(rows)
 
     def is_offered(self, conv_id: str, payload: str, title: str | None = None) -> bool:

@@ -1,16 +1,20 @@
 """The conversation record and its transcript: one row per conversation, one line per message.
 
-The chat layer calls ``log_message`` for every line; the web chat ``claim``s a conversation
+The chat layer calls ``log_turn`` for each side of a turn (its lines and buttons in one
+transaction), others ``log_message`` for one line; the web chat ``claim``s a conversation
 for one browser session. Staff read the lines through ``transcript`` (photos described, not
 their bytes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
+from bot.conversations.buttons import button_rows, remember_buttons
 from bot.conversations.models import Conversation, ConversationAttachment, ConversationMessage
 from bot.conversations.schemas import MessageOut
 from bot.conversations.store import ConversationStore, check_conv_id, ensure, message_out, new_conversation
@@ -63,6 +67,33 @@ class Transcript(ConversationStore):
             s.add(m)
             s.flush()
             return message_out(m)
+
+    def log_turn(self, conv_id: str, direction: str, texts: list[str], buttons: Iterable[dict[str, str]] = ()) -> bool:
+        """One side of a turn in one transaction: its lines ('in' or 'out', delivered as they happen)
+        and the buttons shown with them. Returns whether a person owns the conversation now (its
+        handoff flag, read in the same transaction): the chat stays silent then."""
+        if direction not in ("in", "out"):
+            raise ValueError(f"direction must be 'in' or 'out', got {direction!r}")
+        rows = button_rows(conv_id, buttons)
+        with self.db.session() as s:
+            now = self.clock()
+            conv = ensure(s, conv_id, now)
+            lines = [t for t in texts if t]
+            if lines:
+                conv.last_message_at = now
+            for text in lines:
+                s.add(
+                    ConversationMessage(
+                        conversation_id=conv.id,
+                        direction=direction,
+                        text=mask_pii(text),
+                        created_at=now,
+                        delivered_at=now,
+                    )
+                )
+            remember_buttons(s, conv, rows, now)
+            s.flush()
+            return bool(conv.handoff_active)
 
     def transcript(self, conv_id: str, limit: int = 200) -> list[MessageOut]:
         """The last ``limit`` lines, oldest first (photos described, not their bytes)."""

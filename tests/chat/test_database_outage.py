@@ -17,7 +17,7 @@ def database_gone(*_args, **_kwargs):
 
 def test_database_down_before_the_turn_is_a_polite_503(browser, services, rasa, monkeypatch):
     merchant = browser()
-    monkeypatch.setattr(services.conversations, "log_message", database_gone)
+    monkeypatch.setattr(services.conversations, "log_turn", database_gone)
     r = merchant.say("打印机不出纸")
     assert r.status_code == 503
     assert r.json()["code"] == "database_unavailable" and "请稍后再发一次" in r.json()["message"]
@@ -28,7 +28,7 @@ def test_database_down_before_the_turn_is_a_polite_503(browser, services, rasa, 
 
 def test_database_down_after_rasa_answered_still_answers_once(browser, services, rasa, monkeypatch):
     merchant = browser()
-    rasa.on_message = lambda conv, text: monkeypatch.setattr(services.conversations, "offer_buttons", database_gone)
+    rasa.on_message = lambda conv, text: monkeypatch.setattr(services.conversations, "log_turn", database_gone)
     r = merchant.say("打印机不出纸")
     assert r.status_code == 200, r.text
     assert [m["text"] for m in r.json()["messages"]] == ["收到：打印机不出纸"]

@@ -82,6 +82,21 @@ def test_log_message_refuses_an_unknown_direction(convs):
         convs.log_message(CONV, "sideways", "x")
 
 
+def test_log_turn_keeps_a_turns_lines_and_buttons_together_and_says_who_owns_the_conversation(convs, clock):
+    assert convs.log_turn(CONV, "in", ["打印机不出纸，电话13812345678"]) is False
+    clock.tick()
+    shown = [{"payload": "/affirm", "title": "好了"}, {"payload": "/deny", "title": "还是不行"}]
+    assert convs.log_turn(CONV, "out", ["请先检查纸卷", "", "好了吗？"], shown) is False
+    lines = [(m.direction, m.text) for m in convs.transcript(CONV)]
+    assert lines[1:] == [("out", "请先检查纸卷"), ("out", "好了吗？")]  # an empty text is no line
+    assert "13812345678" not in lines[0][1]  # masked, as every writer's lines are
+    assert convs.is_offered(CONV, "/deny", "还是不行") and not convs.is_offered(CONV, "/restart")
+    convs.start_handoff(CONV, "web", "GD20261125-0001", "request_human")
+    assert convs.log_turn(CONV, "in", ["在吗"]) is True  # a person owns it: the bot stays silent
+    with pytest.raises(ValueError):
+        convs.log_turn(CONV, "staff", ["x"])  # staff lines are queued for delivery (OutgoingQueue)
+
+
 def test_handoff_then_hand_back(convs, clock):
     convs.log_message(CONV, "in", "转人工")
     state = convs.start_handoff(CONV, "web", "GD20261125-0001", "request_human")

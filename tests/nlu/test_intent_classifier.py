@@ -51,12 +51,20 @@ PROBE = textwrap.dedent(
     messages = [Message(data={"text": t}) for t in probe]
     for stage in stages:
         stage.process(messages)
+    fast, design = clf.probabilities(messages), clf.design_probabilities(messages)
+    import numpy as np
+    same_features = all(  # the classifier's own reading of the features is Rasa's (which deep-copies)
+        np.array_equal(clf._sparse(m).toarray(), m.get_sparse_features("text")[1].features.toarray())
+        and np.array_equal(clf._dense(m), np.asarray(m.get_dense_features("text")[1].features).reshape(1, -1))
+        for m in messages
+    )
     clf.process(messages)
     out = [{"text": m.get("text"), "intent": m.get("intent"), "ranking": m.get("intent_ranking")} for m in messages]
     untrained = LinearIntentClassifier.load(config, storage, Resource("never-trained"), ctx)
     empty = Message(data={"text": "你好"})
     untrained.process([empty])
     out.append({"untrained": empty.get("intent")})
+    out.append({"fast_vs_design": float(abs(fast - design).max()), "shape": list(fast.shape), "same": same_features})
     print(json.dumps(out, ensure_ascii=False))
     """
 )
@@ -88,7 +96,10 @@ def run(probe: list[str]) -> list[dict]:
 
 
 def test_trained_and_reloaded_classifier_ranks_unseen_wordings():
-    *rows, untrained = run(["我的钱一直没到账", "pos机打印机不出纸了", "您好 在吗"])
+    *rows, untrained, agreement = run(["我的钱一直没到账", "pos机打印机不出纸了", "您好 在吗"])
+    # the per-message inference gives the numbers of the design matrix the classifier was fitted on
+    assert agreement["shape"] == [3, len(TRAIN)] and agreement["fast_vs_design"] < 1e-9, agreement
+    assert agreement["same"], agreement
     assert [r["intent"]["name"] for r in rows] == ["settlement_problem", "report_fault", "greet"]
     for r in rows:
         ranking = r["ranking"]

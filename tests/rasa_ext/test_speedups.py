@@ -28,6 +28,30 @@ PROBE = textwrap.dedent(
         except ValidationError as e:
             out[name] = e.message
 
+    # The quick confirmation of a valid response agrees with the full schema, case by case.
+    from jsonschema.validators import validator_for
+    from bot.rasa_ext.speedups import event_branch_validator
+    schema = RemoteAction.action_response_format_spec()
+    full = validator_for(schema)(schema)
+    confirms = event_branch_validator(schema, validator_for(schema))
+    cases = {
+        "slots_and_form": {"events": [{"event": "slot", "name": "a", "value": 1, "timestamp": None},
+                                      {"event": "active_loop", "name": "ticket_form"},
+                                      {"event": "followup", "name": "action_x"},
+                                      {"event": "reset_slots"}], "responses": []},
+        "bot_and_user": {"events": [{"event": "bot", "text": "您好", "data": {}},
+                                    {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}}]},
+        "empty": {},
+        "unknown_event": {"events": [{"event": "teleport"}]},
+        "slot_without_name": {"events": [{"event": "slot", "value": 1}]},
+        "wrong_field_type": {"events": [{"event": "user", "text": 5}]},
+        "event_not_object": {"events": ["slot"]},
+        "bad_timestamp": {"events": [{"event": "slot", "name": "a", "value": 1, "timestamp": "now"}]},
+        "responses_not_list": {"events": [], "responses": "hi"},
+        "not_an_object": [1],
+    }
+    out["confirm_vs_full"] = {name: [confirms(c), full.is_valid(c)] for name, c in cases.items()}
+
     # Action calls reuse one connection (a new one per call before), answers unchanged.
     import asyncio, threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -82,6 +106,12 @@ def test_action_responses_are_still_validated():
     assert out["installed"] is True and out["good"] is True
     for name in ("events_not_list", "event_without_type", "responses_not_list"):
         assert "Failed to validate Action server response" in out[name], (name, out[name])
+
+
+def test_the_quick_confirmation_accepts_exactly_what_the_full_schema_accepts():
+    verdicts = _probe()["confirm_vs_full"]
+    assert {name: quick for name, (quick, full) in verdicts.items() if quick != full} == {}, verdicts
+    assert [name for name, (_, full) in verdicts.items() if full] == ["slots_and_form", "bot_and_user", "empty"]
 
 
 def test_action_calls_share_one_connection():
