@@ -61,7 +61,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.rasa.project import RASA_VENV, rasa_bin, rasa_env, train_if_needed  # noqa: E402
+from bot.core.settings import Settings  # noqa: E402
+from bot.rasa.project import RASA_VENV, math_thread_env, rasa_bin, rasa_env, train_if_needed  # noqa: E402
 
 BEGIN, END = "<!-- bench_load:begin -->", "<!-- bench_load:end -->"
 PG_ADMIN_URL = os.environ.get("POSBOT_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -552,7 +553,7 @@ def build_stock_bot(work: Path, cache: Path | None) -> Path:
 def start_stock_bot(project: Path, log_dir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = log_dir / "stock-rasa.log"
-    env = rasa_env()
+    env = rasa_env() | math_thread_env(Settings().math_threads)  # the same as ours (bot.rasa.stack)
     proc = subprocess.Popen(
         [
             str(rasa_bin()),
@@ -581,7 +582,6 @@ def start_stock_bot(project: Path, log_dir: Path) -> tuple[subprocess.Popen, str
 
 def start_ours(tmp: Path, model: Path, database_url: str = "", redis_url: str = ""):
     from bot.core.db import upgrade
-    from bot.core.settings import Settings
     from bot.rasa.stack import Stack
 
     # Hundreds of conversations from one loopback IP are a flood to the per-IP rate limit: the bench

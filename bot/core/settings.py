@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     # --- app service ---------------------------------------------------------
     host: str = Field("127.0.0.1", description="Interface the app service binds to.")
     port: int = Field(8000, description="Port of the app service.")
+    math_threads: int = Field(
+        1,
+        ge=1,
+        description=(
+            "Threads of the numeric libraries (OpenBLAS, OpenMP, MKL) in each Rasa and app process that "
+            "make run / posbot up start. 1: a process serves messages side by side instead of spreading one "
+            "small matrix product over every core, whose idle threads then spin (docs/benchmarks.md)."
+        ),
+    )
     public_url: str = Field("", description="URL Rasa uses to reach the action endpoint. Empty: http://<host>:<port>.")
     max_message_chars: int = Field(1000, description="Longest chat message accepted by /api/chat.")
     cors_origins: list[str] = Field(

@@ -46,6 +46,14 @@ def rasa_python() -> Path:
     return RASA_VENV / "bin" / "python"
 
 
+# The numeric libraries' thread counts (Settings.math_threads).
+MATH_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def math_thread_env(threads: int) -> dict[str, str]:
+    return dict.fromkeys(MATH_THREAD_VARS, str(threads))
+
+
 def rasa_env() -> dict[str, str]:
     env = dict(os.environ)
     env["RASA_TELEMETRY_ENABLED"] = "false"

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from bot.core.private_files import UMASK, ensure_token, open_private_log, private_dir, tighten, write_private
 from bot.core.settings import Settings
-from bot.rasa.project import PROJECT_ROOT, rasa_env, rasa_python, render_endpoints
+from bot.rasa.project import PROJECT_ROOT, math_thread_env, rasa_env, rasa_python, render_endpoints
 
 
 @dataclass
@@ -57,6 +57,7 @@ class Stack:
             POSBOT_RASA_URL=self.rasa_url,
             POSBOT_RASA_TOKEN=token,
         )
+        env.update(math_thread_env(self.settings.math_threads))
         env.update(self.extra_env)
         return env
 
