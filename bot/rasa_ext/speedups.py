@@ -1,6 +1,6 @@
 """Rasa 3.6 hot-path fixes that keep its behaviour: installed when Rasa loads bot.rasa_ext.
 
-Both were found with py-spy on the Rasa process under load (docs/benchmarks.md).
+All were found with py-spy on the Rasa process under load (docs/benchmarks.md).
 
 ``RemoteAction._validate_action_result`` checks every action server response with
 ``jsonschema.validate(result, schema)``, which first validates the *schema itself*
@@ -29,6 +29,22 @@ log = logging.getLogger(__name__)
 def install() -> None:
     _install_compiled_validation()
     _install_pooled_sessions()
+    _install_rule_key_cache()
+
+
+def _install_rule_key_cache() -> None:
+    """RulePolicy parses each rule's key (its states as JSON) again for every rule, every state of
+    the tracker and every prediction: thousands of ``json.loads`` per turn for the same few hundred
+    strings. Parsed once each here; the parsed states are only read (rule matching never writes them)."""
+    import functools
+    import json
+
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    if getattr(RulePolicy, "_posbot_rule_key_cache", False):
+        return
+    RulePolicy._rule_key_to_state = staticmethod(functools.lru_cache(maxsize=8192)(json.loads))
+    RulePolicy._posbot_rule_key_cache = True
 
 
 def _install_compiled_validation() -> None:

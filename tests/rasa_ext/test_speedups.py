@@ -28,6 +28,12 @@ PROBE = textwrap.dedent(
         except ValidationError as e:
             out[name] = e.message
 
+    # RulePolicy parses a rule key once: the same states object each time, equal to a fresh parse.
+    from rasa.core.policies.rule_policy import RulePolicy
+    key = json.dumps([{"user": {"intent": "greet"}}, {"prev_action": {"action_name": "utter_greet"}}])
+    first, again = RulePolicy._rule_key_to_state(key), RulePolicy._rule_key_to_state(key)
+    out["rule_key"] = {"cached": first is again, "equal": first == json.loads(key)}
+
     # The quick confirmation of a valid response agrees with the full schema, case by case.
     from jsonschema.validators import validator_for
     from bot.rasa_ext.speedups import event_branch_validator
@@ -112,6 +118,10 @@ def test_the_quick_confirmation_accepts_exactly_what_the_full_schema_accepts():
     verdicts = _probe()["confirm_vs_full"]
     assert {name: quick for name, (quick, full) in verdicts.items() if quick != full} == {}, verdicts
     assert [name for name, (_, full) in verdicts.items() if full] == ["slots_and_form", "bot_and_user", "empty"]
+
+
+def test_rule_keys_are_parsed_once():
+    assert _probe()["rule_key"] == {"cached": True, "equal": True}
 
 
 def test_action_calls_share_one_connection():
