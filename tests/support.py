@@ -50,6 +50,31 @@ class ChatClient:
         self.http.close()
 
 
+class Merchant:
+    """One merchant of a live stack: ``say`` a text, ``click`` an offered button by its payload."""
+
+    def __init__(self, chat: ChatClient, sender_id: str):
+        self.chat, self.sender_id = chat, sender_id
+        self.offered: list[dict] = []
+
+    def say(self, text: str) -> str:
+        r = self.chat.post(self.sender_id, text)
+        assert r.status_code == 200, r.text
+        self.offered = buttons(r.json())
+        return texts(r.json())
+
+    def click(self, payload_start: str) -> str:
+        """The offered button whose payload starts so (as the widget sends it)."""
+        return self.say(next(b["payload"] for b in self.offered if b["payload"].startswith(payload_start)))
+
+    def open_repair_form_to_the_terminal_id(self) -> None:
+        """打印机不出纸 → not solved → open a ticket → merchant id: the form then asks for the terminal id."""
+        self.say("打印机不出纸")
+        assert "故障报修工单" in self.click("/deny")  # 试了还是不行
+        assert "15位商户号" in self.click("/affirm")  # 登记工单
+        assert "8位终端号" in self.say("898310048161234")
+
+
 def operator_key(database_url: str, scopes=("tickets:read",)) -> dict[str, str]:
     """Headers with a fresh API key on that database: /healthz shows its details only to a key."""
     from bot.core.db import Database

@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from tests.conftest import start_stack, wait_stack
-from tests.support import ChatClient, buttons, texts
+from tests.support import ChatClient, Merchant
 
 pytestmark = pytest.mark.integration
 
@@ -25,22 +25,9 @@ def test_rasa_killed_mid_turn_apologises_and_the_form_resumes_after_its_restart(
     stack = start_stack(tmp_path, rasa_model)
     sender = "k" + uuid.uuid4().hex[:10]
     chat = ChatClient(stack.app_url)
-    offered: list[dict] = []
-
-    def say(text: str) -> str:
-        r = chat.post(sender, text)
-        assert r.status_code == 200, r.text
-        offered[:] = buttons(r.json())
-        return texts(r.json())
-
-    def click(payload_start: str) -> str:
-        return say(next(b["payload"] for b in offered if b["payload"].startswith(payload_start)))
-
+    merchant = Merchant(chat, sender)
     try:
-        say("打印机不出纸")
-        assert "故障报修工单" in click("/deny")
-        assert "15位商户号" in click("/affirm")
-        assert "8位终端号" in say("898310048161234")
+        merchant.open_repair_form_to_the_terminal_id()
 
         rasa = stack.procs["rasa"]
         os.killpg(rasa.pid, signal.SIGSTOP)
@@ -65,9 +52,9 @@ def test_rasa_killed_mid_turn_apologises_and_the_form_resumes_after_its_restart(
         wait_stack(stack)
 
         # The widget's retry sends the same words again: the form is where it was before the kill.
-        reply = say("21450093")
+        reply = merchant.say("21450093")
         assert "手机号" in reply, reply
-        reply = say("13812345678")
+        reply = merchant.say("13812345678")
         assert "898310048161234" in reply and "21450093" in reply, reply
     finally:
         chat.close()
