@@ -36,7 +36,6 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
@@ -253,15 +252,12 @@ def document_auth(router: APIRouter) -> APIRouter:
 def document_errors(app: FastAPI) -> None:
     """The OpenAPI of ``app`` has the one ``ErrorOut`` schema for every 4xx and 5xx."""
 
+    fastapi_openapi = app.openapi  # FastAPI's own: builds the schema once and keeps it in app.openapi_schema
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
-        )
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (ErrorItem, ErrorOut):
-            components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema = fastapi_openapi()  # ErrorOut is in its components already (COMMON_RESPONSES)
         ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
         for operations in schema.get("paths", {}).values():
             for op in operations.values():
@@ -271,8 +267,7 @@ def document_errors(app: FastAPI) -> None:
                     if status[0] in "45" and (not own or own.endswith("/HTTPValidationError")):
                         response["content"] = ref
         for unused in ("HTTPValidationError", "ValidationError"):
-            components.pop(unused, None)
-        app.openapi_schema = schema
+            schema["components"]["schemas"].pop(unused, None)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

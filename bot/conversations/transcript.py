@@ -9,6 +9,7 @@ their bytes).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -47,50 +48,49 @@ def read_transcript(s: Session, conv_id: str, limit: int = 200) -> list[MessageO
     return [message_out(m, photos.get(m.id)) for m in reversed(rows)]
 
 
+def add_line(
+    s: Session, conv: Conversation, direction: str, text: str, now: datetime, author: str | None = None
+) -> ConversationMessage:
+    """One transcript line of ``conv`` in the caller's transaction. 'in'/'out' are delivered as they
+    happen; 'staff' lines are queued. The text is masked: the chat masked merchant text already,
+    this covers every writer."""
+    conv.last_message_at = now
+    m = ConversationMessage(
+        conversation_id=conv.id,
+        direction=direction,
+        text=mask_pii(text),
+        author=author,
+        created_at=now,
+        delivered_at=None if direction == "staff" else now,
+    )
+    s.add(m)
+    return m
+
+
 class Transcript(ConversationStore):
     def log_message(self, conv_id: str, direction: str, text: str, *, author: str | None = None) -> MessageOut:
-        """Append one line. 'in'/'out' are delivered as they happen; 'staff' lines are queued."""
+        """Append one line (``add_line``)."""
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
         with self.db.session() as s:
             now = self.clock()
-            conv = ensure(s, conv_id, now)
-            conv.last_message_at = now
-            m = ConversationMessage(
-                conversation_id=conv.id,
-                direction=direction,
-                text=mask_pii(text),  # the chat masked merchant text already; this covers every writer
-                author=author,
-                created_at=now,
-                delivered_at=None if direction == "staff" else now,
-            )
-            s.add(m)
+            m = add_line(s, ensure(s, conv_id, now), direction, text, now, author)
             s.flush()
             return message_out(m)
 
     def log_turn(self, conv_id: str, direction: str, texts: list[str], buttons: Iterable[dict[str, str]] = ()) -> bool:
-        """One side of a turn in one transaction: its lines ('in' or 'out', delivered as they happen)
-        and the buttons shown with them. Returns whether a person owns the conversation now (its
-        handoff flag, read in the same transaction): the chat stays silent then."""
+        """One side of a turn in one transaction: its lines ('in' or 'out') and the buttons shown
+        with them. Returns whether a person owns the conversation now (its handoff flag, read in
+        the same transaction): the chat stays silent then."""
         if direction not in ("in", "out"):
             raise ValueError(f"direction must be 'in' or 'out', got {direction!r}")
         rows = button_rows(conv_id, buttons)
         with self.db.session() as s:
             now = self.clock()
             conv = ensure(s, conv_id, now)
-            lines = [t for t in texts if t]
-            if lines:
-                conv.last_message_at = now
-            for text in lines:
-                s.add(
-                    ConversationMessage(
-                        conversation_id=conv.id,
-                        direction=direction,
-                        text=mask_pii(text),
-                        created_at=now,
-                        delivered_at=now,
-                    )
-                )
+            for text in texts:
+                if text:
+                    add_line(s, conv, direction, text, now)
             remember_buttons(s, conv, rows, now)
             s.flush()
             return bool(conv.handoff_active)
